@@ -1,0 +1,266 @@
+#!/usr/bin/env bash
+# Echo benchmark: tokio current-thread echo vs nanoapi executor echo_server
+# (io_uring and poll backends), one server core, one load core, loopback.
+#
+#   bash benches/echo.sh [runs=5] [duration=10]
+#
+# Per run, each server is started pinned to SERVER_CPU and loaded by echo_load
+# pinned to LOAD_CPU; the servers are interleaved within each run (order
+# rotated per run) so machine noise spreads evenly. echo_load samples the
+# server's utime/stime (/proc/<pid>/stat fields 14 and 15) exactly when the
+# measured window opens and closes, so the warmup is excluded. The medians
+# of the runs are printed as a markdown table on stdout; progress and
+# per-run figures go to stderr.
+#
+# Environment knobs (all optional):
+#   SERVERS="tokio nanoapi-uring nanoapi-poll"  which servers to run
+#   CONNECTIONS=64 SIZE=32 WARMUP=2             load shape
+#   SERVER_CPU=0 LOAD_CPU=1                     pinning
+#   PORT_BASE=19100                             first port (one port per server start)
+#   NO_BUILD=1                                  use already-built binaries
+#   RESULTS=path.tsv                            also keep the raw per-run figures
+#
+# CLK_TCK is 100 here (10 ms): use duration >= 10 s for real numbers; the
+# user/system split is sampled by the kernel tick, so user ns/msg is the
+# noisiest column (longer runs tighten it).
+set -euo pipefail
+
+RUNS=${1:-5}
+DURATION=${2:-10}
+WARMUP=${WARMUP:-2}
+CONNECTIONS=${CONNECTIONS:-64}
+SIZE=${SIZE:-32}
+SERVER_CPU=${SERVER_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+PORT_BASE=${PORT_BASE:-19100}
+SERVERS=${SERVERS:-"tokio nanoapi-uring nanoapi-poll"}
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+die() { echo "echo.sh: $*" >&2; exit 1; }
+log() { echo "$*" >&2; }
+
+[[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "runs must be a positive integer (got '$RUNS')"
+[[ $DURATION =~ ^[0-9]+([.][0-9]+)?$ ]] || die "duration must be a number of seconds (got '$DURATION')"
+command -v taskset >/dev/null || die "taskset not found (util-linux)"
+command -v python3 >/dev/null || die "python3 not found"
+(( $(nproc) >= 2 )) || die "needs at least 2 CPUs (server and load are pinned to different cores)"
+CLK_TCK=$(getconf CLK_TCK)
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/nanoapi-echo.XXXXXX")
+SERVER_PID=""
+stop_server() {
+    if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.05; done
+        kill -KILL "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    SERVER_PID=""
+}
+LOAD_PID=""
+cleanup() {
+    if [[ -n $LOAD_PID ]]; then kill -KILL "$LOAD_PID" 2>/dev/null || true; wait "$LOAD_PID" 2>/dev/null || true; fi
+    stop_server
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Path of the executable named $1 from `cargo build --message-format=json` output on stdin.
+artifact() {
+    python3 -c '
+import json, sys
+name, path = sys.argv[1], ""
+for line in sys.stdin:
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if m.get("reason") == "compiler-artifact" and m.get("target", {}).get("name") == name and m.get("executable"):
+        path = m["executable"]
+print(path)' "$1"
+}
+
+# ---- build ------------------------------------------------------------------
+want_nanoapi=0
+for s in $SERVERS; do
+    case $s in
+        tokio) ;;
+        nanoapi-uring|nanoapi-poll) want_nanoapi=1 ;;
+        *) die "unknown server '$s' in SERVERS (known: tokio nanoapi-uring nanoapi-poll)" ;;
+    esac
+done
+
+PEERS_MANIFEST=benches/peers/Cargo.toml
+if [[ -z ${NO_BUILD:-} ]]; then
+    log "building peers (tokio_echo, echo_load) ..."
+    cargo build --release --manifest-path "$PEERS_MANIFEST" --bins \
+        --message-format=json-render-diagnostics > "$TMP/peers.json" || die "building benches/peers failed"
+    TOKIO_ECHO=$(artifact tokio_echo < "$TMP/peers.json")
+    ECHO_LOAD=$(artifact echo_load < "$TMP/peers.json")
+else
+    PEERS_BIN=${CARGO_TARGET_DIR:-benches/peers/target}/release
+    TOKIO_ECHO=$PEERS_BIN/tokio_echo
+    ECHO_LOAD=$PEERS_BIN/echo_load
+fi
+[[ -x $TOKIO_ECHO && -x $ECHO_LOAD ]] || die "peer binaries not found (tokio_echo='$TOKIO_ECHO' echo_load='$ECHO_LOAD')"
+
+NANOAPI_ECHO=""
+if (( want_nanoapi )); then
+    if [[ -z ${NO_BUILD:-} ]]; then
+        log "building nanoapi-executor example echo_server ..."
+        if cargo build --release -p nanoapi-executor --example echo_server \
+            --message-format=json-render-diagnostics > "$TMP/nanoapi.json"; then
+            NANOAPI_ECHO=$(artifact echo_server < "$TMP/nanoapi.json")
+        fi
+    else
+        NANOAPI_ECHO=${CARGO_TARGET_DIR:-target}/release/examples/echo_server
+    fi
+    if [[ -z $NANOAPI_ECHO || ! -x $NANOAPI_ECHO ]]; then
+        log ""
+        log "*** nanoapi echo_server example not available (cargo build --release -p nanoapi-executor"
+        log "*** --example echo_server failed or produced no binary): skipping nanoapi-uring and nanoapi-poll."
+        log ""
+        NANOAPI_ECHO=""
+        kept=""
+        for s in $SERVERS; do [[ $s == tokio ]] && kept="$kept $s"; done
+        SERVERS=$kept
+    fi
+fi
+read -r -a SERVER_LIST <<< "$SERVERS"
+(( ${#SERVER_LIST[@]} > 0 )) || die "no server left to benchmark"
+
+# ---- one measurement -----------------------------------------------------------
+# start_server NAME PORT: starts it pinned, waits for its `listening` line.
+start_server() {
+    local name=$1 port=$2 addr="127.0.0.1:$2"
+    : > "$TMP/server.out"; : > "$TMP/server.err"
+    case $name in
+        tokio)         taskset -c "$SERVER_CPU" "$TOKIO_ECHO" "$addr" > "$TMP/server.out" 2> "$TMP/server.err" & ;;
+        nanoapi-uring) NANOAPI_BACKEND=uring taskset -c "$SERVER_CPU" "$NANOAPI_ECHO" "$addr" > "$TMP/server.out" 2> "$TMP/server.err" & ;;
+        nanoapi-poll)  NANOAPI_BACKEND=poll  taskset -c "$SERVER_CPU" "$NANOAPI_ECHO" "$addr" > "$TMP/server.out" 2> "$TMP/server.err" & ;;
+    esac
+    SERVER_PID=$!   # taskset execs the server, so this is the server's pid
+    for _ in $(seq 200); do
+        if grep -q '^listening' "$TMP/server.out" 2>/dev/null; then
+            return 0
+        fi
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            log "server $name exited before listening; stderr:"; cat "$TMP/server.err" >&2
+            SERVER_PID=""
+            return 1
+        fi
+        sleep 0.05
+    done
+    log "server $name printed no 'listening' line within 10 s"
+    stop_server
+    return 1
+}
+
+printf 'server\trun\tmessages\tseconds\tutime_ticks\tstime_ticks\n' > "$TMP/results.tsv"
+failures=0
+n=${#SERVER_LIST[@]}
+log "echo: runs=$RUNS duration=${DURATION}s warmup=${WARMUP}s connections=$CONNECTIONS size=$SIZE server_cpu=$SERVER_CPU load_cpu=$LOAD_CPU servers=${SERVER_LIST[*]}"
+for ((run = 1; run <= RUNS; run++)); do
+    for ((k = 0; k < n; k++)); do
+        idx=$(( (k + run - 1) % n ))      # rotate the order per run
+        name=${SERVER_LIST[$idx]}
+        port=$(( PORT_BASE + ((run - 1) * n + k) % 800 ))
+        if ! start_server "$name" "$port"; then
+            failures=$((failures + 1)); continue
+        fi
+        # Run the load in the background and `wait` for it, so a signal to
+        # this script runs the cleanup trap at once.
+        taskset -c "$LOAD_CPU" "$ECHO_LOAD" --addr "127.0.0.1:$port" --connections "$CONNECTIONS" \
+            --size "$SIZE" --duration-secs "$DURATION" --warmup-secs "$WARMUP" \
+            --server-pid "$SERVER_PID" > "$TMP/load.out" 2> "$TMP/load.err" &
+        LOAD_PID=$!
+        if wait "$LOAD_PID"; then
+            LOAD_PID=""
+            if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+                log "run $run $name: server died during the run"; failures=$((failures + 1))
+            else
+                python3 - "$name" "$run" "$CLK_TCK" "$TMP/load.out" >> "$TMP/results.tsv" 2> "$TMP/row.err" <<'PY' || { log "run $run $name: bad load output: $(cat "$TMP/load.out" "$TMP/row.err")"; failures=$((failures + 1)); }
+import json, sys
+name, run, tck = sys.argv[1], sys.argv[2], int(sys.argv[3])
+r = json.loads(open(sys.argv[4]).readline())
+m, s, u, st = r["messages"], r["seconds"], r["server_utime_ticks"], r["server_stime_ticks"]
+cpu = (u + st) / tck
+print(f"{name}\t{run}\t{m}\t{s}\t{u}\t{st}")
+print(f"run {run} {name:14s} {m / s:12.0f} msgs/s  server cpu {100 * cpu / s:5.1f}%  "
+      f"{m / cpu if cpu else float('nan'):12.0f} msgs/cpu-s  {u / tck * 1e9 / m if m else float('nan'):7.1f} user ns/msg",
+      file=sys.stderr)
+PY
+                cat "$TMP/row.err" >&2
+            fi
+        else
+            rc=$?
+            LOAD_PID=""
+            log "run $run $name: echo_load failed (exit $rc):"
+            grep -v '^measure-' "$TMP/load.err" >&2 || true
+            failures=$((failures + 1))
+        fi
+        if [[ -s $TMP/server.err ]]; then
+            log "run $run $name: server stderr:"; head -n 20 "$TMP/server.err" >&2
+        fi
+        stop_server
+    done
+done
+
+[[ -n ${RESULTS:-} ]] && cp "$TMP/results.tsv" "$RESULTS" && log "raw results: $RESULTS"
+
+# ---- report -------------------------------------------------------------------------
+python3 - "$TMP/results.tsv" "$CLK_TCK" "$RUNS" "$DURATION" "$CONNECTIONS" "$SIZE" "${SERVER_LIST[@]}" <<'PY'
+import csv, statistics, sys
+path, tck, runs, dur, conns, size = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
+servers = sys.argv[7:]
+rows = {}
+with open(path) as f:
+    for r in csv.DictReader(f, delimiter="\t"):
+        m, s = int(r["messages"]), float(r["seconds"])
+        u, st = int(r["utime_ticks"]), int(r["stime_ticks"])
+        cpu = (u + st) / tck
+        rows.setdefault(r["server"], []).append({
+            "mps": m / s,
+            "cpu_pct": 100 * cpu / s,
+            "per_cpu": m / cpu if cpu else float("nan"),
+            "user_ns": u / tck * 1e9 / m if m else float("nan"),
+            "sys_ns": st / tck * 1e9 / m if m else float("nan"),
+        })
+med = {k: {f: statistics.median(x[f] for x in v) for f in v[0]} for k, v in rows.items()}
+base = med.get("tokio")
+def ratio(name, field):
+    if not base or name not in med or name == "tokio":
+        return "1.00" if name == "tokio" and base else "–"
+    return f"{med[name][field] / base[field]:.2f}"
+model = "unknown CPU"
+try:
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip(); break
+except OSError:
+    pass
+print(f"Echo, {conns} connections x {size} B ping-pong, {dur} s measured per run, "
+      f"median of {runs} run(s); server on 1 core, load on the other ({model}, loopback).")
+print()
+print("| server | msgs/s | server CPU | msgs per server CPU-s | vs tokio | user ns/msg | vs tokio | sys ns/msg | runs ok |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+for name in servers:
+    if name not in med:
+        print(f"| {name} | failed | | | | | | | 0/{runs} |")
+        continue
+    x = med[name]
+    print(f"| {name} | {x['mps']:,.0f} | {x['cpu_pct']:.0f}% | {x['per_cpu']:,.0f} | {ratio(name, 'per_cpu')} "
+          f"| {x['user_ns']:.0f} | {ratio(name, 'user_ns')} | {x['sys_ns']:.0f} | {len(rows[name])}/{runs} |")
+print()
+print("msgs per server CPU-s = messages / (utime+stime delta); vs tokio = nanoapi / tokio "
+      "(higher is better for msgs per CPU-s, lower is better for user ns/msg). "
+      "A server CPU well under 100% means the load generator, not the server, was the limit.")
+PY
+
+if (( failures > 0 )); then
+    log "echo.sh: $failures measurement(s) failed"
+    exit 1
+fi

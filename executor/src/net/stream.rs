@@ -1,0 +1,188 @@
+use std::fmt;
+use std::io;
+use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::os::fd::OwnedFd;
+
+use socket2::SockRef;
+
+use super::listener::socket_addr;
+use super::{new_socket, register};
+use crate::buf::{BufResult, IoBuf, IoBufMut, PooledBuf};
+use crate::fd::SharedFd;
+use crate::op;
+
+/// A TCP connection.
+///
+/// Reads and writes take owned buffers and give them back with the result. Dropping the
+/// stream closes the socket once no operation on it is in flight any more.
+pub struct TcpStream {
+    fd: SharedFd,
+}
+
+impl TcpStream {
+    /// Connects to the first address `addr` resolves to that accepts.
+    ///
+    /// # Errors
+    ///
+    /// The last connection error, or `InvalidInput` if `addr` resolves to nothing.
+    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        let mut last_err = None;
+        for addr in addr.to_socket_addrs()? {
+            match TcpStream::connect_addr(addr).await {
+                Ok(stream) => return Ok(stream),
+                Err(err) => last_err = Some(err),
+            }
+        }
+        Err(last_err.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to connect to")))
+    }
+
+    async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
+        let fd = register(new_socket(&addr)?)?;
+        op::connect::connect(&fd, addr.into()).await?;
+        Ok(TcpStream { fd })
+    }
+
+    pub(crate) fn from_fd(fd: OwnedFd) -> io::Result<TcpStream> {
+        Ok(TcpStream { fd: SharedFd::new(fd)? })
+    }
+
+    /// Serves a connected std socket on the current worker.
+    ///
+    /// # Errors
+    ///
+    /// If the socket cannot be made non-blocking or registered.
+    pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
+        Ok(TcpStream { fd: register(stream.into())? })
+    }
+
+    /// Reads into `buf` after its initialised bytes, up to its capacity. `Ok(0)` means end of
+    /// stream (or a buffer with no spare capacity).
+    ///
+    /// # Errors
+    ///
+    /// As `recv` fails (`ECONNRESET`, ...).
+    pub async fn read<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
+        op::recv::recv(&self.fd, buf).await
+    }
+
+    /// Reads into a buffer borrowed from the worker's pool only when data arrives, so a
+    /// connection waiting for data holds no buffer. An empty result means end of stream.
+    ///
+    /// # Errors
+    ///
+    /// As `recv` fails.
+    pub async fn read_pooled(&self) -> io::Result<PooledBuf> {
+        op::recv::recv_pooled(&self.fd).await
+    }
+
+    /// Writes what the kernel takes of `buf` (at least one byte unless `buf` is empty).
+    ///
+    /// # Errors
+    ///
+    /// As `send` fails (`EPIPE`, `ECONNRESET`, ...).
+    pub async fn write<B: IoBuf>(&self, buf: B) -> BufResult<usize, B> {
+        op::send::send(&self.fd, buf, 0).await
+    }
+
+    /// Writes all of `buf`, resuming after short writes.
+    ///
+    /// # Errors
+    ///
+    /// As `send` fails; `WriteZero` if the kernel takes nothing.
+    pub async fn write_all<B: IoBuf>(&self, mut buf: B) -> BufResult<(), B> {
+        let total = buf.bytes_init();
+        let mut written = 0;
+        while written < total {
+            let (res, returned) = op::send::send(&self.fd, buf, written).await;
+            buf = returned;
+            match res {
+                Ok(0) => return (Err(io::ErrorKind::WriteZero.into()), buf),
+                Ok(n) => written += n,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return (Err(err), buf),
+            }
+        }
+        (Ok(()), buf)
+    }
+
+    /// Writes what the kernel takes of `bufs`, in order, in one call.
+    ///
+    /// # Errors
+    ///
+    /// As `sendmsg` fails.
+    pub async fn writev<B: IoBuf>(&self, bufs: Vec<B>) -> BufResult<usize, Vec<B>> {
+        op::writev::writev(&self.fd, bufs, 0).await
+    }
+
+    /// Writes all of `bufs`, in order, resuming after short writes.
+    ///
+    /// # Errors
+    ///
+    /// As `sendmsg` fails; `WriteZero` if the kernel takes nothing.
+    pub async fn writev_all<B: IoBuf>(&self, mut bufs: Vec<B>) -> BufResult<(), Vec<B>> {
+        let total: usize = bufs.iter().map(IoBuf::bytes_init).sum();
+        let mut written = 0;
+        while written < total {
+            let (res, returned) = op::writev::writev(&self.fd, bufs, written).await;
+            bufs = returned;
+            match res {
+                Ok(0) => return (Err(io::ErrorKind::WriteZero.into()), bufs),
+                Ok(n) => written += n,
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                Err(err) => return (Err(err), bufs),
+            }
+        }
+        (Ok(()), bufs)
+    }
+
+    /// Shuts down the read side, the write side (the peer reads end of stream) or both.
+    ///
+    /// # Errors
+    ///
+    /// As `shutdown` fails (`ENOTCONN`, ...).
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        SockRef::from(&self.fd.borrowed()).shutdown(how)
+    }
+
+    /// Sets `TCP_NODELAY`: small writes go out at once instead of waiting to coalesce.
+    ///
+    /// # Errors
+    ///
+    /// As `setsockopt` fails.
+    pub fn set_nodelay(&self, nodelay: bool) -> io::Result<()> {
+        SockRef::from(&self.fd.borrowed()).set_tcp_nodelay(nodelay)
+    }
+
+    /// Whether `TCP_NODELAY` is set.
+    ///
+    /// # Errors
+    ///
+    /// As `getsockopt` fails.
+    pub fn nodelay(&self) -> io::Result<bool> {
+        SockRef::from(&self.fd.borrowed()).tcp_nodelay()
+    }
+
+    /// The remote address.
+    ///
+    /// # Errors
+    ///
+    /// As `getpeername` fails (`ENOTCONN` once the peer is gone).
+    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
+        socket_addr(SockRef::from(&self.fd.borrowed()).peer_addr()?)
+    }
+
+    /// The local address.
+    ///
+    /// # Errors
+    ///
+    /// As `getsockname` fails.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        socket_addr(SockRef::from(&self.fd.borrowed()).local_addr()?)
+    }
+}
+
+impl fmt::Debug for TcpStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TcpStream").field("fd", &self.fd.raw()).field("peer", &self.peer_addr().ok()).finish()
+    }
+}

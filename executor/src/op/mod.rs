@@ -1,0 +1,55 @@
+//! The I/O operations, one per file, each with its io_uring submission and its readiness
+//! syscall side by side. Handles (`net`, `fs`) call these; they pick the path by how the fd is
+//! registered.
+
+pub(crate) mod accept;
+pub(crate) mod connect;
+pub(crate) mod file;
+pub(crate) mod recv;
+pub(crate) mod send;
+pub(crate) mod writev;
+
+use std::future::poll_fn;
+use std::io;
+use std::task::Poll;
+
+use crate::driver::poll::Direction;
+use crate::fd::SharedFd;
+use crate::runtime::with_current;
+
+/// Flags for every send: a peer that went away yields `EPIPE`, never a `SIGPIPE` that would
+/// kill the process (Apple systems get `SO_NOSIGPIPE` on the socket instead).
+#[cfg(not(target_vendor = "apple"))]
+pub(crate) const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
+#[cfg(target_vendor = "apple")]
+pub(crate) const SEND_FLAGS: libc::c_int = 0;
+
+/// Runs `syscall` whenever the poll reactor reports `fd` ready in `direction`, until it stops
+/// failing with `EAGAIN`/`EINTR`.
+pub(crate) async fn readiness<T>(
+    fd: &SharedFd,
+    key: usize,
+    direction: Direction,
+    mut syscall: impl FnMut(&SharedFd) -> io::Result<T>,
+) -> io::Result<T> {
+    poll_fn(|cx| {
+        loop {
+            if with_current(|ctx| ctx.driver.borrow_mut().poll().poll_ready(key, direction, cx)).is_pending() {
+                return Poll::Pending;
+            }
+            match syscall(fd) {
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                    with_current(|ctx| ctx.driver.borrow_mut().poll().clear_ready(key, direction));
+                }
+                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+                res => return Poll::Ready(res),
+            }
+        }
+    })
+    .await
+}
+
+/// A libc return value as an `io::Result`: `-1` means `errno`.
+pub(crate) fn cvt(res: libc::ssize_t) -> io::Result<usize> {
+    usize::try_from(res).map_err(|_| io::Error::last_os_error())
+}

@@ -1,0 +1,621 @@
+//! Runtimes, their builder and handles, and the free functions that reach the current worker.
+
+mod context;
+mod shared;
+mod spawn;
+mod worker;
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+use std::task::{Context as TaskContext, Poll, Wake, Waker};
+use std::thread;
+use std::time::{Duration, Instant};
+
+pub(crate) use context::{Context, try_with_current, with_current};
+pub(crate) use shared::lock;
+
+use self::shared::WorkerShared;
+use crate::blocking::BlockingPool;
+use crate::driver::{Driver, DriverConfig, DriverKind};
+use crate::task::JoinHandle;
+
+/// Which reactor the workers use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Backend {
+    /// `NANOAPI_BACKEND` if set (`uring`, `poll` or `auto`); otherwise io_uring when a ring can
+    /// be set up on this machine, else poll (with one log line saying why).
+    #[default]
+    Auto,
+    /// io_uring (Linux only). Fails to build rather than fall back.
+    IoUring,
+    /// Readiness: epoll on Linux, kqueue on macOS and the BSDs (through `polling`).
+    Poll,
+}
+
+impl Backend {
+    /// Reads `NANOAPI_BACKEND` (`uring`, `io_uring`, `poll` or `auto`; unset means `Auto`).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` for any other value.
+    pub fn from_env() -> io::Result<Backend> {
+        match std::env::var("NANOAPI_BACKEND") {
+            Err(_) => Ok(Backend::Auto),
+            Ok(value) => value.parse(),
+        }
+    }
+
+    /// Settles `Auto` into the backend this machine gives.
+    fn resolve(self, config: &DriverConfig) -> io::Result<DriverKind> {
+        match self {
+            Backend::IoUring => Ok(DriverKind::IoUring),
+            Backend::Poll => Ok(DriverKind::Poll),
+            Backend::Auto => match Backend::from_env()? {
+                Backend::Auto => Ok(DriverKind::probe(config)),
+                explicit => explicit.resolve(config),
+            },
+        }
+    }
+}
+
+impl std::str::FromStr for Backend {
+    type Err = io::Error;
+
+    fn from_str(s: &str) -> io::Result<Backend> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "auto" => Ok(Backend::Auto),
+            "uring" | "io_uring" | "io-uring" | "iouring" => Ok(Backend::IoUring),
+            "poll" | "epoll" | "kqueue" => Ok(Backend::Poll),
+            other => Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("unknown backend {other:?}: expected uring, poll or auto"),
+            )),
+        }
+    }
+}
+
+impl From<DriverKind> for Backend {
+    fn from(kind: DriverKind) -> Backend {
+        match kind {
+            DriverKind::IoUring => Backend::IoUring,
+            DriverKind::Poll => Backend::Poll,
+        }
+    }
+}
+
+/// Settings shared by every worker of a runtime.
+#[derive(Clone, Debug)]
+pub(crate) struct RuntimeConfig {
+    pub(crate) driver: DriverConfig,
+    pub(crate) max_blocking_threads: usize,
+    pub(crate) blocking_keep_alive: Duration,
+    pub(crate) thread_name: String,
+}
+
+/// Configures and builds a [`Runtime`].
+///
+/// # Examples
+///
+/// ```
+/// use nanoapi_executor::{Backend, Runtime};
+///
+/// let rt = Runtime::builder().workers(1).backend(Backend::Poll).build().unwrap();
+/// assert_eq!(rt.block_on(async { 1 + 1 }), 2);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    workers: Option<usize>,
+    backend: Backend,
+    config: RuntimeConfig,
+}
+
+impl Builder {
+    fn new() -> Builder {
+        Builder {
+            workers: None,
+            backend: Backend::Auto,
+            config: RuntimeConfig {
+                driver: DriverConfig::default(),
+                max_blocking_threads: 64,
+                blocking_keep_alive: Duration::from_secs(10),
+                thread_name: "nanoapi-worker".to_owned(),
+            },
+        }
+    }
+
+    /// The number of worker threads; defaults to the number of cores.
+    pub fn workers(mut self, n: usize) -> Builder {
+        self.workers = Some(n.max(1));
+        self
+    }
+
+    /// The reactor; defaults to [`Backend::Auto`].
+    pub fn backend(mut self, backend: Backend) -> Builder {
+        self.backend = backend;
+        self
+    }
+
+    /// The io_uring submission queue size per worker (rounded up to a power of two by the
+    /// kernel); defaults to 1024. Ignored by the poll backend.
+    pub fn ring_entries(mut self, entries: u32) -> Builder {
+        self.config.driver.ring_entries = entries.max(8);
+        self
+    }
+
+    /// The pooled receive buffers per worker: how many and how large each is (defaults: 512 of
+    /// 4 KiB). On io_uring they form the provided-buffer ring; when it runs dry, receives fall
+    /// back to buffers allocated on demand. `count` is rounded up to a power of two.
+    pub fn recv_buffers(mut self, count: u16, size: usize) -> Builder {
+        self.config.driver.recv_buf_count = count.clamp(1, 1 << 15).next_power_of_two();
+        self.config.driver.recv_buf_size = size.clamp(64, 1 << 20);
+        self
+    }
+
+    /// The most threads the blocking pool starts (default 64); more jobs wait in its queue.
+    pub fn max_blocking_threads(mut self, n: usize) -> Builder {
+        self.config.max_blocking_threads = n.max(1);
+        self
+    }
+
+    /// The name prefix of the worker threads (default `nanoapi-worker`).
+    pub fn thread_name(mut self, name: impl Into<String>) -> Builder {
+        self.config.thread_name = name.into();
+        self
+    }
+
+    /// Starts the worker threads, each with its own reactor.
+    ///
+    /// # Errors
+    ///
+    /// `NANOAPI_BACKEND` holds an unknown value, an explicitly chosen backend is not available
+    /// here, or a worker's reactor or thread could not be created.
+    pub fn build(self) -> io::Result<Runtime> {
+        let n_workers = self.workers.unwrap_or_else(default_workers);
+        let kind = self.backend.resolve(&self.config.driver)?;
+        let blocking = BlockingPool::new(&self.config);
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let mut starts = Vec::with_capacity(n_workers);
+        let mut threads = Vec::with_capacity(n_workers);
+        for index in 0..n_workers {
+            let (start_tx, start_rx) = mpsc::channel::<Option<Handle>>();
+            let ready_tx = ready_tx.clone();
+            let config = self.config.driver.clone();
+            let spawned = thread::Builder::new()
+                .name(format!("{}-{index}", self.config.thread_name))
+                .spawn(move || {
+                    let driver = match Driver::new(kind, &config) {
+                        Ok(driver) => driver,
+                        Err(err) => {
+                            let _ = ready_tx.send((index, Err(err)));
+                            return;
+                        }
+                    };
+                    let shared = Arc::new(WorkerShared::new(index, driver.unparker()));
+                    let _ = ready_tx.send((index, Ok(shared.clone())));
+                    drop(ready_tx);
+                    if let Ok(Some(handle)) = start_rx.recv() {
+                        let ctx = Rc::new(Context::new(shared, handle, driver));
+                        let _guard = context::enter(ctx.clone());
+                        worker::run(&ctx, std::future::pending::<()>());
+                    }
+                });
+            match spawned {
+                Ok(thread) => threads.push(thread),
+                Err(err) => {
+                    abort_start(starts, threads);
+                    return Err(err);
+                }
+            }
+            starts.push(start_tx);
+        }
+        drop(ready_tx);
+        let mut workers: Vec<Option<Arc<WorkerShared>>> = vec![None; n_workers];
+        let mut failure = None;
+        for (index, res) in ready_rx.iter().take(n_workers) {
+            match res {
+                Ok(shared) => workers[index] = Some(shared),
+                Err(err) => failure = Some(err),
+            }
+        }
+        let workers: Option<Vec<_>> = workers.into_iter().collect();
+        let workers = match (failure, workers) {
+            (None, Some(workers)) => workers,
+            (failure, _) => {
+                abort_start(starts, threads);
+                return Err(failure.unwrap_or_else(|| io::Error::other("a worker thread died while starting")));
+            }
+        };
+        let handle = Handle {
+            inner: Arc::new(RuntimeInner {
+                workers,
+                next: AtomicUsize::new(0),
+                blocking,
+                backend: kind.into(),
+                config: self.config,
+            }),
+        };
+        for start in starts {
+            let _ = start.send(Some(handle.clone()));
+        }
+        Ok(Runtime { handle, threads })
+    }
+}
+
+fn abort_start(starts: Vec<mpsc::Sender<Option<Handle>>>, threads: Vec<thread::JoinHandle<()>>) {
+    for start in starts {
+        let _ = start.send(None);
+    }
+    for thread in threads {
+        let _ = thread.join();
+    }
+}
+
+fn default_workers() -> usize {
+    thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// A set of worker threads, one reactor each, and a blocking pool.
+///
+/// Dropping a runtime cancels every task still running (each is dropped on its own worker)
+/// and joins the worker threads; [`shutdown_timeout`](Runtime::shutdown_timeout) first lets
+/// tasks finish for a while.
+pub struct Runtime {
+    handle: Handle,
+    threads: Vec<thread::JoinHandle<()>>,
+}
+
+impl Runtime {
+    /// A builder with the defaults: one worker per core, [`Backend::Auto`].
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// Builds a runtime with the defaults.
+    ///
+    /// # Errors
+    ///
+    /// As for [`Builder::build`].
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    /// A handle to spawn on this runtime from any thread.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// The backend the workers use (never `Auto`).
+    pub fn backend(&self) -> Backend {
+        self.handle.backend()
+    }
+
+    /// Runs `fut` on one of the workers and blocks this thread until it completes.
+    ///
+    /// # Panics
+    ///
+    /// On a worker thread (blocking it would stall every task on it), and if `fut` panics
+    /// (the panic is resumed here).
+    pub fn block_on<F>(&self, fut: F) -> F::Output
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        wait_for(self.handle.spawn(fut))
+    }
+
+    /// Runs one future per worker, each built on its worker by `f(worker_index)` (so it need
+    /// not be `Send`), and blocks until all complete: the thread-per-core pattern.
+    ///
+    /// # Panics
+    ///
+    /// As for [`block_on`](Runtime::block_on).
+    pub fn block_on_each<F, Fut>(&self, f: F) -> Vec<Fut::Output>
+    where
+        F: Fn(usize) -> Fut + Send + Sync + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        self.handle.spawn_on_each(f).into_iter().map(wait_for).collect()
+    }
+
+    /// Stops accepting work and lets the workers finish their tasks for up to `timeout`; tasks
+    /// still running then are cancelled. Blocks until every worker thread has exited.
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
+        self.stop(timeout);
+    }
+
+    fn stop(&mut self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        for worker in &self.handle.inner.workers {
+            worker.request_shutdown(deadline);
+        }
+        for thread in self.threads.drain(..) {
+            if thread.join().is_err() {
+                log::error!("a worker thread panicked while shutting down");
+            }
+        }
+        self.handle.inner.blocking.shutdown();
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.stop(Duration::ZERO);
+    }
+}
+
+impl fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runtime")
+            .field("workers", &self.handle.workers())
+            .field("backend", &self.backend())
+            .finish()
+    }
+}
+
+/// Blocks a thread that is not a worker until `handle` completes.
+fn wait_for<T>(handle: JoinHandle<T>) -> T {
+    assert!(
+        !context::is_worker_thread(),
+        "`Runtime::block_on` called on a worker thread: it would block the worker that must \
+         run the future; spawn it or await it instead"
+    );
+    match park_on(handle) {
+        Ok(output) => output,
+        Err(err) => match err.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(_) => panic!("the runtime shut down before the future completed"),
+        },
+    }
+}
+
+/// Polls `fut` on this thread, parking the thread between wakes.
+pub(crate) fn park_on<F: Future>(fut: F) -> F::Output {
+    struct ThreadWaker(thread::Thread);
+    impl Wake for ThreadWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(ThreadWaker(thread::current())));
+    let mut cx = TaskContext::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        if let Poll::Ready(output) = fut.as_mut().poll(&mut cx) {
+            return output;
+        }
+        thread::park();
+    }
+}
+
+pub(crate) struct RuntimeInner {
+    workers: Vec<Arc<WorkerShared>>,
+    next: AtomicUsize,
+    pub(crate) blocking: BlockingPool,
+    backend: Backend,
+    pub(crate) config: RuntimeConfig,
+}
+
+/// A cheap, cloneable, `Send + Sync` reference to a runtime, to spawn on it from any thread.
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) inner: Arc<RuntimeInner>,
+}
+
+impl Handle {
+    /// The handle of the runtime whose worker is running this thread.
+    ///
+    /// # Panics
+    ///
+    /// Off a worker thread; see [`try_current`](Handle::try_current).
+    pub fn current() -> Handle {
+        Handle::try_current().expect("Handle::current() called outside a nanoapi-executor worker")
+    }
+
+    /// The handle of the runtime whose worker is running this thread, if any.
+    pub fn try_current() -> Option<Handle> {
+        try_with_current(|ctx| ctx.handle.clone())
+    }
+
+    /// The number of workers.
+    pub fn workers(&self) -> usize {
+        self.inner.workers.len()
+    }
+
+    /// The backend the workers use (never `Auto`).
+    pub fn backend(&self) -> Backend {
+        self.inner.backend
+    }
+
+    /// Spawns a `Send` future: on the current worker when called from one of this runtime's
+    /// workers, otherwise on the workers in turn (round-robin).
+    pub fn spawn<F>(&self, fut: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let worker = try_with_current(|ctx| {
+            Arc::ptr_eq(&ctx.handle.inner, &self.inner).then(|| ctx.shared.clone())
+        })
+        .flatten()
+        .unwrap_or_else(|| self.next_worker().clone());
+        spawn::spawn_send(&worker, fut)
+    }
+
+    /// Spawns on worker `worker` (modulo the number of workers) the future that `f` builds
+    /// there; the future need not be `Send`, only the closure.
+    pub fn spawn_on<C, F>(&self, worker: usize, f: C) -> JoinHandle<F::Output>
+    where
+        C: FnOnce() -> F + Send + 'static,
+        F: Future + 'static,
+        F::Output: Send + 'static,
+    {
+        let shared = &self.inner.workers[worker % self.inner.workers.len()];
+        spawn::spawn_on_worker(shared, f)
+    }
+
+    /// Spawns one future per worker, built there by `f(worker_index)`.
+    pub fn spawn_on_each<F, Fut>(&self, f: F) -> Vec<JoinHandle<Fut::Output>>
+    where
+        F: Fn(usize) -> Fut + Send + Sync + 'static,
+        Fut: Future + 'static,
+        Fut::Output: Send + 'static,
+    {
+        let f = Arc::new(f);
+        (0..self.workers())
+            .map(|index| {
+                let f = f.clone();
+                self.spawn_on(index, move || f(index))
+            })
+            .collect()
+    }
+
+    /// Runs a blocking closure on the runtime's blocking pool; await the handle for its result.
+    pub fn spawn_blocking<F, T>(&self, f: F) -> JoinHandle<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.inner.blocking.spawn(f)
+    }
+
+    /// Asks every worker to stop once its tasks have finished or `timeout` has passed; does not
+    /// wait (use [`Runtime::shutdown_timeout`] to wait).
+    pub fn shutdown(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        for worker in &self.inner.workers {
+            worker.request_shutdown(deadline);
+        }
+    }
+
+    fn next_worker(&self) -> &Arc<WorkerShared> {
+        let n = self.inner.next.fetch_add(1, Ordering::Relaxed);
+        &self.inner.workers[n % self.inner.workers.len()]
+    }
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle").field("workers", &self.workers()).field("backend", &self.backend()).finish()
+    }
+}
+
+/// Drives `fut` to completion on the calling thread, which becomes the single worker of a new
+/// runtime (backend from [`Backend::Auto`]) for the duration of the call. This is how other code
+/// embeds the executor; tasks spawned meanwhile run on this thread too, and those still alive
+/// when `fut` completes are cancelled.
+///
+/// # Panics
+///
+/// When called on a worker thread, when no reactor can be set up, and when `fut` panics.
+///
+/// # Examples
+///
+/// ```
+/// let n = nanoapi_executor::block_on(async { 7 });
+/// assert_eq!(n, 7);
+/// ```
+pub fn block_on<F: Future>(fut: F) -> F::Output {
+    assert!(
+        !context::is_worker_thread(),
+        "nanoapi_executor::block_on called on a worker thread: it would block the worker that \
+         must drive it; await the future or spawn it instead"
+    );
+    let builder = Builder::new();
+    let kind = builder
+        .backend
+        .resolve(&builder.config.driver)
+        .unwrap_or_else(|err| panic!("nanoapi_executor::block_on: {err}"));
+    let driver = Driver::new(kind, &builder.config.driver)
+        .unwrap_or_else(|err| panic!("nanoapi_executor::block_on: cannot set up the reactor: {err}"));
+    let shared = Arc::new(WorkerShared::new(0, driver.unparker()));
+    let handle = Handle {
+        inner: Arc::new(RuntimeInner {
+            workers: vec![shared.clone()],
+            next: AtomicUsize::new(0),
+            blocking: BlockingPool::new(&builder.config),
+            backend: kind.into(),
+            config: builder.config,
+        }),
+    };
+    let ctx = Rc::new(Context::new(shared, handle.clone(), driver));
+    let output = {
+        let _guard = context::enter(ctx.clone());
+        worker::run(&ctx, fut)
+    };
+    handle.inner.blocking.shutdown();
+    output.expect("the main future of block_on always completes before the worker stops")
+}
+
+/// Spawns a `Send` future on the current worker.
+///
+/// # Panics
+///
+/// Off a worker thread: use [`Handle::spawn`] there.
+pub fn spawn<F>(fut: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let shared = with_current(|ctx| ctx.shared.clone());
+    spawn::spawn_send(&shared, fut)
+}
+
+/// Spawns a future that need not be `Send` on the current worker; it runs only there.
+///
+/// # Panics
+///
+/// Off a worker thread.
+///
+/// # Examples
+///
+/// ```
+/// use std::rc::Rc;
+///
+/// nanoapi_executor::block_on(async {
+///     let shared = Rc::new(5);
+///     let task = nanoapi_executor::spawn_local(async move { *shared * 2 });
+///     assert_eq!(task.await.unwrap(), 10);
+/// });
+/// ```
+pub fn spawn_local<F>(fut: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    spawn::spawn_local_on_current(fut)
+}
+
+/// Runs a blocking closure on the current runtime's blocking pool.
+///
+/// # Panics
+///
+/// Off a worker thread: use [`Handle::spawn_blocking`] there.
+///
+/// # Examples
+///
+/// ```
+/// nanoapi_executor::block_on(async {
+///     let sum = nanoapi_executor::spawn_blocking(|| (1..=10).sum::<u32>()).await.unwrap();
+///     assert_eq!(sum, 55);
+/// });
+/// ```
+pub fn spawn_blocking<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    with_current(|ctx| ctx.handle.spawn_blocking(f))
+}
+
+/// The index of the worker running this thread, if any.
+pub fn worker_index() -> Option<usize> {
+    try_with_current(|ctx| ctx.shared.index)
+}

@@ -1,0 +1,286 @@
+//! Timers: [`sleep`], [`sleep_until`], [`timeout`] and [`interval`].
+//!
+//! Each worker keeps its timers in an ordered map keyed by deadline; the earliest deadline
+//! becomes the reactor's wait timeout, so a timer costs no syscall of its own. Insert and cancel
+//! are O(log n). Resolution is a millisecond: the reactor never wakes before a deadline, and at
+//! most about a millisecond after it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+use pin_project_lite::pin_project;
+
+use crate::runtime::{try_with_current, with_current};
+
+/// One worker's pending timers.
+#[derive(Default)]
+pub(crate) struct Timers {
+    /// Keyed by (deadline, id): the id tells apart timers with the same deadline.
+    entries: BTreeMap<(Instant, u64), Waker>,
+    next_id: u64,
+}
+
+impl Timers {
+    fn insert(&mut self, deadline: Instant, waker: Waker) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.entries.insert((deadline, id), waker);
+        id
+    }
+
+    fn update(&mut self, key: (Instant, u64), waker: &Waker) {
+        if let Some(stored) = self.entries.get_mut(&key)
+            && !stored.will_wake(waker)
+        {
+            stored.clone_from(waker);
+        }
+    }
+
+    fn remove(&mut self, key: (Instant, u64)) {
+        self.entries.remove(&key);
+    }
+
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.entries.first_key_value().map(|(&(deadline, _), _)| deadline)
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Moves the wakers of every timer due at `now` into `wakers`.
+    pub(crate) fn expire(&mut self, now: Instant, wakers: &mut Vec<Waker>) {
+        while let Some(entry) = self.entries.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            wakers.push(entry.remove());
+        }
+    }
+}
+
+/// Waits until `duration` has passed.
+///
+/// # Panics
+///
+/// When polled off a worker thread.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::{Duration, Instant};
+///
+/// nanoapi_executor::block_on(async {
+///     let start = Instant::now();
+///     nanoapi_executor::time::sleep(Duration::from_millis(5)).await;
+///     assert!(start.elapsed() >= Duration::from_millis(5));
+/// });
+/// ```
+pub fn sleep(duration: Duration) -> Sleep {
+    sleep_until(Instant::now() + duration)
+}
+
+/// Waits until `deadline`.
+///
+/// # Panics
+///
+/// When polled off a worker thread.
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep { deadline, registered: None }
+}
+
+/// The future returned by [`sleep`] and [`sleep_until`].
+#[must_use = "futures do nothing unless awaited"]
+pub struct Sleep {
+    deadline: Instant,
+    /// The key of this timer in its worker's map, once registered.
+    registered: Option<(Instant, u64)>,
+}
+
+impl Sleep {
+    /// When this sleep ends.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Moves the deadline (a sleep that already ended starts again).
+    pub fn reset(&mut self, deadline: Instant) {
+        self.unregister();
+        self.deadline = deadline;
+    }
+
+    fn unregister(&mut self) {
+        if let Some(key) = self.registered.take() {
+            try_with_current(|ctx| ctx.timers.borrow_mut().remove(key));
+        }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if Instant::now() >= self.deadline {
+            self.unregister();
+            return Poll::Ready(());
+        }
+        let deadline = self.deadline;
+        match self.registered {
+            Some(key) => with_current(|ctx| ctx.timers.borrow_mut().update(key, cx.waker())),
+            None => {
+                let id = with_current(|ctx| ctx.timers.borrow_mut().insert(deadline, cx.waker().clone()));
+                self.registered = Some((deadline, id));
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        self.unregister();
+    }
+}
+
+impl fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sleep").field("deadline", &self.deadline).finish()
+    }
+}
+
+/// The error of [`timeout`]: the deadline passed first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Elapsed(());
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl std::error::Error for Elapsed {}
+
+impl From<Elapsed> for std::io::Error {
+    fn from(_: Elapsed) -> Self {
+        std::io::ErrorKind::TimedOut.into()
+    }
+}
+
+/// Runs `fut` for at most `duration`; on expiry `fut` is dropped (cancelling any I/O it had
+/// in flight) and `Err(Elapsed)` is returned.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use nanoapi_executor::time::{sleep, timeout};
+///
+/// nanoapi_executor::block_on(async {
+///     let res = timeout(Duration::from_millis(1), sleep(Duration::from_secs(60))).await;
+///     assert!(res.is_err());
+/// });
+/// ```
+pub fn timeout<F: Future>(duration: Duration, fut: F) -> Timeout<F> {
+    Timeout { fut, sleep: sleep(duration) }
+}
+
+pin_project! {
+    /// The future returned by [`timeout`].
+    #[must_use = "futures do nothing unless awaited"]
+    pub struct Timeout<F> {
+        #[pin]
+        fut: F,
+        sleep: Sleep,
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(output) = this.fut.poll(cx) {
+            return Poll::Ready(Ok(output));
+        }
+        match Pin::new(this.sleep).poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<F> fmt::Debug for Timeout<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Timeout").field("deadline", &self.sleep.deadline).finish_non_exhaustive()
+    }
+}
+
+/// A stream of ticks `period` apart, the first one immediately. A tick that is late does not
+/// make the next ones early: missed ticks are skipped.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// nanoapi_executor::block_on(async {
+///     let mut ticks = nanoapi_executor::time::interval(Duration::from_millis(2));
+///     for _ in 0..3 {
+///         ticks.tick().await;
+///     }
+/// });
+/// ```
+pub fn interval(period: Duration) -> Interval {
+    assert!(!period.is_zero(), "interval period must be non-zero");
+    Interval { period, sleep: sleep_until(Instant::now()) }
+}
+
+/// The ticker returned by [`interval`].
+#[derive(Debug)]
+pub struct Interval {
+    period: Duration,
+    sleep: Sleep,
+}
+
+impl Interval {
+    /// Waits for the next tick and returns when it was due.
+    pub async fn tick(&mut self) -> Instant {
+        std::future::poll_fn(|cx| self.poll_tick(cx)).await
+    }
+
+    /// Polls for the next tick.
+    pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
+        let due = self.sleep.deadline();
+        match Pin::new(&mut self.sleep).poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(()) => {
+                let now = Instant::now();
+                let mut next = due + self.period;
+                if next <= now {
+                    // Skip the ticks that were missed rather than firing them in a burst.
+                    let behind = (now - due).as_nanos() / self.period.as_nanos();
+                    next = due + self.period * u32::try_from(behind + 1).unwrap_or(u32::MAX);
+                }
+                self.sleep.reset(next);
+                Poll::Ready(due)
+            }
+        }
+    }
+
+    /// The time between ticks.
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+}
+
+impl futures_core::Stream for Interval {
+    type Item = Instant;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Instant>> {
+        self.poll_tick(cx).map(Some)
+    }
+}
