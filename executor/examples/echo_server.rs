@@ -36,9 +36,8 @@ async fn echo(stream: TcpStream) {
             Ok(chunk) if !chunk.is_empty() => chunk,
             _ => return,
         };
-        let bytes = bytes::Bytes::copy_from_slice(&chunk);
-        drop(chunk);
-        if stream.write_all(bytes).await.0.is_err() {
+        // The pooled buffer is written out as it is and goes back to the pool afterwards.
+        if stream.write_all(chunk).await.0.is_err() {
             return;
         }
     }

@@ -144,6 +144,9 @@ unsafe impl IoBuf for &'static str {
 /// as long as the bytes are being looked at; copy what must live longer. An empty `PooledBuf`
 /// means the peer closed its side (end of stream).
 ///
+/// A `PooledBuf` can be written out as it is (it implements [`IoBuf`]), which is how an echo
+/// or a proxy forwards bytes without copying them.
+///
 /// `PooledBuf` is neither `Send` nor `Sync`: it belongs to its worker.
 pub struct PooledBuf {
     pub(crate) storage: PooledStorage,
@@ -159,6 +162,17 @@ impl PooledBuf {
     /// Whether nothing was received, which means end of stream.
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+}
+
+// SAFETY: the bytes live in the worker's ring or in a heap buffer, neither of which moves
+// with the `PooledBuf`, and stay put until it is dropped; `len` of them were received.
+unsafe impl IoBuf for PooledBuf {
+    fn stable_ptr(&self) -> *const u8 {
+        self.storage.as_slice().as_ptr()
+    }
+    fn bytes_init(&self) -> usize {
+        self.len
     }
 }
 

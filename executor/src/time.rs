@@ -284,3 +284,58 @@ impl futures_core::Stream for Interval {
         self.poll_tick(cx).map(Some)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::task::Waker;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    #[test]
+    fn timers_expire_in_deadline_order_and_only_when_due() {
+        let mut timers = Timers::default();
+        let now = Instant::now();
+        let late = timers.insert(now + Duration::from_millis(20), Waker::noop().clone());
+        timers.insert(now + Duration::from_millis(10), Waker::noop().clone());
+        timers.insert(now + Duration::from_millis(10), Waker::noop().clone());
+        assert_eq!(timers.next_deadline(), Some(now + Duration::from_millis(10)));
+
+        let mut woken = Vec::new();
+        timers.expire(now + Duration::from_millis(9), &mut woken);
+        assert!(woken.is_empty());
+        timers.expire(now + Duration::from_millis(10), &mut woken);
+        assert_eq!(woken.len(), 2, "both timers due at 10 ms, none other");
+        assert_eq!(timers.next_deadline(), Some(now + Duration::from_millis(20)));
+
+        timers.remove((now + Duration::from_millis(20), late));
+        assert!(timers.is_empty());
+    }
+
+    #[test]
+    fn a_dropped_sleep_removes_its_timer() {
+        crate::block_on(async {
+            let count = || with_current(|ctx| ctx.timers.borrow().entries.len());
+            let mut sleeps: Vec<_> = (0..1000).map(|i| Box::pin(sleep(Duration::from_secs(3600 + i)))).collect();
+            let mut cx = Context::from_waker(Waker::noop());
+            for sleep in &mut sleeps {
+                assert!(sleep.as_mut().poll(&mut cx).is_pending());
+            }
+            assert_eq!(count(), 1000);
+            drop(sleeps);
+            assert_eq!(count(), 0);
+        });
+    }
+
+    #[test]
+    fn a_sleep_polled_again_keeps_one_timer() {
+        crate::block_on(async {
+            let mut sleep = Box::pin(sleep(Duration::from_secs(60)));
+            let mut cx = Context::from_waker(Waker::noop());
+            for _ in 0..3 {
+                assert!(sleep.as_mut().poll(&mut cx).is_pending());
+            }
+            assert_eq!(with_current(|ctx| ctx.timers.borrow().entries.len()), 1);
+        });
+    }
+}

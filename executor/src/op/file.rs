@@ -162,7 +162,8 @@ mod uring {
 
     pub(super) struct Statx {
         file: Arc<File>,
-        buf: Box<types::statx>,
+        /// `types::statx` is an opaque stand-in; the kernel writes a `libc::statx`.
+        buf: Box<libc::statx>,
     }
 
     impl Statx {
@@ -177,7 +178,7 @@ mod uring {
         type Output = io::Result<Stat>;
 
         fn sqe(&mut self) -> Entry {
-            opcode::Statx::new(Fd(self.file.as_raw_fd()), c"".as_ptr(), (&raw mut *self.buf).cast())
+            opcode::Statx::new(Fd(self.file.as_raw_fd()), c"".as_ptr(), (&raw mut *self.buf).cast::<types::statx>())
                 .flags(libc::AT_EMPTY_PATH)
                 .mask(libc::STATX_BASIC_STATS)
                 .build()
@@ -185,8 +186,7 @@ mod uring {
 
         fn complete(self, res: io::Result<u32>, _flags: u32) -> Self::Output {
             res?;
-            // SAFETY: the kernel filled the buffer; `types::statx` has libc's layout.
-            let stx: &libc::statx = unsafe { &*(&raw const *self.buf).cast::<libc::statx>() };
+            let stx = &*self.buf;
             let mtime = &stx.stx_mtime;
             let modified = u64::try_from(mtime.tv_sec)
                 .ok()

@@ -245,6 +245,55 @@ impl Builder {
     }
 }
 
+impl Builder {
+    /// Drives `fut` to completion on the calling thread, which becomes the single worker of a
+    /// runtime with this configuration (the worker count is ignored) for the duration of the
+    /// call; see [`block_on`](crate::block_on).
+    ///
+    /// # Errors
+    ///
+    /// When the backend is not available or the reactor cannot be set up.
+    ///
+    /// # Panics
+    ///
+    /// When called on a worker thread, and when `fut` panics.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nanoapi_executor::{Backend, Runtime};
+    ///
+    /// let n = Runtime::builder().backend(Backend::Poll).block_on(async { 3 }).unwrap();
+    /// assert_eq!(n, 3);
+    /// ```
+    pub fn block_on<F: Future>(self, fut: F) -> io::Result<F::Output> {
+        assert!(
+            !context::is_worker_thread(),
+            "block_on called on a worker thread: it would block the worker that must drive \
+             it; await the future or spawn it instead"
+        );
+        let kind = self.backend.resolve(&self.config.driver)?;
+        let driver = Driver::new(kind, &self.config.driver)?;
+        let shared = Arc::new(WorkerShared::new(0, driver.unparker()));
+        let handle = Handle {
+            inner: Arc::new(RuntimeInner {
+                workers: vec![shared.clone()],
+                next: AtomicUsize::new(0),
+                blocking: BlockingPool::new(&self.config),
+                backend: kind.into(),
+                config: self.config,
+            }),
+        };
+        let ctx = Rc::new(Context::new(shared, handle.clone(), driver));
+        let output = {
+            let _guard = context::enter(ctx.clone());
+            worker::run(&ctx, fut)
+        };
+        handle.inner.blocking.shutdown();
+        Ok(output.expect("the main future of block_on always completes before the worker stops"))
+    }
+}
+
 fn abort_start(starts: Vec<mpsc::Sender<Option<Handle>>>, threads: Vec<thread::JoinHandle<()>>) {
     for start in starts {
         let _ = start.send(None);
@@ -523,35 +572,7 @@ impl fmt::Debug for Handle {
 /// assert_eq!(n, 7);
 /// ```
 pub fn block_on<F: Future>(fut: F) -> F::Output {
-    assert!(
-        !context::is_worker_thread(),
-        "nanoapi_executor::block_on called on a worker thread: it would block the worker that \
-         must drive it; await the future or spawn it instead"
-    );
-    let builder = Builder::new();
-    let kind = builder
-        .backend
-        .resolve(&builder.config.driver)
-        .unwrap_or_else(|err| panic!("nanoapi_executor::block_on: {err}"));
-    let driver = Driver::new(kind, &builder.config.driver)
-        .unwrap_or_else(|err| panic!("nanoapi_executor::block_on: cannot set up the reactor: {err}"));
-    let shared = Arc::new(WorkerShared::new(0, driver.unparker()));
-    let handle = Handle {
-        inner: Arc::new(RuntimeInner {
-            workers: vec![shared.clone()],
-            next: AtomicUsize::new(0),
-            blocking: BlockingPool::new(&builder.config),
-            backend: kind.into(),
-            config: builder.config,
-        }),
-    };
-    let ctx = Rc::new(Context::new(shared, handle.clone(), driver));
-    let output = {
-        let _guard = context::enter(ctx.clone());
-        worker::run(&ctx, fut)
-    };
-    handle.inner.blocking.shutdown();
-    output.expect("the main future of block_on always completes before the worker stops")
+    Builder::new().block_on(fut).unwrap_or_else(|err| panic!("nanoapi_executor::block_on: {err}"))
 }
 
 /// Spawns a `Send` future on the current worker.
