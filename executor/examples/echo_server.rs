@@ -8,7 +8,9 @@ use std::io::Write;
 use nanoapi_executor::net::{TcpListener, TcpStream};
 
 fn main() -> std::io::Result<()> {
-    let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:9001".to_owned());
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:9001".to_owned());
     nanoapi_executor::block_on(async move {
         let listener = TcpListener::bind(addr.as_str())?;
         println!("listening {}", listener.local_addr()?);

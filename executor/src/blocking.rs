@@ -39,7 +39,12 @@ impl BlockingPool {
     pub(crate) fn new(config: &RuntimeConfig) -> BlockingPool {
         BlockingPool {
             inner: Arc::new(Inner {
-                state: Mutex::new(State { queue: VecDeque::new(), n_threads: 0, n_idle: 0, shutdown: false }),
+                state: Mutex::new(State {
+                    queue: VecDeque::new(),
+                    n_threads: 0,
+                    n_idle: 0,
+                    shutdown: false,
+                }),
                 job_ready: Condvar::new(),
                 max_threads: config.max_blocking_threads,
                 keep_alive: config.blocking_keep_alive,
@@ -55,7 +60,8 @@ impl BlockingPool {
     {
         let pool = self.inner.clone();
         let fut = CatchUnwind::new(async move { f() });
-        let (runnable, task) = async_task::spawn(fut, move |runnable| Inner::submit(&pool, runnable));
+        let (runnable, task) =
+            async_task::spawn(fut, move |runnable| Inner::submit(&pool, runnable));
         runnable.schedule();
         JoinHandle::new(task)
     }
@@ -92,7 +98,9 @@ impl Inner {
             state.n_threads += 1;
             drop(state);
             let inner = self.clone();
-            let started = thread::Builder::new().name(self.thread_name.clone()).spawn(move || inner.run());
+            let started = thread::Builder::new()
+                .name(self.thread_name.clone())
+                .spawn(move || inner.run());
             if let Err(err) = started {
                 log::error!("blocking pool: cannot start a thread: {err}");
                 lock(&self.state).n_threads -= 1;
@@ -130,6 +138,8 @@ impl Inner {
 
 impl std::fmt::Debug for BlockingPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BlockingPool").field("max_threads", &self.inner.max_threads).finish()
+        f.debug_struct("BlockingPool")
+            .field("max_threads", &self.inner.max_threads)
+            .finish()
     }
 }

@@ -186,6 +186,8 @@ impl Deref for PooledBuf {
 
 impl fmt::Debug for PooledBuf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PooledBuf").field("len", &self.len).finish_non_exhaustive()
+        f.debug_struct("PooledBuf")
+            .field("len", &self.len)
+            .finish_non_exhaustive()
     }
 }

@@ -49,7 +49,9 @@ impl SharedFd {
             Driver::Poll(poll) => unsafe { poll.register(fd) }.map(FdBackend::Poll),
         });
         match backend {
-            Ok(backend) => Ok(SharedFd { inner: Rc::new(Inner { fd, backend }) }),
+            Ok(backend) => Ok(SharedFd {
+                inner: Rc::new(Inner { fd, backend }),
+            }),
             Err(err) => {
                 // SAFETY: we own `fd` (taken from an `OwnedFd` above) and it is not registered.
                 unsafe { libc::close(fd) };

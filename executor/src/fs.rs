@@ -38,12 +38,16 @@ impl File {
     ///
     /// As `open` fails (`NotFound`, `PermissionDenied`, ...).
     pub async fn open(path: impl AsRef<Path>) -> io::Result<File> {
-        Ok(File { file: Arc::new(op::file::open(path.as_ref()).await?) })
+        Ok(File {
+            file: Arc::new(op::file::open(path.as_ref()).await?),
+        })
     }
 
     /// Serves a std file (already open) through the worker.
     pub fn from_std(file: std::fs::File) -> File {
-        File { file: Arc::new(file) }
+        File {
+            file: Arc::new(file),
+        }
     }
 
     /// Reads from `offset` into `buf` after its initialised bytes, up to its capacity; `Ok(0)`
@@ -63,7 +67,11 @@ impl File {
     /// As `statx`/`fstat` fails.
     pub async fn metadata(&self) -> io::Result<Metadata> {
         let stat = op::file::stat(&self.file).await?;
-        Ok(Metadata { len: stat.len, mode: stat.mode, modified: stat.modified })
+        Ok(Metadata {
+            len: stat.len,
+            mode: stat.mode,
+            modified: stat.modified,
+        })
     }
 }
 
@@ -93,11 +101,13 @@ impl Metadata {
     }
 
     /// Whether it is a regular file.
+    #[allow(clippy::useless_conversion, reason = "mode_t is u16 on Apple systems")]
     pub fn is_file(&self) -> bool {
         self.mode & u32::from(libc::S_IFMT) == u32::from(libc::S_IFREG)
     }
 
     /// Whether it is a directory.
+    #[allow(clippy::useless_conversion, reason = "mode_t is u16 on Apple systems")]
     pub fn is_dir(&self) -> bool {
         self.mode & u32::from(libc::S_IFMT) == u32::from(libc::S_IFDIR)
     }

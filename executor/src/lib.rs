@@ -30,7 +30,11 @@
 //! let ids = rt.block_on_each(|worker| async move { worker * 10 });
 //! assert_eq!(ids, vec![0, 10]);
 //! ```
-#![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks, clippy::missing_safety_doc)]
+#![deny(
+    unsafe_op_in_unsafe_fn,
+    clippy::undocumented_unsafe_blocks,
+    clippy::missing_safety_doc
+)]
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod blocking;

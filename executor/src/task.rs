@@ -28,7 +28,9 @@ pub struct JoinHandle<T> {
 
 impl<T> JoinHandle<T> {
     pub(crate) fn new(task: async_task::Task<TaskOutput<T>>) -> Self {
-        JoinHandle { task: Some(task.fallible()) }
+        JoinHandle {
+            task: Some(task.fallible()),
+        }
     }
 
     /// Lets the task run to completion without anyone awaiting it.
@@ -74,7 +76,9 @@ impl<T> Future for JoinHandle<T> {
 
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("JoinHandle").field("finished", &self.is_finished()).finish()
+        f.debug_struct("JoinHandle")
+            .field("finished", &self.is_finished())
+            .finish()
     }
 }
 

@@ -45,7 +45,9 @@ impl Timers {
     }
 
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.entries.first_key_value().map(|(&(deadline, _), _)| deadline)
+        self.entries
+            .first_key_value()
+            .map(|(&(deadline, _), _)| deadline)
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -90,7 +92,10 @@ pub fn sleep(duration: Duration) -> Sleep {
 ///
 /// When polled off a worker thread.
 pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep { deadline, registered: None }
+    Sleep {
+        deadline,
+        registered: None,
+    }
 }
 
 /// The future returned by [`sleep`] and [`sleep_until`].
@@ -132,7 +137,9 @@ impl Future for Sleep {
         match self.registered {
             Some(key) => with_current(|ctx| ctx.timers.borrow_mut().update(key, cx.waker())),
             None => {
-                let id = with_current(|ctx| ctx.timers.borrow_mut().insert(deadline, cx.waker().clone()));
+                let id = with_current(|ctx| {
+                    ctx.timers.borrow_mut().insert(deadline, cx.waker().clone())
+                });
                 self.registered = Some((deadline, id));
             }
         }
@@ -148,7 +155,9 @@ impl Drop for Sleep {
 
 impl fmt::Debug for Sleep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sleep").field("deadline", &self.deadline).finish()
+        f.debug_struct("Sleep")
+            .field("deadline", &self.deadline)
+            .finish()
     }
 }
 
@@ -185,7 +194,10 @@ impl From<Elapsed> for std::io::Error {
 /// });
 /// ```
 pub fn timeout<F: Future>(duration: Duration, fut: F) -> Timeout<F> {
-    Timeout { fut, sleep: sleep(duration) }
+    Timeout {
+        fut,
+        sleep: sleep(duration),
+    }
 }
 
 pin_project! {
@@ -215,7 +227,9 @@ impl<F: Future> Future for Timeout<F> {
 
 impl<F> fmt::Debug for Timeout<F> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Timeout").field("deadline", &self.sleep.deadline).finish_non_exhaustive()
+        f.debug_struct("Timeout")
+            .field("deadline", &self.sleep.deadline)
+            .finish_non_exhaustive()
     }
 }
 
@@ -236,7 +250,10 @@ impl<F> fmt::Debug for Timeout<F> {
 /// ```
 pub fn interval(period: Duration) -> Interval {
     assert!(!period.is_zero(), "interval period must be non-zero");
-    Interval { period, sleep: sleep_until(Instant::now()) }
+    Interval {
+        period,
+        sleep: sleep_until(Instant::now()),
+    }
 }
 
 /// The ticker returned by [`interval`].
@@ -299,14 +316,20 @@ mod tests {
         let late = timers.insert(now + Duration::from_millis(20), Waker::noop().clone());
         timers.insert(now + Duration::from_millis(10), Waker::noop().clone());
         timers.insert(now + Duration::from_millis(10), Waker::noop().clone());
-        assert_eq!(timers.next_deadline(), Some(now + Duration::from_millis(10)));
+        assert_eq!(
+            timers.next_deadline(),
+            Some(now + Duration::from_millis(10))
+        );
 
         let mut woken = Vec::new();
         timers.expire(now + Duration::from_millis(9), &mut woken);
         assert!(woken.is_empty());
         timers.expire(now + Duration::from_millis(10), &mut woken);
         assert_eq!(woken.len(), 2, "both timers due at 10 ms, none other");
-        assert_eq!(timers.next_deadline(), Some(now + Duration::from_millis(20)));
+        assert_eq!(
+            timers.next_deadline(),
+            Some(now + Duration::from_millis(20))
+        );
 
         timers.remove((now + Duration::from_millis(20), late));
         assert!(timers.is_empty());
@@ -316,7 +339,9 @@ mod tests {
     fn a_dropped_sleep_removes_its_timer() {
         crate::block_on(async {
             let count = || with_current(|ctx| ctx.timers.borrow().entries.len());
-            let mut sleeps: Vec<_> = (0..1000).map(|i| Box::pin(sleep(Duration::from_secs(3600 + i)))).collect();
+            let mut sleeps: Vec<_> = (0..1000)
+                .map(|i| Box::pin(sleep(Duration::from_secs(3600 + i))))
+                .collect();
             let mut cx = Context::from_waker(Waker::noop());
             for sleep in &mut sleeps {
                 assert!(sleep.as_mut().poll(&mut cx).is_pending());

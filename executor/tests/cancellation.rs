@@ -68,7 +68,11 @@ where
 /// Polls `fut` once, so that its operation is submitted, and drops it.
 fn poll_once_and_drop<F: Future>(fut: F) {
     let mut fut = Box::pin(fut);
-    assert!(fut.as_mut().poll(&mut Context::from_waker(Waker::noop())).is_pending());
+    assert!(
+        fut.as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+            .is_pending()
+    );
 }
 
 /// Yields until `cond` holds, for at most `limit` (the event it waits for is a completion the
@@ -88,11 +92,18 @@ fn read_dropped_in_flight_keeps_its_buffer_until_the_completion_and_corrupts_not
     common::on_each_backend(|backend| async move {
         let (server, client) = connected_pair().await;
         let drops = Arc::new(AtomicUsize::new(0));
-        let buf = CountedBuf { bytes: Vec::with_capacity(64), drops: drops.clone() };
+        let buf = CountedBuf {
+            bytes: Vec::with_capacity(64),
+            drops: drops.clone(),
+        };
         poll_once_and_drop(server.read(buf));
         if backend == Backend::IoUring {
             // The kernel owns the buffer: it must outlive the dropped future.
-            assert_eq!(drops.load(Ordering::SeqCst), 0, "buffer freed while the kernel owns it");
+            assert_eq!(
+                drops.load(Ordering::SeqCst),
+                0,
+                "buffer freed while the kernel owns it"
+            );
         }
         // The cancellation completes on a later pass of the worker, and frees the buffer.
         wait_until(Duration::from_secs(5), || drops.load(Ordering::SeqCst) == 1).await;
@@ -175,6 +186,9 @@ fn a_write_to_a_closed_peer_fails_without_a_signal() {
                 break;
             }
         }
-        assert!(failed, "writing to a closed peer eventually fails with EPIPE/ECONNRESET");
+        assert!(
+            failed,
+            "writing to a closed peer eventually fails with EPIPE/ECONNRESET"
+        );
     });
 }

@@ -58,7 +58,9 @@ fn echo_on_one_worker(backend: Backend) {
             let listener = TcpListener::bind("127.0.0.1:0").unwrap();
             let addr = listener.local_addr().unwrap();
             let server = spawn_local(serve_echo(listener, CONNECTIONS));
-            let clients: Vec<_> = (0..CONNECTIONS).map(|id| spawn_local(client(addr, id))).collect();
+            let clients: Vec<_> = (0..CONNECTIONS)
+                .map(|id| spawn_local(client(addr, id)))
+                .collect();
             for client in clients {
                 client.await.unwrap();
             }
@@ -79,28 +81,33 @@ fn thousand_connections_on_one_worker() {
 fn thousand_connections_on_all_workers() {
     common::raise_fd_limit();
     for backend in common::backends() {
-        let rt = Runtime::builder().workers(2).backend(backend).build().unwrap();
+        let rt = Runtime::builder()
+            .workers(2)
+            .backend(backend)
+            .build()
+            .unwrap();
         // One listener per worker on one port (SO_REUSEPORT): worker 0 binds port 0, the
         // others reuse the port it got. The kernel spreads the connections between them.
         let bind = |addr: SocketAddr| TcpListener::builder(addr).reuse_port(true).bind().unwrap();
         let served = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-        let accept_loop = move |listener: TcpListener, served: Arc<[AtomicUsize; 2]>, worker: usize| async move {
-            loop {
-                let (stream, _) = listener.accept().await.expect("accept");
-                served[worker].fetch_add(1, Ordering::SeqCst);
-                spawn_local(async move {
-                    loop {
-                        let chunk = stream.read_pooled().await.expect("server read");
-                        if chunk.is_empty() {
-                            return;
+        let accept_loop =
+            move |listener: TcpListener, served: Arc<[AtomicUsize; 2]>, worker: usize| async move {
+                loop {
+                    let (stream, _) = listener.accept().await.expect("accept");
+                    served[worker].fetch_add(1, Ordering::SeqCst);
+                    spawn_local(async move {
+                        loop {
+                            let chunk = stream.read_pooled().await.expect("server read");
+                            if chunk.is_empty() {
+                                return;
+                            }
+                            stream.write_all(chunk).await.0.expect("server write");
                         }
-                        stream.write_all(chunk).await.0.expect("server write");
-                    }
-                })
-                .detach();
-            }
-        };
+                    })
+                    .detach();
+                }
+            };
         let served0 = served.clone();
         rt.handle()
             .spawn_on(0, move || async move {
@@ -123,8 +130,9 @@ fn thousand_connections_on_all_workers() {
 
         let per_worker = CONNECTIONS / 2;
         let clients = rt.handle().spawn_on_each(move |worker| async move {
-            let handles: Vec<_> =
-                (0..per_worker).map(|i| spawn_local(client(addr, worker * per_worker + i))).collect();
+            let handles: Vec<_> = (0..per_worker)
+                .map(|i| spawn_local(client(addr, worker * per_worker + i)))
+                .collect();
             for handle in handles {
                 handle.await.unwrap();
             }
@@ -132,8 +140,14 @@ fn thousand_connections_on_all_workers() {
         for client in clients {
             rt.block_on(async move { client.await.unwrap() });
         }
-        let counts = [served[0].load(Ordering::SeqCst), served[1].load(Ordering::SeqCst)];
+        let counts = [
+            served[0].load(Ordering::SeqCst),
+            served[1].load(Ordering::SeqCst),
+        ];
         assert_eq!(counts[0] + counts[1], CONNECTIONS);
-        assert!(counts.iter().all(|&n| n > 0), "both workers accepted connections: {counts:?}");
+        assert!(
+            counts.iter().all(|&n| n > 0),
+            "both workers accepted connections: {counts:?}"
+        );
     }
 }

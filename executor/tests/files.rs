@@ -56,7 +56,9 @@ fn a_whole_file_reads_back_byte_exact_in_chunks() {
             let file = File::open(&path).await.unwrap();
             let mut all = Vec::new();
             loop {
-                let (res, chunk) = file.read_at(bytes::BytesMut::with_capacity(64 * 1024), all.len() as u64).await;
+                let (res, chunk) = file
+                    .read_at(bytes::BytesMut::with_capacity(64 * 1024), all.len() as u64)
+                    .await;
                 if res.unwrap() == 0 {
                     break;
                 }

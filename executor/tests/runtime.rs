@@ -58,10 +58,19 @@ fn yield_now_lets_other_tasks_run_first() {
 #[test]
 fn handle_spawn_from_outside_spreads_round_robin() {
     for backend in common::backends() {
-        let rt = Runtime::builder().workers(2).backend(backend).build().unwrap();
+        let rt = Runtime::builder()
+            .workers(2)
+            .backend(backend)
+            .build()
+            .unwrap();
         assert_eq!(rt.backend(), backend);
-        let handles: Vec<_> = (0..4).map(|_| rt.handle().spawn(async { worker_index().unwrap() })).collect();
-        let workers: Vec<usize> = handles.into_iter().map(|h| rt.block_on(async move { h.await.unwrap() })).collect();
+        let handles: Vec<_> = (0..4)
+            .map(|_| rt.handle().spawn(async { worker_index().unwrap() }))
+            .collect();
+        let workers: Vec<usize> = handles
+            .into_iter()
+            .map(|h| rt.block_on(async move { h.await.unwrap() }))
+            .collect();
         assert_eq!(workers, [0, 1, 0, 1]);
     }
 }
@@ -71,7 +80,10 @@ fn spawn_inside_a_worker_stays_on_that_worker() {
     let rt = Runtime::builder().workers(2).build().unwrap();
     let (outer, inner) = rt.block_on(async {
         let outer = worker_index().unwrap();
-        let inner = Handle::current().spawn(async { worker_index().unwrap() }).await.unwrap();
+        let inner = Handle::current()
+            .spawn(async { worker_index().unwrap() })
+            .await
+            .unwrap();
         (outer, inner)
     });
     assert_eq!(outer, inner);
@@ -88,7 +100,10 @@ fn spawn_on_builds_a_non_send_future_on_the_chosen_worker() {
                 (*local, worker_index().unwrap())
             }
         });
-        assert_eq!(rt.block_on(async move { handle.await.unwrap() }), (worker, worker));
+        assert_eq!(
+            rt.block_on(async move { handle.await.unwrap() }),
+            (worker, worker)
+        );
     }
 }
 
@@ -112,7 +127,9 @@ fn a_panicking_task_is_reported_and_the_worker_keeps_running() {
 #[test]
 fn runtime_block_on_resumes_the_future_panic() {
     let rt = Runtime::builder().workers(1).build().unwrap();
-    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rt.block_on(async { panic!("inner") })));
+    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(async { panic!("inner") })
+    }));
     assert!(res.is_err());
     assert_eq!(rt.block_on(async { 5 }), 5, "the worker survived the panic");
 }
@@ -213,8 +230,16 @@ fn shutdown_timeout_lets_tasks_finish_then_cancels_the_rest() {
         })
         .detach();
     rt.shutdown_timeout(Duration::from_millis(300));
-    assert_eq!(finished.load(Ordering::SeqCst), 1, "the short task finished before the deadline");
-    assert_eq!(dropped.load(Ordering::SeqCst), 1, "the endless task was cancelled");
+    assert_eq!(
+        finished.load(Ordering::SeqCst),
+        1,
+        "the short task finished before the deadline"
+    );
+    assert_eq!(
+        dropped.load(Ordering::SeqCst),
+        1,
+        "the endless task was cancelled"
+    );
 }
 
 #[test]

@@ -55,6 +55,10 @@ fn interval_ticks_at_its_period_and_skips_missed_ticks() {
         let next = ticks.tick().await;
         assert!(late >= second + period);
         assert!(next > Instant::now() - period, "no burst of missed ticks");
-        assert_eq!((next - first).as_nanos() % period.as_nanos(), 0, "ticks stay on the grid");
+        assert_eq!(
+            (next - first).as_nanos() % period.as_nanos(),
+            0,
+            "ticks stay on the grid"
+        );
     });
 }

@@ -34,7 +34,9 @@ fn spawn_blocking_results_wake_the_awaiting_task() {
 #[test]
 fn a_panicking_blocking_job_is_reported() {
     common::on_each_backend(|_| async {
-        let err = spawn_blocking(|| panic!("blocking boom")).await.unwrap_err();
+        let err = spawn_blocking(|| panic!("blocking boom"))
+            .await
+            .unwrap_err();
         assert_eq!(err.panic_message(), Some("blocking boom"));
     });
 }
@@ -75,7 +77,11 @@ fn a_task_woken_from_another_runtime_resumes_on_its_own_worker() {
 #[test]
 fn a_parked_worker_wakes_for_a_remote_spawn() {
     for backend in common::backends() {
-        let rt = Runtime::builder().workers(1).backend(backend).build().unwrap();
+        let rt = Runtime::builder()
+            .workers(1)
+            .backend(backend)
+            .build()
+            .unwrap();
         for _ in 0..200 {
             let flag = Arc::new(AtomicBool::new(false));
             let set = flag.clone();

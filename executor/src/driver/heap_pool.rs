@@ -15,13 +15,23 @@ const MAX_FREE: usize = 256;
 
 impl HeapPool {
     pub(crate) fn new(buf_size: usize) -> HeapPool {
-        HeapPool { free: RefCell::new(Vec::new()), buf_size }
+        HeapPool {
+            free: RefCell::new(Vec::new()),
+            buf_size,
+        }
     }
 
     /// An empty buffer with `buf_size` capacity.
     pub(crate) fn take(self: &Rc<Self>) -> HeapBuf {
-        let buf = self.free.borrow_mut().pop().unwrap_or_else(|| Vec::with_capacity(self.buf_size));
-        HeapBuf { buf, pool: self.clone() }
+        let buf = self
+            .free
+            .borrow_mut()
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(self.buf_size));
+        HeapBuf {
+            buf,
+            pool: self.clone(),
+        }
     }
 }
 

@@ -25,7 +25,11 @@ pub(crate) struct DriverConfig {
 
 impl Default for DriverConfig {
     fn default() -> Self {
-        DriverConfig { ring_entries: 1024, recv_buf_count: 512, recv_buf_size: 4096 }
+        DriverConfig {
+            ring_entries: 1024,
+            recv_buf_count: 512,
+            recv_buf_size: 4096,
+        }
     }
 }
 
@@ -49,6 +53,10 @@ impl DriverKind {
     }
 }
 
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per worker, reached on every operation: no box"
+)]
 pub(crate) enum Driver {
     #[cfg(target_os = "linux")]
     Uring(uring::UringDriver),

@@ -35,7 +35,10 @@ struct Readiness {
 impl Default for Readiness {
     /// New sources start ready: the first attempt is the syscall itself, not a wait.
     fn default() -> Self {
-        Readiness { ready: true, waker: None }
+        Readiness {
+            ready: true,
+            waker: None,
+        }
     }
 }
 
@@ -55,7 +58,11 @@ impl PollDriver {
                 "the poll backend needs edge-triggered readiness (epoll or kqueue)",
             ));
         }
-        Ok(PollDriver { poller: Arc::new(poller), events: Events::new(), sources: Slab::new() })
+        Ok(PollDriver {
+            poller: Arc::new(poller),
+            events: Events::new(),
+            sources: Slab::new(),
+        })
     }
 
     pub(crate) fn poller(&self) -> Arc<Poller> {
@@ -70,7 +77,10 @@ impl PollDriver {
     pub(crate) unsafe fn register(&mut self, fd: RawFd) -> io::Result<usize> {
         let key = self.sources.insert(Source::default());
         // SAFETY: the caller promises to deregister `fd` before closing it.
-        let res = unsafe { self.poller.add_with_mode(fd, Event::all(key), PollMode::Edge) };
+        let res = unsafe {
+            self.poller
+                .add_with_mode(fd, Event::all(key), PollMode::Edge)
+        };
         if let Err(err) = res {
             self.sources.remove(key);
             return Err(err);
@@ -87,7 +97,12 @@ impl PollDriver {
 
     /// Ready when the last attempt in `direction` did not hit `EAGAIN` since the last edge;
     /// otherwise parks `cx`'s waker.
-    pub(crate) fn poll_ready(&mut self, key: usize, direction: Direction, cx: &mut Context<'_>) -> Poll<()> {
+    pub(crate) fn poll_ready(
+        &mut self,
+        key: usize,
+        direction: Direction,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
         let source = &mut self.sources[key];
         let side = match direction {
             Direction::Read => &mut source.read,
@@ -112,7 +127,11 @@ impl PollDriver {
         }
     }
 
-    pub(crate) fn park(&mut self, timeout: Option<Duration>, wakers: &mut Vec<Waker>) -> io::Result<()> {
+    pub(crate) fn park(
+        &mut self,
+        timeout: Option<Duration>,
+        wakers: &mut Vec<Waker>,
+    ) -> io::Result<()> {
         self.events.clear();
         match self.poller.wait(&mut self.events, timeout) {
             Ok(_) => {}
@@ -120,7 +139,9 @@ impl PollDriver {
             Err(err) => return Err(err),
         }
         for event in self.events.iter() {
-            let Some(source) = self.sources.get_mut(event.key) else { continue };
+            let Some(source) = self.sources.get_mut(event.key) else {
+                continue;
+            };
             if event.readable {
                 source.read.ready = true;
                 wakers.extend(source.read.waker.take());

@@ -79,7 +79,10 @@ impl TcpListenerBuilder {
     pub fn bind(self) -> io::Result<TcpListener> {
         let socket = new_socket(&self.addr)?;
         socket.set_reuse_address(true)?;
-        #[cfg(all(unix, not(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin"))))]
+        #[cfg(all(
+            unix,
+            not(any(target_os = "solaris", target_os = "illumos", target_os = "cygwin"))
+        ))]
         if self.reuse_port {
             socket.set_reuse_port(true)?;
         }
@@ -88,7 +91,10 @@ impl TcpListenerBuilder {
         }
         socket.bind(&self.addr.into())?;
         socket.listen(self.backlog)?;
-        Ok(TcpListener { fd: register(socket)?, acceptor: Acceptor::default() })
+        Ok(TcpListener {
+            fd: register(socket)?,
+            acceptor: Acceptor::default(),
+        })
     }
 }
 
@@ -108,7 +114,12 @@ impl TcpListener {
 
     /// A builder for finer control (`SO_REUSEPORT`, backlog, IPv6-only).
     pub fn builder(addr: SocketAddr) -> TcpListenerBuilder {
-        TcpListenerBuilder { addr, reuse_port: false, backlog: 1024, only_v6: None }
+        TcpListenerBuilder {
+            addr,
+            reuse_port: false,
+            backlog: 1024,
+            only_v6: None,
+        }
     }
 
     /// Serves an already-bound, listening std socket (inherited, socket activation, ...).
@@ -117,7 +128,10 @@ impl TcpListener {
     ///
     /// If the socket cannot be registered with the reactor.
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
-        Ok(TcpListener { fd: register(listener.into())?, acceptor: Acceptor::default() })
+        Ok(TcpListener {
+            fd: register(listener.into())?,
+            acceptor: Acceptor::default(),
+        })
     }
 
     /// Waits for a connection.
@@ -151,10 +165,14 @@ impl Drop for TcpListener {
 
 impl fmt::Debug for TcpListener {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TcpListener").field("fd", &self.fd.raw()).field("addr", &self.local_addr().ok()).finish()
+        f.debug_struct("TcpListener")
+            .field("fd", &self.fd.raw())
+            .field("addr", &self.local_addr().ok())
+            .finish()
     }
 }
 
 pub(super) fn socket_addr(addr: socket2::SockAddr) -> io::Result<SocketAddr> {
-    addr.as_socket().ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "not an IP socket address"))
+    addr.as_socket()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "not an IP socket address"))
 }

@@ -18,7 +18,11 @@ use crate::fd::{SharedFd, current_is_poll};
 
 /// A new TCP socket for `addr`'s family, ready for the current worker's reactor.
 fn new_socket(addr: &SocketAddr) -> io::Result<Socket> {
-    let socket = Socket::new(Domain::for_address(*addr), Type::STREAM, Some(Protocol::TCP))?;
+    let socket = Socket::new(
+        Domain::for_address(*addr),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
     #[cfg(target_vendor = "apple")]
     socket.set_nosigpipe(true)?;
     Ok(socket)

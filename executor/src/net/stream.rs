@@ -33,7 +33,9 @@ impl TcpStream {
                 Err(err) => last_err = Some(err),
             }
         }
-        Err(last_err.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to connect to")))
+        Err(last_err.unwrap_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidInput, "no address to connect to")
+        }))
     }
 
     async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
@@ -43,7 +45,9 @@ impl TcpStream {
     }
 
     pub(crate) fn from_fd(fd: OwnedFd) -> io::Result<TcpStream> {
-        Ok(TcpStream { fd: SharedFd::new(fd)? })
+        Ok(TcpStream {
+            fd: SharedFd::new(fd)?,
+        })
     }
 
     /// Serves a connected std socket on the current worker.
@@ -52,7 +56,9 @@ impl TcpStream {
     ///
     /// If the socket cannot be made non-blocking or registered.
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
-        Ok(TcpStream { fd: register(stream.into())? })
+        Ok(TcpStream {
+            fd: register(stream.into())?,
+        })
     }
 
     /// Reads into `buf` after its initialised bytes, up to its capacity. `Ok(0)` means end of
@@ -183,6 +189,9 @@ impl TcpStream {
 
 impl fmt::Debug for TcpStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TcpStream").field("fd", &self.fd.raw()).field("peer", &self.peer_addr().ok()).finish()
+        f.debug_struct("TcpStream")
+            .field("fd", &self.fd.raw())
+            .field("peer", &self.peer_addr().ok())
+            .finish()
     }
 }

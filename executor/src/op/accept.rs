@@ -23,7 +23,9 @@ impl Acceptor {
         match listener.backend() {
             #[cfg(target_os = "linux")]
             FdBackend::Uring => self.accept_multishot(listener).await,
-            FdBackend::Poll(key) => readiness(listener, key, Direction::Read, accept_nonblocking).await,
+            FdBackend::Poll(key) => {
+                readiness(listener, key, Direction::Read, accept_nonblocking).await
+            }
         }
     }
 
@@ -48,7 +50,12 @@ impl Acceptor {
                 let sqe = || AcceptMulti::new(Fd(raw)).flags(libc::SOCK_CLOEXEC).build();
                 // SAFETY: the accept points to no memory; the listener's fd outlives the slot
                 // (`release` hands a clone of it to the slot until the last completion).
-                unsafe { ctx.driver.borrow_mut().uring().poll_multishot(slot, sqe, cx) }
+                unsafe {
+                    ctx.driver
+                        .borrow_mut()
+                        .uring()
+                        .poll_multishot(slot, sqe, cx)
+                }
             })
         })
         .await;
@@ -64,7 +71,10 @@ impl Acceptor {
         if let Some(slot) = self.slot.take() {
             let keep_alive: Box<dyn std::any::Any> = Box::new(listener.clone());
             let leftover = crate::runtime::try_with_current(move |ctx| {
-                ctx.driver.borrow_mut().uring().drop_multishot(slot, keep_alive)
+                ctx.driver
+                    .borrow_mut()
+                    .uring()
+                    .drop_multishot(slot, keep_alive)
             });
             drop(leftover);
         }
@@ -74,11 +84,23 @@ impl Acceptor {
 
 /// `accept4(2)` with `SOCK_NONBLOCK | SOCK_CLOEXEC` where it exists, else `accept` and `fcntl`.
 fn accept_nonblocking(listener: &SharedFd) -> io::Result<OwnedFd> {
-    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd", target_os = "netbsd", target_os = "openbsd", target_os = "dragonfly"))]
+    #[cfg(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    ))]
     {
         // SAFETY: null address arguments are allowed; the fd is a listening socket we own.
         let fd = unsafe {
-            libc::accept4(listener.raw(), std::ptr::null_mut(), std::ptr::null_mut(), libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)
+            libc::accept4(
+                listener.raw(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            )
         };
         if fd < 0 {
             return Err(io::Error::last_os_error());
@@ -86,7 +108,14 @@ fn accept_nonblocking(listener: &SharedFd) -> io::Result<OwnedFd> {
         // SAFETY: `accept4` returned a new fd that nothing else owns.
         Ok(unsafe { OwnedFd::from_raw_fd(fd) })
     }
-    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd", target_os = "netbsd", target_os = "openbsd", target_os = "dragonfly")))]
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "freebsd",
+        target_os = "netbsd",
+        target_os = "openbsd",
+        target_os = "dragonfly"
+    )))]
     {
         let (socket, _) = socket2::SockRef::from(&listener.borrowed()).accept()?;
         socket.set_nonblocking(true)?;

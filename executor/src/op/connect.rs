@@ -14,18 +14,32 @@ pub(crate) async fn connect(fd: &SharedFd, addr: SockAddr) -> io::Result<()> {
     match fd.backend() {
         #[cfg(target_os = "linux")]
         FdBackend::Uring => {
-            crate::driver::uring::op::Op::submit(uring::Connect { fd: fd.clone(), addr: Box::new(addr) }).await
+            crate::driver::uring::op::Op::submit(uring::Connect {
+                fd: fd.clone(),
+                addr: Box::new(addr),
+            })
+            .await
         }
         FdBackend::Poll(key) => {
             let borrowed = fd.borrowed();
             match socket2::SockRef::from(&borrowed).connect(&addr) {
                 Ok(()) => return Ok(()),
-                Err(err) if err.raw_os_error() == Some(libc::EINPROGRESS) || err.kind() == io::ErrorKind::WouldBlock => {}
+                Err(err)
+                    if err.raw_os_error() == Some(libc::EINPROGRESS)
+                        || err.kind() == io::ErrorKind::WouldBlock => {}
                 Err(err) => return Err(err),
             }
             // The socket starts out marked writable: forget that, and wait for the real edge.
-            with_current(|ctx| ctx.driver.borrow_mut().poll().clear_ready(key, Direction::Write));
-            readiness(fd, key, Direction::Write, |fd| connect_outcome(&socket2::SockRef::from(&fd.borrowed()))).await
+            with_current(|ctx| {
+                ctx.driver
+                    .borrow_mut()
+                    .poll()
+                    .clear_ready(key, Direction::Write)
+            });
+            readiness(fd, key, Direction::Write, |fd| {
+                connect_outcome(&socket2::SockRef::from(&fd.borrowed()))
+            })
+            .await
         }
     }
 }
@@ -37,7 +51,9 @@ fn connect_outcome(socket: &Socket) -> io::Result<()> {
     }
     match socket.peer_addr() {
         Ok(_) => Ok(()),
-        Err(err) if err.raw_os_error() == Some(libc::ENOTCONN) => Err(io::ErrorKind::WouldBlock.into()),
+        Err(err) if err.raw_os_error() == Some(libc::ENOTCONN) => {
+            Err(io::ErrorKind::WouldBlock.into())
+        }
         Err(err) => Err(err),
     }
 }
@@ -64,7 +80,12 @@ mod uring {
         type Output = io::Result<()>;
 
         fn sqe(&mut self) -> Entry {
-            opcode::Connect::new(Fd(self.fd.raw()), self.addr.as_ptr().cast(), self.addr.len()).build()
+            opcode::Connect::new(
+                Fd(self.fd.raw()),
+                self.addr.as_ptr().cast(),
+                self.addr.len(),
+            )
+            .build()
         }
 
         fn complete(self, res: io::Result<u32>, _flags: u32) -> Self::Output {

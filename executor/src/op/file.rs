@@ -27,13 +27,24 @@ pub(crate) async fn open(path: &Path) -> io::Result<File> {
         return crate::driver::uring::op::Op::submit(uring::OpenAt { path }).await;
     }
     let path = path.to_owned();
-    Handle::current().spawn_blocking(move || File::open(path)).await?
+    Handle::current()
+        .spawn_blocking(move || File::open(path))
+        .await?
 }
 
-pub(crate) async fn read_at<B: IoBufMut + Send>(file: &Arc<File>, buf: B, offset: u64) -> BufResult<usize, B> {
+pub(crate) async fn read_at<B: IoBufMut + Send>(
+    file: &Arc<File>,
+    buf: B,
+    offset: u64,
+) -> BufResult<usize, B> {
     #[cfg(target_os = "linux")]
     if on_uring() {
-        return crate::driver::uring::op::Op::submit(uring::ReadAt { file: file.clone(), buf, offset }).await;
+        return crate::driver::uring::op::Op::submit(uring::ReadAt {
+            file: file.clone(),
+            buf,
+            offset,
+        })
+        .await;
     }
     // The buffer waits in a slot the blocking job borrows it from, so that it comes back even
     // if the job never runs (the pool was shut down).
@@ -43,11 +54,15 @@ pub(crate) async fn read_at<B: IoBufMut + Send>(file: &Arc<File>, buf: B, offset
     let res = Handle::current()
         .spawn_blocking(move || {
             let mut guard = lock(&job_slot);
-            let buf = guard.as_mut().expect("the buffer is in its slot while the job runs");
+            let buf = guard
+                .as_mut()
+                .expect("the buffer is in its slot while the job runs");
             pread_into(&file, buf, offset)
         })
         .await;
-    let buf = lock(&slot).take().expect("the blocking job gives the buffer back");
+    let buf = lock(&slot)
+        .take()
+        .expect("the blocking job gives the buffer back");
     match res {
         Ok(res) => (res, buf),
         Err(err) => (Err(err.into()), buf),
@@ -58,10 +73,18 @@ fn pread_into<B: IoBufMut>(file: &File, buf: &mut B, offset: u64) -> io::Result<
     use std::os::fd::AsRawFd;
     let init = buf.bytes_init();
     let spare = buf.bytes_total() - init;
-    let offset = libc::off_t::try_from(offset).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let offset =
+        libc::off_t::try_from(offset).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     loop {
         // SAFETY: the buffer is valid for writes of `bytes_total` bytes, so `spare` from `init`.
-        let n = unsafe { libc::pread(file.as_raw_fd(), buf.stable_mut_ptr().add(init).cast(), spare, offset) };
+        let n = unsafe {
+            libc::pread(
+                file.as_raw_fd(),
+                buf.stable_mut_ptr().add(init).cast(),
+                spare,
+                offset,
+            )
+        };
         match super::cvt(n) {
             Ok(n) => {
                 // SAFETY: the kernel initialised `n <= spare` bytes after `init`.
@@ -87,9 +110,15 @@ pub(crate) async fn stat(file: &Arc<File>) -> io::Result<Stat> {
         return crate::driver::uring::op::Op::submit(uring::Statx::new(file.clone())).await;
     }
     let file = file.clone();
-    let meta = Handle::current().spawn_blocking(move || file.metadata()).await??;
+    let meta = Handle::current()
+        .spawn_blocking(move || file.metadata())
+        .await??;
     use std::os::unix::fs::MetadataExt;
-    Ok(Stat { len: meta.len(), mode: meta.mode(), modified: meta.modified().ok() })
+    Ok(Stat {
+        len: meta.len(),
+        mode: meta.mode(),
+        modified: meta.modified().ok(),
+    })
 }
 
 #[cfg(target_os = "linux")]
@@ -145,7 +174,9 @@ mod uring {
             let spare = u32::try_from(self.buf.bytes_total() - init).unwrap_or(u32::MAX);
             // SAFETY: `init <= bytes_total`, inside the buffer.
             let ptr = unsafe { self.buf.stable_mut_ptr().add(init) };
-            opcode::Read::new(Fd(self.file.as_raw_fd()), ptr, spare).offset(self.offset).build()
+            opcode::Read::new(Fd(self.file.as_raw_fd()), ptr, spare)
+                .offset(self.offset)
+                .build()
         }
 
         fn complete(mut self, res: io::Result<u32>, _flags: u32) -> Self::Output {
@@ -169,7 +200,11 @@ mod uring {
     impl Statx {
         pub(super) fn new(file: Arc<File>) -> Statx {
             // SAFETY: `statx` is plain integers; all-zero is a valid value.
-            Statx { file, buf: Box::new(unsafe { std::mem::zeroed() }) }
+            let zeroed: libc::statx = unsafe { std::mem::zeroed() };
+            Statx {
+                file,
+                buf: Box::new(zeroed),
+            }
         }
     }
 
@@ -178,20 +213,28 @@ mod uring {
         type Output = io::Result<Stat>;
 
         fn sqe(&mut self) -> Entry {
-            opcode::Statx::new(Fd(self.file.as_raw_fd()), c"".as_ptr(), (&raw mut *self.buf).cast::<types::statx>())
-                .flags(libc::AT_EMPTY_PATH)
-                .mask(libc::STATX_BASIC_STATS)
-                .build()
+            opcode::Statx::new(
+                Fd(self.file.as_raw_fd()),
+                c"".as_ptr(),
+                (&raw mut *self.buf).cast::<types::statx>(),
+            )
+            .flags(libc::AT_EMPTY_PATH)
+            .mask(libc::STATX_BASIC_STATS)
+            .build()
         }
 
         fn complete(self, res: io::Result<u32>, _flags: u32) -> Self::Output {
             res?;
             let stx = &*self.buf;
             let mtime = &stx.stx_mtime;
-            let modified = u64::try_from(mtime.tv_sec)
-                .ok()
-                .and_then(|secs| SystemTime::UNIX_EPOCH.checked_add(Duration::new(secs, mtime.tv_nsec)));
-            Ok(Stat { len: stx.stx_size, mode: u32::from(stx.stx_mode), modified })
+            let modified = u64::try_from(mtime.tv_sec).ok().and_then(|secs| {
+                SystemTime::UNIX_EPOCH.checked_add(Duration::new(secs, mtime.tv_nsec))
+            });
+            Ok(Stat {
+                len: stx.stx_size,
+                mode: u32::from(stx.stx_mode),
+                modified,
+            })
         }
     }
 }

@@ -34,7 +34,14 @@ pub(crate) async fn readiness<T>(
 ) -> io::Result<T> {
     poll_fn(|cx| {
         loop {
-            if with_current(|ctx| ctx.driver.borrow_mut().poll().poll_ready(key, direction, cx)).is_pending() {
+            if with_current(|ctx| {
+                ctx.driver
+                    .borrow_mut()
+                    .poll()
+                    .poll_ready(key, direction, cx)
+            })
+            .is_pending()
+            {
                 return Poll::Pending;
             }
             match syscall(fd) {

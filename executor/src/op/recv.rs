@@ -13,7 +13,13 @@ use crate::runtime::with_current;
 pub(crate) async fn recv<B: IoBufMut>(fd: &SharedFd, mut buf: B) -> BufResult<usize, B> {
     match fd.backend() {
         #[cfg(target_os = "linux")]
-        FdBackend::Uring => uring::Op::submit(uring::Recv { fd: fd.clone(), buf }).await,
+        FdBackend::Uring => {
+            uring::Op::submit(uring::Recv {
+                fd: fd.clone(),
+                buf,
+            })
+            .await
+        }
         FdBackend::Poll(key) => {
             let res = readiness(fd, key, Direction::Read, |fd| recv_into(fd, &mut buf)).await;
             (res, buf)
@@ -27,7 +33,12 @@ pub(crate) async fn recv_pooled(fd: &SharedFd) -> io::Result<PooledBuf> {
         #[cfg(target_os = "linux")]
         FdBackend::Uring => {
             let ring = with_current(|ctx| ctx.driver.borrow_mut().uring().buf_ring().clone());
-            match uring::Op::submit(uring::RecvPooled { fd: fd.clone(), ring }).await {
+            match uring::Op::submit(uring::RecvPooled {
+                fd: fd.clone(),
+                ring,
+            })
+            .await
+            {
                 // The ring ran dry: this receive gets a buffer of its own.
                 Err(err) if err.raw_os_error() == Some(libc::ENOBUFS) => recv_heap(fd).await,
                 res => res,
@@ -40,7 +51,10 @@ pub(crate) async fn recv_pooled(fd: &SharedFd) -> io::Result<PooledBuf> {
                 // straight back to the pool.
                 let mut heap = pool.take();
                 let n = recv_into(fd, &mut heap.buf)?;
-                Ok(PooledBuf { storage: PooledStorage::Heap(heap), len: n })
+                Ok(PooledBuf {
+                    storage: PooledStorage::Heap(heap),
+                    len: n,
+                })
             })
             .await
         }
@@ -53,7 +67,10 @@ async fn recv_heap(fd: &SharedFd) -> io::Result<PooledBuf> {
     let (res, buf) = recv(fd, std::mem::take(&mut heap.buf)).await;
     heap.buf = buf;
     let n = res?;
-    Ok(PooledBuf { storage: PooledStorage::Heap(heap), len: n })
+    Ok(PooledBuf {
+        storage: PooledStorage::Heap(heap),
+        len: n,
+    })
 }
 
 /// `recv(2)` into the spare capacity of `buf`.
@@ -76,9 +93,9 @@ mod uring {
     use io_uring::types::Fd;
     use io_uring::{cqueue, opcode};
 
-    pub(super) use crate::driver::uring::op::Op;
     use crate::buf::{BufResult, IoBufMut, PooledBuf};
     use crate::driver::PooledStorage;
+    pub(super) use crate::driver::uring::op::Op;
     use crate::driver::uring::op::UringOp;
     use crate::driver::uring::{BUF_GROUP, BufRing};
     use crate::fd::SharedFd;
@@ -137,9 +154,17 @@ mod uring {
             });
             let n = res? as usize;
             match buf {
-                Some(buf) => Ok(PooledBuf { storage: PooledStorage::Ring(buf), len: n }),
-                None if n == 0 => Ok(PooledBuf { storage: PooledStorage::Empty, len: 0 }),
-                None => Err(io::Error::other("io_uring: a receive completed without its buffer")),
+                Some(buf) => Ok(PooledBuf {
+                    storage: PooledStorage::Ring(buf),
+                    len: n,
+                }),
+                None if n == 0 => Ok(PooledBuf {
+                    storage: PooledStorage::Empty,
+                    len: 0,
+                }),
+                None => Err(io::Error::other(
+                    "io_uring: a receive completed without its buffer",
+                )),
             }
         }
     }

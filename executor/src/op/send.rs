@@ -11,14 +11,21 @@ pub(crate) async fn send<B: IoBuf>(fd: &SharedFd, buf: B, offset: usize) -> BufR
     match fd.backend() {
         #[cfg(target_os = "linux")]
         FdBackend::Uring => {
-            crate::driver::uring::op::Op::submit(uring::Send { fd: fd.clone(), buf, offset }).await
+            crate::driver::uring::op::Op::submit(uring::Send {
+                fd: fd.clone(),
+                buf,
+                offset,
+            })
+            .await
         }
         FdBackend::Poll(key) => {
             let res = readiness(fd, key, Direction::Write, |fd| {
                 // SAFETY: `offset <= bytes_init`, and `bytes_init` bytes are readable.
                 let ptr = unsafe { buf.stable_ptr().add(offset) };
                 // SAFETY: `ptr` is valid for the `bytes_init - offset` bytes after it.
-                cvt(unsafe { libc::send(fd.raw(), ptr.cast(), buf.bytes_init() - offset, SEND_FLAGS) })
+                cvt(unsafe {
+                    libc::send(fd.raw(), ptr.cast(), buf.bytes_init() - offset, SEND_FLAGS)
+                })
             })
             .await;
             (res, buf)
@@ -53,7 +60,9 @@ mod uring {
             // SAFETY: `offset <= bytes_init` (checked by the caller).
             let ptr = unsafe { self.buf.stable_ptr().add(self.offset) };
             let len = u32::try_from(self.buf.bytes_init() - self.offset).unwrap_or(u32::MAX);
-            opcode::Send::new(Fd(self.fd.raw()), ptr, len).flags(SEND_FLAGS).build()
+            opcode::Send::new(Fd(self.fd.raw()), ptr, len)
+                .flags(SEND_FLAGS)
+                .build()
         }
 
         fn complete(self, res: io::Result<u32>, _flags: u32) -> Self::Output {

@@ -10,7 +10,11 @@ const MAX_IOVECS: usize = 1024;
 
 /// Sends the bytes of `bufs` after skipping the first `skip` of them (what the kernel takes:
 /// possibly fewer).
-pub(crate) async fn writev<B: IoBuf>(fd: &SharedFd, bufs: Vec<B>, skip: usize) -> BufResult<usize, Vec<B>> {
+pub(crate) async fn writev<B: IoBuf>(
+    fd: &SharedFd,
+    bufs: Vec<B>,
+    skip: usize,
+) -> BufResult<usize, Vec<B>> {
     match fd.backend() {
         #[cfg(target_os = "linux")]
         FdBackend::Uring => {
@@ -82,7 +86,12 @@ mod uring {
             super::fill_iovecs(&bufs, skip, &mut iovecs);
             // SAFETY: a zeroed msghdr is valid (no name, no control data).
             let msg = Box::new(unsafe { std::mem::zeroed::<libc::msghdr>() });
-            SendMsg { fd, bufs, iovecs, msg }
+            SendMsg {
+                fd,
+                bufs,
+                iovecs,
+                msg,
+            }
         }
     }
 
@@ -94,7 +103,9 @@ mod uring {
         fn sqe(&mut self) -> Entry {
             self.msg.msg_iov = self.iovecs.as_mut_ptr();
             self.msg.msg_iovlen = self.iovecs.len() as _;
-            opcode::SendMsg::new(Fd(self.fd.raw()), &raw const *self.msg).flags(SEND_FLAGS as u32).build()
+            opcode::SendMsg::new(Fd(self.fd.raw()), &raw const *self.msg)
+                .flags(SEND_FLAGS as u32)
+                .build()
         }
 
         fn complete(self, res: io::Result<u32>, _flags: u32) -> Self::Output {

@@ -60,7 +60,10 @@ impl Context {
     pub(crate) fn park(&self, timeout: Option<Duration>) {
         let mut wakers = std::mem::take(&mut *self.wake_list.borrow_mut());
         let mut graveyard = std::mem::take(&mut *self.graveyard.borrow_mut());
-        let res = self.driver.borrow_mut().park(timeout, &mut wakers, &mut graveyard);
+        let res = self
+            .driver
+            .borrow_mut()
+            .park(timeout, &mut wakers, &mut graveyard);
         if let Err(err) = res {
             log::error!("worker {}: reactor wait failed: {err}", self.shared.index);
         }
@@ -113,12 +116,17 @@ impl Drop for EnterGuard {
 
 /// Whether this thread is running a worker.
 pub(crate) fn is_worker_thread() -> bool {
-    CURRENT.try_with(|current| current.borrow().is_some()).unwrap_or(false)
+    CURRENT
+        .try_with(|current| current.borrow().is_some())
+        .unwrap_or(false)
 }
 
 /// Runs `f` with this thread's worker, or returns `None` off a worker thread.
 pub(crate) fn try_with_current<R>(f: impl FnOnce(&Context) -> R) -> Option<R> {
-    CURRENT.try_with(|current| current.borrow().as_deref().map(f)).ok().flatten()
+    CURRENT
+        .try_with(|current| current.borrow().as_deref().map(f))
+        .ok()
+        .flatten()
 }
 
 /// Runs `f` with this thread's worker.

@@ -226,7 +226,8 @@ impl Builder {
             (None, Some(workers)) => workers,
             (failure, _) => {
                 abort_start(starts, threads);
-                return Err(failure.unwrap_or_else(|| io::Error::other("a worker thread died while starting")));
+                return Err(failure
+                    .unwrap_or_else(|| io::Error::other("a worker thread died while starting")));
             }
         };
         let handle = Handle {
@@ -368,7 +369,11 @@ impl Runtime {
         Fut: Future + 'static,
         Fut::Output: Send + 'static,
     {
-        self.handle.spawn_on_each(f).into_iter().map(wait_for).collect()
+        self.handle
+            .spawn_on_each(f)
+            .into_iter()
+            .map(wait_for)
+            .collect()
     }
 
     /// Stops accepting work and lets the workers finish their tasks for up to `timeout`; tasks
@@ -552,7 +557,10 @@ impl Handle {
 
 impl fmt::Debug for Handle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Handle").field("workers", &self.workers()).field("backend", &self.backend()).finish()
+        f.debug_struct("Handle")
+            .field("workers", &self.workers())
+            .field("backend", &self.backend())
+            .finish()
     }
 }
 
@@ -572,7 +580,9 @@ impl fmt::Debug for Handle {
 /// assert_eq!(n, 7);
 /// ```
 pub fn block_on<F: Future>(fut: F) -> F::Output {
-    Builder::new().block_on(fut).unwrap_or_else(|err| panic!("nanoapi_executor::block_on: {err}"))
+    Builder::new()
+        .block_on(fut)
+        .unwrap_or_else(|err| panic!("nanoapi_executor::block_on: {err}"))
 }
 
 /// Spawns a `Send` future on the current worker.

@@ -33,7 +33,10 @@ impl WorkerShared {
     pub(crate) fn new(index: usize, unparker: Unparker) -> WorkerShared {
         WorkerShared {
             index,
-            remote: Mutex::new(RemoteQueue { runnables: Vec::new(), closed: false }),
+            remote: Mutex::new(RemoteQueue {
+                runnables: Vec::new(),
+                closed: false,
+            }),
             sleeping: AtomicBool::new(false),
             unparker,
             live_tasks: AtomicUsize::new(0),
@@ -128,5 +131,85 @@ impl WorkerShared {
 /// Locks a mutex, recovering from poisoning: the queues stay consistent across a panic because
 /// every critical section is a single push, drain or flag store.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::driver::poll::PollDriver;
+
+    fn worker() -> Arc<WorkerShared> {
+        let poller = PollDriver::new().unwrap().poller();
+        Arc::new(WorkerShared::new(7, Unparker::Poll(poller)))
+    }
+
+    /// A task that counts its runs, scheduled through `shared`.
+    fn task(shared: &Arc<WorkerShared>, runs: &Arc<AtomicUsize>) -> Runnable {
+        let (runs, shared) = (runs.clone(), shared.clone());
+        let (runnable, task) = async_task::spawn(
+            async move { runs.fetch_add(1, Ordering::SeqCst) },
+            move |r| shared.schedule(r),
+        );
+        task.detach();
+        runnable
+    }
+
+    #[test]
+    fn a_wake_off_the_worker_goes_to_the_remote_queue_in_order() {
+        let shared = worker();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let (a, b) = (task(&shared, &runs), task(&shared, &runs));
+        let from = shared.clone();
+        std::thread::spawn(move || {
+            from.schedule(a);
+            from.schedule(b);
+        })
+        .join()
+        .unwrap();
+        let mut local = VecDeque::new();
+        shared.drain_remote(&mut local);
+        assert_eq!(local.len(), 2);
+        for runnable in local {
+            runnable.run();
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_sleeping_worker_is_woken_once_per_sleep() {
+        let shared = worker();
+        assert!(
+            shared.prepare_to_sleep(),
+            "nothing queued: the worker may sleep"
+        );
+        let runs = Arc::new(AtomicUsize::new(0));
+        shared.schedule(task(&shared, &runs));
+        assert!(
+            !shared.sleeping.load(Ordering::SeqCst),
+            "the first remote wake clears the flag"
+        );
+        assert!(
+            !shared.prepare_to_sleep(),
+            "work is queued: the worker stays awake"
+        );
+    }
+
+    #[test]
+    fn a_closed_worker_drops_what_is_scheduled_to_it() {
+        let shared = worker();
+        let runs = Arc::new(AtomicUsize::new(0));
+        assert!(shared.close().is_empty());
+        shared.schedule(task(&shared, &runs));
+        let mut local = VecDeque::new();
+        shared.drain_remote(&mut local);
+        assert!(local.is_empty());
+        assert_eq!(runs.load(Ordering::SeqCst), 0);
+    }
 }

@@ -41,8 +41,9 @@ impl<F: Future> Future for Tracked<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
         let this = self.project();
         if this.active_key.is_none() {
-            *this.active_key =
-                Some(context::with_current(|ctx| ctx.active.borrow_mut().insert(cx.waker().clone())));
+            *this.active_key = Some(context::with_current(|ctx| {
+                ctx.active.borrow_mut().insert(cx.waker().clone())
+            }));
         }
         this.fut.poll(cx)
     }
@@ -65,7 +66,9 @@ impl<C: FnOnce() -> F, F: Future> Future for SpawnOn<C, F> {
         loop {
             match self.as_mut().project() {
                 SpawnOnProj::Closure { closure } => {
-                    let closure = closure.take().expect("SpawnOn polled after its closure panicked");
+                    let closure = closure
+                        .take()
+                        .expect("SpawnOn polled after its closure panicked");
                     let fut = closure();
                     self.set(SpawnOn::Running { fut });
                 }
@@ -87,7 +90,11 @@ where
     F::Output: Send + 'static,
 {
     shared.live_tasks.fetch_add(1, Ordering::AcqRel);
-    let fut = Tracked { fut: CatchUnwind::new(fut), shared: shared.clone(), active_key: None };
+    let fut = Tracked {
+        fut: CatchUnwind::new(fut),
+        shared: shared.clone(),
+        active_key: None,
+    };
     let (runnable, task) = async_task::spawn(fut, scheduler(shared));
     runnable.schedule();
     JoinHandle::new(task)
@@ -101,7 +108,11 @@ where
 {
     let shared = context::with_current(|ctx| ctx.shared.clone());
     shared.live_tasks.fetch_add(1, Ordering::AcqRel);
-    let fut = Tracked { fut: CatchUnwind::new(fut), shared: shared.clone(), active_key: None };
+    let fut = Tracked {
+        fut: CatchUnwind::new(fut),
+        shared: shared.clone(),
+        active_key: None,
+    };
     // SAFETY: `spawn_unchecked` needs, for a future that is not `Send`, that its runnable is
     // only run and dropped on the thread that spawned it, which is this worker's thread:
     // - `schedule` (the scheduler) puts the runnable on this worker's local queue when woken
@@ -125,8 +136,14 @@ where
     F::Output: Send + 'static,
 {
     shared.live_tasks.fetch_add(1, Ordering::AcqRel);
-    let fut = SpawnOn::Closure { closure: Some(closure) };
-    let fut = Tracked { fut: CatchUnwind::new(fut), shared: shared.clone(), active_key: None };
+    let fut = SpawnOn::Closure {
+        closure: Some(closure),
+    };
+    let fut = Tracked {
+        fut: CatchUnwind::new(fut),
+        shared: shared.clone(),
+        active_key: None,
+    };
     // SAFETY: the future is not `Send` only through `F`, which exists only from the first
     // poll on, and every poll happens on the target worker: the scheduler routes the runnable
     // to that worker's queues and only it runs them. Until that first poll the future holds

@@ -21,7 +21,10 @@ pub(crate) fn run<F: Future>(ctx: &Rc<Context>, main: F) -> Option<F::Output> {
 }
 
 fn run_until<F: Future>(ctx: &Rc<Context>, main: F) -> Option<F::Output> {
-    let main_waker = Arc::new(MainWaker { woken: AtomicBool::new(true), shared: ctx.shared.clone() });
+    let main_waker = Arc::new(MainWaker {
+        woken: AtomicBool::new(true),
+        shared: ctx.shared.clone(),
+    });
     let waker = Waker::from(main_waker.clone());
     let mut main = pin!(main);
     loop {
@@ -78,7 +81,9 @@ fn run_ready_tasks(ctx: &Context) {
     ctx.shared.drain_remote(&mut ctx.local.borrow_mut());
     let n_ready = ctx.local.borrow().len();
     for _ in 0..n_ready {
-        let Some(runnable) = ctx.local.borrow_mut().pop_front() else { break };
+        let Some(runnable) = ctx.local.borrow_mut().pop_front() else {
+            break;
+        };
         runnable.run();
     }
 }
@@ -104,7 +109,12 @@ fn close(ctx: &Context) {
                 None => break,
             }
         }
-        let parked: Vec<_> = ctx.active.borrow().iter().map(|(_, waker)| waker.clone()).collect();
+        let parked: Vec<_> = ctx
+            .active
+            .borrow()
+            .iter()
+            .map(|(_, waker)| waker.clone())
+            .collect();
         if parked.is_empty() {
             break;
         }

@@ -13,8 +13,15 @@ pub fn backends() -> Vec<Backend> {
         Ok("poll") => vec![Backend::Poll],
         _ => {
             let uring_works = cfg!(target_os = "linux")
-                && Runtime::builder().backend(Backend::IoUring).block_on(async {}).is_ok();
-            if uring_works { vec![Backend::IoUring, Backend::Poll] } else { vec![Backend::Poll] }
+                && Runtime::builder()
+                    .backend(Backend::IoUring)
+                    .block_on(async {})
+                    .is_ok();
+            if uring_works {
+                vec![Backend::IoUring, Backend::Poll]
+            } else {
+                vec![Backend::Poll]
+            }
         }
     }
 }
@@ -35,7 +42,10 @@ where
 
 /// Raises this process's soft descriptor limit to its hard limit (tests with many sockets).
 pub fn raise_fd_limit() -> u64 {
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: `limit` is a valid out-pointer.
     unsafe {
         libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
@@ -47,5 +57,7 @@ pub fn raise_fd_limit() -> u64 {
 
 /// The number of open descriptors of this process (Linux).
 pub fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").map(|dir| dir.count()).unwrap_or(0)
+    std::fs::read_dir("/proc/self/fd")
+        .map(|dir| dir.count())
+        .unwrap_or(0)
 }

@@ -40,7 +40,10 @@ impl BufRing {
     /// Allocates `n_bufs` (a power of two) buffers of `buf_size` bytes and registers them with
     /// `ring` as group [`BUF_GROUP`].
     pub(crate) fn register(ring: &IoUring, n_bufs: u16, buf_size: usize) -> io::Result<BufRing> {
-        assert!(n_bufs.is_power_of_two(), "buffer ring size must be a power of two");
+        assert!(
+            n_bufs.is_power_of_two(),
+            "buffer ring size must be a power of two"
+        );
         let entries_layout = Layout::array::<BufRingEntry>(usize::from(n_bufs))
             .and_then(|layout| layout.align_to(4096))
             .map_err(io::Error::other)?;
@@ -48,25 +51,50 @@ impl BufRing {
             .and_then(|layout| layout.align_to(64))
             .map_err(io::Error::other)?;
         // SAFETY: both layouts have a non-zero size (n_bufs >= 1, buf_size >= 64).
-        let (entries, memory) = unsafe { (alloc_zeroed(entries_layout), alloc_zeroed(memory_layout)) };
-        let (Some(entries), Some(memory)) = (NonNull::new(entries.cast::<BufRingEntry>()), NonNull::new(memory)) else {
+        let (entries, memory) =
+            unsafe { (alloc_zeroed(entries_layout), alloc_zeroed(memory_layout)) };
+        let (Some(entries), Some(memory)) = (
+            NonNull::new(entries.cast::<BufRingEntry>()),
+            NonNull::new(memory),
+        ) else {
             return Err(io::ErrorKind::OutOfMemory.into());
         };
-        let inner = Inner { entries, entries_layout, memory, memory_layout, n_bufs, buf_size, tail: Cell::new(0) };
+        let inner = Inner {
+            entries,
+            entries_layout,
+            memory,
+            memory_layout,
+            n_bufs,
+            buf_size,
+            tail: Cell::new(0),
+        };
         for bid in 0..n_bufs {
             inner.push(bid);
         }
         // SAFETY: `entries` points at `n_bufs` entries that live as long as `inner`, and the
         // driver keeps a clone of this ring until the io_uring instance is torn down (see
         // `UringDriver`'s `Drop`), which unregisters the group.
-        unsafe { ring.submitter().register_buf_ring_with_flags(entries.as_ptr() as u64, n_bufs, BUF_GROUP, 0)? };
-        Ok(BufRing { inner: Rc::new(inner) })
+        unsafe {
+            ring.submitter().register_buf_ring_with_flags(
+                entries.as_ptr() as u64,
+                n_bufs,
+                BUF_GROUP,
+                0,
+            )?
+        };
+        Ok(BufRing {
+            inner: Rc::new(inner),
+        })
     }
 
     /// Takes buffer `bid` that the kernel filled with `len` bytes.
     pub(crate) fn lend(&self, bid: u16, len: usize) -> RingBuf {
         debug_assert!(bid < self.inner.n_bufs && len <= self.inner.buf_size);
-        RingBuf { ring: self.inner.clone(), bid, len }
+        RingBuf {
+            ring: self.inner.clone(),
+            bid,
+            len,
+        }
     }
 }
 
@@ -118,7 +146,13 @@ impl RingBuf {
         // byte is initialised), and while lent the kernel does not own it: it is not in the
         // ring until `Drop` pushes it back.
         unsafe {
-            std::slice::from_raw_parts(self.ring.memory.as_ptr().add(usize::from(self.bid) * self.ring.buf_size), self.len)
+            std::slice::from_raw_parts(
+                self.ring
+                    .memory
+                    .as_ptr()
+                    .add(usize::from(self.bid) * self.ring.buf_size),
+                self.len,
+            )
         }
     }
 }

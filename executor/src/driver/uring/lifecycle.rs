@@ -67,15 +67,18 @@ impl Lifecycle {
                 *self = Lifecycle::Completed(res, flags);
                 AfterCompletion::Nothing
             }
-            Lifecycle::Waiting(_) => match std::mem::replace(self, Lifecycle::Completed(res, flags)) {
-                Lifecycle::Waiting(waker) => AfterCompletion::Wake(waker),
-                _ => unreachable!("matched Waiting above"),
-            },
+            Lifecycle::Waiting(_) => {
+                match std::mem::replace(self, Lifecycle::Completed(res, flags)) {
+                    Lifecycle::Waiting(waker) => AfterCompletion::Wake(waker),
+                    _ => unreachable!("matched Waiting above"),
+                }
+            }
             Lifecycle::Ignored(orphan) => {
                 if orphan.result_is_fd && res >= 0 {
                     close_fd(res);
                 }
-                let Lifecycle::Ignored(orphan) = std::mem::replace(self, Lifecycle::Submitted) else {
+                let Lifecycle::Ignored(orphan) = std::mem::replace(self, Lifecycle::Submitted)
+                else {
                     unreachable!("matched Ignored above")
                 };
                 AfterCompletion::Free(Some(orphan.payload))
@@ -86,10 +89,17 @@ impl Lifecycle {
                     if res >= 0 {
                         close_fd(res);
                     }
-                    return if more { AfterCompletion::Nothing } else { AfterCompletion::Free(multi.keep_alive.take()) };
+                    return if more {
+                        AfterCompletion::Nothing
+                    } else {
+                        AfterCompletion::Free(multi.keep_alive.take())
+                    };
                 }
                 multi.results.push_back(res);
-                multi.waker.take().map_or(AfterCompletion::Nothing, AfterCompletion::Wake)
+                multi
+                    .waker
+                    .take()
+                    .map_or(AfterCompletion::Nothing, AfterCompletion::Wake)
             }
             Lifecycle::Completed(..) => {
                 log::error!("io_uring: a second completion for a single-shot operation");
@@ -119,4 +129,138 @@ pub(crate) fn close_fd(fd: i32) {
     // SAFETY: `fd` was just created by the kernel for an abandoned operation: nothing else
     // owns it, so closing it cannot affect another owner.
     unsafe { libc::close(fd) };
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::Wake;
+
+    use super::*;
+
+    /// A waker that counts its wakes.
+    struct CountingWaker(AtomicUsize);
+
+    impl Wake for CountingWaker {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn counting_waker() -> (Arc<CountingWaker>, Waker) {
+        let counter = Arc::new(CountingWaker(AtomicUsize::new(0)));
+        (counter.clone(), Waker::from(counter))
+    }
+
+    /// `IORING_CQE_F_MORE` from the kernel ABI (`include/uapi/linux/io_uring.h`).
+    const MORE: u32 = 1 << 1;
+
+    #[test]
+    fn completed_before_first_poll_is_ready_at_once() {
+        let mut slot = Lifecycle::Submitted;
+        assert!(matches!(slot.complete(5, 0), AfterCompletion::Nothing));
+        let (_, waker) = counting_waker();
+        assert_eq!(
+            slot.poll(&mut Context::from_waker(&waker)),
+            Poll::Ready((5, 0))
+        );
+    }
+
+    #[test]
+    fn waiting_then_completed_wakes_the_waiter_once() {
+        let mut slot = Lifecycle::Submitted;
+        let (counter, waker) = counting_waker();
+        assert!(slot.poll(&mut Context::from_waker(&waker)).is_pending());
+        assert!(slot.poll(&mut Context::from_waker(&waker)).is_pending());
+        match slot.complete(-libc::ECONNRESET, 0) {
+            AfterCompletion::Wake(waker) => waker.wake(),
+            _ => panic!("a waiting slot must hand back its waker"),
+        }
+        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            slot.poll(&mut Context::from_waker(&waker)),
+            Poll::Ready((-libc::ECONNRESET, 0))
+        );
+    }
+
+    #[test]
+    fn ignored_slot_frees_its_payload_only_on_completion() {
+        let payload = Arc::new(());
+        let mut slot = Lifecycle::Ignored(Orphan {
+            payload: Box::new(payload.clone()),
+            result_is_fd: false,
+        });
+        assert_eq!(
+            Arc::strong_count(&payload),
+            2,
+            "the slot keeps the payload alive"
+        );
+        match slot.complete(-libc::ECANCELED, 0) {
+            AfterCompletion::Free(Some(kept)) => drop(kept),
+            _ => panic!("an ignored slot is freed on completion"),
+        }
+        assert_eq!(Arc::strong_count(&payload), 1);
+    }
+
+    #[test]
+    fn ignored_slot_closes_an_fd_nobody_took() {
+        // SAFETY: plain syscall.
+        let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC) };
+        assert!(fd >= 0);
+        let mut slot = Lifecycle::Ignored(Orphan {
+            payload: Box::new(()),
+            result_is_fd: true,
+        });
+        assert!(matches!(slot.complete(fd, 0), AfterCompletion::Free(_)));
+        // SAFETY: F_GETFD on a closed fd fails with EBADF; it touches no memory.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+        assert_eq!(flags, -1, "the orphaned fd was closed");
+    }
+
+    #[test]
+    fn multishot_queues_results_and_disarms_on_the_last_completion() {
+        let mut multi = Lifecycle::Multishot(Multishot {
+            armed: true,
+            ..Multishot::default()
+        });
+        let (counter, waker) = counting_waker();
+        if let Lifecycle::Multishot(m) = &mut multi {
+            m.waker = Some(waker);
+        }
+        match multi.complete(7, MORE) {
+            AfterCompletion::Wake(waker) => waker.wake(),
+            _ => panic!("the waiting acceptor is woken"),
+        }
+        assert!(matches!(
+            multi.complete(-libc::EMFILE, 0),
+            AfterCompletion::Nothing
+        ));
+        let Lifecycle::Multishot(m) = &multi else {
+            unreachable!()
+        };
+        assert_eq!(m.results, [7, -libc::EMFILE]);
+        assert!(!m.armed, "no F_MORE: the kernel ended the multishot");
+        assert_eq!(counter.0.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn orphaned_multishot_is_freed_on_its_last_completion() {
+        let keep = Arc::new(());
+        let mut multi = Lifecycle::Multishot(Multishot {
+            armed: true,
+            orphaned: true,
+            keep_alive: Some(Box::new(keep.clone())),
+            ..Multishot::default()
+        });
+        assert!(matches!(
+            multi.complete(-libc::ECANCELED, MORE),
+            AfterCompletion::Nothing
+        ));
+        match multi.complete(-libc::ECANCELED, 0) {
+            AfterCompletion::Free(Some(kept)) => drop(kept),
+            _ => panic!("the last completion frees the slot and what it kept alive"),
+        }
+        assert_eq!(Arc::strong_count(&keep), 1);
+    }
 }

@@ -55,7 +55,10 @@ impl UringDriver {
         let ring = build_ring(config.ring_entries)?;
         let params = ring.params();
         if !params.is_feature_ext_arg() || !params.is_feature_nodrop() {
-            return Err(io::Error::new(io::ErrorKind::Unsupported, "io_uring lacks EXT_ARG or NODROP (Linux < 5.11)"));
+            return Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                "io_uring lacks EXT_ARG or NODROP (Linux < 5.11)",
+            ));
         }
         let buf_ring = BufRing::register(&ring, config.recv_buf_count, config.recv_buf_size)?;
         // A blocking eventfd: io_uring would fail a read of a non-blocking one with EAGAIN
@@ -112,7 +115,12 @@ impl UringDriver {
     /// The future of slot `key` is gone. If the kernel is done, frees the slot and gives the
     /// payload back to be dropped; otherwise the slot keeps the payload until the completion,
     /// and the operation is cancelled.
-    pub(crate) fn abandon(&mut self, key: usize, payload: Box<dyn Any>, result_is_fd: bool) -> Option<Box<dyn Any>> {
+    pub(crate) fn abandon(
+        &mut self,
+        key: usize,
+        payload: Box<dyn Any>,
+        result_is_fd: bool,
+    ) -> Option<Box<dyn Any>> {
         if let Lifecycle::Completed(res, _) = self.ops[key] {
             self.ops.remove(key);
             if result_is_fd && res >= 0 {
@@ -120,7 +128,10 @@ impl UringDriver {
             }
             return Some(payload);
         }
-        self.ops[key] = Lifecycle::Ignored(lifecycle::Orphan { payload, result_is_fd });
+        self.ops[key] = Lifecycle::Ignored(lifecycle::Orphan {
+            payload,
+            result_is_fd,
+        });
         self.cancel(key);
         None
     }
@@ -136,7 +147,12 @@ impl UringDriver {
     /// # Safety
     ///
     /// As for [`submit`](Self::submit): what `sqe` points to outlives the slot.
-    pub(crate) unsafe fn poll_multishot(&mut self, key: usize, sqe: impl FnOnce() -> Entry, cx: &mut Context<'_>) -> Poll<i32> {
+    pub(crate) unsafe fn poll_multishot(
+        &mut self,
+        key: usize,
+        sqe: impl FnOnce() -> Entry,
+        cx: &mut Context<'_>,
+    ) -> Poll<i32> {
         let Lifecycle::Multishot(multi) = &mut self.ops[key] else {
             unreachable!("slot {key} is not a multishot slot")
         };
@@ -155,7 +171,11 @@ impl UringDriver {
     /// The owner of multishot slot `key` is gone: closes the fds it did not take, and cancels
     /// the operation if still armed. `keep_alive` (the listener's fd) stays with the slot until
     /// the kernel's last completion for it.
-    pub(crate) fn drop_multishot(&mut self, key: usize, keep_alive: Box<dyn Any>) -> Option<Box<dyn Any>> {
+    pub(crate) fn drop_multishot(
+        &mut self,
+        key: usize,
+        keep_alive: Box<dyn Any>,
+    ) -> Option<Box<dyn Any>> {
         let Lifecycle::Multishot(multi) = &mut self.ops[key] else {
             unreachable!("slot {key} is not a multishot slot")
         };
@@ -175,7 +195,9 @@ impl UringDriver {
     }
 
     fn cancel(&mut self, key: usize) {
-        let sqe = opcode::AsyncCancel::new(key as u64).build().user_data(CANCEL_KEY);
+        let sqe = opcode::AsyncCancel::new(key as u64)
+            .build()
+            .user_data(CANCEL_KEY);
         // SAFETY: an async-cancel points to no memory.
         unsafe { self.push(&sqe) };
     }
@@ -194,7 +216,12 @@ impl UringDriver {
             match self.ring.submit() {
                 Ok(_) => {}
                 // The completion queue is full: reap it so the kernel accepts submissions.
-                Err(err) if matches!(err.raw_os_error(), Some(libc::EBUSY | libc::EAGAIN | libc::EINTR)) => {
+                Err(err)
+                    if matches!(
+                        err.raw_os_error(),
+                        Some(libc::EBUSY | libc::EAGAIN | libc::EINTR)
+                    ) =>
+                {
                     let mut wakers = std::mem::take(&mut self.deferred_wakers);
                     let mut graveyard = std::mem::take(&mut self.deferred_graveyard);
                     self.reap(&mut wakers, &mut graveyard);
@@ -210,7 +237,12 @@ impl UringDriver {
         }
     }
 
-    pub(crate) fn park(&mut self, timeout: Option<Duration>, wakers: &mut Vec<Waker>, graveyard: &mut Vec<Box<dyn Any>>) -> io::Result<()> {
+    pub(crate) fn park(
+        &mut self,
+        timeout: Option<Duration>,
+        wakers: &mut Vec<Waker>,
+        graveyard: &mut Vec<Box<dyn Any>>,
+    ) -> io::Result<()> {
         wakers.append(&mut self.deferred_wakers);
         graveyard.append(&mut self.deferred_graveyard);
         let res = match timeout {
@@ -237,7 +269,11 @@ impl UringDriver {
         };
         match res {
             Ok(_) => {}
-            Err(err) if matches!(err.raw_os_error(), Some(libc::ETIME | libc::EINTR | libc::EBUSY)) => {}
+            Err(err)
+                if matches!(
+                    err.raw_os_error(),
+                    Some(libc::ETIME | libc::EINTR | libc::EBUSY)
+                ) => {}
             Err(err) => return Err(err),
         }
         self.reap(wakers, graveyard);
@@ -250,7 +286,9 @@ impl UringDriver {
         }
         self.eventfd_armed = true;
         let buf: *mut u64 = &mut *self.eventfd_buf;
-        let sqe = opcode::Read::new(Fd(self.eventfd.as_raw_fd()), buf.cast(), 8).build().user_data(EVENTFD_KEY);
+        let sqe = opcode::Read::new(Fd(self.eventfd.as_raw_fd()), buf.cast(), 8)
+            .build()
+            .user_data(EVENTFD_KEY);
         // SAFETY: `eventfd_buf` is boxed (stable) and owned by the driver, whose `Drop` waits
         // for this read's completion (or cancellation) before freeing it.
         unsafe { self.push(&sqe) };
@@ -310,7 +348,9 @@ impl Drop for UringDriver {
             self.cancel(key);
         }
         if self.eventfd_armed {
-            let sqe = opcode::AsyncCancel::new(EVENTFD_KEY).build().user_data(CANCEL_KEY);
+            let sqe = opcode::AsyncCancel::new(EVENTFD_KEY)
+                .build()
+                .user_data(CANCEL_KEY);
             // SAFETY: an async-cancel points to no memory.
             unsafe { self.push(&sqe) };
         }
@@ -337,7 +377,12 @@ impl Drop for UringDriver {
 /// Creates a ring with the most optimisations the kernel accepts.
 fn build_ring(entries: u32) -> io::Result<IoUring> {
     let mut builder = IoUring::builder();
-    builder.setup_cqsize(entries.saturating_mul(4)).setup_coop_taskrun().setup_taskrun_flag().setup_single_issuer().setup_defer_taskrun();
+    builder
+        .setup_cqsize(entries.saturating_mul(4))
+        .setup_coop_taskrun()
+        .setup_taskrun_flag()
+        .setup_single_issuer()
+        .setup_defer_taskrun();
     match builder.build(entries) {
         Ok(ring) => return Ok(ring),
         Err(err) if err.raw_os_error() == Some(libc::EINVAL) => {}
@@ -354,5 +399,9 @@ pub(crate) fn signal_eventfd(eventfd: &OwnedFd) -> io::Result<()> {
     let one: u64 = 1;
     // SAFETY: writes 8 bytes from a live local to an fd we own.
     let n = unsafe { libc::write(eventfd.as_raw_fd(), (&raw const one).cast(), 8) };
-    if n < 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
 }

@@ -42,7 +42,10 @@ impl<T: UringOp> Op<T> {
         // SAFETY: by `UringOp`'s contract the SQE points into `payload`'s stable memory, and
         // `payload` lives in this `Op` until the completion, or in the slot if dropped earlier.
         let key = with_current(|ctx| unsafe { ctx.driver.borrow_mut().uring().submit(sqe) });
-        Op { key, payload: Some(payload) }
+        Op {
+            key,
+            payload: Some(payload),
+        }
     }
 }
 
@@ -54,10 +57,11 @@ impl<T: UringOp> Future for Op<T> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T::Output> {
         let key = self.key;
-        let (res, flags) = match with_current(|ctx| ctx.driver.borrow_mut().uring().poll_op(key, cx)) {
-            Poll::Ready(completion) => completion,
-            Poll::Pending => return Poll::Pending,
-        };
+        let (res, flags) =
+            match with_current(|ctx| ctx.driver.borrow_mut().uring().poll_op(key, cx)) {
+                Poll::Ready(completion) => completion,
+                Poll::Pending => return Poll::Pending,
+            };
         let payload = self.payload.take().expect("Op polled after completion");
         Poll::Ready(payload.complete(to_result(res), flags))
     }
@@ -65,12 +69,17 @@ impl<T: UringOp> Future for Op<T> {
 
 impl<T: UringOp> Drop for Op<T> {
     fn drop(&mut self) {
-        let Some(payload) = self.payload.take() else { return };
+        let Some(payload) = self.payload.take() else {
+            return;
+        };
         let key = self.key;
         let mut payload: Option<Box<dyn std::any::Any>> = Some(Box::new(payload));
         let leftover = crate::runtime::try_with_current(|ctx| {
             let payload = payload.take().expect("taken once");
-            ctx.driver.borrow_mut().uring().abandon(key, payload, T::RESULT_IS_FD)
+            ctx.driver
+                .borrow_mut()
+                .uring()
+                .abandon(key, payload, T::RESULT_IS_FD)
         });
         if let Some(payload) = payload {
             // No worker any more (thread teardown): the kernel may still write into the
