@@ -60,7 +60,7 @@ async fn futures_join<A: Future + 'static, B: Future>(a: A, b: B) -> (A::Output,
 where
     A::Output: 'static,
 {
-    let a = nanoapi_executor::spawn_local(async move { a.await });
+    let a = nanoapi_executor::spawn_local(a);
     let b = b.await;
     (a.await.unwrap(), b)
 }

@@ -41,7 +41,7 @@ where
 }
 
 /// Raises this process's soft descriptor limit to its hard limit (tests with many sockets).
-pub fn raise_fd_limit() -> u64 {
+pub fn raise_fd_limit() {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -52,7 +52,6 @@ pub fn raise_fd_limit() -> u64 {
         limit.rlim_cur = limit.rlim_max;
         libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
     }
-    limit.rlim_cur as u64
 }
 
 /// The number of open descriptors of this process (Linux).
