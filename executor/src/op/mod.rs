@@ -56,6 +56,15 @@ pub(crate) async fn readiness<T>(
     .await
 }
 
+/// Records that the last syscall on `key` in `direction` left the socket drained: a receive
+/// that returned less than it asked for emptied the receive queue, a send that took less than
+/// it was given filled the send buffer. The next attempt then waits for the reactor's next edge
+/// (which any later arrival raises) instead of paying for a syscall that would fail with
+/// `EAGAIN`. Stream sockets only.
+pub(crate) fn mark_drained(key: usize, direction: Direction) {
+    with_current(|ctx| ctx.driver.borrow_mut().poll().clear_ready(key, direction));
+}
+
 /// A libc return value as an `io::Result`: `-1` means `errno`.
 pub(crate) fn cvt(res: libc::ssize_t) -> io::Result<usize> {
     usize::try_from(res).map_err(|_| io::Error::last_os_error())

@@ -6,7 +6,7 @@ use crate::buf::{BufResult, IoBufMut, PooledBuf};
 use crate::driver::PooledStorage;
 use crate::driver::poll::Direction;
 use crate::fd::{FdBackend, SharedFd};
-use crate::op::{cvt, readiness};
+use crate::op::{cvt, mark_drained, readiness};
 use crate::runtime::with_current;
 
 /// Receives into the spare capacity of `buf` (after its initialised bytes).
@@ -21,7 +21,11 @@ pub(crate) async fn recv<B: IoBufMut>(fd: &SharedFd, mut buf: B) -> BufResult<us
             .await
         }
         FdBackend::Poll(key) => {
+            let asked = buf.bytes_total() - buf.bytes_init();
             let res = readiness(fd, key, Direction::Read, |fd| recv_into(fd, &mut buf)).await;
+            if matches!(res, Ok(n) if n > 0 && n < asked) {
+                mark_drained(key, Direction::Read);
+            }
             (res, buf)
         }
     }
@@ -46,7 +50,7 @@ pub(crate) async fn recv_pooled(fd: &SharedFd) -> io::Result<PooledBuf> {
         }
         FdBackend::Poll(key) => {
             let pool = with_current(|ctx| ctx.heap_pool.clone());
-            readiness(fd, key, Direction::Read, |fd| {
+            let buf = readiness(fd, key, Direction::Read, |fd| {
                 // A buffer is taken only now that the socket is readable; on EAGAIN it goes
                 // straight back to the pool.
                 let mut heap = pool.take();
@@ -56,7 +60,11 @@ pub(crate) async fn recv_pooled(fd: &SharedFd) -> io::Result<PooledBuf> {
                     len: n,
                 })
             })
-            .await
+            .await?;
+            if buf.len > 0 && buf.len < pool.buf_size() {
+                mark_drained(key, Direction::Read);
+            }
+            Ok(buf)
         }
     }
 }
@@ -100,6 +108,11 @@ mod uring {
     use crate::driver::uring::{BUF_GROUP, BufRing};
     use crate::fd::SharedFd;
 
+    /// `IORING_RECVSEND_POLL_FIRST`: wait for readiness before trying to receive. A receive is
+    /// usually issued right after the previous data was consumed, when the socket is empty, so
+    /// an immediate attempt would mostly fail and cost the kernel a wasted pass.
+    const POLL_FIRST: u16 = 1;
+
     pub(super) struct Recv<B> {
         pub(super) fd: SharedFd,
         pub(super) buf: B,
@@ -114,7 +127,9 @@ mod uring {
             let spare = u32::try_from(self.buf.bytes_total() - init).unwrap_or(u32::MAX);
             // SAFETY: `init <= bytes_total`, inside the buffer.
             let ptr = unsafe { self.buf.stable_mut_ptr().add(init) };
-            opcode::Recv::new(Fd(self.fd.raw()), ptr, spare).build()
+            opcode::Recv::new(Fd(self.fd.raw()), ptr, spare)
+                .ioprio(POLL_FIRST)
+                .build()
         }
 
         fn complete(mut self, res: io::Result<u32>, _flags: u32) -> Self::Output {
@@ -141,6 +156,7 @@ mod uring {
 
         fn sqe(&mut self) -> Entry {
             opcode::Recv::new(Fd(self.fd.raw()), std::ptr::null_mut(), 0)
+                .ioprio(POLL_FIRST)
                 .buf_group(BUF_GROUP)
                 .build()
                 .flags(Flags::BUFFER_SELECT)

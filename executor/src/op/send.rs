@@ -3,7 +3,7 @@
 use crate::buf::{BufResult, IoBuf};
 use crate::driver::poll::Direction;
 use crate::fd::{FdBackend, SharedFd};
-use crate::op::{SEND_FLAGS, cvt, readiness};
+use crate::op::{SEND_FLAGS, cvt, mark_drained, readiness};
 
 /// Sends `buf[offset..]` (what the kernel takes of it: possibly fewer bytes).
 pub(crate) async fn send<B: IoBuf>(fd: &SharedFd, buf: B, offset: usize) -> BufResult<usize, B> {
@@ -28,6 +28,9 @@ pub(crate) async fn send<B: IoBuf>(fd: &SharedFd, buf: B, offset: usize) -> BufR
                 })
             })
             .await;
+            if matches!(res, Ok(n) if n < buf.bytes_init() - offset) {
+                mark_drained(key, Direction::Write);
+            }
             (res, buf)
         }
     }

@@ -3,7 +3,7 @@
 use crate::buf::{BufResult, IoBuf};
 use crate::driver::poll::Direction;
 use crate::fd::{FdBackend, SharedFd};
-use crate::op::{SEND_FLAGS, cvt, readiness};
+use crate::op::{SEND_FLAGS, cvt, mark_drained, readiness};
 
 /// The most buffers one call passes (POSIX's minimum `IOV_MAX`, and Linux's value).
 const MAX_IOVECS: usize = 1024;
@@ -34,6 +34,10 @@ pub(crate) async fn writev<B: IoBuf>(
                 cvt(unsafe { libc::sendmsg(fd.raw(), &msg, SEND_FLAGS) })
             })
             .await;
+            let asked: usize = iovecs.iter().map(|iovec| iovec.iov_len).sum();
+            if matches!(res, Ok(n) if n < asked) {
+                mark_drained(key, Direction::Write);
+            }
             (res, bufs)
         }
     }

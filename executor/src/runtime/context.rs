@@ -1,8 +1,9 @@
 //! The worker a thread is running, reachable from anywhere on that thread.
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
+use std::ptr;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::Waker;
@@ -36,7 +37,9 @@ pub(crate) struct Context {
 }
 
 thread_local! {
-    static CURRENT: RefCell<Option<Rc<Context>>> = const { RefCell::new(None) };
+    /// The context of the worker this thread runs, or null. Set only by [`enter`], whose guard
+    /// owns a strong reference to the context for as long as the pointer is set.
+    static CURRENT: Cell<*const Context> = const { Cell::new(ptr::null()) };
 }
 
 impl Context {
@@ -89,44 +92,42 @@ impl Context {
 
 /// Makes `ctx` the current worker of this thread until the guard drops.
 pub(crate) fn enter(ctx: Rc<Context>) -> EnterGuard {
-    CURRENT.with(|current| {
-        let mut current = current.borrow_mut();
-        assert!(
-            current.is_none(),
-            "cannot start a nanoapi-executor runtime from within a worker thread: \
-             `block_on` would block the worker that should drive it; \
-             spawn the future instead, or await it"
-        );
-        *current = Some(ctx);
-    });
-    EnterGuard(())
+    assert!(
+        !is_worker_thread(),
+        "cannot start a nanoapi-executor runtime from within a worker thread: \
+         `block_on` would block the worker that should drive it; \
+         spawn the future instead, or await it"
+    );
+    CURRENT.with(|current| current.set(Rc::as_ptr(&ctx)));
+    EnterGuard { ctx: Some(ctx) }
 }
 
 /// Clears the thread's current worker when dropped.
-pub(crate) struct EnterGuard(());
+pub(crate) struct EnterGuard {
+    ctx: Option<Rc<Context>>,
+}
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
-        // Take the context out first: dropping it runs the driver's destructor, which must not
-        // find it still installed.
-        let ctx = CURRENT.with(|current| current.borrow_mut().take());
-        drop(ctx);
+        // Clear the pointer before the reference it borrows from can go: dropping the context
+        // runs the driver's destructor, which must not find it still installed.
+        CURRENT.with(|current| current.set(ptr::null()));
+        drop(self.ctx.take());
     }
 }
 
 /// Whether this thread is running a worker.
 pub(crate) fn is_worker_thread() -> bool {
-    CURRENT
-        .try_with(|current| current.borrow().is_some())
-        .unwrap_or(false)
+    CURRENT.try_with(|current| !current.get().is_null()).unwrap_or(false)
 }
 
 /// Runs `f` with this thread's worker, or returns `None` off a worker thread.
 pub(crate) fn try_with_current<R>(f: impl FnOnce(&Context) -> R) -> Option<R> {
-    CURRENT
-        .try_with(|current| current.borrow().as_deref().map(f))
-        .ok()
-        .flatten()
+    let ctx = CURRENT.try_with(Cell::get).ok()?;
+    // SAFETY: a non-null pointer was set by `enter`, whose guard keeps the `Rc` it points into
+    // alive and clears the pointer before releasing it; the guard lives in a frame below this
+    // call on the same thread, so the context outlives `f`.
+    unsafe { ctx.as_ref() }.map(f)
 }
 
 /// Runs `f` with this thread's worker.
@@ -135,11 +136,10 @@ pub(crate) fn try_with_current<R>(f: impl FnOnce(&Context) -> R) -> Option<R> {
 ///
 /// Off a worker thread: I/O, timers and `spawn_local` need the worker that will drive them.
 pub(crate) fn with_current<R>(f: impl FnOnce(&Context) -> R) -> R {
-    CURRENT.with(|current| match current.borrow().as_deref() {
-        Some(ctx) => f(ctx),
-        None => panic!(
+    try_with_current(f).unwrap_or_else(|| {
+        panic!(
             "this operation must run on a nanoapi-executor worker thread \
              (inside `block_on`, a spawned task, or `Runtime::block_on`)"
-        ),
+        )
     })
 }
