@@ -8,14 +8,21 @@
 use nanoapi::executor::net::{TcpListener, TcpStream};
 use nanoapi::executor::{Runtime, spawn_local};
 
-const RESPONSE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
+const RESPONSE: &[u8] =
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
 
 fn main() -> std::io::Result<()> {
     let host = std::env::var("NANOAPI_HOST").unwrap_or_else(|_| "127.0.0.1".to_owned());
     let port = std::env::var("NANOAPI_PORT").unwrap_or_else(|_| "8080".to_owned());
-    let addr: std::net::SocketAddr = format!("{host}:{port}").parse().map_err(std::io::Error::other)?;
+    let addr: std::net::SocketAddr = format!("{host}:{port}")
+        .parse()
+        .map_err(std::io::Error::other)?;
     let rt = Runtime::new()?;
-    eprintln!("hello: {} workers ({:?}) on http://{addr}/", rt.handle().workers(), rt.backend());
+    eprintln!(
+        "hello: {} workers ({:?}) on http://{addr}/",
+        rt.handle().workers(),
+        rt.backend()
+    );
     for res in rt.block_on_each(move |_| serve(addr)) {
         res?;
     }

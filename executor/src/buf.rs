@@ -149,30 +149,48 @@ unsafe impl IoBuf for &'static str {
 ///
 /// `PooledBuf` is neither `Send` nor `Sync`: it belongs to its worker.
 pub struct PooledBuf {
-    pub(crate) storage: PooledStorage,
-    pub(crate) len: usize,
+    storage: PooledStorage,
+    /// Bytes before this were already consumed (see [`advance`](PooledBuf::advance)).
+    start: usize,
 }
 
 impl PooledBuf {
-    /// The number of bytes received.
-    pub fn len(&self) -> usize {
-        self.len
+    pub(crate) fn new(storage: PooledStorage) -> PooledBuf {
+        PooledBuf { storage, start: 0 }
     }
 
-    /// Whether nothing was received, which means end of stream.
+    /// The number of bytes received (and not yet consumed).
+    pub fn len(&self) -> usize {
+        self.storage.as_slice().len() - self.start
+    }
+
+    /// Whether nothing is left: for a fresh receive, end of stream.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
+    }
+
+    /// Consumes the first `n` bytes.
+    ///
+    /// # Panics
+    ///
+    /// If `n > self.len()`.
+    pub fn advance(&mut self, n: usize) {
+        assert!(
+            n <= self.len(),
+            "cannot advance past the end of a PooledBuf"
+        );
+        self.start += n;
     }
 }
 
 // SAFETY: the bytes live in the worker's ring or in a heap buffer, neither of which moves
-// with the `PooledBuf`, and stay put until it is dropped; `len` of them were received.
+// with the `PooledBuf`, and stay put until it is dropped; `len()` of them follow the pointer.
 unsafe impl IoBuf for PooledBuf {
     fn stable_ptr(&self) -> *const u8 {
-        self.storage.as_slice().as_ptr()
+        self.deref().as_ptr()
     }
     fn bytes_init(&self) -> usize {
-        self.len
+        self.len()
     }
 }
 
@@ -180,14 +198,14 @@ impl Deref for PooledBuf {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
-        &self.storage.as_slice()[..self.len]
+        &self.storage.as_slice()[self.start..]
     }
 }
 
 impl fmt::Debug for PooledBuf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PooledBuf")
-            .field("len", &self.len)
+            .field("len", &self.len())
             .finish_non_exhaustive()
     }
 }

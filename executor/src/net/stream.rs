@@ -10,6 +10,7 @@ use super::{new_socket, register};
 use crate::buf::{BufResult, IoBuf, IoBufMut, PooledBuf};
 use crate::fd::SharedFd;
 use crate::op;
+use crate::op::recv::Receiver;
 
 /// A TCP connection.
 ///
@@ -17,6 +18,7 @@ use crate::op;
 /// stream closes the socket once no operation on it is in flight any more.
 pub struct TcpStream {
     fd: SharedFd,
+    receiver: Receiver,
 }
 
 impl TcpStream {
@@ -41,13 +43,18 @@ impl TcpStream {
     async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
         let fd = register(new_socket(&addr)?)?;
         op::connect::connect(&fd, addr.into()).await?;
-        Ok(TcpStream { fd })
+        Ok(TcpStream::new(fd))
+    }
+
+    fn new(fd: SharedFd) -> TcpStream {
+        TcpStream {
+            fd,
+            receiver: Receiver::default(),
+        }
     }
 
     pub(crate) fn from_fd(fd: OwnedFd) -> io::Result<TcpStream> {
-        Ok(TcpStream {
-            fd: SharedFd::new(fd)?,
-        })
+        Ok(TcpStream::new(SharedFd::new(fd)?))
     }
 
     /// Serves a connected std socket on the current worker.
@@ -56,9 +63,7 @@ impl TcpStream {
     ///
     /// If the socket cannot be made non-blocking or registered.
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
-        Ok(TcpStream {
-            fd: register(stream.into())?,
-        })
+        Ok(TcpStream::new(register(stream.into())?))
     }
 
     /// Reads into `buf` after its initialised bytes, up to its capacity. `Ok(0)` means end of
@@ -68,7 +73,7 @@ impl TcpStream {
     ///
     /// As `recv` fails (`ECONNRESET`, ...).
     pub async fn read<B: IoBufMut>(&self, buf: B) -> BufResult<usize, B> {
-        op::recv::recv(&self.fd, buf).await
+        self.receiver.recv(&self.fd, buf).await
     }
 
     /// Reads into a buffer borrowed from the worker's pool only when data arrives, so a
@@ -78,7 +83,7 @@ impl TcpStream {
     ///
     /// As `recv` fails.
     pub async fn read_pooled(&self) -> io::Result<PooledBuf> {
-        op::recv::recv_pooled(&self.fd).await
+        self.receiver.recv_pooled(&self.fd).await
     }
 
     /// Writes what the kernel takes of `buf` (at least one byte unless `buf` is empty).
@@ -184,6 +189,12 @@ impl TcpStream {
     /// As `getsockname` fails.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         socket_addr(SockRef::from(&self.fd.borrowed()).local_addr()?)
+    }
+}
+
+impl Drop for TcpStream {
+    fn drop(&mut self) {
+        self.receiver.release(&self.fd);
     }
 }
 

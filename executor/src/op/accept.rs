@@ -34,12 +34,18 @@ impl Acceptor {
         use io_uring::opcode::AcceptMulti;
         use io_uring::types::Fd;
 
+        use crate::driver::uring::{MultishotEvent, MultishotKind};
         use crate::runtime::with_current;
 
         let slot = match self.slot.get() {
             Some(slot) => slot,
             None => {
-                let slot = with_current(|ctx| ctx.driver.borrow_mut().uring().multishot_slot());
+                let slot = with_current(|ctx| {
+                    ctx.driver
+                        .borrow_mut()
+                        .uring()
+                        .multishot_slot(MultishotKind::Accept)
+                });
                 self.slot.set(Some(slot));
                 slot
             }
@@ -59,6 +65,9 @@ impl Acceptor {
             })
         })
         .await;
+        let MultishotEvent::Completion(res, _) = res else {
+            unreachable!("accept takes no ring buffers")
+        };
         let fd = crate::driver::uring::op::to_result(res)?;
         // SAFETY: a successful accept completion carries a new fd that nothing else owns.
         Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })

@@ -1,5 +1,13 @@
 //! Receiving: into a caller's buffer, or into one borrowed from the worker's pool.
+//!
+//! On io_uring, pooled receives are one multishot receive per stream, armed on the first read:
+//! the kernel picks a buffer from the worker's ring for each arrival and posts it, with no new
+//! submission per read. A stream that leaves too many buffers unread is paused (see
+//! `UringDriver::reap`) and re-armed when it catches up; an empty ring makes one receive fall
+//! back to a buffer of its own. On poll, a pooled buffer is taken only once the socket is
+//! readable.
 
+use std::cell::RefCell;
 use std::io;
 
 use crate::buf::{BufResult, IoBufMut, PooledBuf};
@@ -9,76 +17,183 @@ use crate::fd::{FdBackend, SharedFd};
 use crate::op::{cvt, mark_drained, readiness};
 use crate::runtime::with_current;
 
-/// Receives into the spare capacity of `buf` (after its initialised bytes).
-pub(crate) async fn recv<B: IoBufMut>(fd: &SharedFd, mut buf: B) -> BufResult<usize, B> {
-    match fd.backend() {
-        #[cfg(target_os = "linux")]
-        FdBackend::Uring => {
-            uring::Op::submit(uring::Recv {
-                fd: fd.clone(),
-                buf,
-            })
-            .await
-        }
-        FdBackend::Poll(key) => {
-            let asked = buf.bytes_total() - buf.bytes_init();
-            let res = readiness(fd, key, Direction::Read, |fd| recv_into(fd, &mut buf)).await;
-            if matches!(res, Ok(n) if n > 0 && n < asked) {
-                mark_drained(key, Direction::Read);
+/// The receive state a stream keeps between reads.
+#[derive(Default)]
+pub(crate) struct Receiver {
+    /// The multishot receive slot, once armed (io_uring only).
+    #[cfg(target_os = "linux")]
+    slot: std::cell::Cell<Option<usize>>,
+    /// Bytes received into a pooled buffer but not yet read by `read(buf)`, which copies.
+    leftover: RefCell<Option<PooledBuf>>,
+}
+
+impl Receiver {
+    /// Receives into the spare capacity of `buf` (after its initialised bytes).
+    pub(crate) async fn recv<B: IoBufMut>(&self, fd: &SharedFd, mut buf: B) -> BufResult<usize, B> {
+        if self.has_pooled_bytes() {
+            // Bytes may already wait in pooled buffers: reading around them would reorder the
+            // stream, so take them from there and copy.
+            let chunk = match self.recv_pooled(fd).await {
+                Ok(chunk) => chunk,
+                Err(err) => return (Err(err), buf),
+            };
+            let n = copy_into(&chunk, &mut buf);
+            let mut chunk = chunk;
+            chunk.advance(n);
+            if !chunk.is_empty() {
+                *self.leftover.borrow_mut() = Some(chunk);
             }
-            (res, buf)
+            return (Ok(n), buf);
         }
+        match fd.backend() {
+            #[cfg(target_os = "linux")]
+            FdBackend::Uring => {
+                uring::Op::submit(uring::Recv {
+                    fd: fd.clone(),
+                    buf,
+                })
+                .await
+            }
+            FdBackend::Poll(key) => {
+                let asked = buf.bytes_total() - buf.bytes_init();
+                let res = readiness(fd, key, Direction::Read, |fd| recv_into(fd, &mut buf)).await;
+                if matches!(res, Ok(n) if n > 0 && n < asked) {
+                    mark_drained(key, Direction::Read);
+                }
+                (res, buf)
+            }
+        }
+    }
+
+    /// Receives into a pooled buffer, taken only once data has arrived.
+    pub(crate) async fn recv_pooled(&self, fd: &SharedFd) -> io::Result<PooledBuf> {
+        if let Some(leftover) = self.leftover.borrow_mut().take() {
+            return Ok(leftover);
+        }
+        match fd.backend() {
+            #[cfg(target_os = "linux")]
+            FdBackend::Uring => self.recv_multishot(fd).await,
+            FdBackend::Poll(key) => {
+                let pool = with_current(|ctx| ctx.heap_pool.clone());
+                let buf = readiness(fd, key, Direction::Read, |fd| {
+                    // A buffer is taken only now that the socket is readable; on EAGAIN it
+                    // goes straight back to the pool.
+                    let mut heap = pool.take();
+                    recv_into(fd, &mut heap.buf)?;
+                    Ok(PooledBuf::new(PooledStorage::Heap(heap)))
+                })
+                .await?;
+                if !buf.is_empty() && buf.len() < pool.buf_size() {
+                    mark_drained(key, Direction::Read);
+                }
+                Ok(buf)
+            }
+        }
+    }
+
+    fn has_pooled_bytes(&self) -> bool {
+        #[cfg(target_os = "linux")]
+        if self.slot.get().is_some() {
+            return true;
+        }
+        self.leftover.borrow().is_some()
+    }
+
+    #[cfg(target_os = "linux")]
+    async fn recv_multishot(&self, fd: &SharedFd) -> io::Result<PooledBuf> {
+        use io_uring::opcode::RecvMulti;
+        use io_uring::types::Fd;
+
+        use crate::driver::uring::{BUF_GROUP, MultishotEvent, MultishotKind};
+
+        let slot = match self.slot.get() {
+            Some(slot) => slot,
+            None => {
+                let slot = with_current(|ctx| {
+                    ctx.driver
+                        .borrow_mut()
+                        .uring()
+                        .multishot_slot(MultishotKind::Recv)
+                });
+                self.slot.set(Some(slot));
+                slot
+            }
+        };
+        let raw = fd.raw();
+        let event = std::future::poll_fn(|cx| {
+            with_current(|ctx| {
+                let sqe = || RecvMulti::new(Fd(raw), BUF_GROUP).build();
+                // SAFETY: the receive points to no memory of ours (the kernel picks ring
+                // buffers); the stream's fd outlives the slot (`release` hands a clone of it
+                // to the slot until the last completion).
+                unsafe {
+                    ctx.driver
+                        .borrow_mut()
+                        .uring()
+                        .poll_multishot(slot, sqe, cx)
+                }
+            })
+        })
+        .await;
+        match event {
+            MultishotEvent::RanDry => recv_heap(fd).await,
+            MultishotEvent::Completion(res, flags) => {
+                // The kernel may attach a buffer even to a zero-byte result: take it either
+                // way, so that it goes back to the ring.
+                let buf = io_uring::cqueue::buffer_select(flags).map(|bid| {
+                    let len = usize::try_from(res).unwrap_or(0);
+                    with_current(|ctx| ctx.driver.borrow_mut().uring().buf_ring().lend(bid, len))
+                });
+                crate::driver::uring::op::to_result(res)?;
+                Ok(PooledBuf::new(
+                    buf.map_or(PooledStorage::Empty, PooledStorage::Ring),
+                ))
+            }
+        }
+    }
+
+    /// The stream is closing: stops the multishot receive, keeping `fd` open until the kernel
+    /// has let go of it.
+    pub(crate) fn release(&self, fd: &SharedFd) {
+        #[cfg(target_os = "linux")]
+        if let Some(slot) = self.slot.take() {
+            let keep_alive: Box<dyn std::any::Any> = Box::new(fd.clone());
+            let leftover = crate::runtime::try_with_current(move |ctx| {
+                ctx.driver
+                    .borrow_mut()
+                    .uring()
+                    .drop_multishot(slot, keep_alive)
+            });
+            drop(leftover);
+        }
+        let _ = fd;
     }
 }
 
-/// Receives into a pooled buffer, taken only once data has arrived.
-pub(crate) async fn recv_pooled(fd: &SharedFd) -> io::Result<PooledBuf> {
-    match fd.backend() {
-        #[cfg(target_os = "linux")]
-        FdBackend::Uring => {
-            let ring = with_current(|ctx| ctx.driver.borrow_mut().uring().buf_ring().clone());
-            match uring::Op::submit(uring::RecvPooled {
-                fd: fd.clone(),
-                ring,
-            })
-            .await
-            {
-                // The ring ran dry: this receive gets a buffer of its own.
-                Err(err) if err.raw_os_error() == Some(libc::ENOBUFS) => recv_heap(fd).await,
-                res => res,
-            }
-        }
-        FdBackend::Poll(key) => {
-            let pool = with_current(|ctx| ctx.heap_pool.clone());
-            let buf = readiness(fd, key, Direction::Read, |fd| {
-                // A buffer is taken only now that the socket is readable; on EAGAIN it goes
-                // straight back to the pool.
-                let mut heap = pool.take();
-                let n = recv_into(fd, &mut heap.buf)?;
-                Ok(PooledBuf {
-                    storage: PooledStorage::Heap(heap),
-                    len: n,
-                })
-            })
-            .await?;
-            if buf.len > 0 && buf.len < pool.buf_size() {
-                mark_drained(key, Direction::Read);
-            }
-            Ok(buf)
-        }
-    }
+/// Copies as much of `chunk` as fits into the spare capacity of `buf`.
+fn copy_into<B: IoBufMut>(chunk: &[u8], buf: &mut B) -> usize {
+    let init = buf.bytes_init();
+    let n = chunk.len().min(buf.bytes_total() - init);
+    // SAFETY: `buf` is valid for writes of `bytes_total` bytes, so `n` from `init`; `chunk` is
+    // worker memory distinct from the caller's buffer.
+    unsafe { std::ptr::copy_nonoverlapping(chunk.as_ptr(), buf.stable_mut_ptr().add(init), n) };
+    // SAFETY: the `n` bytes after `init` were just written.
+    unsafe { buf.set_init(init + n) };
+    n
 }
 
 #[cfg(target_os = "linux")]
 async fn recv_heap(fd: &SharedFd) -> io::Result<PooledBuf> {
     let mut heap = with_current(|ctx| ctx.heap_pool.take());
-    let (res, buf) = recv(fd, std::mem::take(&mut heap.buf)).await;
-    heap.buf = buf;
-    let n = res?;
-    Ok(PooledBuf {
-        storage: PooledStorage::Heap(heap),
-        len: n,
+    let buf = std::mem::take(&mut heap.buf);
+    let (res, buf) = uring::Op::submit(uring::Recv {
+        fd: fd.clone(),
+        buf,
     })
+    .await;
+    heap.buf = buf;
+    res?;
+    Ok(PooledBuf::new(PooledStorage::Heap(heap)))
 }
 
 /// `recv(2)` into the spare capacity of `buf`.
@@ -97,15 +212,13 @@ pub(crate) fn recv_into<B: IoBufMut>(fd: &SharedFd, buf: &mut B) -> io::Result<u
 mod uring {
     use std::io;
 
-    use io_uring::squeue::{Entry, Flags};
+    use io_uring::opcode;
+    use io_uring::squeue::Entry;
     use io_uring::types::Fd;
-    use io_uring::{cqueue, opcode};
 
-    use crate::buf::{BufResult, IoBufMut, PooledBuf};
-    use crate::driver::PooledStorage;
+    use crate::buf::{BufResult, IoBufMut};
     pub(super) use crate::driver::uring::op::Op;
     use crate::driver::uring::op::UringOp;
-    use crate::driver::uring::{BUF_GROUP, BufRing};
     use crate::fd::SharedFd;
 
     /// `IORING_RECVSEND_POLL_FIRST`: wait for readiness before trying to receive. A receive is
@@ -141,47 +254,6 @@ mod uring {
                 n
             });
             (res, self.buf)
-        }
-    }
-
-    pub(super) struct RecvPooled {
-        pub(super) fd: SharedFd,
-        pub(super) ring: BufRing,
-    }
-
-    // SAFETY: the SQE points to no memory of ours: the kernel picks a buffer from the ring,
-    // which lives until the driver has seen every completion.
-    unsafe impl UringOp for RecvPooled {
-        type Output = io::Result<PooledBuf>;
-
-        fn sqe(&mut self) -> Entry {
-            opcode::Recv::new(Fd(self.fd.raw()), std::ptr::null_mut(), 0)
-                .ioprio(POLL_FIRST)
-                .buf_group(BUF_GROUP)
-                .build()
-                .flags(Flags::BUFFER_SELECT)
-        }
-
-        fn complete(self, res: io::Result<u32>, flags: u32) -> Self::Output {
-            // A buffer may be taken even by a receive of zero bytes: give it back either way.
-            let buf = cqueue::buffer_select(flags).map(|bid| {
-                let len = res.as_ref().map_or(0, |&n| n as usize);
-                self.ring.lend(bid, len)
-            });
-            let n = res? as usize;
-            match buf {
-                Some(buf) => Ok(PooledBuf {
-                    storage: PooledStorage::Ring(buf),
-                    len: n,
-                }),
-                None if n == 0 => Ok(PooledBuf {
-                    storage: PooledStorage::Empty,
-                    len: 0,
-                }),
-                None => Err(io::Error::other(
-                    "io_uring: a receive completed without its buffer",
-                )),
-            }
         }
     }
 }

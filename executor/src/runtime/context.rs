@@ -118,7 +118,9 @@ impl Drop for EnterGuard {
 
 /// Whether this thread is running a worker.
 pub(crate) fn is_worker_thread() -> bool {
-    CURRENT.try_with(|current| !current.get().is_null()).unwrap_or(false)
+    CURRENT
+        .try_with(|current| !current.get().is_null())
+        .unwrap_or(false)
 }
 
 /// Runs `f` with this thread's worker, or returns `None` off a worker thread.

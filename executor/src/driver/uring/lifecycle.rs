@@ -35,19 +35,44 @@ pub(crate) struct Orphan {
     pub(crate) result_is_fd: bool,
 }
 
-/// The slot of a multishot accept.
-#[derive(Default)]
+/// What a multishot slot produces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MultishotKind {
+    /// Accepted fds: one the owner never takes must be closed.
+    Accept,
+    /// Received data in provided buffers: one the owner never takes goes back to the ring.
+    Recv,
+}
+
+/// The slot of a multishot operation (accept, receive).
 pub(crate) struct Multishot {
-    /// Results not yet taken, in completion order.
-    pub(crate) results: VecDeque<i32>,
+    pub(crate) kind: MultishotKind,
+    /// Results (and their CQE flags) not yet taken, in completion order.
+    pub(crate) results: VecDeque<(i32, u32)>,
     pub(crate) waker: Option<Waker>,
     /// The kernel will post more completions for this submission (`IORING_CQE_F_MORE`).
     pub(crate) armed: bool,
-    /// The owner is gone: close every fd that still arrives, free the slot on the last CQE.
+    /// The last submission ended because the buffer ring was empty (`ENOBUFS`).
+    pub(crate) ran_dry: bool,
+    /// The owner is gone: discard every result that still arrives, free the slot on the last.
     pub(crate) orphaned: bool,
     /// What the owner left to keep alive until the last CQE (its fd, so that the number is
     /// not reused while the kernel may still act on it).
     pub(crate) keep_alive: Option<Box<dyn Any>>,
+}
+
+impl Multishot {
+    pub(crate) fn new(kind: MultishotKind) -> Multishot {
+        Multishot {
+            kind,
+            results: VecDeque::new(),
+            waker: None,
+            armed: false,
+            ran_dry: false,
+            orphaned: false,
+            keep_alive: None,
+        }
+    }
 }
 
 /// What a completion asks of the driver once it is recorded.
@@ -86,7 +111,8 @@ impl Lifecycle {
             Lifecycle::Multishot(multi) => {
                 multi.armed = more;
                 if multi.orphaned {
-                    if res >= 0 {
+                    // Buffers of an orphan go back to the ring in `UringDriver::reap`.
+                    if multi.kind == MultishotKind::Accept && res >= 0 {
                         close_fd(res);
                     }
                     return if more {
@@ -95,7 +121,14 @@ impl Lifecycle {
                         AfterCompletion::Free(multi.keep_alive.take())
                     };
                 }
-                multi.results.push_back(res);
+                if !more && (res == -libc::ECANCELED || res == -libc::ENOBUFS) {
+                    // Ended by the driver (to pause a receiver that is not keeping up) or by
+                    // an empty buffer ring: not an outcome of the stream. The owner re-arms,
+                    // or falls back to a buffer of its own.
+                    multi.ran_dry = res == -libc::ENOBUFS;
+                } else {
+                    multi.results.push_back((res, flags));
+                }
                 multi
                     .waker
                     .take()
@@ -105,6 +138,15 @@ impl Lifecycle {
                 log::error!("io_uring: a second completion for a single-shot operation");
                 AfterCompletion::Nothing
             }
+        }
+    }
+
+    /// Whether the owner is gone while the kernel may still complete: results are discarded.
+    pub(crate) fn is_orphaned(&self) -> bool {
+        match self {
+            Lifecycle::Ignored(_) => true,
+            Lifecycle::Multishot(multi) => multi.orphaned,
+            _ => false,
         }
     }
 
@@ -222,7 +264,7 @@ mod tests {
     fn multishot_queues_results_and_disarms_on_the_last_completion() {
         let mut multi = Lifecycle::Multishot(Multishot {
             armed: true,
-            ..Multishot::default()
+            ..Multishot::new(MultishotKind::Accept)
         });
         let (counter, waker) = counting_waker();
         if let Lifecycle::Multishot(m) = &mut multi {
@@ -239,7 +281,7 @@ mod tests {
         let Lifecycle::Multishot(m) = &multi else {
             unreachable!()
         };
-        assert_eq!(m.results, [7, -libc::EMFILE]);
+        assert_eq!(m.results, [(7, MORE), (-libc::EMFILE, 0)]);
         assert!(!m.armed, "no F_MORE: the kernel ended the multishot");
         assert_eq!(counter.0.load(Ordering::SeqCst), 1);
     }
@@ -251,7 +293,7 @@ mod tests {
             armed: true,
             orphaned: true,
             keep_alive: Some(Box::new(keep.clone())),
-            ..Multishot::default()
+            ..Multishot::new(MultishotKind::Recv)
         });
         assert!(matches!(
             multi.complete(-libc::ECANCELED, MORE),
@@ -262,5 +304,38 @@ mod tests {
             _ => panic!("the last completion frees the slot and what it kept alive"),
         }
         assert_eq!(Arc::strong_count(&keep), 1);
+    }
+}
+
+#[cfg(test)]
+mod recv_tests {
+    use super::*;
+
+    #[test]
+    fn a_receive_ended_by_an_empty_ring_is_not_a_result() {
+        let mut multi = Lifecycle::Multishot(Multishot {
+            armed: true,
+            ..Multishot::new(MultishotKind::Recv)
+        });
+        let _ = multi.complete(-libc::ENOBUFS, 0);
+        let Lifecycle::Multishot(m) = &multi else {
+            unreachable!()
+        };
+        assert!(m.results.is_empty());
+        assert!(m.ran_dry && !m.armed);
+    }
+
+    #[test]
+    fn end_of_stream_is_a_result() {
+        let mut multi = Lifecycle::Multishot(Multishot {
+            armed: true,
+            ..Multishot::new(MultishotKind::Recv)
+        });
+        let _ = multi.complete(0, 0);
+        let Lifecycle::Multishot(m) = &multi else {
+            unreachable!()
+        };
+        assert_eq!(m.results, [(0, 0)]);
+        assert!(!m.armed);
     }
 }

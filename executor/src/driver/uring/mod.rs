@@ -24,6 +24,7 @@ use io_uring::{IoUring, opcode};
 use slab::Slab;
 
 pub(crate) use buf_ring::{BUF_GROUP, BufRing, RingBuf};
+pub(crate) use lifecycle::MultishotKind;
 use lifecycle::{AfterCompletion, Lifecycle, Multishot, close_fd};
 
 use super::DriverConfig;
@@ -32,6 +33,17 @@ use super::DriverConfig;
 const EVENTFD_KEY: u64 = u64::MAX;
 /// `user_data` of async-cancel requests, whose own completions carry nothing we need.
 const CANCEL_KEY: u64 = u64::MAX - 1;
+/// How many received buffers a connection may leave unread before its multishot receive is
+/// paused: enough for a burst, small against the ring (512 buffers by default).
+const MAX_QUEUED_RECVS: usize = 8;
+
+/// What [`UringDriver::poll_multishot`] yields.
+pub(crate) enum MultishotEvent {
+    /// A result and its CQE flags.
+    Completion(i32, u32),
+    /// The receive stopped because the buffer ring was empty.
+    RanDry,
+}
 
 pub(crate) struct UringDriver {
     ring: IoUring,
@@ -45,6 +57,8 @@ pub(crate) struct UringDriver {
     /// wakers and payloads here until the next `park` hands them out.
     deferred_wakers: Vec<Waker>,
     deferred_graveyard: Vec<Box<dyn Any>>,
+    /// Completions being handled (`user_data`, result, flags); kept for its allocation.
+    cqes: Vec<(u64, i32, u32)>,
 }
 
 impl UringDriver {
@@ -79,6 +93,7 @@ impl UringDriver {
             eventfd_armed: false,
             deferred_wakers: Vec::new(),
             deferred_graveyard: Vec::new(),
+            cqes: Vec::with_capacity(256),
         })
     }
 
@@ -137,12 +152,14 @@ impl UringDriver {
     }
 
     /// A new slot for a multishot operation (not yet submitted).
-    pub(crate) fn multishot_slot(&mut self) -> usize {
-        self.ops.insert(Lifecycle::Multishot(Multishot::default()))
+    pub(crate) fn multishot_slot(&mut self, kind: MultishotKind) -> usize {
+        self.ops.insert(Lifecycle::Multishot(Multishot::new(kind)))
     }
 
-    /// The next result of multishot slot `key`; (re)submits `sqe()` when the kernel ended the
-    /// previous submission (as it does after an error such as `EMFILE`).
+    /// The next result (and CQE flags) of multishot slot `key`; (re)submits `sqe()` when the
+    /// kernel ended the previous submission (as it does after an error such as `EMFILE`).
+    /// `RanDry` tells a receiver that the buffer ring was empty: it should receive once into a
+    /// buffer of its own before re-arming.
     ///
     /// # Safety
     ///
@@ -152,14 +169,20 @@ impl UringDriver {
         key: usize,
         sqe: impl FnOnce() -> Entry,
         cx: &mut Context<'_>,
-    ) -> Poll<i32> {
+    ) -> Poll<MultishotEvent> {
         let Lifecycle::Multishot(multi) = &mut self.ops[key] else {
             unreachable!("slot {key} is not a multishot slot")
         };
-        if let Some(res) = multi.results.pop_front() {
-            return Poll::Ready(res);
+        if let Some((res, flags)) = multi.results.pop_front() {
+            return Poll::Ready(MultishotEvent::Completion(res, flags));
         }
-        multi.waker = Some(cx.waker().clone());
+        if !multi.armed && std::mem::take(&mut multi.ran_dry) {
+            return Poll::Ready(MultishotEvent::RanDry);
+        }
+        match &mut multi.waker {
+            Some(waker) if waker.will_wake(cx.waker()) => {}
+            slot => *slot = Some(cx.waker().clone()),
+        }
         if !multi.armed {
             multi.armed = true;
             // SAFETY: forwarded from the caller.
@@ -168,9 +191,9 @@ impl UringDriver {
         Poll::Pending
     }
 
-    /// The owner of multishot slot `key` is gone: closes the fds it did not take, and cancels
-    /// the operation if still armed. `keep_alive` (the listener's fd) stays with the slot until
-    /// the kernel's last completion for it.
+    /// The owner of multishot slot `key` is gone: releases the results it did not take (fds
+    /// closed, buffers back to the ring), and cancels the operation if still armed.
+    /// `keep_alive` (the owner's fd) stays with the slot until the kernel's last completion.
     pub(crate) fn drop_multishot(
         &mut self,
         key: usize,
@@ -179,8 +202,11 @@ impl UringDriver {
         let Lifecycle::Multishot(multi) = &mut self.ops[key] else {
             unreachable!("slot {key} is not a multishot slot")
         };
-        for res in multi.results.drain(..) {
-            if res >= 0 {
+        for (res, flags) in multi.results.drain(..) {
+            if let Some(bid) = io_uring::cqueue::buffer_select(flags) {
+                self.deferred_graveyard
+                    .push(Box::new(self.buf_ring.lend(bid, 0)));
+            } else if multi.kind == MultishotKind::Accept && res >= 0 {
                 close_fd(res);
             }
         }
@@ -295,8 +321,14 @@ impl UringDriver {
     }
 
     fn reap(&mut self, wakers: &mut Vec<Waker>, graveyard: &mut Vec<Box<dyn Any>>) {
-        for cqe in self.ring.completion() {
-            let (user_data, res, flags) = (cqe.user_data(), cqe.result(), cqe.flags());
+        // Copied out first: handling a completion may queue an SQE, which needs the ring.
+        let mut cqes = std::mem::take(&mut self.cqes);
+        cqes.extend(
+            self.ring
+                .completion()
+                .map(|cqe| (cqe.user_data(), cqe.result(), cqe.flags())),
+        );
+        for &(user_data, res, flags) in &cqes {
             match user_data {
                 EVENTFD_KEY => self.eventfd_armed = false,
                 CANCEL_KEY => {}
@@ -306,21 +338,35 @@ impl UringDriver {
                         log::error!("io_uring: completion for unknown slot {key}");
                         continue;
                     };
+                    // A result nobody will take may hold a ring buffer: give it back.
+                    if slot.is_orphaned()
+                        && let Some(bid) = io_uring::cqueue::buffer_select(flags)
+                    {
+                        graveyard.push(Box::new(self.buf_ring.lend(bid, 0)));
+                    }
                     match slot.complete(res, flags) {
                         AfterCompletion::Nothing => {}
                         AfterCompletion::Wake(waker) => wakers.push(waker),
                         AfterCompletion::Free(payload) => {
                             self.ops.remove(key);
-                            // An abandoned receive may still have taken a ring buffer: give it back.
-                            if let Some(bid) = io_uring::cqueue::buffer_select(flags) {
-                                graveyard.push(Box::new(self.buf_ring.lend(bid, 0)));
-                            }
                             graveyard.extend(payload);
+                            continue;
                         }
+                    }
+                    // A receiver that does not keep up is paused before it drains the ring
+                    // that every connection of this worker shares; it re-arms once it caught up.
+                    if let Lifecycle::Multishot(multi) = &self.ops[key]
+                        && multi.kind == MultishotKind::Recv
+                        && multi.armed
+                        && multi.results.len() == MAX_QUEUED_RECVS
+                    {
+                        self.cancel(key);
                     }
                 }
             }
         }
+        cqes.clear();
+        self.cqes = cqes;
     }
 
     /// Whether any slot still waits for the kernel.

@@ -1,0 +1,113 @@
+//! Receive paths: pooled buffers, caller buffers, and both mixed on one stream, under a flood
+//! that outruns a small buffer pool.
+
+mod common;
+
+use std::time::Duration;
+
+use nanoapi_executor::net::{TcpListener, TcpStream};
+use nanoapi_executor::time::sleep;
+use nanoapi_executor::{Runtime, spawn_local};
+
+fn pattern(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 131 % 251) as u8).collect()
+}
+
+async fn pair() -> (TcpStream, TcpStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let client = spawn_local(async move { TcpStream::connect(addr).await.unwrap() });
+    let (server, _) = listener.accept().await.unwrap();
+    (server, client.await.unwrap())
+}
+
+/// Reads `len` bytes, alternating pooled reads and reads into small caller buffers.
+async fn read_mixed(stream: &TcpStream, len: usize) -> Vec<u8> {
+    let mut got = Vec::with_capacity(len);
+    let mut pooled = true;
+    while got.len() < len {
+        if pooled {
+            let chunk = stream.read_pooled().await.unwrap();
+            assert!(!chunk.is_empty(), "early end of stream at {}", got.len());
+            got.extend_from_slice(&chunk);
+        } else {
+            let (res, buf) = stream.read(Vec::with_capacity(100)).await;
+            assert!(res.unwrap() > 0, "early end of stream at {}", got.len());
+            got.extend_from_slice(&buf);
+        }
+        pooled = !pooled;
+    }
+    got
+}
+
+#[test]
+fn mixed_pooled_and_caller_buffer_reads_keep_the_byte_order() {
+    common::on_each_backend(|_| async {
+        let (server, client) = pair().await;
+        let data = pattern(200_000);
+        let sent = data.clone();
+        let writer = spawn_local(async move {
+            for chunk in sent.chunks(7_000) {
+                client.write_all(chunk.to_vec()).await.0.unwrap();
+            }
+            client
+        });
+        assert_eq!(read_mixed(&server, data.len()).await, data);
+        drop(writer.await.unwrap());
+        assert!(
+            server.read_pooled().await.unwrap().is_empty(),
+            "end of stream after the data"
+        );
+    });
+}
+
+#[test]
+fn a_flood_into_a_tiny_pool_arrives_intact_after_a_slow_start() {
+    for backend in common::backends() {
+        Runtime::builder()
+            .backend(backend)
+            .recv_buffers(8, 256)
+            .block_on(async {
+                let (server, client) = pair().await;
+                let data = pattern(1 << 20);
+                let sent = data.clone();
+                let writer = spawn_local(async move {
+                    client.write_all(sent).await.0.unwrap();
+                    client
+                });
+                // Let the sender fill every buffer the worker has (and the socket's queue)
+                // before anyone reads.
+                let (_, warm) = server.read(Vec::with_capacity(1)).await;
+                assert_eq!(warm, &data[..1]);
+                sleep(Duration::from_millis(50)).await;
+                let rest = read_mixed(&server, data.len() - 1).await;
+                assert_eq!(rest, &data[1..]);
+                drop(writer.await.unwrap());
+            })
+            .unwrap();
+    }
+}
+
+#[test]
+fn a_stream_dropped_with_unread_data_leaves_the_pool_usable() {
+    for backend in common::backends() {
+        Runtime::builder()
+            .backend(backend)
+            .recv_buffers(8, 256)
+            .block_on(async {
+                for _ in 0..20 {
+                    let (server, client) = pair().await;
+                    client.write_all(pattern(10_000)).await.0.unwrap();
+                    let first = server.read_pooled().await.unwrap();
+                    assert!(!first.is_empty());
+                    sleep(Duration::from_millis(2)).await;
+                    drop(first);
+                    drop(server);
+                }
+                let (server, client) = pair().await;
+                client.write_all(pattern(3_000)).await.0.unwrap();
+                assert_eq!(read_mixed(&server, 3_000).await, pattern(3_000));
+            })
+            .unwrap();
+    }
+}
