@@ -1,6 +1,7 @@
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsFd, BorrowedFd};
 
 use socket2::SockRef;
 
@@ -154,6 +155,13 @@ impl TcpListener {
     /// As `getsockname` fails.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         socket_addr(SockRef::from(&self.fd.borrowed()).local_addr()?)
+    }
+}
+
+impl AsFd for TcpListener {
+    /// For socket options this type does not wrap.
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.borrowed()
     }
 }
 

@@ -1,7 +1,7 @@
 use std::fmt;
 use std::io;
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use socket2::SockRef;
 
@@ -189,6 +189,14 @@ impl TcpStream {
     /// As `getsockname` fails.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         socket_addr(SockRef::from(&self.fd.borrowed()).local_addr()?)
+    }
+}
+
+impl AsFd for TcpStream {
+    /// For socket options this type does not wrap. Do not read or write through it: bytes
+    /// would bypass (and reorder against) the stream's own operations.
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.borrowed()
     }
 }
 
