@@ -9,11 +9,21 @@ use crate::fd::{FdBackend, SharedFd};
 use crate::op::readiness;
 
 /// The accept state a listener keeps between calls.
-#[derive(Default)]
 pub(crate) struct Acceptor {
-    /// The multishot slot, once armed (io_uring only).
+    /// The multishot accept, once armed (io_uring only).
     #[cfg(target_os = "linux")]
-    slot: std::cell::Cell<Option<usize>>,
+    multishot: crate::driver::uring::MultishotOp,
+}
+
+impl Default for Acceptor {
+    fn default() -> Self {
+        Acceptor {
+            #[cfg(target_os = "linux")]
+            multishot: crate::driver::uring::MultishotOp::new(
+                crate::driver::uring::MultishotKind::Accept,
+            ),
+        }
+    }
 }
 
 impl Acceptor {
@@ -34,38 +44,13 @@ impl Acceptor {
         use io_uring::opcode::AcceptMulti;
         use io_uring::types::Fd;
 
-        use crate::driver::uring::{MultishotEvent, MultishotKind};
-        use crate::runtime::with_current;
+        use crate::driver::uring::MultishotEvent;
 
-        let slot = match self.slot.get() {
-            Some(slot) => slot,
-            None => {
-                let slot = with_current(|ctx| {
-                    ctx.driver
-                        .borrow_mut()
-                        .uring()
-                        .multishot_slot(MultishotKind::Accept)
-                });
-                self.slot.set(Some(slot));
-                slot
-            }
-        };
         let raw = listener.raw();
-        let res = std::future::poll_fn(|cx| {
-            with_current(|ctx| {
-                let sqe = || AcceptMulti::new(Fd(raw)).flags(libc::SOCK_CLOEXEC).build();
-                // SAFETY: the accept points to no memory; the listener's fd outlives the slot
-                // (`release` hands a clone of it to the slot until the last completion).
-                unsafe {
-                    ctx.driver
-                        .borrow_mut()
-                        .uring()
-                        .poll_multishot(slot, sqe, cx)
-                }
-            })
-        })
-        .await;
-        let MultishotEvent::Completion(res, _) = res else {
+        let sqe = || AcceptMulti::new(Fd(raw)).flags(libc::SOCK_CLOEXEC).build();
+        // SAFETY: the accept points to no memory; the listener's fd outlives the slot
+        // (`release` hands a clone of it to the slot until the last completion).
+        let MultishotEvent::Completion(res, _) = (unsafe { self.multishot.next(sqe) }).await else {
             unreachable!("accept takes no ring buffers")
         };
         let fd = crate::driver::uring::op::to_result(res)?;
@@ -77,16 +62,7 @@ impl Acceptor {
     /// the kernel has let go of it.
     pub(crate) fn release(&self, listener: &SharedFd) {
         #[cfg(target_os = "linux")]
-        if let Some(slot) = self.slot.take() {
-            let keep_alive: Box<dyn std::any::Any> = Box::new(listener.clone());
-            let leftover = crate::runtime::try_with_current(move |ctx| {
-                ctx.driver
-                    .borrow_mut()
-                    .uring()
-                    .drop_multishot(slot, keep_alive)
-            });
-            drop(leftover);
-        }
+        self.multishot.release(listener);
         let _ = listener;
     }
 }

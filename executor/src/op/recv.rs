@@ -18,13 +18,24 @@ use crate::op::{cvt, mark_drained, readiness};
 use crate::runtime::with_current;
 
 /// The receive state a stream keeps between reads.
-#[derive(Default)]
 pub(crate) struct Receiver {
-    /// The multishot receive slot, once armed (io_uring only).
+    /// The multishot receive, once armed (io_uring only).
     #[cfg(target_os = "linux")]
-    slot: std::cell::Cell<Option<usize>>,
+    multishot: crate::driver::uring::MultishotOp,
     /// Bytes received into a pooled buffer but not yet read by `read(buf)`, which copies.
     leftover: RefCell<Option<PooledBuf>>,
+}
+
+impl Default for Receiver {
+    fn default() -> Self {
+        Receiver {
+            #[cfg(target_os = "linux")]
+            multishot: crate::driver::uring::MultishotOp::new(
+                crate::driver::uring::MultishotKind::Recv,
+            ),
+            leftover: RefCell::new(None),
+        }
+    }
 }
 
 impl Receiver {
@@ -93,7 +104,7 @@ impl Receiver {
 
     fn has_pooled_bytes(&self) -> bool {
         #[cfg(target_os = "linux")]
-        if self.slot.get().is_some() {
+        if self.multishot.is_active() {
             return true;
         }
         self.leftover.borrow().is_some()
@@ -104,37 +115,14 @@ impl Receiver {
         use io_uring::opcode::RecvMulti;
         use io_uring::types::Fd;
 
-        use crate::driver::uring::{BUF_GROUP, MultishotEvent, MultishotKind};
+        use crate::driver::uring::{BUF_GROUP, MultishotEvent};
 
-        let slot = match self.slot.get() {
-            Some(slot) => slot,
-            None => {
-                let slot = with_current(|ctx| {
-                    ctx.driver
-                        .borrow_mut()
-                        .uring()
-                        .multishot_slot(MultishotKind::Recv)
-                });
-                self.slot.set(Some(slot));
-                slot
-            }
-        };
         let raw = fd.raw();
-        let event = std::future::poll_fn(|cx| {
-            with_current(|ctx| {
-                let sqe = || RecvMulti::new(Fd(raw), BUF_GROUP).build();
-                // SAFETY: the receive points to no memory of ours (the kernel picks ring
-                // buffers); the stream's fd outlives the slot (`release` hands a clone of it
-                // to the slot until the last completion).
-                unsafe {
-                    ctx.driver
-                        .borrow_mut()
-                        .uring()
-                        .poll_multishot(slot, sqe, cx)
-                }
-            })
-        })
-        .await;
+        let sqe = || RecvMulti::new(Fd(raw), BUF_GROUP).build();
+        // SAFETY: the receive points to no memory of ours (the kernel picks ring buffers); the
+        // stream's fd outlives the slot (`release` hands a clone of it to the slot until the
+        // last completion).
+        let event = unsafe { self.multishot.next(sqe) }.await;
         match event {
             MultishotEvent::RanDry => recv_heap(fd).await,
             MultishotEvent::Completion(res, flags) => {
@@ -156,16 +144,7 @@ impl Receiver {
     /// has let go of it.
     pub(crate) fn release(&self, fd: &SharedFd) {
         #[cfg(target_os = "linux")]
-        if let Some(slot) = self.slot.take() {
-            let keep_alive: Box<dyn std::any::Any> = Box::new(fd.clone());
-            let leftover = crate::runtime::try_with_current(move |ctx| {
-                ctx.driver
-                    .borrow_mut()
-                    .uring()
-                    .drop_multishot(slot, keep_alive)
-            });
-            drop(leftover);
-        }
+        self.multishot.release(fd);
         let _ = fd;
     }
 }

@@ -9,6 +9,7 @@
 
 mod buf_ring;
 mod lifecycle;
+mod multishot;
 pub(crate) mod op;
 
 use std::any::Any;
@@ -26,6 +27,7 @@ use slab::Slab;
 pub(crate) use buf_ring::{BUF_GROUP, BufRing, RingBuf};
 pub(crate) use lifecycle::MultishotKind;
 use lifecycle::{AfterCompletion, Lifecycle, Multishot, close_fd};
+pub(crate) use multishot::MultishotOp;
 
 use super::DriverConfig;
 
