@@ -16,3 +16,5 @@
 #![warn(missing_docs)]
 
 pub use nanoapi_executor as executor;
+
+pub mod http;

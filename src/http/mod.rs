@@ -1,0 +1,27 @@
+//! The HTTP/1.1 runtime's wire layer: pure code over byte slices, no sockets.
+//!
+//! - [`parse`]: the zero-copy request-head parser, which also decides the body's framing;
+//! - [`chunked`]: the chunked transfer coding decoder;
+//! - [`StatusCode`] and [`http_date`]: status codes with reason phrases, and the cached `Date`
+//!   value.
+//!
+//! **Architecture Invariant:** nothing here names a socket, a buffer type of the executor or a
+//! type of the `app` layer, and nothing here depends on serde or JSON crates: framing is tested
+//! with byte-string tables.
+
+pub mod chunked;
+pub mod parse;
+
+mod chars;
+mod date;
+mod status;
+
+pub use chunked::{Chunk, ChunkedDecoder, ChunkedError, ChunkedLimits};
+pub use date::{DATE_VALUE_LENGTH, http_date};
+pub use parse::{
+    BodyFraming, Limits, Method, ParseError, RequestHead, Status, Version, parse_request_head,
+};
+pub use status::{InvalidStatusCode, StatusCode};
+
+#[cfg(test)]
+mod prop_tests;
