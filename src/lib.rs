@@ -17,4 +17,9 @@
 
 pub use nanoapi_executor as executor;
 
+mod error;
+pub mod server;
+
+pub use error::{Error, Result};
+
 pub mod http;

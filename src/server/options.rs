@@ -1,0 +1,252 @@
+//! Server options, from code or from the environment.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use nanoapi_executor::Backend;
+
+/// Everything a server needs to know before it binds.
+///
+/// # Examples
+///
+/// ```
+/// use nanoapi::server::Options;
+///
+/// let options = Options::default().port(0).workers(1);
+/// assert_eq!(options.addr().port(), 0);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The address to listen on (default 127.0.0.1).
+    pub host: IpAddr,
+    /// The port (default 8080; 0 lets the kernel choose, and every worker shares that port).
+    pub port: u16,
+    /// Worker threads (default: one per core).
+    pub workers: Option<usize>,
+    /// The reactor (default [`Backend::Auto`]).
+    pub backend: Backend,
+    /// Size limits of requests.
+    pub limits: Limits,
+    /// Timeouts of connections.
+    pub timeouts: Timeouts,
+    /// Connections per worker beyond which the worker stops accepting (the kernel's backlog
+    /// absorbs the rest) rather than dropping established ones (default 10,000).
+    pub max_connections: usize,
+    /// Requests after which a connection is closed, to rebalance load (default: unlimited).
+    pub max_requests_per_connection: Option<u64>,
+    /// The value of the `Server` header (default `nanoapi`; `None` sends none).
+    pub server_header: Option<String>,
+    /// How long a graceful shutdown lets in-flight requests finish (default 30 s).
+    pub shutdown_timeout: Duration,
+}
+
+/// Size limits of requests. Defaults follow RFC 9112's recommendations and common practice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest request-target (default 8 KiB; longer is 414).
+    pub max_target: usize,
+    /// Longest request head (default 16 KiB; longer is 431).
+    pub max_head: usize,
+    /// Most header fields (default 100; more is 431).
+    pub max_headers: usize,
+    /// Largest request body (default 2 MiB; larger is 413); a request can lower or raise its
+    /// own before reading.
+    pub max_body: u64,
+    /// How much of a body the dispatcher did not read is drained to keep the connection
+    /// (default 64 KiB); beyond it, the connection closes.
+    pub max_drain: u64,
+}
+
+/// Connection timeouts. None costs a syscall per request: deadlines are checked by the
+/// worker's timers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Timeouts {
+    /// From accept, and from the first byte of each later request, to the end of its head
+    /// (default 10 s). Absolute: progress does not extend it (slowloris).
+    pub header: Duration,
+    /// Idle time between requests on a keep-alive connection (default 5 s).
+    pub keep_alive: Duration,
+    /// Longest wait for the next bytes of a body (default 30 s).
+    pub body_idle: Duration,
+    /// Longest a write may stall (default 30 s).
+    pub write_stall: Duration,
+    /// How long a closing connection drains the peer's bytes so the response is not lost to
+    /// a reset (default 2 s).
+    pub linger: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 8080,
+            workers: None,
+            backend: Backend::Auto,
+            limits: Limits::default(),
+            timeouts: Timeouts::default(),
+            max_connections: 10_000,
+            max_requests_per_connection: None,
+            server_header: Some("nanoapi".to_owned()),
+            shutdown_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_target: 8 * 1024,
+            max_head: 16 * 1024,
+            max_headers: 100,
+            max_body: 2 << 20,
+            max_drain: 64 << 10,
+        }
+    }
+}
+
+impl Default for Timeouts {
+    fn default() -> Timeouts {
+        Timeouts {
+            header: Duration::from_secs(10),
+            keep_alive: Duration::from_secs(5),
+            body_idle: Duration::from_secs(30),
+            write_stall: Duration::from_secs(30),
+            linger: Duration::from_secs(2),
+        }
+    }
+}
+
+impl Options {
+    /// The defaults, overridden by the environment: `NANOAPI_HOST` (default 127.0.0.1),
+    /// `NANOAPI_PORT` falling back to `PORT` (default 8080), `NANOAPI_WORKERS`,
+    /// `NANOAPI_BACKEND` (`uring`, `poll` or `auto`).
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` naming the variable whose value does not parse.
+    pub fn from_env() -> io::Result<Options> {
+        Options::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// [`from_env`](Options::from_env) over any variable source (for tests and embedders).
+    ///
+    /// # Errors
+    ///
+    /// As [`from_env`](Options::from_env).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> io::Result<Options> {
+        let mut options = Options::default();
+        if let Some(host) = lookup("NANOAPI_HOST") {
+            options.host = parse_var("NANOAPI_HOST", &host)?;
+        }
+        if let Some(port) = lookup("NANOAPI_PORT") {
+            options.port = parse_var("NANOAPI_PORT", &port)?;
+        } else if let Some(port) = lookup("PORT") {
+            options.port = parse_var("PORT", &port)?;
+        }
+        if let Some(workers) = lookup("NANOAPI_WORKERS") {
+            let n: usize = parse_var("NANOAPI_WORKERS", &workers)?;
+            options.workers = Some(n.max(1));
+        }
+        if let Some(backend) = lookup("NANOAPI_BACKEND") {
+            options.backend = parse_var("NANOAPI_BACKEND", &backend)?;
+        }
+        Ok(options)
+    }
+
+    /// Sets the host.
+    pub fn host(mut self, host: IpAddr) -> Options {
+        self.host = host;
+        self
+    }
+
+    /// Sets the port (0: the kernel chooses).
+    pub fn port(mut self, port: u16) -> Options {
+        self.port = port;
+        self
+    }
+
+    /// Sets the number of workers.
+    pub fn workers(mut self, n: usize) -> Options {
+        self.workers = Some(n.max(1));
+        self
+    }
+
+    /// Sets the backend.
+    pub fn backend(mut self, backend: Backend) -> Options {
+        self.backend = backend;
+        self
+    }
+
+    /// The socket address to bind.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.port)
+    }
+}
+
+fn parse_var<T: std::str::FromStr>(name: &str, value: &str) -> io::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    value.trim().parse().map_err(|err| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{name}={value:?}: {err}"),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn from(vars: &[(&str, &str)]) -> io::Result<Options> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Options::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_without_variables() {
+        let options = from(&[]).unwrap();
+        assert_eq!(options.addr(), "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(options.backend, Backend::Auto);
+        assert_eq!(options.limits.max_body, 2 * 1024 * 1024);
+    }
+
+    #[test]
+    fn nanoapi_port_wins_over_port() {
+        assert_eq!(from(&[("PORT", "9000")]).unwrap().port, 9000);
+        assert_eq!(
+            from(&[("PORT", "9000"), ("NANOAPI_PORT", "9001")])
+                .unwrap()
+                .port,
+            9001
+        );
+    }
+
+    #[test]
+    fn host_backend_and_workers_are_read() {
+        let options = from(&[
+            ("NANOAPI_HOST", "::"),
+            ("NANOAPI_BACKEND", "poll"),
+            ("NANOAPI_WORKERS", "3"),
+        ])
+        .unwrap();
+        assert_eq!(options.host, "::".parse::<IpAddr>().unwrap());
+        assert_eq!(options.backend, Backend::Poll);
+        assert_eq!(options.workers, Some(3));
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let err = from(&[("NANOAPI_PORT", "http")]).unwrap_err();
+        assert!(err.to_string().contains("NANOAPI_PORT"), "{err}");
+        assert!(from(&[("NANOAPI_BACKEND", "kqueue2")]).is_err());
+        assert!(from(&[("NANOAPI_HOST", "localhost:80")]).is_err());
+    }
+}
