@@ -118,6 +118,12 @@ impl From<io::Error> for Error {
     }
 }
 
+impl From<Error> for io::Error {
+    fn from(err: Error) -> io::Error {
+        io::Error::other(err)
+    }
+}
+
 impl From<crate::http::ParseError> for Error {
     fn from(err: crate::http::ParseError) -> Error {
         let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);

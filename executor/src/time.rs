@@ -200,8 +200,28 @@ pub fn timeout<F: Future>(duration: Duration, fut: F) -> Timeout<F> {
     }
 }
 
+/// Runs `fut` until `deadline` at most; see [`timeout`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use nanoapi_executor::time::{sleep, timeout_at};
+///
+/// nanoapi_executor::block_on(async {
+///     let deadline = Instant::now() + Duration::from_millis(1);
+///     assert!(timeout_at(deadline, sleep(Duration::from_secs(60))).await.is_err());
+/// });
+/// ```
+pub fn timeout_at<F: Future>(deadline: Instant, fut: F) -> Timeout<F> {
+    Timeout {
+        fut,
+        sleep: sleep_until(deadline),
+    }
+}
+
 pin_project! {
-    /// The future returned by [`timeout`].
+    /// The future returned by [`timeout`] and [`timeout_at`].
     #[must_use = "futures do nothing unless awaited"]
     pub struct Timeout<F> {
         #[pin]

@@ -2,6 +2,9 @@
 //!
 //! - [`parse`]: the zero-copy request-head parser, which also decides the body's framing;
 //! - [`chunked`]: the chunked transfer coding decoder;
+//! - [`response`]: [`Response`], its [`Body`] and its validated [`HeaderList`];
+//! - [`encode`]: a response onto the wire ([`send_response`]), chunked framing out, and the
+//!   one-copy `200 application/json` path;
 //! - [`StatusCode`] and [`http_date`]: status codes with reason phrases, and the cached `Date`
 //!   value.
 //!
@@ -10,7 +13,9 @@
 //! with byte-string tables.
 
 pub mod chunked;
+pub mod encode;
 pub mod parse;
+pub mod response;
 
 mod chars;
 mod date;
@@ -18,9 +23,14 @@ mod status;
 
 pub use chunked::{Chunk, ChunkedDecoder, ChunkedError, ChunkedLimits};
 pub use date::{DATE_VALUE_LENGTH, http_date};
+pub use encode::{
+    ChunkHeader, Framing, FramingKind, ResponseContext, append_decimal, can_use_fast_json_bytes,
+    encode_chunk, encode_last_chunk, send_fast_json_bytes, send_response,
+};
 pub use parse::{
     BodyFraming, Limits, Method, ParseError, RequestHead, Status, Version, parse_request_head,
 };
+pub use response::{Body, BodyStream, HeaderError, HeaderList, Response};
 pub use status::{InvalidStatusCode, StatusCode};
 
 #[cfg(test)]

@@ -1,9 +1,19 @@
-//! The serving side of the runtime: options, transports and (next) the connection future.
+//! The serving side of the runtime: options, transports, requests, the response writer and
+//! the connection future.
 
+mod conn;
+mod dispatch;
 mod duplex;
 mod options;
+mod request;
 mod transport;
+mod writer;
+
+pub use conn::{ConnOptions, serve_connection};
+pub use dispatch::Dispatch;
+pub use writer::{ChunkedBody, ResponseWriter};
 
 pub use duplex::{Duplex, duplex};
 pub use options::{Limits, Options, Timeouts};
+pub use request::Request;
 pub use transport::Transport;

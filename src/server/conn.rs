@@ -1,0 +1,431 @@
+//! The connection future: reads requests (pipelined), calls the dispatcher for each, writes
+//! the responses in order, in as few sends as possible.
+
+use std::any::Any;
+use std::cell::{Cell, RefCell, RefMut};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::{BufMut, BytesMut};
+use nanoapi_executor::time::{timeout, timeout_at};
+use pin_project_lite::pin_project;
+
+use super::request::BodySource;
+use super::writer::{OUT_HIGH_WATER, ResponseSink};
+use super::{Dispatch, Limits, Request, ResponseWriter, Timeouts, Transport};
+use crate::error::{Error, Result};
+use crate::http::{self, RequestHead, Response, Status, StatusCode, Version};
+
+/// What one connection needs to know.
+#[derive(Debug, Clone)]
+pub struct ConnOptions {
+    /// Request size limits.
+    pub limits: Limits,
+    /// Connection timeouts.
+    pub timeouts: Timeouts,
+    /// The `Server` header value.
+    pub server_header: Option<String>,
+    /// Requests after which the connection closes.
+    pub max_requests: Option<u64>,
+    /// The client's address, if known.
+    pub peer: Option<SocketAddr>,
+    /// The local address, if known.
+    pub local: Option<SocketAddr>,
+}
+
+impl Default for ConnOptions {
+    fn default() -> ConnOptions {
+        ConnOptions {
+            limits: Limits::default(),
+            timeouts: Timeouts::default(),
+            server_header: Some("nanoapi".to_owned()),
+            max_requests: None,
+            peer: None,
+            local: None,
+        }
+    }
+}
+
+/// How much to ask for when the receive buffer must grow.
+const READ_RESERVE: usize = 4096;
+
+/// Serves one connection over `io` until the peer closes, an error closes it, or a request
+/// asks for close. Every request of a pipelined batch is answered in order; the responses go
+/// out together when no complete request remains in the buffer.
+///
+/// # Errors
+///
+/// Transport errors; malformed requests are answered (400, 413, ...) and end the connection
+/// with `Ok`.
+///
+/// # Examples
+///
+/// ```
+/// use bytes::BytesMut;
+/// use nanoapi::http::{Response, StatusCode};
+/// use nanoapi::server::{ConnOptions, Request, ResponseWriter, Transport, duplex, serve_connection};
+///
+/// async fn hello(_: &(), _: &mut Request, w: &mut ResponseWriter) -> nanoapi::Result<()> {
+///     w.send(Response::text(StatusCode::OK, "hello")).await
+/// }
+///
+/// nanoapi::executor::block_on(async {
+///     let (client, server) = duplex(64 * 1024);
+///     let conn = nanoapi::executor::spawn_local(async move {
+///         serve_connection(server, &(), &hello, &ConnOptions::default()).await
+///     });
+///     client.send_all(BytesMut::from(&b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"[..])).await.0.unwrap();
+///     let response = client.read_to_end().await.unwrap();
+///     assert!(response.starts_with(b"HTTP/1.1 200 OK\r\n"));
+///     assert!(response.ends_with(b"\r\n\r\nhello"));
+///     conn.await.unwrap().unwrap();
+/// });
+/// ```
+pub async fn serve_connection<T, C, D>(
+    io: T,
+    ctx: &C,
+    dispatch: &D,
+    options: &ConnOptions,
+) -> Result<()>
+where
+    T: Transport + 'static,
+    D: Dispatch<C>,
+{
+    let conn = Rc::new(Conn {
+        io,
+        inbuf: RefCell::new(BytesMut::new()),
+        out: RefCell::new(BytesMut::new()),
+        timeouts: options.timeouts.clone(),
+        server_header: options
+            .server_header
+            .as_ref()
+            .map(|s| s.as_bytes().to_vec()),
+        eof: Cell::new(false),
+    });
+    let head_limits = http::Limits {
+        max_target: options.limits.max_target,
+        max_head: options.limits.max_head,
+        max_headers: options.limits.max_headers,
+    };
+    let mut head = RequestHead::new();
+    let mut served: u64 = 0;
+    // The header deadline is absolute: from accept, then from the first byte of each request.
+    let mut header_deadline = Instant::now() + options.timeouts.header;
+    let mut first_request = true;
+    loop {
+        // Answer every complete request already received.
+        loop {
+            let parsed = head.parse_into(&conn.inbuf.borrow(), &head_limits);
+            let len = match parsed {
+                Ok(Status::Complete(len)) => len,
+                Ok(Status::Partial) => break,
+                Err(err) => {
+                    let status =
+                        StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);
+                    log::debug!("{:?}: bad request: {}", options.peer, err.description());
+                    return conn.fail_and_close(status, version_of(&head)).await;
+                }
+            };
+            let head_bytes = conn.inbuf.borrow_mut().split_to(len).freeze();
+            served += 1;
+            let last = options.max_requests.is_some_and(|max| served >= max);
+            let keep_alive = head.keep_alive() && !last;
+            let version = head.version();
+            let is_head = head.method() == http::Method::Head;
+            let mut req = Request::new(
+                std::mem::take(&mut head),
+                head_bytes,
+                options.peer,
+                options.local,
+                options.limits.max_body,
+                conn.clone(),
+            );
+            let mut writer = ResponseWriter::new(conn.clone(), version, keep_alive, is_head);
+            let outcome = CatchUnwind {
+                fut: dispatch.dispatch(ctx, &mut req, &mut writer),
+            }
+            .await;
+            let mut close = !keep_alive;
+            match outcome {
+                Ok(Ok(())) if writer.is_sent() => {}
+                Ok(Ok(())) => {
+                    log::error!("dispatch returned without sending a response");
+                    writer
+                        .send(Response::text(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            "Internal Server Error",
+                        ))
+                        .await?;
+                }
+                Ok(Err(err)) if !writer.is_sent() => {
+                    let status = err.status_or_500();
+                    if status.is_server_error() {
+                        log::error!("dispatch failed: {err}");
+                    }
+                    writer
+                        .send(Response::text(status, status.reason().unwrap_or("")))
+                        .await?;
+                }
+                Ok(Err(err)) => log::error!("dispatch failed after its response: {err}"),
+                Err(panic) => {
+                    log::error!("dispatch panicked: {}", panic_message(&panic));
+                    if !writer.is_sent() {
+                        writer
+                            .send(Response::text(
+                                StatusCode::INTERNAL_SERVER_ERROR,
+                                "Internal Server Error",
+                            ))
+                            .await?;
+                    }
+                    close = true;
+                }
+            }
+            if writer.is_aborted() {
+                // A streamed body stopped halfway: close without another byte.
+                return Ok(());
+            }
+            close |= !writer.keep_alive_after();
+            if !req.body_done() && !drain_body(&mut req, options.limits.max_drain).await {
+                close = true;
+            }
+            if close {
+                return conn.flush_and_close().await;
+            }
+            head = req.into_head();
+            if conn.out.borrow().len() >= OUT_HIGH_WATER {
+                conn.flush().await?;
+            }
+            if !conn.inbuf.borrow().is_empty() {
+                header_deadline = Instant::now() + options.timeouts.header;
+            }
+            first_request = false;
+        }
+
+        // No complete request left: send what the batch produced, then wait for more bytes.
+        if !conn.out.borrow().is_empty() {
+            conn.flush().await?;
+        }
+        let idle = conn.inbuf.borrow().is_empty();
+        let deadline = if idle && !first_request {
+            Instant::now() + options.timeouts.keep_alive
+        } else {
+            header_deadline
+        };
+        match timeout_at(deadline, conn.fill_inbuf()).await {
+            Err(_elapsed) if idle => return Ok(()),
+            Err(_elapsed) => {
+                return conn
+                    .fail_and_close(StatusCode::REQUEST_TIMEOUT, version_of(&head))
+                    .await;
+            }
+            Ok(Err(err)) => return Err(err),
+            Ok(Ok(0)) => return Ok(()),
+            Ok(Ok(_)) if idle && !first_request => {
+                header_deadline = Instant::now() + options.timeouts.header
+            }
+            Ok(Ok(_)) => {}
+        }
+    }
+}
+
+/// The version to answer a request that could not be fully parsed in: the parser's, if it got
+/// that far, else HTTP/1.1.
+fn version_of(head: &RequestHead) -> Version {
+    if head.is_empty() {
+        Version::Http11
+    } else {
+        head.version()
+    }
+}
+
+/// Reads and discards what the dispatcher left of the body, up to `max`; whether the body
+/// ended within it (the connection can then carry the next request).
+async fn drain_body(req: &mut Request, max: u64) -> bool {
+    if req
+        .body_remaining()
+        .is_some_and(|remaining| remaining > max)
+    {
+        return false;
+    }
+    let mut drained: u64 = 0;
+    loop {
+        match req.read_chunk().await {
+            Ok(None) => return true,
+            Ok(Some(chunk)) => {
+                drained += chunk.len() as u64;
+                if drained > max {
+                    return false;
+                }
+            }
+            Err(_) => return false,
+        }
+    }
+}
+
+/// A connection's shared state: the receive and send buffers and the transport.
+struct Conn<T> {
+    io: T,
+    inbuf: RefCell<BytesMut>,
+    out: RefCell<BytesMut>,
+    timeouts: Timeouts,
+    server_header: Option<Vec<u8>>,
+    /// The peer closed its sending side.
+    eof: Cell<bool>,
+}
+
+impl<T: Transport> Conn<T> {
+    /// Receives once into the receive buffer; the number of bytes (0 at end of stream).
+    async fn fill_inbuf(&self) -> Result<usize> {
+        if self.eof.get() {
+            return Ok(0);
+        }
+        let chunk = self.io.recv().await?;
+        if chunk.is_empty() {
+            self.eof.set(true);
+            return Ok(0);
+        }
+        let mut inbuf = self.inbuf.borrow_mut();
+        inbuf.reserve(chunk.len().max(READ_RESERVE));
+        inbuf.put_slice(&chunk);
+        Ok(chunk.len())
+    }
+
+    /// Writes everything queued, within the write-stall timeout.
+    async fn flush(&self) -> Result<()> {
+        if self.out.borrow().is_empty() {
+            return Ok(());
+        }
+        let out = std::mem::take(&mut *self.out.borrow_mut());
+        match timeout(self.timeouts.write_stall, self.io.send_all(out)).await {
+            Ok((res, mut out)) => {
+                out.clear();
+                // Keep the buffer (and its capacity) unless something was queued meanwhile.
+                let mut slot = self.out.borrow_mut();
+                if slot.is_empty() {
+                    *slot = out;
+                }
+                res.map_err(Error::from)
+            }
+            Err(_) => Err(Error::with_status(
+                StatusCode::REQUEST_TIMEOUT,
+                "write stalled",
+            )),
+        }
+    }
+
+    /// Sends what is queued, then closes gracefully: half-close, and drain the peer's bytes for
+    /// a while so that the close does not turn into a reset that destroys the response.
+    async fn flush_and_close(&self) -> Result<()> {
+        self.flush().await?;
+        let _ = self.io.shutdown_write();
+        let linger = Instant::now() + self.timeouts.linger;
+        let drain = async {
+            while !self.eof.get() {
+                self.inbuf.borrow_mut().clear();
+                if self.fill_inbuf().await.is_err() {
+                    break;
+                }
+            }
+        };
+        let _ = timeout_at(linger, drain).await;
+        Ok(())
+    }
+
+    /// Answers `status` with `Connection: close` after everything queued, and closes.
+    async fn fail_and_close(&self, status: StatusCode, version: Version) -> Result<()> {
+        let date = http::http_date();
+        let ctx = http::ResponseContext {
+            version,
+            keep_alive: false,
+            head_request: false,
+            date: &date,
+            server: self.server_header.as_deref(),
+        };
+        http::send_response(
+            &Response::text(status, status.reason().unwrap_or("")),
+            &ctx,
+            &mut self.out.borrow_mut(),
+        );
+        self.flush_and_close().await
+    }
+}
+
+impl<T: Transport> BodySource for Conn<T> {
+    fn buffered(&self) -> RefMut<'_, BytesMut> {
+        self.inbuf.borrow_mut()
+    }
+
+    fn fill(&self) -> Pin<Box<dyn Future<Output = Result<usize>> + '_>> {
+        Box::pin(async move {
+            // Never wait on the client while holding output it may be waiting for (earlier
+            // pipelined responses, or this request's own answer during a drain).
+            self.flush().await?;
+            match timeout(self.timeouts.body_idle, self.fill_inbuf()).await {
+                Ok(res) => res,
+                Err(_) => Err(Error::with_status(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "request body stalled",
+                )),
+            }
+        })
+    }
+
+    fn send_continue(&self) -> Pin<Box<dyn Future<Output = Result<()>> + '_>> {
+        Box::pin(async move {
+            self.out
+                .borrow_mut()
+                .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+            self.flush().await
+        })
+    }
+}
+
+impl<T: Transport> ResponseSink for Conn<T> {
+    fn out(&self) -> RefMut<'_, BytesMut> {
+        self.out.borrow_mut()
+    }
+
+    fn flush(&self) -> Pin<Box<dyn Future<Output = Result<()>> + '_>> {
+        Box::pin(Conn::flush(self))
+    }
+
+    fn server_header(&self) -> Option<&[u8]> {
+        self.server_header.as_deref()
+    }
+}
+
+pin_project! {
+    /// Turns a panic in the dispatch future into an `Err`, so one bad request cannot take the
+    /// worker (or the other connections on it) down.
+    struct CatchUnwind<F> {
+        #[pin]
+        fut: F,
+    }
+}
+
+impl<F: Future> Future for CatchUnwind<F> {
+    type Output = std::result::Result<F::Output, Box<dyn Any + Send>>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let fut = self.project().fut;
+        // A panicked dispatch future is never polled again: it is dropped with its request.
+        match std::panic::catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Err(panic) => Poll::Ready(Err(panic)),
+        }
+    }
+}
+
+fn panic_message(panic: &Box<dyn Any + Send>) -> &str {
+    panic
+        .downcast_ref::<&'static str>()
+        .copied()
+        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(non-string panic payload)")
+}

@@ -1,0 +1,504 @@
+//! `Request`: a parsed head (zero-copy), its peer, and its body, read on demand.
+
+use std::cell::RefMut;
+use std::fmt;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::error::{Error, Result};
+use crate::http::{
+    BodyFraming, Chunk, ChunkedDecoder, ChunkedLimits, Limits as HeadLimits, Method, RequestHead,
+    Status, StatusCode, Version,
+};
+
+/// Where a request's body comes from: the connection's receive buffer and transport, or
+/// memory (for [`Request::from_parts`]).
+pub(crate) trait BodySource {
+    /// The bytes received and not yet consumed.
+    fn buffered(&self) -> RefMut<'_, BytesMut>;
+
+    /// Receives more bytes into [`buffered`](Self::buffered); `Ok(0)` at end of stream. Fails
+    /// with a 408 error when the body-idle timeout passes first.
+    fn fill(&self) -> Pin<Box<dyn Future<Output = Result<usize>> + '_>>;
+
+    /// Sends `100 Continue` (after every response already queued).
+    fn send_continue(&self) -> Pin<Box<dyn Future<Output = Result<()>> + '_>>;
+}
+
+/// An HTTP request: the head, parsed without copying, and the body, read on demand.
+///
+/// Heads are kept as one [`Bytes`] (a slice of the connection's receive buffer) plus offsets:
+/// no allocation per header field. The body is read with [`read_chunk`](Request::read_chunk) or
+/// [`read_to_end`](Request::read_to_end); whatever the dispatcher leaves unread is drained (up
+/// to a bound) or the connection is closed, so the next request is never misread.
+///
+/// # Examples
+///
+/// ```
+/// use nanoapi::server::Request;
+///
+/// nanoapi::executor::block_on(async {
+///     let mut req = Request::from_parts("POST", "/items?limit=5", &[("Content-Type", "text/plain")], "hello").unwrap();
+///     assert_eq!(req.path(), b"/items");
+///     assert_eq!(req.query(), Some(&b"limit=5"[..]));
+///     assert_eq!(req.header("content-type"), Some(&b"text/plain"[..]));
+///     assert_eq!(req.read_to_end().await.unwrap(), "hello");
+/// });
+/// ```
+pub struct Request {
+    head: RequestHead,
+    head_bytes: Bytes,
+    peer: Option<SocketAddr>,
+    local: Option<SocketAddr>,
+    body: BodyState,
+    source: Rc<dyn BodySource>,
+}
+
+/// How far the body has been read.
+struct BodyState {
+    framing: BodyFraming,
+    /// Bytes of a `Content-Length` body still to read.
+    remaining: u64,
+    decoder: Option<ChunkedDecoder>,
+    limit: u64,
+    started: bool,
+    done: bool,
+}
+
+impl BodyState {
+    fn new(framing: BodyFraming, limit: u64) -> BodyState {
+        let remaining = match framing {
+            BodyFraming::Length(n) => n,
+            _ => 0,
+        };
+        BodyState {
+            framing,
+            remaining,
+            decoder: None,
+            limit,
+            started: false,
+            done: framing == BodyFraming::None,
+        }
+    }
+}
+
+impl Request {
+    pub(crate) fn new(
+        head: RequestHead,
+        head_bytes: Bytes,
+        peer: Option<SocketAddr>,
+        local: Option<SocketAddr>,
+        body_limit: u64,
+        source: Rc<dyn BodySource>,
+    ) -> Request {
+        let body = BodyState::new(head.framing(), body_limit);
+        Request {
+            head,
+            head_bytes,
+            peer,
+            local,
+            body,
+            source,
+        }
+    }
+
+    /// Builds a request from its parts, through the same parser as the wire (so it is held to
+    /// the same rules): for tests and adapters (serverless events, foreign hosts). `Host:
+    /// localhost` is added if absent, and a `Content-Length` for a non-empty body.
+    ///
+    /// # Errors
+    ///
+    /// What the parser refuses, with the status it maps to.
+    pub fn from_parts(
+        method: &str,
+        target: &str,
+        headers: &[(&str, &str)],
+        body: impl Into<Bytes>,
+    ) -> Result<Request> {
+        let body = body.into();
+        let mut text = BytesMut::with_capacity(64 + target.len());
+        for part in [method, " ", target, " HTTP/1.1\r\n"] {
+            text.extend_from_slice(part.as_bytes());
+        }
+        let mut has_host = false;
+        let mut has_framing = false;
+        for (name, value) in headers {
+            has_host |= name.eq_ignore_ascii_case("host");
+            has_framing |= name.eq_ignore_ascii_case("content-length")
+                || name.eq_ignore_ascii_case("transfer-encoding");
+            for part in [name, ": ", value, "\r\n"] {
+                text.extend_from_slice(part.as_bytes());
+            }
+        }
+        if !has_host {
+            text.extend_from_slice(b"Host: localhost\r\n");
+        }
+        if !has_framing && !body.is_empty() {
+            text.extend_from_slice(format!("Content-Length: {}\r\n", body.len()).as_bytes());
+        }
+        text.extend_from_slice(b"\r\n");
+        let limits = HeadLimits {
+            max_head: text.len().max(HeadLimits::default().max_head),
+            ..HeadLimits::default()
+        };
+        let mut head = RequestHead::new();
+        match head.parse_into(&text, &limits)? {
+            Status::Complete(_) => {}
+            Status::Partial => unreachable!("a head ending in CRLF CRLF is complete"),
+        }
+        let source = Rc::new(MemoryBody(std::cell::RefCell::new(BytesMut::from(
+            &body[..],
+        ))));
+        Ok(Request::new(
+            head,
+            text.freeze(),
+            None,
+            None,
+            u64::MAX,
+            source,
+        ))
+    }
+
+    /// The method.
+    pub fn method(&self) -> Method {
+        self.head.method()
+    }
+
+    /// The method as sent (for extension methods).
+    pub fn method_bytes(&self) -> &[u8] {
+        self.head.method_bytes(&self.head_bytes)
+    }
+
+    /// The request-target as sent.
+    pub fn target(&self) -> &[u8] {
+        self.head.target(&self.head_bytes)
+    }
+
+    /// The path (not percent-decoded; taken from an absolute-form target too).
+    pub fn path(&self) -> &[u8] {
+        self.head.path(&self.head_bytes)
+    }
+
+    /// The query after `?`, raw.
+    pub fn query(&self) -> Option<&[u8]> {
+        self.head.query(&self.head_bytes)
+    }
+
+    /// The protocol version.
+    pub fn version(&self) -> Version {
+        self.head.version()
+    }
+
+    /// The header fields in order, duplicates kept, bytes as sent.
+    pub fn headers(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.head.headers(&self.head_bytes)
+    }
+
+    /// The first field named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.head.header(&self.head_bytes, name.as_bytes())
+    }
+
+    /// Every field named `name` (case-insensitive), in order.
+    pub fn header_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> {
+        self.head.header_all(&self.head_bytes, name.as_bytes())
+    }
+
+    /// The declared body length, for a `Content-Length` body.
+    pub fn content_length(&self) -> Option<u64> {
+        match self.body.framing {
+            BodyFraming::Length(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// Whether the body is chunked.
+    pub fn is_chunked(&self) -> bool {
+        self.body.framing == BodyFraming::Chunked
+    }
+
+    /// Whether this is a `HEAD` request (its response gets headers only, automatically).
+    pub fn is_head(&self) -> bool {
+        self.head.method() == Method::Head
+    }
+
+    /// Whether the client asked to keep the connection open.
+    pub fn keep_alive(&self) -> bool {
+        self.head.keep_alive()
+    }
+
+    /// The client's address (absent for requests built with `from_parts`).
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.peer
+    }
+
+    /// The local address the request arrived on.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.local
+    }
+
+    /// Sets this request's body limit (bytes); takes effect only before the first read.
+    pub fn set_body_limit(&mut self, limit: u64) {
+        if !self.body.started {
+            self.body.limit = limit;
+        }
+    }
+
+    /// The next piece of the body, `None` at its end.
+    ///
+    /// # Errors
+    ///
+    /// 413 past the body limit (a declared length over it fails before anything is read),
+    /// 400 for malformed chunked framing or a body cut short, 408 when the client stalls.
+    pub async fn read_chunk(&mut self) -> Result<Option<Bytes>> {
+        if self.body.done {
+            return Ok(None);
+        }
+        let source = self.source.clone();
+        if !self.body.started {
+            self.start_body(&*source).await?;
+        }
+        match self.body.framing {
+            BodyFraming::None => Ok(None),
+            BodyFraming::Length(_) => self.read_length_chunk(&*source).await,
+            BodyFraming::Chunked => self.read_chunked_chunk(&*source).await,
+        }
+    }
+
+    /// The whole body (up to the limit).
+    ///
+    /// # Errors
+    ///
+    /// As [`read_chunk`](Request::read_chunk).
+    pub async fn read_to_end(&mut self) -> Result<Bytes> {
+        let first = match self.read_chunk().await? {
+            None => return Ok(Bytes::new()),
+            Some(first) => first,
+        };
+        let Some(second) = self.read_chunk().await? else {
+            return Ok(first);
+        };
+        let mut all = BytesMut::with_capacity(
+            self.content_length()
+                .map_or(2 * first.len() + second.len(), |n| n as usize),
+        );
+        all.extend_from_slice(&first);
+        all.extend_from_slice(&second);
+        while let Some(chunk) = self.read_chunk().await? {
+            all.extend_from_slice(&chunk);
+        }
+        Ok(all.freeze())
+    }
+
+    /// Gives back the parsed head (its field list keeps its capacity for the next request).
+    pub(crate) fn into_head(self) -> RequestHead {
+        self.head
+    }
+
+    /// How much of a `Content-Length` body is still unread.
+    pub(crate) fn body_remaining(&self) -> Option<u64> {
+        match self.body.framing {
+            BodyFraming::Length(_) if !self.body.done => Some(self.body.remaining),
+            _ => None,
+        }
+    }
+
+    /// Whether the body was read to its end (or there is none).
+    pub(crate) fn body_done(&self) -> bool {
+        self.body.done
+    }
+
+    async fn start_body(&mut self, source: &dyn BodySource) -> Result<()> {
+        self.body.started = true;
+        if let BodyFraming::Length(n) = self.body.framing
+            && n > self.body.limit
+        {
+            return Err(Error::with_status(
+                StatusCode::CONTENT_TOO_LARGE,
+                "request body over the limit",
+            ));
+        }
+        if self.body.framing == BodyFraming::Chunked {
+            self.body.decoder = Some(ChunkedDecoder::new(ChunkedLimits {
+                max_body: self.body.limit,
+                ..ChunkedLimits::default()
+            }));
+        }
+        // RFC 9110 §10.1.1: answer 100 only once the body is wanted, and not if its first bytes
+        // are already here (the client did not wait).
+        if self.head.expect_continue() && source.buffered().is_empty() {
+            source.send_continue().await?;
+        }
+        Ok(())
+    }
+
+    async fn read_length_chunk(&mut self, source: &dyn BodySource) -> Result<Option<Bytes>> {
+        loop {
+            if self.body.remaining == 0 {
+                self.body.done = true;
+                return Ok(None);
+            }
+            {
+                let mut buffered = source.buffered();
+                if !buffered.is_empty() {
+                    let n = usize::try_from(self.body.remaining)
+                        .unwrap_or(usize::MAX)
+                        .min(buffered.len());
+                    self.body.remaining -= n as u64;
+                    return Ok(Some(buffered.split_to(n).freeze()));
+                }
+            }
+            if source.fill().await? == 0 {
+                return Err(Error::with_status(
+                    StatusCode::BAD_REQUEST,
+                    "request body ended before its Content-Length",
+                ));
+            }
+        }
+    }
+
+    async fn read_chunked_chunk(&mut self, source: &dyn BodySource) -> Result<Option<Bytes>> {
+        let decoder = self
+            .body
+            .decoder
+            .as_mut()
+            .expect("a chunked body has its decoder once started");
+        loop {
+            {
+                let mut buffered = source.buffered();
+                let (consumed, chunk) = decoder.decode(&buffered)?;
+                match chunk {
+                    Chunk::Data(data) => {
+                        let start = data.as_ptr() as usize - buffered.as_ptr() as usize;
+                        let len = data.len();
+                        return Ok(Some(
+                            buffered
+                                .split_to(consumed)
+                                .freeze()
+                                .slice(start..start + len),
+                        ));
+                    }
+                    Chunk::Done => {
+                        buffered.advance(consumed);
+                        self.body.done = true;
+                        return Ok(None);
+                    }
+                    Chunk::NeedMore => buffered.advance(consumed),
+                }
+            }
+            if source.fill().await? == 0 {
+                return Err(Error::with_status(
+                    StatusCode::BAD_REQUEST,
+                    "chunked request body ended early",
+                ));
+            }
+        }
+    }
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &String::from_utf8_lossy(self.method_bytes()))
+            .field("target", &String::from_utf8_lossy(self.target()))
+            .field("version", &self.version())
+            .field("peer", &self.peer)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A body that is all in memory already.
+struct MemoryBody(std::cell::RefCell<BytesMut>);
+
+impl BodySource for MemoryBody {
+    fn buffered(&self) -> RefMut<'_, BytesMut> {
+        self.0.borrow_mut()
+    }
+
+    fn fill(&self) -> Pin<Box<dyn Future<Output = Result<usize>> + '_>> {
+        Box::pin(std::future::ready(Ok(0)))
+    }
+
+    fn send_continue(&self) -> Pin<Box<dyn Future<Output = Result<()>> + '_>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::executor::block_on;
+
+    #[test]
+    fn from_parts_reads_a_length_body() {
+        block_on(async {
+            let mut req = Request::from_parts("PUT", "/a", &[], "0123456789").unwrap();
+            assert_eq!(req.content_length(), Some(10));
+            assert_eq!(req.read_to_end().await.unwrap(), "0123456789");
+            assert!(req.read_chunk().await.unwrap().is_none());
+        });
+    }
+
+    #[test]
+    fn from_parts_decodes_a_chunked_body() {
+        block_on(async {
+            let mut req = Request::from_parts(
+                "POST",
+                "/c",
+                &[("Transfer-Encoding", "chunked")],
+                "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nTrailer: x\r\n\r\n",
+            )
+            .unwrap();
+            assert!(req.is_chunked());
+            assert_eq!(req.read_chunk().await.unwrap().unwrap(), "hello");
+            assert_eq!(req.read_chunk().await.unwrap().unwrap(), " world");
+            assert!(req.read_chunk().await.unwrap().is_none());
+        });
+    }
+
+    #[test]
+    fn a_declared_length_over_the_limit_is_413_before_reading() {
+        block_on(async {
+            let mut req = Request::from_parts("POST", "/", &[], vec![b'x'; 100]).unwrap();
+            req.set_body_limit(10);
+            let err = req.read_chunk().await.unwrap_err();
+            assert_eq!(err.status(), Some(StatusCode::CONTENT_TOO_LARGE));
+        });
+    }
+
+    #[test]
+    fn a_chunked_body_over_the_limit_is_413() {
+        block_on(async {
+            let mut req = Request::from_parts(
+                "POST",
+                "/",
+                &[("Transfer-Encoding", "chunked")],
+                "a\r\n0123456789\r\n0\r\n\r\n",
+            )
+            .unwrap();
+            req.set_body_limit(5);
+            let err = req.read_to_end().await.unwrap_err();
+            assert_eq!(err.status(), Some(StatusCode::CONTENT_TOO_LARGE));
+        });
+    }
+
+    #[test]
+    fn a_body_cut_short_is_400() {
+        block_on(async {
+            let mut req =
+                Request::from_parts("POST", "/", &[("Content-Length", "10")], "short").unwrap();
+            let err = req.read_to_end().await.unwrap_err();
+            assert_eq!(err.status(), Some(StatusCode::BAD_REQUEST));
+        });
+    }
+
+    #[test]
+    fn from_parts_applies_the_parser_rules() {
+        let err = Request::from_parts("GET", "/", &[("Bad Name", "x")], "").unwrap_err();
+        assert_eq!(err.status(), Some(StatusCode::BAD_REQUEST));
+    }
+}

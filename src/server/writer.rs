@@ -1,0 +1,283 @@
+//! `ResponseWriter`: how a dispatcher answers. Responses are encoded into the connection's out
+//! buffer and written at the end of the pipelined batch (or sooner, past a high-water mark);
+//! chunked streams reach the socket chunk by chunk.
+
+use std::cell::RefMut;
+use std::fmt;
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::rc::Rc;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::error::{Error, Result};
+
+use crate::http::{
+    Body, Framing, FramingKind, Response, ResponseContext, Version, encode_chunk,
+    encode_last_chunk, http_date, send_response,
+};
+
+/// Where a writer's bytes go: the connection's out buffer and transport.
+pub(crate) trait ResponseSink {
+    /// The bytes queued for the peer.
+    fn out(&self) -> RefMut<'_, BytesMut>;
+
+    /// Writes everything queued (within the write-stall timeout).
+    fn flush(&self) -> Pin<Box<dyn Future<Output = Result<()>> + '_>>;
+
+    /// The `Server` header value, if any.
+    fn server_header(&self) -> Option<&[u8]>;
+}
+
+/// Queued output past which `send` writes before returning: one response that large is sent
+/// at once, and a pipelined batch does not grow without bound while the client is not reading.
+pub(crate) const OUT_HIGH_WATER: usize = 64 * 1024;
+
+/// Answers one request: [`send`](ResponseWriter::send) a [`Response`], or
+/// [`start_chunked`](ResponseWriter::start_chunked) and stream.
+///
+/// The writer owns the framing: it adds `Date`, `Server`, `Content-Length` or
+/// `Transfer-Encoding`, and `Connection`; answers `HEAD` with the headers of `GET` and no body;
+/// sends no body and no length for 1xx, 204 and 304. One response per request.
+pub struct ResponseWriter {
+    sink: Rc<dyn ResponseSink>,
+    version: Version,
+    keep_alive: bool,
+    head_request: bool,
+    state: WriterState,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum WriterState {
+    /// Nothing sent yet.
+    Ready,
+    /// A whole response was queued.
+    Sent { keep_alive_after: bool },
+    /// A streamed body is being written.
+    Streaming,
+    /// A stream ended badly (error, or dropped unfinished): the connection must be closed
+    /// without another byte, so the peer sees a truncated body rather than a wrong one.
+    Aborted,
+}
+
+impl ResponseWriter {
+    pub(crate) fn new(
+        sink: Rc<dyn ResponseSink>,
+        version: Version,
+        keep_alive: bool,
+        head_request: bool,
+    ) -> ResponseWriter {
+        ResponseWriter {
+            sink,
+            version,
+            keep_alive,
+            head_request,
+            state: WriterState::Ready,
+        }
+    }
+
+    /// Queues `resp` (a stream body is written out as it is produced).
+    ///
+    /// # Errors
+    ///
+    /// A second response for the same request; a transport failure while flushing; an error
+    /// from a streamed body (the connection is then aborted).
+    pub async fn send(&mut self, resp: Response) -> Result<()> {
+        if self.state != WriterState::Ready {
+            return Err(Error::new("a response was already sent for this request"));
+        }
+        let framing = self.encode_head(&resp);
+        if framing.streams_body() {
+            let (_, _, body) = resp.into_parts();
+            let Body::Stream(stream) = body else {
+                unreachable!("only stream bodies are streamed")
+            };
+            return self.stream_body(framing, stream).await;
+        }
+        self.state = WriterState::Sent {
+            keep_alive_after: framing.keep_alive_after,
+        };
+        if self.sink.out().len() >= OUT_HIGH_WATER {
+            self.sink.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Sends the head of `head` (its body is ignored) and returns a sink for the body, chunked
+    /// on HTTP/1.1 and close-delimited on HTTP/1.0. Everything queued before goes out first.
+    ///
+    /// # Errors
+    ///
+    /// A second response for the same request, or a transport failure.
+    pub async fn start_chunked(&mut self, head: Response) -> Result<ChunkedBody<'_>> {
+        if self.state != WriterState::Ready {
+            return Err(Error::new("a response was already sent for this request"));
+        }
+        let (status, headers, _) = head.into_parts();
+        let head = Response::from_parts(status, headers, Body::stream(futures_empty()));
+        let framing = self.encode_head(&head);
+        self.state = if framing.streams_body() {
+            WriterState::Streaming
+        } else {
+            WriterState::Sent {
+                keep_alive_after: framing.keep_alive_after,
+            }
+        };
+        self.sink.flush().await?;
+        Ok(ChunkedBody {
+            writer: self,
+            kind: framing.kind,
+            finished: false,
+        })
+    }
+
+    /// Whether a response (or the start of one) was sent.
+    pub fn is_sent(&self) -> bool {
+        self.state != WriterState::Ready
+    }
+
+    /// Whether the connection may serve another request after this response.
+    pub(crate) fn keep_alive_after(&self) -> bool {
+        matches!(
+            self.state,
+            WriterState::Sent {
+                keep_alive_after: true
+            }
+        )
+    }
+
+    /// Whether a stream failed or was abandoned: the connection must close at once.
+    pub(crate) fn is_aborted(&self) -> bool {
+        matches!(self.state, WriterState::Aborted | WriterState::Streaming)
+    }
+
+    fn encode_head(&self, resp: &Response) -> Framing {
+        let date = http_date();
+        let ctx = ResponseContext {
+            version: self.version,
+            keep_alive: self.keep_alive,
+            head_request: self.head_request,
+            date: &date,
+            server: self.sink.server_header(),
+        };
+        send_response(resp, &ctx, &mut self.sink.out())
+    }
+
+    async fn stream_body(
+        &mut self,
+        framing: Framing,
+        mut stream: crate::http::BodyStream,
+    ) -> Result<()> {
+        self.state = WriterState::Streaming;
+        let mut body = ChunkedBody {
+            writer: self,
+            kind: framing.kind,
+            finished: false,
+        };
+        while let Some(chunk) = poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
+            body.send(chunk?).await?;
+        }
+        body.finish().await
+    }
+}
+
+impl fmt::Debug for ResponseWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseWriter")
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A stream that ends at once: the placeholder body of a head sent by `start_chunked`.
+fn futures_empty() -> impl futures_core::Stream<Item = std::io::Result<Bytes>> {
+    struct Empty;
+    impl futures_core::Stream for Empty {
+        type Item = std::io::Result<Bytes>;
+        fn poll_next(
+            self: Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Self::Item>> {
+            std::task::Poll::Ready(None)
+        }
+    }
+    Empty
+}
+
+/// The body of a streamed response: each [`send`](ChunkedBody::send) reaches the socket
+/// before it returns (real-time streams such as server-sent events), and
+/// [`finish`](ChunkedBody::finish) ends the body. Dropping it unfinished aborts the connection.
+pub struct ChunkedBody<'w> {
+    writer: &'w mut ResponseWriter,
+    kind: FramingKind,
+    finished: bool,
+}
+
+impl ChunkedBody<'_> {
+    /// Writes one piece of the body (empty pieces are skipped: an empty chunk would end it).
+    ///
+    /// # Errors
+    ///
+    /// A transport failure (the peer went away); the connection is then aborted.
+    pub async fn send(&mut self, chunk: Bytes) -> Result<()> {
+        self.queue(&chunk);
+        self.flush().await
+    }
+
+    /// Writes everything queued.
+    ///
+    /// # Errors
+    ///
+    /// A transport failure; the connection is then aborted.
+    pub async fn flush(&mut self) -> Result<()> {
+        let res = self.writer.sink.flush().await;
+        if res.is_err() {
+            self.writer.state = WriterState::Aborted;
+        }
+        res
+    }
+
+    /// Ends the body (the last chunk on HTTP/1.1).
+    ///
+    /// # Errors
+    ///
+    /// A transport failure; the connection is then aborted.
+    pub async fn finish(mut self) -> Result<()> {
+        if self.kind == FramingKind::Chunked {
+            encode_last_chunk(&mut self.writer.sink.out());
+        }
+        self.finished = true;
+        let keep_alive_after = self.kind == FramingKind::Chunked && self.writer.keep_alive;
+        self.writer.state = WriterState::Sent { keep_alive_after };
+        if self.kind == FramingKind::None {
+            return Ok(());
+        }
+        self.flush().await
+    }
+
+    fn queue(&mut self, chunk: &[u8]) {
+        match self.kind {
+            FramingKind::Chunked => encode_chunk(&mut self.writer.sink.out(), chunk),
+            FramingKind::CloseDelimited => self.writer.sink.out().extend_from_slice(chunk),
+            // HEAD, 204, 304: the head went out, the body does not.
+            FramingKind::None | FramingKind::Length(_) => {}
+        }
+    }
+}
+
+impl Drop for ChunkedBody<'_> {
+    fn drop(&mut self) {
+        if !self.finished && self.kind != FramingKind::None {
+            self.writer.state = WriterState::Aborted;
+        }
+    }
+}
+
+impl fmt::Debug for ChunkedBody<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChunkedBody")
+            .field("kind", &self.kind)
+            .field("finished", &self.finished)
+            .finish()
+    }
+}

@@ -1,0 +1,292 @@
+//! The connection future over real sockets, on both backends: a table of raw requests and
+//! what must come back, plus pipelining, split reads, bodies and dispatcher failures.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use nanoapi::executor::net::TcpListener;
+use nanoapi::executor::{Backend, Runtime, spawn_blocking, spawn_local};
+use nanoapi::http::{Response, StatusCode};
+use nanoapi::server::{ConnOptions, Request, ResponseWriter, serve_connection};
+
+/// The backends to run on (`NANOAPI_BACKEND` narrows).
+fn backends() -> Vec<Backend> {
+    match std::env::var("NANOAPI_BACKEND").as_deref() {
+        Ok("uring") => vec![Backend::IoUring],
+        Ok("poll") => vec![Backend::Poll],
+        _ if Runtime::builder()
+            .backend(Backend::IoUring)
+            .block_on(async {})
+            .is_ok() =>
+        {
+            vec![Backend::IoUring, Backend::Poll]
+        }
+        _ => vec![Backend::Poll],
+    }
+}
+
+/// The dispatcher under test: a black-box view of what the runtime understood.
+async fn echo(_: &(), req: &mut Request, w: &mut ResponseWriter) -> nanoapi::Result<()> {
+    match req.path() {
+        b"/panic" => panic!("dispatch panicked on purpose"),
+        b"/error" => Err(nanoapi::Error::with_status(
+            StatusCode::CONFLICT,
+            "conflict on purpose",
+        )),
+        b"/silent" => Ok(()),
+        b"/ignore-body" => w.send(Response::text(StatusCode::OK, "ignored")).await,
+        _ => {
+            let body = req.read_to_end().await?;
+            let text = format!(
+                "{} {} body={}",
+                String::from_utf8_lossy(req.method_bytes()),
+                String::from_utf8_lossy(req.target()),
+                String::from_utf8_lossy(&body)
+            );
+            w.send(Response::text(StatusCode::OK, text)).await
+        }
+    }
+}
+
+/// Runs a server on `backend` and `client(addr)` on a blocking thread; returns what the client
+/// returned.
+fn with_server<R: Send + 'static>(
+    backend: Backend,
+    options: ConnOptions,
+    client: impl FnOnce(SocketAddr) -> R + Send + 'static,
+) -> R {
+    Runtime::builder()
+        .backend(backend)
+        .block_on(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            let options = std::rc::Rc::new(options);
+            spawn_local(async move {
+                loop {
+                    let (stream, peer) = listener.accept().await.unwrap();
+                    let options = options.clone();
+                    spawn_local(async move {
+                        let options = ConnOptions {
+                            peer: Some(peer),
+                            ..(*options).clone()
+                        };
+                        let _ = serve_connection(stream, &(), &echo, &options).await;
+                    })
+                    .detach();
+                }
+            })
+            .detach();
+            spawn_blocking(move || client(addr)).await.unwrap()
+        })
+        .unwrap()
+}
+
+/// Sends `pieces` one after the other, then reads until the server closes (or 5 s pass: a
+/// failure the caller reports).
+fn exchange(addr: SocketAddr, pieces: &[&[u8]]) -> (Vec<u8>, bool) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    for piece in pieces {
+        stream.write_all(piece).unwrap();
+        stream.flush().unwrap();
+    }
+    let mut got = Vec::new();
+    let mut buf = [0u8; 65536];
+    let closed = loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(err)
+                if matches!(
+                    err.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                break false;
+            }
+            Err(_) => break true,
+        }
+    };
+    (got, closed)
+}
+
+fn statuses(response: &[u8]) -> Vec<u16> {
+    let text = String::from_utf8_lossy(response);
+    text.match_indices("HTTP/1.1 ")
+        .filter_map(|(at, _)| text.get(at + 9..at + 12)?.parse().ok())
+        .collect()
+}
+
+/// Asks the server to close after answering.
+const CLOSER: &[u8] = b"GET /closer HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+struct Case {
+    name: &'static str,
+    request: &'static [u8],
+    statuses: &'static [u16],
+    closed: bool,
+    contains: &'static str,
+}
+
+const CASES: &[Case] = &[
+    Case { name: "get_keeps_alive", request: b"GET /a?b=1 HTTP/1.1\r\nHost: x\r\n\r\n", statuses: &[200], closed: false, contains: "GET /a?b=1 body=" },
+    Case { name: "connection_close_closes", request: b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", statuses: &[200], closed: true, contains: "Connection: close" },
+    Case { name: "close_token_anywhere_in_the_list", request: b"GET / HTTP/1.1\r\nHost: x\r\nConnection: foo, close\r\n\r\n", statuses: &[200], closed: true, contains: "" },
+    Case { name: "http10_closes_by_default", request: b"GET / HTTP/1.0\r\n\r\n", statuses: &[200], closed: true, contains: "" },
+    Case { name: "http10_keep_alive_is_echoed", request: b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", statuses: &[200], closed: false, contains: "Connection: keep-alive" },
+    Case { name: "content_length_body", request: b"POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello", statuses: &[200], closed: false, contains: "body=hello" },
+    Case { name: "chunked_body", request: b"POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", statuses: &[200], closed: false, contains: "body=hello" },
+    Case { name: "pipelined_three_in_order", request: b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGET /3 HTTP/1.1\r\nHost: x\r\n\r\n", statuses: &[200, 200, 200], closed: false, contains: "GET /3" },
+    Case { name: "bad_request_after_good_ones", request: b"GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\nGARBAGE\r\n\r\n", statuses: &[200, 200, 400], closed: true, contains: "GET /2" },
+    Case { name: "cl_and_te_is_400", request: b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", statuses: &[400], closed: true, contains: "" },
+    Case { name: "smuggled_request_after_bad_chunk_is_not_served", request: b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX\r\n0\r\n\r\nGET /sneaky HTTP/1.1\r\nHost: x\r\n\r\n", statuses: &[400], closed: true, contains: "" },
+    Case { name: "missing_host_is_400", request: b"GET / HTTP/1.1\r\n\r\n", statuses: &[400], closed: true, contains: "" },
+    Case { name: "http2_preface_is_505", request: b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", statuses: &[505], closed: true, contains: "" },
+    Case { name: "te_without_final_chunked_is_400", request: b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", statuses: &[400], closed: true, contains: "" },
+    Case { name: "unknown_coding_before_chunked_is_501", request: b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", statuses: &[501], closed: true, contains: "" },
+    Case { name: "head_has_length_and_no_body", request: b"HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n", statuses: &[200], closed: false, contains: "Content-Length: 13\r\n" },
+    Case { name: "dispatch_error_status_and_keep_alive", request: b"GET /error HTTP/1.1\r\nHost: x\r\n\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n", statuses: &[409, 200], closed: false, contains: "GET /after" },
+    Case { name: "dispatch_panic_is_500_and_close", request: b"GET /panic HTTP/1.1\r\nHost: x\r\n\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n", statuses: &[500], closed: true, contains: "" },
+    Case { name: "dispatch_without_response_is_500", request: b"GET /silent HTTP/1.1\r\nHost: x\r\n\r\n", statuses: &[500], closed: false, contains: "" },
+    Case { name: "unread_body_is_drained_and_the_next_request_served", request: b"POST /ignore-body HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /next HTTP/1.1\r\nHost: x\r\n\r\n", statuses: &[200, 200], closed: false, contains: "GET /next" },
+    Case { name: "body_over_the_limit_is_413", request: b"POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999\r\n\r\n", statuses: &[413], closed: true, contains: "" },
+];
+
+#[test]
+fn conformance_table() {
+    for backend in backends() {
+        with_server(backend, ConnOptions::default(), move |addr| {
+            for case in CASES {
+                // A closing request after the case: it is answered only if the case left the
+                // connection open, and its close ends the read without waiting for a timeout.
+                let (response, closed) = exchange(addr, &[case.request, CLOSER]);
+                let mut expected = case.statuses.to_vec();
+                if !case.closed {
+                    expected.push(200);
+                }
+                assert_eq!(
+                    statuses(&response),
+                    expected,
+                    "{backend:?} {}: {}",
+                    case.name,
+                    String::from_utf8_lossy(&response)
+                );
+                assert!(closed, "{backend:?} {}: the connection ends", case.name);
+                let text = String::from_utf8_lossy(&response);
+                assert!(
+                    text.contains(case.contains),
+                    "{backend:?} {}: {text}",
+                    case.name
+                );
+                assert!(
+                    text.contains("\r\nDate: "),
+                    "{backend:?} {}: Date on every response",
+                    case.name
+                );
+            }
+        });
+    }
+}
+
+#[test]
+fn a_request_split_at_every_byte_is_understood() {
+    let request: &[u8] = b"POST /split?q=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody";
+    for backend in backends() {
+        with_server(backend, ConnOptions::default(), move |addr| {
+            for at in [1, 5, 17, 30, request.len() - 4, request.len() - 1] {
+                let (response, _) = exchange(addr, &[&request[..at], &request[at..], CLOSER]);
+                let text = String::from_utf8_lossy(&response);
+                assert!(
+                    text.contains("POST /split?q=1 body=body"),
+                    "{backend:?} split at {at}: {text}"
+                );
+            }
+        });
+    }
+}
+
+#[test]
+fn pipelining_depth_64_answers_in_order() {
+    for backend in backends() {
+        with_server(backend, ConnOptions::default(), move |addr| {
+            let batch: Vec<u8> = (0..64)
+                .flat_map(|i| format!("GET /{i} HTTP/1.1\r\nHost: x\r\n\r\n").into_bytes())
+                .collect();
+            let (response, _) = exchange(addr, &[&batch, CLOSER]);
+            let text = String::from_utf8_lossy(&response);
+            let order: Vec<usize> = text
+                .match_indices("GET /")
+                .filter_map(|(at, _)| text[at + 5..].split(' ').next()?.parse().ok())
+                .collect();
+            assert_eq!(order, (0..64).collect::<Vec<_>>(), "{backend:?}");
+        });
+    }
+}
+
+#[test]
+fn expect_continue_gets_100_before_the_body_is_read() {
+    for backend in backends() {
+        with_server(backend, ConnOptions::default(), move |addr| {
+            let mut stream = TcpStream::connect(addr).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            stream.write_all(b"POST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n").unwrap();
+            let mut buf = [0u8; 256];
+            let n = stream.read(&mut buf).unwrap();
+            assert_eq!(&buf[..n], b"HTTP/1.1 100 Continue\r\n\r\n", "{backend:?}");
+            stream.write_all(b"data").unwrap();
+            let n = stream.read(&mut buf).unwrap();
+            let text = String::from_utf8_lossy(&buf[..n]);
+            assert!(
+                text.starts_with("HTTP/1.1 200 OK") && text.ends_with("body=data"),
+                "{backend:?}: {text}"
+            );
+        });
+    }
+}
+
+#[test]
+fn slow_headers_get_408_at_the_absolute_deadline() {
+    let options = ConnOptions {
+        timeouts: nanoapi::server::Timeouts {
+            header: Duration::from_millis(200),
+            ..Default::default()
+        },
+        ..ConnOptions::default()
+    };
+    for backend in backends() {
+        with_server(backend, options.clone(), move |addr| {
+            let mut stream = TcpStream::connect(addr).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            // Progress does not extend the deadline: a byte every 50 ms still ends at ~200 ms.
+            let start = std::time::Instant::now();
+            let mut response = Vec::new();
+            for byte in b"GET / HTTP/1.1\r\nHost: x\r\n" {
+                if stream.write_all(&[*byte]).is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+                if start.elapsed() > Duration::from_secs(2) {
+                    break;
+                }
+            }
+            let _ = stream.read_to_end(&mut response);
+            assert_eq!(
+                statuses(&response),
+                [408],
+                "{backend:?}: {}",
+                String::from_utf8_lossy(&response)
+            );
+            assert!(
+                start.elapsed() < Duration::from_secs(2),
+                "{backend:?}: the deadline is absolute"
+            );
+        });
+    }
+}
