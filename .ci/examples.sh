@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Builds the examples and checks that they serve, on both backends: `hello` answers two
-# pipelined requests, the executor's `echo_server` echoes.
+# pipelined requests, `echo` reports what it parsed, `bench_raw` serves JSON, `raw_dispatch`
+# (built without default features) answers, and the executor's `echo_server` echoes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --release --locked --example hello -p nanoapi
+cargo build --release --locked -p nanoapi --example hello --example echo --example bench_raw
 cargo build --release --locked --example echo_server -p nanoapi-executor
+# The bare runtime, built on its own: a workspace build unifies features and proves nothing.
+cargo build --release --locked -p nanoapi --no-default-features --example raw_dispatch
 
 # exchange PORT SEND EXPECT: connects (retrying while the server starts, for up to 5 s), sends
 # SEND, reads until EXPECT has arrived or the peer closes, and prints what it read as a Python
@@ -49,9 +52,30 @@ for backend in uring poll; do
     port=$((port + 1))
     NANOAPI_BACKEND=$backend NANOAPI_PORT=$port ./target/release/examples/hello &
     pid=$!
-    out=$(exchange "$port" 'GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n' 'World!HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!') || true
+    out=$(exchange "$port" 'GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' 'never') || true
     kill "$pid"; wait "$pid" 2>/dev/null || true
-    check "hello ($backend)" 'Hello, World!HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!' "$out"
+    check "hello ($backend), two pipelined requests" 'Hello, World!HTTP/1.1 200 OK' "$out"
+
+    port=$((port + 1))
+    NANOAPI_BACKEND=$backend NANOAPI_PORT=$port ./target/release/examples/echo &
+    pid=$!
+    out=$(exchange "$port" 'POST /e?q=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi' 'never') || true
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+    check "echo ($backend)" '"path":"/e","query":"q=1","version":"HTTP/1.1","headers":[["Host","x"],["Content-Length","2"],["Connection","close"]],"body":"hi","body_len":2}' "$out"
+
+    port=$((port + 1))
+    NANOAPI_BACKEND=$backend NANOAPI_PORT=$port ./target/release/examples/bench_raw &
+    pid=$!
+    out=$(exchange "$port" 'GET /json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' 'never') || true
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+    check "bench_raw ($backend)" '{"message":"Hello, World!"}' "$out"
+
+    port=$((port + 1))
+    NANOAPI_BACKEND=$backend NANOAPI_PORT=$port ./target/release/examples/raw_dispatch &
+    pid=$!
+    out=$(exchange "$port" 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' 'never') || true
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+    check "raw_dispatch ($backend)" '\r\n\r\nok' "$out"
 
     port=$((port + 1))
     NANOAPI_BACKEND=$backend ./target/release/examples/echo_server "127.0.0.1:$port" >/dev/null &

@@ -21,5 +21,6 @@ mod error;
 pub mod server;
 
 pub use error::{Error, Result};
+pub use server::{Server, ServerHandle, run, serve, serve_connection};
 
 pub mod http;

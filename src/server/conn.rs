@@ -6,7 +6,7 @@ use std::cell::{Cell, RefCell, RefMut};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -16,8 +16,9 @@ use nanoapi_executor::time::{timeout, timeout_at};
 use pin_project_lite::pin_project;
 
 use super::request::BodySource;
+use super::serve::first_of;
 use super::writer::{OUT_HIGH_WATER, ResponseSink};
-use super::{Dispatch, Limits, Request, ResponseWriter, Timeouts, Transport};
+use super::{Dispatch, Limits, Request, ResponseWriter, ShutdownSignal, Timeouts, Transport};
 use crate::error::{Error, Result};
 use crate::http::{self, RequestHead, Response, Status, StatusCode, Version};
 
@@ -36,6 +37,9 @@ pub struct ConnOptions {
     pub peer: Option<SocketAddr>,
     /// The local address, if known.
     pub local: Option<SocketAddr>,
+    /// Raised when the server drains: idle keep-alive connections close, and responses from
+    /// then on carry `Connection: close`.
+    pub shutdown: Option<ShutdownSignal>,
 }
 
 impl Default for ConnOptions {
@@ -47,6 +51,7 @@ impl Default for ConnOptions {
             max_requests: None,
             peer: None,
             local: None,
+            shutdown: None,
         }
     }
 }
@@ -134,7 +139,11 @@ where
             let head_bytes = conn.inbuf.borrow_mut().split_to(len).freeze();
             served += 1;
             let last = options.max_requests.is_some_and(|max| served >= max);
-            let keep_alive = head.keep_alive() && !last;
+            let draining = options
+                .shutdown
+                .as_ref()
+                .is_some_and(ShutdownSignal::is_raised);
+            let keep_alive = head.keep_alive() && !last && !draining;
             let version = head.version();
             let is_head = head.method() == http::Method::Head;
             let mut req = Request::new(
@@ -216,7 +225,27 @@ where
         } else {
             header_deadline
         };
-        match timeout_at(deadline, conn.fill_inbuf()).await {
+        if idle
+            && !first_request
+            && options
+                .shutdown
+                .as_ref()
+                .is_some_and(ShutdownSignal::is_raised)
+        {
+            return conn.flush_and_close().await;
+        }
+        let received = async {
+            let fill = pin!(conn.fill_inbuf());
+            match (&options.shutdown, idle) {
+                // An idle connection closes as soon as the server drains.
+                (Some(signal), true) => {
+                    let stop = pin!(signal.raised());
+                    first_of(fill, stop).await.unwrap_or(Ok(0))
+                }
+                _ => fill.await,
+            }
+        };
+        match timeout_at(deadline, received).await {
             Err(_elapsed) if idle => return Ok(()),
             Err(_elapsed) => {
                 return conn

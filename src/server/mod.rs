@@ -6,6 +6,8 @@ mod dispatch;
 mod duplex;
 mod options;
 mod request;
+mod serve;
+mod signal;
 mod transport;
 mod writer;
 
@@ -16,4 +18,6 @@ pub use writer::{ChunkedBody, ResponseWriter};
 pub use duplex::{Duplex, duplex};
 pub use options::{Limits, Options, Timeouts};
 pub use request::Request;
+pub use serve::{Server, ServerHandle, run, serve};
+pub use signal::{Raised, ShutdownSignal};
 pub use transport::Transport;

@@ -1,0 +1,360 @@
+//! Starting servers: `run` (blocking, from the environment, signals), `serve` (a handle),
+//! `Server::bind(..).serve(..)` (a future on the current worker), and the accept loops.
+
+use std::cell::Cell;
+use std::future::{Future, poll_fn};
+use std::io;
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
+use std::time::Duration;
+
+use nanoapi_executor::net::{TcpListener, TcpStream};
+use nanoapi_executor::time::sleep;
+use nanoapi_executor::{Runtime, spawn_local};
+
+use super::{ConnOptions, Dispatch, Options, ShutdownSignal, serve_connection};
+
+/// Serves `dispatch` with options from the environment ([`Options::from_env`]) until SIGINT or
+/// SIGTERM, then drains gracefully (in-flight requests finish, up to the shutdown timeout).
+/// Blocks the calling thread. Only `run` installs signal handling.
+///
+/// # Errors
+///
+/// Bad environment values, or the address cannot be bound.
+pub fn run<C, D>(ctx: C, dispatch: D) -> io::Result<()>
+where
+    C: Send + Sync + 'static,
+    D: Dispatch<C>,
+{
+    let options = Options::from_env()?;
+    // Blocked before the workers start, so they inherit the mask and only `sigwait` below
+    // sees the signals.
+    let signals = termination_signals();
+    // SAFETY: `signals` is an initialised set; blocking signals has no memory effects.
+    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &signals, std::ptr::null_mut()) };
+    let handle = serve(options, ctx, dispatch)?;
+    log::info!("nanoapi listening on http://{}", handle.local_addr());
+    let mut signal = 0;
+    // SAFETY: waits for one of the blocked signals; both pointers are to live locals.
+    unsafe { libc::sigwait(&signals, &mut signal) };
+    log::info!("signal {signal}: draining");
+    handle.shutdown_blocking();
+    Ok(())
+}
+
+fn termination_signals() -> libc::sigset_t {
+    // SAFETY: `sigemptyset` initialises the set before `sigaddset` uses it.
+    unsafe {
+        let mut set = std::mem::zeroed::<libc::sigset_t>();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGINT);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        set
+    }
+}
+
+/// Starts a runtime per `options` and serves `dispatch` on every worker (one `SO_REUSEPORT`
+/// listener each; with port 0 the first worker's port is shared by all). Returns at once.
+///
+/// # Errors
+///
+/// The runtime cannot start or the address cannot be bound.
+pub fn serve<C, D>(options: Options, ctx: C, dispatch: D) -> io::Result<ServerHandle>
+where
+    C: Send + Sync + 'static,
+    D: Dispatch<C>,
+{
+    let mut builder = Runtime::builder().backend(options.backend);
+    if let Some(workers) = options.workers {
+        builder = builder.workers(workers);
+    }
+    let runtime = builder.build()?;
+    let signal = ShutdownSignal::new();
+    let shared = Arc::new(Shared {
+        ctx,
+        dispatch,
+        options: options.clone(),
+        signal: signal.clone(),
+    });
+
+    // The first worker binds (and learns the port if it was 0); then the others bind that port.
+    let (bound_tx, bound_rx) = std::sync::mpsc::channel();
+    let mut addr = options.addr();
+    for worker in 0..runtime.handle().workers() {
+        let shared = shared.clone();
+        let bound_tx = bound_tx.clone();
+        runtime
+            .handle()
+            .spawn_on(worker, move || async move {
+                let listener = match TcpListener::builder(addr)
+                    .reuse_port(true)
+                    .backlog(4096)
+                    .bind()
+                {
+                    Ok(listener) => listener,
+                    Err(err) => {
+                        let _ = bound_tx.send(Err(err));
+                        return;
+                    }
+                };
+                let _ = bound_tx.send(listener.local_addr());
+                accept_loop(listener, shared).await;
+            })
+            .detach();
+        addr = bound_rx
+            .recv()
+            .map_err(|_| io::Error::other("a worker stopped while binding"))??;
+    }
+    Ok(ServerHandle {
+        addr,
+        signal,
+        runtime: Mutex::new(Some(runtime)),
+        shutdown_timeout: options.shutdown_timeout,
+        done: ShutdownSignal::new(),
+    })
+}
+
+/// What every worker of a server shares.
+struct Shared<C, D> {
+    ctx: C,
+    dispatch: D,
+    options: Options,
+    signal: ShutdownSignal,
+}
+
+impl<C, D> Shared<C, D> {
+    fn conn_options(&self, peer: SocketAddr, local: Option<SocketAddr>) -> ConnOptions {
+        ConnOptions {
+            limits: self.options.limits.clone(),
+            timeouts: self.options.timeouts.clone(),
+            server_header: self.options.server_header.clone(),
+            max_requests: self.options.max_requests_per_connection,
+            peer: Some(peer),
+            local,
+            shutdown: Some(self.signal.clone()),
+        }
+    }
+}
+
+/// Accepts until the shutdown signal, keeping at most `max_connections` open on this worker
+/// (beyond, the kernel's backlog holds new connections).
+async fn accept_loop<C, D>(listener: TcpListener, shared: Arc<Shared<C, D>>)
+where
+    C: Send + Sync + 'static,
+    D: Dispatch<C>,
+{
+    let local = listener.local_addr().ok();
+    let open = Rc::new(OpenConnections::default());
+    loop {
+        open.wait_below(shared.options.max_connections).await;
+        let accepted = {
+            let accept = pin!(listener.accept());
+            let stop = pin!(shared.signal.raised());
+            first_of(accept, stop).await
+        };
+        let (stream, peer) = match accepted {
+            None => break,
+            Some(Ok(accepted)) => accepted,
+            Some(Err(err)) => {
+                // Out of descriptors (EMFILE/ENFILE) or a connection reset while queued:
+                // back off briefly rather than spin, and keep serving.
+                log::warn!("accept failed: {err}");
+                sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let guard = open.open();
+        let shared = shared.clone();
+        spawn_local(async move {
+            let _guard = guard;
+            let options = shared.conn_options(peer, local);
+            if let Err(err) =
+                serve_connection::<TcpStream, C, D>(stream, &shared.ctx, &shared.dispatch, &options)
+                    .await
+            {
+                log::debug!("connection from {peer}: {err}");
+            }
+        })
+        .detach();
+    }
+}
+
+/// Polls `a` and `b` until one completes: `Some(a's output)`, or `None` if `b` won.
+pub(crate) async fn first_of<A: Future, B: Future>(
+    mut a: std::pin::Pin<&mut A>,
+    mut b: std::pin::Pin<&mut B>,
+) -> Option<A::Output> {
+    poll_fn(|cx| {
+        if let Poll::Ready(out) = a.as_mut().poll(cx) {
+            return Poll::Ready(Some(out));
+        }
+        if b.as_mut().poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// The connections open on one worker.
+#[derive(Default)]
+struct OpenConnections {
+    count: Cell<usize>,
+    waiter: Cell<Option<Waker>>,
+}
+
+impl OpenConnections {
+    fn open(self: &Rc<Self>) -> OpenGuard {
+        self.count.set(self.count.get() + 1);
+        OpenGuard(self.clone())
+    }
+
+    async fn wait_below(&self, max: usize) {
+        poll_fn(|cx| {
+            if self.count.get() < max {
+                return Poll::Ready(());
+            }
+            self.waiter.set(Some(cx.waker().clone()));
+            Poll::Pending
+        })
+        .await;
+    }
+}
+
+struct OpenGuard(Rc<OpenConnections>);
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        self.0.count.set(self.0.count.get() - 1);
+        if let Some(waker) = self.0.waiter.take() {
+            waker.wake();
+        }
+    }
+}
+
+/// A running server: its address, and how to stop it.
+#[derive(Debug)]
+pub struct ServerHandle {
+    addr: SocketAddr,
+    signal: ShutdownSignal,
+    runtime: Mutex<Option<Runtime>>,
+    shutdown_timeout: Duration,
+    done: ShutdownSignal,
+}
+
+impl ServerHandle {
+    /// The address the server listens on (with the port the kernel chose for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Whether a shutdown has begun: the server no longer accepts, and finishes what is in
+    /// flight (a readiness probe should fail now).
+    pub fn is_draining(&self) -> bool {
+        self.signal.is_raised()
+    }
+
+    /// Stops accepting, lets in-flight requests finish (up to the shutdown timeout), closes
+    /// idle connections, and completes when every worker has stopped. Awaitable from any
+    /// executor; the waiting happens on a thread of its own.
+    pub fn shutdown(&self) -> impl Future<Output = ()> + Send + '_ {
+        self.signal.raise();
+        let runtime = self
+            .runtime
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(runtime) = runtime {
+            let (done, timeout) = (self.done.clone(), self.shutdown_timeout);
+            std::thread::spawn(move || {
+                runtime.shutdown_timeout(timeout);
+                done.raise();
+            });
+        }
+        self.done.raised()
+    }
+
+    /// [`shutdown`](ServerHandle::shutdown), blocking this thread until it completes.
+    pub fn shutdown_blocking(&self) {
+        self.signal.raise();
+        let runtime = self
+            .runtime
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(runtime) = runtime {
+            runtime.shutdown_timeout(self.shutdown_timeout);
+            self.done.raise();
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.shutdown_blocking();
+    }
+}
+
+/// A server bound to an address, to run as a future on the current worker (for code already
+/// on the executor).
+#[derive(Debug)]
+pub struct Server {
+    listener: std::net::TcpListener,
+    options: Options,
+}
+
+impl Server {
+    /// Binds `options.addr()`.
+    ///
+    /// # Errors
+    ///
+    /// The address cannot be bound.
+    pub fn bind(options: Options) -> io::Result<Server> {
+        let listener = std::net::TcpListener::bind(options.addr())?;
+        Ok(Server { listener, options })
+    }
+
+    /// Serves an already-bound std listener (socket activation, inherited descriptors).
+    pub fn from_listener(listener: std::net::TcpListener, options: Options) -> Server {
+        Server { listener, options }
+    }
+
+    /// The bound address.
+    ///
+    /// # Errors
+    ///
+    /// As `getsockname` fails.
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves on the current worker until `shutdown` is raised (then in-flight connections
+    /// finish on their own).
+    ///
+    /// # Errors
+    ///
+    /// The listener cannot be registered with the worker's reactor.
+    ///
+    /// # Panics
+    ///
+    /// Off a worker thread.
+    pub async fn serve<C, D>(self, ctx: C, dispatch: D, shutdown: ShutdownSignal) -> io::Result<()>
+    where
+        C: Send + Sync + 'static,
+        D: Dispatch<C>,
+    {
+        let listener = TcpListener::from_std(self.listener)?;
+        let shared = Arc::new(Shared {
+            ctx,
+            dispatch,
+            options: self.options,
+            signal: shutdown,
+        });
+        accept_loop(listener, shared).await;
+        Ok(())
+    }
+}

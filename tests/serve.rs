@@ -1,0 +1,131 @@
+//! `serve` and `ServerHandle`: binding, several workers on one port, graceful shutdown.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use nanoapi::executor::time::sleep;
+use nanoapi::executor::{Backend, Runtime};
+use nanoapi::http::{Response, StatusCode};
+use nanoapi::server::{Options, Request, ResponseWriter};
+
+fn backends() -> Vec<Backend> {
+    match std::env::var("NANOAPI_BACKEND").as_deref() {
+        Ok("uring") => vec![Backend::IoUring],
+        Ok("poll") => vec![Backend::Poll],
+        _ if Runtime::builder()
+            .backend(Backend::IoUring)
+            .block_on(async {})
+            .is_ok() =>
+        {
+            vec![Backend::IoUring, Backend::Poll]
+        }
+        _ => vec![Backend::Poll],
+    }
+}
+
+/// Counts requests; `/slow` takes 300 ms.
+async fn dispatch(
+    started: &Arc<AtomicUsize>,
+    req: &mut Request,
+    w: &mut ResponseWriter,
+) -> nanoapi::Result<()> {
+    started.fetch_add(1, Ordering::SeqCst);
+    if req.path() == b"/slow" {
+        sleep(Duration::from_millis(300)).await;
+    }
+    let worker = nanoapi::executor::worker_index().unwrap_or(usize::MAX);
+    w.send(Response::text(StatusCode::OK, format!("worker {worker}")))
+        .await
+}
+
+fn get(addr: std::net::SocketAddr, path: &str) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response)
+}
+
+#[test]
+fn serve_on_port_zero_shares_the_port_across_workers() {
+    for backend in backends() {
+        let started = Arc::new(AtomicUsize::new(0));
+        let options = Options::default().port(0).workers(2).backend(backend);
+        let server = nanoapi::serve(options, started.clone(), dispatch).unwrap();
+        let addr = server.local_addr();
+        assert_ne!(addr.port(), 0);
+        let mut workers = std::collections::BTreeSet::new();
+        for _ in 0..40 {
+            let response = get(addr, "/").unwrap();
+            assert!(
+                response.starts_with("HTTP/1.1 200 OK"),
+                "{backend:?}: {response}"
+            );
+            workers.insert(response.rsplit(' ').next().unwrap().to_owned());
+        }
+        assert_eq!(started.load(Ordering::SeqCst), 40);
+        assert_eq!(
+            workers.len(),
+            2,
+            "{backend:?}: both workers serve the port: {workers:?}"
+        );
+        server.shutdown_blocking();
+    }
+}
+
+#[test]
+fn graceful_shutdown_finishes_the_request_in_flight_then_refuses_new_ones() {
+    for backend in backends() {
+        let started = Arc::new(AtomicUsize::new(0));
+        let options = Options::default().port(0).workers(1).backend(backend);
+        let server = Arc::new(nanoapi::serve(options, started.clone(), dispatch).unwrap());
+        let addr = server.local_addr();
+        let slow = std::thread::spawn(move || get(addr, "/slow"));
+        // Shut down once the slow request is being handled.
+        while started.load(Ordering::SeqCst) == 0 {
+            std::thread::yield_now();
+        }
+        assert!(!server.is_draining());
+        let stopper = server.clone();
+        let stopping = std::thread::spawn(move || stopper.shutdown_blocking());
+        let response = slow.join().unwrap().unwrap();
+        assert!(
+            response.starts_with("HTTP/1.1 200 OK"),
+            "{backend:?}: in-flight request finished: {response}"
+        );
+        assert!(
+            response.contains("Connection: close"),
+            "{backend:?}: draining responses close"
+        );
+        stopping.join().unwrap();
+        assert!(server.is_draining());
+        assert!(
+            get(addr, "/").is_err(),
+            "{backend:?}: no new connections after shutdown"
+        );
+    }
+}
+
+#[test]
+fn shutdown_is_awaitable_from_tokio() {
+    let server = nanoapi::serve(
+        Options::default().port(0).workers(1),
+        Arc::new(AtomicUsize::new(0)),
+        dispatch,
+    )
+    .unwrap();
+    let addr = server.local_addr();
+    assert!(get(addr, "/").unwrap().starts_with("HTTP/1.1 200"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async { server.shutdown().await });
+    assert!(server.is_draining());
+}
