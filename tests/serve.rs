@@ -129,3 +129,51 @@ fn shutdown_is_awaitable_from_tokio() {
     rt.block_on(async { server.shutdown().await });
     assert!(server.is_draining());
 }
+
+#[test]
+fn static_responses_are_served_without_the_dispatcher() {
+    for backend in backends() {
+        let started = Arc::new(AtomicUsize::new(0));
+        let options = Options::default()
+            .port(0)
+            .workers(1)
+            .backend(backend)
+            .static_response(
+                "GET",
+                "/static",
+                Response::text(StatusCode::OK, "from the cache"),
+            );
+        let server = nanoapi::serve(options, started.clone(), dispatch).unwrap();
+        let response = get(server.local_addr(), "/static?ignored=1").unwrap();
+        assert!(
+            response.starts_with("HTTP/1.1 200 OK\r\nServer: nanoapi\r\nDate: "),
+            "{backend:?}: {response}"
+        );
+        assert!(
+            response.ends_with("Content-Length: 14\r\nConnection: close\r\n\r\nfrom the cache"),
+            "{backend:?}: {response}"
+        );
+        let mut stream = TcpStream::connect(server.local_addr()).unwrap();
+        stream
+            .write_all(b"HEAD /static HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut head = String::new();
+        stream.read_to_string(&mut head).unwrap();
+        assert!(
+            head.ends_with("Content-Length: 14\r\nConnection: close\r\n\r\n"),
+            "{backend:?}: HEAD: {head}"
+        );
+        assert_eq!(
+            started.load(Ordering::SeqCst),
+            0,
+            "{backend:?}: the dispatcher was not called"
+        );
+        assert!(
+            get(server.local_addr(), "/other")
+                .unwrap()
+                .contains("worker 0")
+        );
+        assert_eq!(started.load(Ordering::SeqCst), 1);
+        server.shutdown_blocking();
+    }
+}

@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::pin::{Pin, pin};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -17,6 +18,7 @@ use pin_project_lite::pin_project;
 
 use super::request::BodySource;
 use super::serve::first_of;
+use super::static_cache::StaticCache;
 use super::writer::{OUT_HIGH_WATER, ResponseSink};
 use super::{Dispatch, Limits, Request, ResponseWriter, ShutdownSignal, Timeouts, Transport};
 use crate::error::{Error, Result};
@@ -30,7 +32,7 @@ pub struct ConnOptions {
     /// Connection timeouts.
     pub timeouts: Timeouts,
     /// The `Server` header value.
-    pub server_header: Option<String>,
+    pub server_header: Option<Arc<str>>,
     /// Requests after which the connection closes.
     pub max_requests: Option<u64>,
     /// The client's address, if known.
@@ -40,6 +42,9 @@ pub struct ConnOptions {
     /// Raised when the server drains: idle keep-alive connections close, and responses from
     /// then on carry `Connection: close`.
     pub shutdown: Option<ShutdownSignal>,
+    /// Responses answered without calling the dispatcher (see
+    /// [`Options::static_response`](super::Options::static_response)).
+    pub static_cache: Option<Arc<StaticCache>>,
 }
 
 impl Default for ConnOptions {
@@ -47,11 +52,12 @@ impl Default for ConnOptions {
         ConnOptions {
             limits: Limits::default(),
             timeouts: Timeouts::default(),
-            server_header: Some("nanoapi".to_owned()),
+            server_header: Some(Arc::from("nanoapi")),
             max_requests: None,
             peer: None,
             local: None,
             shutdown: None,
+            static_cache: None,
         }
     }
 }
@@ -106,10 +112,7 @@ where
         inbuf: RefCell::new(BytesMut::new()),
         out: RefCell::new(BytesMut::new()),
         timeouts: options.timeouts.clone(),
-        server_header: options
-            .server_header
-            .as_ref()
-            .map(|s| s.as_bytes().to_vec()),
+        server_header: options.server_header.clone(),
         eof: Cell::new(false),
     });
     let head_limits = http::Limits {
@@ -146,6 +149,33 @@ where
             let keep_alive = head.keep_alive() && !last && !draining;
             let version = head.version();
             let is_head = head.method() == http::Method::Head;
+            let prepared = options
+                .static_cache
+                .as_deref()
+                .filter(|cache| !cache.is_empty())
+                .and_then(|cache| {
+                    // A request with a body goes to the dispatcher, which knows what to do with it.
+                    if head.framing() != http::BodyFraming::None {
+                        return None;
+                    }
+                    cache.lookup(head.method_bytes(&head_bytes), head.path(&head_bytes))
+                });
+            if let Some(prepared) = prepared {
+                prepared.append(
+                    version,
+                    keep_alive,
+                    is_head,
+                    &http::http_date(),
+                    &mut conn.out.borrow_mut(),
+                );
+                if !keep_alive {
+                    return conn.flush_and_close().await;
+                }
+                conn.after_response(&mut header_deadline, &options.timeouts)
+                    .await?;
+                first_request = false;
+                continue;
+            }
             let mut req = Request::new(
                 std::mem::take(&mut head),
                 head_bytes,
@@ -206,12 +236,8 @@ where
                 return conn.flush_and_close().await;
             }
             head = req.into_head();
-            if conn.out.borrow().len() >= OUT_HIGH_WATER {
-                conn.flush().await?;
-            }
-            if !conn.inbuf.borrow().is_empty() {
-                header_deadline = Instant::now() + options.timeouts.header;
-            }
+            conn.after_response(&mut header_deadline, &options.timeouts)
+                .await?;
             first_request = false;
         }
 
@@ -302,7 +328,7 @@ struct Conn<T> {
     inbuf: RefCell<BytesMut>,
     out: RefCell<BytesMut>,
     timeouts: Timeouts,
-    server_header: Option<Vec<u8>>,
+    server_header: Option<Arc<str>>,
     /// The peer closed its sending side.
     eof: Cell<bool>,
 }
@@ -322,6 +348,22 @@ impl<T: Transport> Conn<T> {
         inbuf.reserve(chunk.len().max(READ_RESERVE));
         inbuf.put_slice(&chunk);
         Ok(chunk.len())
+    }
+
+    /// Between two requests of a batch: writes early past the high-water mark, and starts the
+    /// next request's header deadline if its first bytes are already here.
+    async fn after_response(
+        &self,
+        header_deadline: &mut Instant,
+        timeouts: &Timeouts,
+    ) -> Result<()> {
+        if self.out.borrow().len() >= OUT_HIGH_WATER {
+            self.flush().await?;
+        }
+        if !self.inbuf.borrow().is_empty() {
+            *header_deadline = Instant::now() + timeouts.header;
+        }
+        Ok(())
     }
 
     /// Writes everything queued, within the write-stall timeout.
@@ -373,7 +415,7 @@ impl<T: Transport> Conn<T> {
             keep_alive: false,
             head_request: false,
             date: &date,
-            server: self.server_header.as_deref(),
+            server: self.server_header.as_deref().map(str::as_bytes),
         };
         http::send_response(
             &Response::text(status, status.reason().unwrap_or("")),
@@ -424,7 +466,7 @@ impl<T: Transport> ResponseSink for Conn<T> {
     }
 
     fn server_header(&self) -> Option<&[u8]> {
-        self.server_header.as_deref()
+        self.server_header.as_deref().map(str::as_bytes)
     }
 }
 

@@ -8,6 +8,7 @@ mod options;
 mod request;
 mod serve;
 mod signal;
+mod static_cache;
 mod transport;
 mod writer;
 
@@ -20,4 +21,5 @@ pub use options::{Limits, Options, Timeouts};
 pub use request::Request;
 pub use serve::{Server, ServerHandle, run, serve};
 pub use signal::{Raised, ShutdownSignal};
+pub use static_cache::{PreparedResponse, StaticCache, StaticRoutes};
 pub use transport::Transport;

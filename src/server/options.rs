@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use nanoapi_executor::Backend;
 
+use super::StaticRoutes;
+use crate::http::Response;
+
 /// Everything a server needs to know before it binds.
 ///
 /// # Examples
@@ -39,6 +42,8 @@ pub struct Options {
     pub server_header: Option<String>,
     /// How long a graceful shutdown lets in-flight requests finish (default 30 s).
     pub shutdown_timeout: Duration,
+    /// Responses answered without calling the dispatcher.
+    pub static_routes: StaticRoutes,
 }
 
 /// Size limits of requests. Defaults follow RFC 9112's recommendations and common practice.
@@ -89,6 +94,7 @@ impl Default for Options {
             max_requests_per_connection: None,
             server_header: Some("nanoapi".to_owned()),
             shutdown_timeout: Duration::from_secs(30),
+            static_routes: StaticRoutes::default(),
         }
     }
 }
@@ -175,6 +181,28 @@ impl Options {
     /// Sets the backend.
     pub fn backend(mut self, backend: Backend) -> Options {
         self.backend = backend;
+        self
+    }
+
+    /// Answers `method` `path` (raw path, query ignored) with `response`, rendered once at
+    /// start-up, without calling the dispatcher; a `GET` route answers `HEAD` too. Requests
+    /// with a body still go to the dispatcher. For any consumer, not only the overlay.
+    ///
+    /// # Panics
+    ///
+    /// If the response body is a stream.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nanoapi::http::{Response, StatusCode};
+    /// use nanoapi::server::Options;
+    ///
+    /// let options = Options::default().static_response("GET", "/health", Response::text(StatusCode::OK, "ok"));
+    /// assert!(!options.static_routes.is_empty());
+    /// ```
+    pub fn static_response(mut self, method: &str, path: &str, response: Response) -> Options {
+        self.static_routes.add(method, path, response);
         self
     }
 

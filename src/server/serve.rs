@@ -15,7 +15,7 @@ use nanoapi_executor::net::{TcpListener, TcpStream};
 use nanoapi_executor::time::sleep;
 use nanoapi_executor::{Runtime, spawn_local};
 
-use super::{ConnOptions, Dispatch, Options, ShutdownSignal, serve_connection};
+use super::{ConnOptions, Dispatch, Options, ShutdownSignal, StaticCache, serve_connection};
 
 /// Serves `dispatch` with options from the environment ([`Options::from_env`]) until SIGINT or
 /// SIGTERM, then drains gracefully (in-flight requests finish, up to the shutdown timeout).
@@ -73,12 +73,7 @@ where
     }
     let runtime = builder.build()?;
     let signal = ShutdownSignal::new();
-    let shared = Arc::new(Shared {
-        ctx,
-        dispatch,
-        options: options.clone(),
-        signal: signal.clone(),
-    });
+    let shared = Arc::new(Shared::new(ctx, dispatch, options.clone(), signal.clone()));
 
     // The first worker binds (and learns the port if it was 0); then the others bind that port.
     let (bound_tx, bound_rx) = std::sync::mpsc::channel();
@@ -123,6 +118,24 @@ struct Shared<C, D> {
     dispatch: D,
     options: Options,
     signal: ShutdownSignal,
+    static_cache: Arc<StaticCache>,
+    server_header: Option<Arc<str>>,
+}
+
+impl<C, D> Shared<C, D> {
+    fn new(ctx: C, dispatch: D, options: Options, signal: ShutdownSignal) -> Shared<C, D> {
+        let server = options.server_header.as_deref().map(str::as_bytes);
+        let static_cache = Arc::new(options.static_routes.render(server));
+        let server_header = options.server_header.as_deref().map(Arc::from);
+        Shared {
+            ctx,
+            dispatch,
+            options,
+            signal,
+            static_cache,
+            server_header,
+        }
+    }
 }
 
 impl<C, D> Shared<C, D> {
@@ -130,11 +143,12 @@ impl<C, D> Shared<C, D> {
         ConnOptions {
             limits: self.options.limits.clone(),
             timeouts: self.options.timeouts.clone(),
-            server_header: self.options.server_header.clone(),
+            server_header: self.server_header.clone(),
             max_requests: self.options.max_requests_per_connection,
             peer: Some(peer),
             local,
             shutdown: Some(self.signal.clone()),
+            static_cache: Some(self.static_cache.clone()),
         }
     }
 }
@@ -348,12 +362,7 @@ impl Server {
         D: Dispatch<C>,
     {
         let listener = TcpListener::from_std(self.listener)?;
-        let shared = Arc::new(Shared {
-            ctx,
-            dispatch,
-            options: self.options,
-            signal: shutdown,
-        });
+        let shared = Arc::new(Shared::new(ctx, dispatch, self.options, shutdown));
         accept_loop(listener, shared).await;
         Ok(())
     }
