@@ -63,7 +63,7 @@ impl StaticRoutes {
     /// Renders every route for a server sending `server_header` (done by `serve` at start-up;
     /// call it to give [`ConnOptions`](super::ConnOptions) a cache of your own).
     pub fn render(&self, server_header: Option<&[u8]>) -> StaticCache {
-        let mut by_method: Vec<(Vec<u8>, HashMap<Box<[u8]>, Arc<PreparedResponse>>)> = Vec::new();
+        let mut by_method: Vec<(Vec<u8>, PathTable)> = Vec::new();
         for route in &self.routes {
             let response = Response::from_parts(
                 route.status,
@@ -97,10 +97,13 @@ impl fmt::Debug for StaticRoutes {
     }
 }
 
+/// The prepared responses of one method, by raw path.
+type PathTable = HashMap<Box<[u8]>, Arc<PreparedResponse>>;
+
 /// Rendered static routes, looked up per request (see [`StaticRoutes::render`]).
 #[derive(Debug, Default)]
 pub struct StaticCache {
-    by_method: Vec<(Vec<u8>, HashMap<Box<[u8]>, Arc<PreparedResponse>>)>,
+    by_method: Vec<(Vec<u8>, PathTable)>,
 }
 
 impl StaticCache {
