@@ -124,6 +124,13 @@ impl From<Error> for io::Error {
     }
 }
 
+impl From<crate::http::HeaderError> for Error {
+    /// A refused response header is the server's own bug: a 500.
+    fn from(err: crate::http::HeaderError) -> Error {
+        Error::new(err)
+    }
+}
+
 impl From<crate::http::ParseError> for Error {
     fn from(err: crate::http::ParseError) -> Error {
         let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);

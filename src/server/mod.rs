@@ -1,6 +1,7 @@
 //! The serving side of the runtime: options, transports, requests, the response writer and
 //! the connection future.
 
+mod blocking;
 mod conn;
 mod dispatch;
 mod duplex;
@@ -12,6 +13,7 @@ mod static_cache;
 mod transport;
 mod writer;
 
+pub use blocking::{BlockingWriter, OwnedRequest, serve_blocking};
 pub use conn::{ConnOptions, serve_connection};
 pub use dispatch::Dispatch;
 pub use writer::{ChunkedBody, ResponseWriter};

@@ -294,6 +294,11 @@ impl Request {
         Ok(all.freeze())
     }
 
+    /// The bytes of the head, which every accessor slices.
+    pub(crate) fn head_bytes(&self) -> &Bytes {
+        &self.head_bytes
+    }
+
     /// Gives back the parsed head (its field list keeps its capacity for the next request).
     pub(crate) fn into_head(self) -> RequestHead {
         self.head
