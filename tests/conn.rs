@@ -290,3 +290,76 @@ fn slow_headers_get_408_at_the_absolute_deadline() {
         });
     }
 }
+
+#[test]
+fn size_limits_at_and_past_the_limit() {
+    for backend in backends() {
+        with_server(backend, ConnOptions::default(), move |addr| {
+            // A target of 8,000 octets works (RFC 9112 §3 asks for at least that).
+            let long_path = format!("/{}", "a".repeat(7_999));
+            let request = format!("GET {long_path} HTTP/1.1\r\nHost: x\r\n\r\n");
+            let (response, _) = exchange(addr, &[request.as_bytes(), CLOSER]);
+            assert_eq!(statuses(&response), [200, 200], "{backend:?}: 8,000-octet target");
+
+            // Past 8 KiB: 414, sent as soon as the target is known to be too long (the rest of
+            // the request never arrives, and the answer comes anyway).
+            let too_long = format!("GET /{} HTTP/1.1\r\n", "b".repeat(9_000));
+            let (response, closed) = exchange(addr, &[too_long.as_bytes()]);
+            assert_eq!(statuses(&response), [414], "{backend:?}");
+            assert!(closed, "{backend:?}: 414 closes");
+
+            // A head over 16 KiB: 431.
+            let big_header = format!("GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "c".repeat(17_000));
+            let (response, _) = exchange(addr, &[big_header.as_bytes()]);
+            assert_eq!(statuses(&response), [431], "{backend:?}: head too large");
+
+            // 100 fields pass; 101 are 431.
+            for (fields, expected) in [(99, vec![200, 200]), (100, vec![431])] {
+                let mut request = String::from("GET / HTTP/1.1\r\nHost: x\r\n");
+                for i in 0..fields {
+                    request.push_str(&format!("X-F{i}: v\r\n"));
+                }
+                request.push_str("\r\n");
+                let (response, _) = exchange(addr, &[request.as_bytes(), CLOSER]);
+                assert_eq!(statuses(&response), expected, "{backend:?}: Host + {fields} fields");
+            }
+        });
+    }
+}
+
+#[test]
+fn a_thousand_concurrent_keep_alive_clients() {
+    raise_fd_limit();
+    for backend in backends() {
+        with_server(backend, ConnOptions::default(), move |addr| {
+            let mut clients: Vec<TcpStream> = (0..1000).map(|_| TcpStream::connect(addr).unwrap()).collect();
+            // Two requests on each connection, interleaved across all of them.
+            for round in 0..2 {
+                for (i, client) in clients.iter_mut().enumerate() {
+                    client.write_all(format!("GET /c{i}/r{round} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes()).unwrap();
+                }
+                for (i, client) in clients.iter_mut().enumerate() {
+                    client.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                    let expected = format!("GET /c{i}/r{round} body=");
+                    let mut got = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !String::from_utf8_lossy(&got).ends_with(&expected) {
+                        let n = client.read(&mut buf).unwrap();
+                        assert!(n > 0, "{backend:?}: connection {i} closed");
+                        got.extend_from_slice(&buf[..n]);
+                    }
+                }
+            }
+        });
+    }
+}
+
+fn raise_fd_limit() {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: `limit` is a valid out-pointer, then a valid in-pointer.
+    unsafe {
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+        limit.rlim_cur = limit.rlim_max;
+        libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+    }
+}
