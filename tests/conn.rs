@@ -299,7 +299,11 @@ fn size_limits_at_and_past_the_limit() {
             let long_path = format!("/{}", "a".repeat(7_999));
             let request = format!("GET {long_path} HTTP/1.1\r\nHost: x\r\n\r\n");
             let (response, _) = exchange(addr, &[request.as_bytes(), CLOSER]);
-            assert_eq!(statuses(&response), [200, 200], "{backend:?}: 8,000-octet target");
+            assert_eq!(
+                statuses(&response),
+                [200, 200],
+                "{backend:?}: 8,000-octet target"
+            );
 
             // Past 8 KiB: 414, sent as soon as the target is known to be too long (the rest of
             // the request never arrives, and the answer comes anyway).
@@ -309,7 +313,10 @@ fn size_limits_at_and_past_the_limit() {
             assert!(closed, "{backend:?}: 414 closes");
 
             // A head over 16 KiB: 431.
-            let big_header = format!("GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "c".repeat(17_000));
+            let big_header = format!(
+                "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+                "c".repeat(17_000)
+            );
             let (response, _) = exchange(addr, &[big_header.as_bytes()]);
             assert_eq!(statuses(&response), [431], "{backend:?}: head too large");
 
@@ -321,7 +328,11 @@ fn size_limits_at_and_past_the_limit() {
                 }
                 request.push_str("\r\n");
                 let (response, _) = exchange(addr, &[request.as_bytes(), CLOSER]);
-                assert_eq!(statuses(&response), expected, "{backend:?}: Host + {fields} fields");
+                assert_eq!(
+                    statuses(&response),
+                    expected,
+                    "{backend:?}: Host + {fields} fields"
+                );
             }
         });
     }
@@ -332,14 +343,22 @@ fn a_thousand_concurrent_keep_alive_clients() {
     raise_fd_limit();
     for backend in backends() {
         with_server(backend, ConnOptions::default(), move |addr| {
-            let mut clients: Vec<TcpStream> = (0..1000).map(|_| TcpStream::connect(addr).unwrap()).collect();
+            let mut clients: Vec<TcpStream> = (0..1000)
+                .map(|_| TcpStream::connect(addr).unwrap())
+                .collect();
             // Two requests on each connection, interleaved across all of them.
             for round in 0..2 {
                 for (i, client) in clients.iter_mut().enumerate() {
-                    client.write_all(format!("GET /c{i}/r{round} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes()).unwrap();
+                    client
+                        .write_all(
+                            format!("GET /c{i}/r{round} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes(),
+                        )
+                        .unwrap();
                 }
                 for (i, client) in clients.iter_mut().enumerate() {
-                    client.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+                    client
+                        .set_read_timeout(Some(Duration::from_secs(10)))
+                        .unwrap();
                     let expected = format!("GET /c{i}/r{round} body=");
                     let mut got = Vec::new();
                     let mut buf = [0u8; 1024];
@@ -355,7 +374,10 @@ fn a_thousand_concurrent_keep_alive_clients() {
 }
 
 fn raise_fd_limit() {
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: `limit` is a valid out-pointer, then a valid in-pointer.
     unsafe {
         libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);

@@ -177,3 +177,40 @@ fn static_responses_are_served_without_the_dispatcher() {
         server.shutdown_blocking();
     }
 }
+
+/// A per-worker context that is not `Send`: a counter in an `Rc`.
+struct PerWorker {
+    worker: usize,
+    served: std::rc::Rc<std::cell::Cell<usize>>,
+}
+
+async fn count(ctx: &PerWorker, _: &mut Request, w: &mut ResponseWriter) -> nanoapi::Result<()> {
+    ctx.served.set(ctx.served.get() + 1);
+    w.send(Response::text(
+        StatusCode::OK,
+        format!("worker {} served {}", ctx.worker, ctx.served.get()),
+    ))
+    .await
+}
+
+#[test]
+fn serve_per_worker_builds_a_context_on_each_worker() {
+    let options = Options::default().port(0).workers(1);
+    let server = nanoapi::server::serve_per_worker(
+        options,
+        |worker| PerWorker {
+            worker,
+            served: Default::default(),
+        },
+        count,
+    )
+    .unwrap();
+    for n in 1..=3 {
+        let response = get(server.local_addr(), "/").unwrap();
+        assert!(
+            response.ends_with(&format!("worker 0 served {n}")),
+            "{response}"
+        );
+    }
+    server.shutdown_blocking();
+}

@@ -21,7 +21,7 @@ pub use writer::{ChunkedBody, ResponseWriter};
 pub use duplex::{Duplex, duplex};
 pub use options::{Limits, Options, Timeouts};
 pub use request::Request;
-pub use serve::{Server, ServerHandle, run, serve};
+pub use serve::{Server, ServerHandle, run, serve, serve_per_worker};
 pub use signal::{Raised, ShutdownSignal};
 pub use static_cache::{PreparedResponse, StaticCache, StaticRoutes};
 pub use transport::Transport;

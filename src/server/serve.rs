@@ -5,6 +5,7 @@ use std::cell::Cell;
 use std::future::{Future, poll_fn};
 use std::io;
 use std::net::SocketAddr;
+use std::ops::Deref;
 use std::pin::pin;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
@@ -67,19 +68,52 @@ where
     C: Send + Sync + 'static,
     D: Dispatch<C>,
 {
+    let ctx = Arc::new(ctx);
+    start(options, dispatch, move |_| ctx.clone())
+}
+
+/// [`serve`] with a context per worker: `make_ctx(worker_index)` runs on each worker and what it
+/// builds stays there, so it need not be `Send` (per-core caches, connection pools, `Rc`s).
+///
+/// # Errors
+///
+/// As [`serve`].
+pub fn serve_per_worker<C, D, M>(
+    options: Options,
+    make_ctx: M,
+    dispatch: D,
+) -> io::Result<ServerHandle>
+where
+    C: 'static,
+    D: Dispatch<C>,
+    M: Fn(usize) -> C + Send + Sync + 'static,
+{
+    start(options, dispatch, move |worker| Rc::new(make_ctx(worker)))
+}
+
+/// Starts the runtime, binds one listener per worker, and runs the accept loops, each with
+/// the context `make_ctx` gives it on its worker.
+fn start<C, D, R, M>(options: Options, dispatch: D, make_ctx: M) -> io::Result<ServerHandle>
+where
+    C: 'static,
+    D: Dispatch<C>,
+    R: Deref<Target = C> + Clone + 'static,
+    M: Fn(usize) -> R + Send + Sync + 'static,
+{
     let mut builder = Runtime::builder().backend(options.backend);
     if let Some(workers) = options.workers {
         builder = builder.workers(workers);
     }
     let runtime = builder.build()?;
     let signal = ShutdownSignal::new();
-    let shared = Arc::new(Shared::new(ctx, dispatch, options.clone(), signal.clone()));
+    let shared = Arc::new(Shared::new(dispatch, options.clone(), signal.clone()));
+    let make_ctx = Arc::new(make_ctx);
 
     // The first worker binds (and learns the port if it was 0); then the others bind that port.
     let (bound_tx, bound_rx) = std::sync::mpsc::channel();
     let mut addr = options.addr();
     for worker in 0..runtime.handle().workers() {
-        let shared = shared.clone();
+        let (shared, make_ctx) = (shared.clone(), make_ctx.clone());
         let bound_tx = bound_tx.clone();
         runtime
             .handle()
@@ -96,7 +130,7 @@ where
                     }
                 };
                 let _ = bound_tx.send(listener.local_addr());
-                accept_loop(listener, shared).await;
+                accept_loop(listener, make_ctx(worker), shared).await;
             })
             .detach();
         addr = bound_rx
@@ -113,8 +147,7 @@ where
 }
 
 /// What every worker of a server shares.
-struct Shared<C, D> {
-    ctx: C,
+struct Shared<D> {
     dispatch: D,
     options: Options,
     signal: ShutdownSignal,
@@ -122,13 +155,12 @@ struct Shared<C, D> {
     server_header: Option<Arc<str>>,
 }
 
-impl<C, D> Shared<C, D> {
-    fn new(ctx: C, dispatch: D, options: Options, signal: ShutdownSignal) -> Shared<C, D> {
+impl<D> Shared<D> {
+    fn new(dispatch: D, options: Options, signal: ShutdownSignal) -> Shared<D> {
         let server = options.server_header.as_deref().map(str::as_bytes);
         let static_cache = Arc::new(options.static_routes.render(server));
         let server_header = options.server_header.as_deref().map(Arc::from);
         Shared {
-            ctx,
             dispatch,
             options,
             signal,
@@ -138,7 +170,7 @@ impl<C, D> Shared<C, D> {
     }
 }
 
-impl<C, D> Shared<C, D> {
+impl<D> Shared<D> {
     fn conn_options(&self, peer: SocketAddr, local: Option<SocketAddr>) -> ConnOptions {
         ConnOptions {
             limits: self.options.limits.clone(),
@@ -155,10 +187,11 @@ impl<C, D> Shared<C, D> {
 
 /// Accepts until the shutdown signal, keeping at most `max_connections` open on this worker
 /// (beyond, the kernel's backlog holds new connections).
-async fn accept_loop<C, D>(listener: TcpListener, shared: Arc<Shared<C, D>>)
+async fn accept_loop<C, D, R>(listener: TcpListener, ctx: R, shared: Arc<Shared<D>>)
 where
-    C: Send + Sync + 'static,
+    C: 'static,
     D: Dispatch<C>,
+    R: Deref<Target = C> + Clone + 'static,
 {
     let local = listener.local_addr().ok();
     let open = Rc::new(OpenConnections::default());
@@ -182,13 +215,12 @@ where
         };
         let _ = stream.set_nodelay(true);
         let guard = open.open();
-        let shared = shared.clone();
+        let (shared, ctx) = (shared.clone(), ctx.clone());
         spawn_local(async move {
             let _guard = guard;
             let options = shared.conn_options(peer, local);
             if let Err(err) =
-                serve_connection::<TcpStream, C, D>(stream, &shared.ctx, &shared.dispatch, &options)
-                    .await
+                serve_connection::<TcpStream, C, D>(stream, &*ctx, &shared.dispatch, &options).await
             {
                 log::debug!("connection from {peer}: {err}");
             }
@@ -362,8 +394,8 @@ impl Server {
         D: Dispatch<C>,
     {
         let listener = TcpListener::from_std(self.listener)?;
-        let shared = Arc::new(Shared::new(ctx, dispatch, self.options, shutdown));
-        accept_loop(listener, shared).await;
+        let shared = Arc::new(Shared::new(dispatch, self.options, shutdown));
+        accept_loop(listener, Rc::new(ctx), shared).await;
         Ok(())
     }
 }
