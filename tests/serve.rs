@@ -2,8 +2,8 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use nanoapi::executor::time::sleep;
@@ -213,4 +213,54 @@ fn serve_per_worker_builds_a_context_on_each_worker() {
         );
     }
     server.shutdown_blocking();
+}
+
+#[derive(Default)]
+struct Counters {
+    opened: AtomicUsize,
+    closed: AtomicUsize,
+    completed: Mutex<Vec<u16>>,
+}
+
+impl nanoapi::server::Metrics for Counters {
+    fn connection_opened(&self, _: Option<std::net::SocketAddr>) {
+        self.opened.fetch_add(1, Ordering::SeqCst);
+    }
+    fn connection_closed(&self, _: Option<std::net::SocketAddr>) {
+        self.closed.fetch_add(1, Ordering::SeqCst);
+    }
+    fn request_completed(&self, status: StatusCode, _: Duration) {
+        self.completed.lock().unwrap().push(status.as_u16());
+    }
+}
+
+#[test]
+fn metrics_hooks_see_connections_and_statuses() {
+    let counters = Arc::new(Counters::default());
+    let options = Options::default()
+        .port(0)
+        .workers(1)
+        .metrics(counters.clone())
+        .static_response(
+            "GET",
+            "/static",
+            Response::text(StatusCode::ACCEPTED, "cached"),
+        );
+    let server = nanoapi::serve(options, Arc::new(AtomicUsize::new(0)), dispatch).unwrap();
+    assert!(
+        get(server.local_addr(), "/")
+            .unwrap()
+            .starts_with("HTTP/1.1 200")
+    );
+    assert!(
+        get(server.local_addr(), "/static")
+            .unwrap()
+            .starts_with("HTTP/1.1 202")
+    );
+    server.shutdown_blocking();
+    assert_eq!(counters.opened.load(Ordering::SeqCst), 2);
+    assert_eq!(counters.closed.load(Ordering::SeqCst), 2);
+    let mut statuses = counters.completed.lock().unwrap().clone();
+    statuses.sort();
+    assert_eq!(statuses, [200, 202]);
 }

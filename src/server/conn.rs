@@ -16,6 +16,7 @@ use bytes::{BufMut, BytesMut};
 use nanoapi_executor::time::{timeout, timeout_at};
 use pin_project_lite::pin_project;
 
+use super::MetricsHook;
 use super::request::BodySource;
 use super::serve::first_of;
 use super::static_cache::StaticCache;
@@ -45,6 +46,8 @@ pub struct ConnOptions {
     /// Responses answered without calling the dispatcher (see
     /// [`Options::static_response`](super::Options::static_response)).
     pub static_cache: Option<Arc<StaticCache>>,
+    /// Called on connection and request events.
+    pub metrics: Option<MetricsHook>,
 }
 
 impl Default for ConnOptions {
@@ -58,6 +61,7 @@ impl Default for ConnOptions {
             local: None,
             shutdown: None,
             static_cache: None,
+            metrics: None,
         }
     }
 }
@@ -107,6 +111,24 @@ where
     T: Transport + 'static,
     D: Dispatch<C>,
 {
+    let Some(MetricsHook(metrics)) = &options.metrics else {
+        return serve(io, ctx, dispatch, options).await;
+    };
+    metrics.connection_opened(options.peer);
+    let res = serve(io, ctx, dispatch, options).await;
+    metrics.connection_closed(options.peer);
+    res
+}
+
+async fn serve<T, C, D>(io: T, ctx: &C, dispatch: &D, options: &ConnOptions) -> Result<()>
+where
+    T: Transport + 'static,
+    D: Dispatch<C>,
+{
+    let metrics = options
+        .metrics
+        .as_ref()
+        .map(|MetricsHook(metrics)| &**metrics);
     let conn = Rc::new(Conn {
         io,
         inbuf: RefCell::new(BytesMut::new()),
@@ -160,7 +182,11 @@ where
                     }
                     cache.lookup(head.method_bytes(&head_bytes), head.path(&head_bytes))
                 });
+            let started = metrics.map(|_| Instant::now());
             if let Some(prepared) = prepared {
+                if let (Some(metrics), Some(started)) = (metrics, started) {
+                    metrics.request_completed(prepared.status(), started.elapsed());
+                }
                 prepared.append(
                     version,
                     keep_alive,
@@ -223,6 +249,11 @@ where
                     }
                     close = true;
                 }
+            }
+            if let (Some(metrics), Some(started), Some(status)) =
+                (metrics, started, writer.status())
+            {
+                metrics.request_completed(status, started.elapsed());
             }
             if writer.is_aborted() {
                 // A streamed body stopped halfway: close without another byte.

@@ -5,6 +5,7 @@ mod blocking;
 mod conn;
 mod dispatch;
 mod duplex;
+mod metrics;
 mod options;
 mod request;
 mod serve;
@@ -19,6 +20,7 @@ pub use dispatch::Dispatch;
 pub use writer::{ChunkedBody, ResponseWriter};
 
 pub use duplex::{Duplex, duplex};
+pub use metrics::{Metrics, MetricsHook};
 pub use options::{Limits, Options, Timeouts};
 pub use request::Request;
 pub use serve::{Server, ServerHandle, run, serve, serve_per_worker};

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use nanoapi_executor::Backend;
 
-use super::StaticRoutes;
+use super::{Metrics, MetricsHook, StaticRoutes};
 use crate::http::Response;
 
 /// Everything a server needs to know before it binds.
@@ -44,6 +44,8 @@ pub struct Options {
     pub shutdown_timeout: Duration,
     /// Responses answered without calling the dispatcher.
     pub static_routes: StaticRoutes,
+    /// Called on connection and request events.
+    pub metrics: Option<MetricsHook>,
 }
 
 /// Size limits of requests. Defaults follow RFC 9112's recommendations and common practice.
@@ -95,6 +97,7 @@ impl Default for Options {
             server_header: Some("nanoapi".to_owned()),
             shutdown_timeout: Duration::from_secs(30),
             static_routes: StaticRoutes::default(),
+            metrics: None,
         }
     }
 }
@@ -203,6 +206,12 @@ impl Options {
     /// ```
     pub fn static_response(mut self, method: &str, path: &str, response: Response) -> Options {
         self.static_routes.add(method, path, response);
+        self
+    }
+
+    /// Calls `metrics` on connection and request events.
+    pub fn metrics(mut self, metrics: impl Metrics) -> Options {
+        self.metrics = Some(MetricsHook(std::sync::Arc::new(metrics)));
         self
     }
 

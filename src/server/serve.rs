@@ -181,6 +181,7 @@ impl<D> Shared<D> {
             local,
             shutdown: Some(self.signal.clone()),
             static_cache: Some(self.static_cache.clone()),
+            metrics: self.options.metrics.clone(),
         }
     }
 }

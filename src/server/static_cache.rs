@@ -148,6 +148,7 @@ impl StaticCache {
 /// assert!(out.ends_with(b"\r\n\r\npong"));
 /// ```
 pub struct PreparedResponse {
+    status: StatusCode,
     /// Indexed by [`variant`]; each with the offset of its Date value.
     variants: [(Bytes, usize); 8],
 }
@@ -186,7 +187,15 @@ impl PreparedResponse {
                 .expect("every head has a Date");
             (out.freeze(), offset)
         });
-        PreparedResponse { variants }
+        PreparedResponse {
+            status: response.status(),
+            variants,
+        }
+    }
+
+    /// The response's status.
+    pub fn status(&self) -> StatusCode {
+        self.status
     }
 
     /// Appends the variant for this request to `out`, with `date` spliced in.

@@ -13,7 +13,7 @@ use bytes::{Bytes, BytesMut};
 use crate::error::{Error, Result};
 
 use crate::http::{
-    Body, Framing, FramingKind, Response, ResponseContext, Version, encode_chunk,
+    Body, Framing, FramingKind, Response, ResponseContext, StatusCode, Version, encode_chunk,
     encode_last_chunk, http_date, send_response,
 };
 
@@ -45,6 +45,8 @@ pub struct ResponseWriter {
     keep_alive: bool,
     head_request: bool,
     state: WriterState,
+    /// The status sent, once sent.
+    status: Option<StatusCode>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,6 +75,7 @@ impl ResponseWriter {
             keep_alive,
             head_request,
             state: WriterState::Ready,
+            status: None,
         }
     }
 
@@ -151,7 +154,13 @@ impl ResponseWriter {
         matches!(self.state, WriterState::Aborted | WriterState::Streaming)
     }
 
-    fn encode_head(&self, resp: &Response) -> Framing {
+    /// The status of the response sent, if any.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.status
+    }
+
+    fn encode_head(&mut self, resp: &Response) -> Framing {
+        self.status = Some(resp.status());
         let date = http_date();
         let ctx = ResponseContext {
             version: self.version,
