@@ -8,7 +8,7 @@ use std::time::Duration;
 use nanoapi::executor::net::TcpListener;
 use nanoapi::executor::{Backend, Runtime, spawn_blocking, spawn_local};
 use nanoapi::http::{Response, StatusCode};
-use nanoapi::server::{ConnOptions, Request, ResponseWriter, serve_connection};
+use nanoapi::server::{ConnOptions, Request, ResponseWriter, Transport, serve_connection};
 
 /// The backends to run on (`NANOAPI_BACKEND` narrows).
 fn backends() -> Vec<Backend> {
@@ -36,6 +36,21 @@ async fn echo(_: &(), req: &mut Request, w: &mut ResponseWriter) -> nanoapi::Res
         )),
         b"/silent" => Ok(()),
         b"/ignore-body" => w.send(Response::text(StatusCode::OK, "ignored")).await,
+        b"/upgrade" => {
+            let switching =
+                Response::new(StatusCode::SWITCHING_PROTOCOLS).header("Upgrade", "shout")?;
+            let io = w.upgrade(switching).await?;
+            // The new protocol: every chunk comes back upper-cased, until the client closes.
+            loop {
+                let chunk = io.recv().await?;
+                if chunk.is_empty() {
+                    return Ok(());
+                }
+                io.send_all(bytes::BytesMut::from(&chunk.to_ascii_uppercase()[..]))
+                    .await
+                    .0?;
+            }
+        }
         _ => {
             let body = req.read_to_end().await?;
             let text = format!(
@@ -383,5 +398,44 @@ fn raise_fd_limit() {
         libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
         limit.rlim_cur = limit.rlim_max;
         libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+    }
+}
+
+#[test]
+fn upgrade_hands_over_the_stream_with_the_bytes_already_read() {
+    for backend in backends() {
+        with_server(backend, ConnOptions::default(), move |addr| {
+            let mut stream = TcpStream::connect(addr).unwrap();
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            // The first bytes of the new protocol travel with the request.
+            stream
+                .write_all(b"GET /upgrade HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: shout\r\n\r\nhello")
+                .unwrap();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !got.ends_with(b"HELLO") {
+                let n = stream.read(&mut buf).unwrap();
+                assert!(
+                    n > 0,
+                    "{backend:?}: closed early: {}",
+                    String::from_utf8_lossy(&got)
+                );
+                got.extend_from_slice(&buf[..n]);
+            }
+            let text = String::from_utf8_lossy(&got);
+            assert!(
+                text.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
+                "{backend:?}: {text}"
+            );
+            assert!(
+                text.contains("Upgrade: shout\r\n") && text.contains("Connection: upgrade\r\n"),
+                "{backend:?}: {text}"
+            );
+            stream.write_all(b"again").unwrap();
+            let n = stream.read(&mut buf).unwrap();
+            assert_eq!(&buf[..n], b"AGAIN", "{backend:?}");
+        });
     }
 }

@@ -4,6 +4,7 @@
 use std::any::Any;
 use std::cell::{Cell, RefCell, RefMut};
 use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
 use std::panic::AssertUnwindSafe;
 use std::pin::{Pin, pin};
@@ -12,7 +13,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
+use nanoapi_executor::BufResult;
 use nanoapi_executor::time::{timeout, timeout_at};
 use pin_project_lite::pin_project;
 
@@ -498,6 +500,38 @@ impl<T: Transport> ResponseSink for Conn<T> {
 
     fn server_header(&self) -> Option<&[u8]> {
         self.server_header.as_deref().map(str::as_bytes)
+    }
+
+    fn recv_raw(&self) -> Pin<Box<dyn Future<Output = io::Result<Bytes>> + '_>> {
+        Box::pin(async move {
+            {
+                let mut inbuf = self.inbuf.borrow_mut();
+                if !inbuf.is_empty() {
+                    return Ok(inbuf.split().freeze());
+                }
+            }
+            if self.eof.get() {
+                return Ok(Bytes::new());
+            }
+            let chunk = self.io.recv().await?;
+            Ok(Bytes::copy_from_slice(&chunk))
+        })
+    }
+
+    fn send_raw(
+        &self,
+        buf: BytesMut,
+    ) -> Pin<Box<dyn Future<Output = BufResult<(), BytesMut>> + '_>> {
+        Box::pin(async move {
+            if let Err(err) = Conn::flush(self).await {
+                return (Err(err.into()), buf);
+            }
+            self.io.send_all(buf).await
+        })
+    }
+
+    fn shutdown_raw(&self) -> io::Result<()> {
+        self.io.shutdown_write()
     }
 }
 

@@ -17,7 +17,7 @@ mod writer;
 pub use blocking::{BlockingWriter, OwnedRequest, serve_blocking};
 pub use conn::{ConnOptions, serve_connection};
 pub use dispatch::Dispatch;
-pub use writer::{ChunkedBody, ResponseWriter};
+pub use writer::{ChunkedBody, ResponseWriter, Upgraded};
 
 pub use duplex::{Duplex, duplex};
 pub use metrics::{Metrics, MetricsHook};

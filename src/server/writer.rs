@@ -5,10 +5,14 @@
 use std::cell::RefMut;
 use std::fmt;
 use std::future::{Future, poll_fn};
+use std::io;
 use std::pin::Pin;
 use std::rc::Rc;
 
 use bytes::{Bytes, BytesMut};
+use nanoapi_executor::BufResult;
+
+use super::Transport;
 
 use crate::error::{Error, Result};
 
@@ -27,6 +31,18 @@ pub(crate) trait ResponseSink {
 
     /// The `Server` header value, if any.
     fn server_header(&self) -> Option<&[u8]>;
+
+    /// After a 101: the next bytes from the peer, those already received first.
+    fn recv_raw(&self) -> Pin<Box<dyn Future<Output = io::Result<Bytes>> + '_>>;
+
+    /// After a 101: sends `buf` as it is.
+    fn send_raw(
+        &self,
+        buf: BytesMut,
+    ) -> Pin<Box<dyn Future<Output = BufResult<(), BytesMut>> + '_>>;
+
+    /// After a 101: half-closes.
+    fn shutdown_raw(&self) -> io::Result<()>;
 }
 
 /// Queued output past which `send` writes before returning: one response that large is sent
@@ -60,6 +76,8 @@ enum WriterState {
     /// A stream ended badly (error, or dropped unfinished): the connection must be closed
     /// without another byte, so the peer sees a truncated body rather than a wrong one.
     Aborted,
+    /// A 101 was sent: the connection now speaks another protocol, through [`Upgraded`].
+    Upgraded,
 }
 
 impl ResponseWriter {
@@ -134,6 +152,31 @@ impl ResponseWriter {
         })
     }
 
+    /// Answers with `resp` (which must be `101 Switching Protocols`, with its `Upgrade`
+    /// header) and hands over the connection: bytes the client sent after its request (already
+    /// read) come first out of the returned transport. When the dispatcher returns, the
+    /// connection closes; HTTP is over on it.
+    ///
+    /// # Errors
+    ///
+    /// A status other than 101, a second response, or a transport failure.
+    pub async fn upgrade(&mut self, resp: Response) -> Result<Upgraded> {
+        if resp.status() != StatusCode::SWITCHING_PROTOCOLS {
+            return Err(Error::new(
+                "upgrade needs a 101 Switching Protocols response",
+            ));
+        }
+        if self.state != WriterState::Ready {
+            return Err(Error::new("a response was already sent for this request"));
+        }
+        self.encode_head(&resp);
+        self.state = WriterState::Upgraded;
+        self.sink.flush().await?;
+        Ok(Upgraded {
+            sink: self.sink.clone(),
+        })
+    }
+
     /// Whether a response (or the start of one) was sent.
     pub fn is_sent(&self) -> bool {
         self.state != WriterState::Ready
@@ -149,9 +192,13 @@ impl ResponseWriter {
         )
     }
 
-    /// Whether a stream failed or was abandoned: the connection must close at once.
+    /// Whether the connection must close at once: a stream failed or was abandoned, or the
+    /// connection was upgraded (and its new protocol has ended with the dispatcher).
     pub(crate) fn is_aborted(&self) -> bool {
-        matches!(self.state, WriterState::Aborted | WriterState::Streaming)
+        matches!(
+            self.state,
+            WriterState::Aborted | WriterState::Streaming | WriterState::Upgraded
+        )
     }
 
     /// The status of the response sent, if any.
@@ -288,5 +335,33 @@ impl fmt::Debug for ChunkedBody<'_> {
             .field("kind", &self.kind)
             .field("finished", &self.finished)
             .finish()
+    }
+}
+
+/// A connection after `101 Switching Protocols`: a [`Transport`] over the same socket, for the
+/// protocol the client asked for (WebSocket, ...).
+pub struct Upgraded {
+    sink: Rc<dyn ResponseSink>,
+}
+
+impl Transport for Upgraded {
+    type Chunk = Bytes;
+
+    fn recv(&self) -> impl Future<Output = io::Result<Bytes>> {
+        self.sink.recv_raw()
+    }
+
+    fn send_all(&self, buf: BytesMut) -> impl Future<Output = BufResult<(), BytesMut>> {
+        self.sink.send_raw(buf)
+    }
+
+    fn shutdown_write(&self) -> io::Result<()> {
+        self.sink.shutdown_raw()
+    }
+}
+
+impl fmt::Debug for Upgraded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Upgraded")
     }
 }
