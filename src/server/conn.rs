@@ -18,12 +18,12 @@ use nanoapi_executor::BufResult;
 use nanoapi_executor::time::{timeout, timeout_at};
 use pin_project_lite::pin_project;
 
-use super::MetricsHook;
 use super::request::BodySource;
 use super::serve::first_of;
 use super::static_cache::StaticCache;
 use super::writer::{OUT_HIGH_WATER, ResponseSink};
 use super::{Dispatch, Limits, Request, ResponseWriter, ShutdownSignal, Timeouts, Transport};
+use super::{Metrics, MetricsHook};
 use crate::error::{Error, Result};
 use crate::http::{self, RequestHead, Response, Status, StatusCode, Version};
 
@@ -144,148 +144,40 @@ where
         max_head: options.limits.max_head,
         max_headers: options.limits.max_headers,
     };
-    let mut head = RequestHead::new();
-    let mut served: u64 = 0;
-    // The header deadline is absolute: from accept, then from the first byte of each request.
-    let mut header_deadline = Instant::now() + options.timeouts.header;
-    let mut first_request = true;
+    let mut state = ConnState {
+        head: RequestHead::new(),
+        served: 0,
+        // The header deadline is absolute: from accept, then from the first byte of each
+        // request.
+        header_deadline: Instant::now() + options.timeouts.header,
+        first_request: true,
+    };
     loop {
-        // Answer every complete request already received.
-        loop {
-            let parsed = head.parse_into(&conn.inbuf.borrow(), &head_limits);
-            let len = match parsed {
-                Ok(Status::Complete(len)) => len,
-                Ok(Status::Partial) => break,
-                Err(err) => {
-                    let status =
-                        StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);
-                    log::debug!("{:?}: bad request: {}", options.peer, err.description());
-                    return conn.fail_and_close(status, version_of(&head)).await;
-                }
-            };
-            let head_bytes = conn.inbuf.borrow_mut().split_to(len).freeze();
-            served += 1;
-            let last = options.max_requests.is_some_and(|max| served >= max);
-            let draining = options
-                .shutdown
-                .as_ref()
-                .is_some_and(ShutdownSignal::is_raised);
-            let keep_alive = head.keep_alive() && !last && !draining;
-            let version = head.version();
-            let is_head = head.method() == http::Method::Head;
-            let prepared = options
-                .static_cache
-                .as_deref()
-                .filter(|cache| !cache.is_empty())
-                .and_then(|cache| {
-                    // A request with a body goes to the dispatcher, which knows what to do with it.
-                    if head.framing() != http::BodyFraming::None {
-                        return None;
-                    }
-                    cache.lookup(head.method_bytes(&head_bytes), head.path(&head_bytes))
-                });
-            let started = metrics.map(|_| Instant::now());
-            if let Some(prepared) = prepared {
-                if let (Some(metrics), Some(started)) = (metrics, started) {
-                    metrics.request_completed(prepared.status(), started.elapsed());
-                }
-                prepared.append(
-                    version,
-                    keep_alive,
-                    is_head,
-                    &http::http_date(),
-                    &mut conn.out.borrow_mut(),
-                );
-                if !keep_alive {
-                    return conn.flush_and_close().await;
-                }
-                conn.after_response(&mut header_deadline, &options.timeouts)
-                    .await?;
-                first_request = false;
-                continue;
-            }
-            let mut req = Request::new(
-                std::mem::take(&mut head),
-                head_bytes,
-                options.peer,
-                options.local,
-                options.limits.max_body,
-                conn.clone(),
+        // Answering is boxed, once per batch of received requests: the connection future
+        // itself stays small while idle, whatever size the dispatcher's future is.
+        if !conn.inbuf.borrow().is_empty() {
+            let batch = answer_batch(
+                &conn,
+                &mut state,
+                ctx,
+                dispatch,
+                options,
+                &head_limits,
+                metrics,
             );
-            let mut writer = ResponseWriter::new(conn.clone(), version, keep_alive, is_head);
-            let outcome = CatchUnwind {
-                fut: dispatch.dispatch(ctx, &mut req, &mut writer),
-            }
-            .await;
-            let mut close = !keep_alive;
-            match outcome {
-                Ok(Ok(())) if writer.is_sent() => {}
-                Ok(Ok(())) => {
-                    log::error!("dispatch returned without sending a response");
-                    writer
-                        .send(Response::text(
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            "Internal Server Error",
-                        ))
-                        .await?;
-                }
-                Ok(Err(err)) if !writer.is_sent() => {
-                    let status = err.status_or_500();
-                    if status.is_server_error() {
-                        log::error!("dispatch failed: {err}");
-                    }
-                    writer
-                        .send(Response::text(status, status.reason().unwrap_or("")))
-                        .await?;
-                }
-                Ok(Err(err)) => log::error!("dispatch failed after its response: {err}"),
-                Err(panic) => {
-                    log::error!("dispatch panicked: {}", panic_message(&panic));
-                    if !writer.is_sent() {
-                        writer
-                            .send(Response::text(
-                                StatusCode::INTERNAL_SERVER_ERROR,
-                                "Internal Server Error",
-                            ))
-                            .await?;
-                    }
-                    close = true;
-                }
-            }
-            if let (Some(metrics), Some(started), Some(status)) =
-                (metrics, started, writer.status())
-            {
-                metrics.request_completed(status, started.elapsed());
-            }
-            if writer.is_aborted() {
-                // A streamed body stopped halfway: close without another byte.
+            if !Box::pin(batch).await? {
                 return Ok(());
             }
-            close |= !writer.keep_alive_after();
-            if !req.body_done() && !drain_body(&mut req, options.limits.max_drain).await {
-                close = true;
-            }
-            if close {
-                return conn.flush_and_close().await;
-            }
-            head = req.into_head();
-            conn.after_response(&mut header_deadline, &options.timeouts)
-                .await?;
-            first_request = false;
         }
-
-        // No complete request left: send what the batch produced, then wait for more bytes.
-        if !conn.out.borrow().is_empty() {
-            conn.flush().await?;
-        }
+        conn.release_idle_buffers();
         let idle = conn.inbuf.borrow().is_empty();
-        let deadline = if idle && !first_request {
+        let deadline = if idle && !state.first_request {
             Instant::now() + options.timeouts.keep_alive
         } else {
-            header_deadline
+            state.header_deadline
         };
         if idle
-            && !first_request
+            && !state.first_request
             && options
                 .shutdown
                 .as_ref()
@@ -308,16 +200,211 @@ where
             Err(_elapsed) if idle => return Ok(()),
             Err(_elapsed) => {
                 return conn
-                    .fail_and_close(StatusCode::REQUEST_TIMEOUT, version_of(&head))
+                    .fail_and_close(StatusCode::REQUEST_TIMEOUT, version_of(&state.head))
                     .await;
             }
             Ok(Err(err)) => return Err(err),
             Ok(Ok(0)) => return Ok(()),
-            Ok(Ok(_)) if idle && !first_request => {
-                header_deadline = Instant::now() + options.timeouts.header
+            Ok(Ok(_)) if idle && !state.first_request => {
+                state.header_deadline = Instant::now() + options.timeouts.header
             }
             Ok(Ok(_)) => {}
         }
+    }
+}
+
+/// What a connection keeps between batches.
+struct ConnState {
+    /// The parsed head, reused (its field list keeps its capacity).
+    head: RequestHead,
+    served: u64,
+    header_deadline: Instant,
+    first_request: bool,
+}
+
+/// Answers every complete request in the receive buffer, in order, then writes the batch's
+/// responses; `Ok(false)` once the connection has been closed.
+async fn answer_batch<T, C, D>(
+    conn: &Rc<Conn<T>>,
+    state: &mut ConnState,
+    ctx: &C,
+    dispatch: &D,
+    options: &ConnOptions,
+    head_limits: &http::Limits,
+    metrics: Option<&dyn Metrics>,
+) -> Result<bool>
+where
+    T: Transport + 'static,
+    D: Dispatch<C>,
+{
+    loop {
+        let parsed = state.head.parse_into(&conn.inbuf.borrow(), head_limits);
+        let len = match parsed {
+            Ok(Status::Complete(len)) => len,
+            Ok(Status::Partial) => break,
+            Err(err) => {
+                let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);
+                log::debug!("{:?}: bad request: {}", options.peer, err.description());
+                conn.fail_and_close(status, version_of(&state.head)).await?;
+                return Ok(false);
+            }
+        };
+        let head_bytes = conn.inbuf.borrow_mut().split_to(len).freeze();
+        state.served += 1;
+        let last = options.max_requests.is_some_and(|max| state.served >= max);
+        let draining = options
+            .shutdown
+            .as_ref()
+            .is_some_and(ShutdownSignal::is_raised);
+        let keep_alive = state.head.keep_alive() && !last && !draining;
+        let version = state.head.version();
+        let is_head = state.head.method() == http::Method::Head;
+        let prepared = options
+            .static_cache
+            .as_deref()
+            .filter(|cache| !cache.is_empty())
+            .and_then(|cache| {
+                // A request with a body goes to the dispatcher, which knows what to do with it.
+                if state.head.framing() != http::BodyFraming::None {
+                    return None;
+                }
+                cache.lookup(
+                    state.head.method_bytes(&head_bytes),
+                    state.head.path(&head_bytes),
+                )
+            });
+        let started = metrics.map(|_| Instant::now());
+        if let Some(prepared) = prepared {
+            if let (Some(metrics), Some(started)) = (metrics, started) {
+                metrics.request_completed(prepared.status(), started.elapsed());
+            }
+            prepared.append(
+                version,
+                keep_alive,
+                is_head,
+                &http::http_date(),
+                &mut conn.out.borrow_mut(),
+            );
+            if !keep_alive {
+                conn.flush_and_close().await?;
+                return Ok(false);
+            }
+            conn.after_response(&mut state.header_deadline, &options.timeouts)
+                .await?;
+            state.first_request = false;
+            continue;
+        }
+        let mut req = Request::new(
+            std::mem::take(&mut state.head),
+            head_bytes,
+            options.peer,
+            options.local,
+            options.limits.max_body,
+            conn.clone(),
+        );
+        let mut writer = ResponseWriter::new(conn.clone(), version, keep_alive, is_head);
+        let outcome = CatchUnwind {
+            fut: dispatch.dispatch(ctx, &mut req, &mut writer),
+        }
+        .await;
+        let mut close = !keep_alive;
+        match outcome {
+            Ok(Ok(())) if writer.is_sent() => {}
+            Ok(Ok(())) => {
+                log::error!("dispatch returned without sending a response");
+                writer
+                    .send(Response::text(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Internal Server Error",
+                    ))
+                    .await?;
+            }
+            Ok(Err(err)) if !writer.is_sent() => {
+                let status = err.status_or_500();
+                if status.is_server_error() {
+                    log::error!("dispatch failed: {err}");
+                }
+                writer
+                    .send(Response::text(status, status.reason().unwrap_or("")))
+                    .await?;
+            }
+            Ok(Err(err)) => log::error!("dispatch failed after its response: {err}"),
+            Err(panic) => {
+                log::error!("dispatch panicked: {}", panic_message(&panic));
+                if !writer.is_sent() {
+                    writer
+                        .send(Response::text(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            "Internal Server Error",
+                        ))
+                        .await?;
+                }
+                close = true;
+            }
+        }
+        if let (Some(metrics), Some(started), Some(status)) = (metrics, started, writer.status()) {
+            metrics.request_completed(status, started.elapsed());
+        }
+        if writer.is_aborted() {
+            // A streamed body stopped halfway (or the connection was upgraded): close without
+            // another byte.
+            return Ok(false);
+        }
+        close |= !writer.keep_alive_after();
+        if !req.body_done() && !drain_body(&mut req, options.limits.max_drain).await {
+            close = true;
+        }
+        if close {
+            conn.flush_and_close().await?;
+            return Ok(false);
+        }
+        state.head = req.into_head();
+        conn.after_response(&mut state.header_deadline, &options.timeouts)
+            .await?;
+        state.first_request = false;
+    }
+
+    // No complete request left: send what the batch produced.
+    conn.flush().await?;
+    Ok(true)
+}
+
+/// Buffers of connections that went idle, reused by the next busy ones on the same worker.
+mod spare_buffers {
+    use std::cell::RefCell;
+
+    use bytes::BytesMut;
+
+    use super::READ_RESERVE;
+
+    /// How many spare buffers a worker keeps; more are freed.
+    const MAX_SPARE: usize = 1024;
+    /// Buffers that grew past this (a large response) are freed rather than kept.
+    const MAX_KEPT_CAPACITY: usize = 64 * 1024;
+
+    thread_local! {
+        static SPARE: RefCell<Vec<BytesMut>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// A cleared buffer with room for at least one receive.
+    pub(super) fn take() -> BytesMut {
+        SPARE
+            .with(|spare| spare.borrow_mut().pop())
+            .unwrap_or_else(|| BytesMut::with_capacity(READ_RESERVE))
+    }
+
+    /// Keeps `buf` for reuse if nothing else shares its memory any more.
+    pub(super) fn give_back(mut buf: BytesMut) {
+        buf.clear();
+        if buf.capacity() > MAX_KEPT_CAPACITY || !buf.try_reclaim(READ_RESERVE) {
+            return;
+        }
+        SPARE.with(|spare| {
+            let mut spare = spare.borrow_mut();
+            if spare.len() < MAX_SPARE {
+                spare.push(buf);
+            }
+        });
     }
 }
 
@@ -378,9 +465,23 @@ impl<T: Transport> Conn<T> {
             return Ok(0);
         }
         let mut inbuf = self.inbuf.borrow_mut();
+        if inbuf.capacity() == 0 {
+            *inbuf = spare_buffers::take();
+        }
         inbuf.reserve(chunk.len().max(READ_RESERVE));
         inbuf.put_slice(&chunk);
         Ok(chunk.len())
+    }
+
+    /// While the connection waits idle, its buffers go back to the worker's spare list: an
+    /// idle connection holds no buffer memory.
+    fn release_idle_buffers(&self) {
+        for slot in [&self.inbuf, &self.out] {
+            let mut buf = slot.borrow_mut();
+            if buf.is_empty() && buf.capacity() > 0 {
+                spare_buffers::give_back(std::mem::take(&mut *buf));
+            }
+        }
     }
 
     /// Between two requests of a batch: writes early past the high-water mark, and starts the
@@ -564,4 +665,24 @@ fn panic_message(panic: &Box<dyn Any + Send>) -> &str {
         .copied()
         .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("(non-string panic payload)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn tiny(_: &(), _: &mut Request, w: &mut ResponseWriter) -> Result<()> {
+        w.send(Response::text(StatusCode::OK, "x")).await
+    }
+
+    #[test]
+    fn print_connection_future_size() {
+        let (a, _b) = crate::server::duplex(16);
+        let options = ConnOptions::default();
+        let fut = serve_connection(a, &(), &tiny, &options);
+        eprintln!(
+            "serve_connection future: {} bytes",
+            std::mem::size_of_val(&fut)
+        );
+    }
 }
