@@ -264,3 +264,43 @@ fn metrics_hooks_see_connections_and_statuses() {
     statuses.sort();
     assert_eq!(statuses, [200, 202]);
 }
+
+#[test]
+fn connections_queued_at_shutdown_get_503() {
+    for backend in backends() {
+        let mut options = Options::default().port(0).workers(1).backend(backend);
+        // One connection at a time: the second waits in the listener's queue.
+        options.max_connections = 1;
+        let server = nanoapi::serve(options, Arc::new(AtomicUsize::new(0)), dispatch).unwrap();
+        let addr = server.local_addr();
+        let mut first = TcpStream::connect(addr).unwrap();
+        first
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        first
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut buf = [0u8; 512];
+        assert!(
+            first.read(&mut buf).unwrap() > 0,
+            "{backend:?}: the first connection is served"
+        );
+        // The second connection completes its handshake into the listener's queue (connect
+        // returns once the kernel has queued it); the worker does not accept it while the
+        // first is open.
+        let mut queued = TcpStream::connect(addr).unwrap();
+        queued
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        queued
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        server.shutdown_blocking();
+        let mut response = String::new();
+        queued.read_to_string(&mut response).unwrap();
+        assert!(
+            response.starts_with("HTTP/1.1 503"),
+            "{backend:?}: {response}"
+        );
+    }
+}

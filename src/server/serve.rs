@@ -197,14 +197,25 @@ where
     let local = listener.local_addr().ok();
     let open = Rc::new(OpenConnections::default());
     loop {
-        open.wait_below(shared.options.max_connections).await;
+        let below_max = {
+            let room = pin!(open.wait_below(shared.options.max_connections));
+            let stop = pin!(shared.signal.raised());
+            first_of(room, stop).await
+        };
+        if below_max.is_none() {
+            refuse_queued(&listener, &shared).await;
+            break;
+        }
         let accepted = {
             let accept = pin!(listener.accept());
             let stop = pin!(shared.signal.raised());
             first_of(accept, stop).await
         };
         let (stream, peer) = match accepted {
-            None => break,
+            None => {
+                refuse_queued(&listener, &shared).await;
+                break;
+            }
             Some(Ok(accepted)) => accepted,
             Some(Err(err)) => {
                 // Out of descriptors (EMFILE/ENFILE) or a connection reset while queued:
@@ -225,6 +236,37 @@ where
             {
                 log::debug!("connection from {peer}: {err}");
             }
+        })
+        .detach();
+    }
+}
+
+/// At shutdown: answers the connections already queued on the listener with 503 and closes
+/// them, rather than resetting them when the listener closes.
+async fn refuse_queued<D>(listener: &TcpListener, shared: &Shared<D>) {
+    // The queue is drained when an accept does not complete at once (a millisecond: queued
+    // connections are handed over immediately on either reactor).
+    while let Ok(Ok((stream, _))) =
+        nanoapi_executor::time::timeout(Duration::from_millis(1), listener.accept()).await
+    {
+        let server = shared.server_header.clone();
+        spawn_local(async move {
+            let date = crate::http::http_date();
+            let ctx = crate::http::ResponseContext {
+                version: crate::http::Version::Http11,
+                keep_alive: false,
+                head_request: false,
+                date: &date,
+                server: server.as_deref().map(str::as_bytes),
+            };
+            let mut out = bytes::BytesMut::new();
+            let refusal = crate::http::Response::text(
+                crate::http::StatusCode::SERVICE_UNAVAILABLE,
+                "Service Unavailable",
+            );
+            crate::http::send_response(&refusal, &ctx, &mut out);
+            let _ = stream.write_all(out).await;
+            let _ = stream.shutdown(std::net::Shutdown::Write);
         })
         .detach();
     }
