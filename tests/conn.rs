@@ -36,6 +36,15 @@ async fn echo(_: &(), req: &mut Request, w: &mut ResponseWriter) -> nanoapi::Res
         )),
         b"/silent" => Ok(()),
         b"/ignore-body" => w.send(Response::text(StatusCode::OK, "ignored")).await,
+        b"/sink" => {
+            use futures_util_lite::SinkExt;
+            let mut body = w.start_chunked(Response::new(StatusCode::OK)).await?;
+            for part in ["alpha", "beta"] {
+                body.send_item(bytes::Bytes::from_static(part.as_bytes()))
+                    .await?;
+            }
+            body.close_sink().await
+        }
         b"/upgrade" => {
             let switching =
                 Response::new(StatusCode::SWITCHING_PROTOCOLS).header("Upgrade", "shout")?;
@@ -62,6 +71,28 @@ async fn echo(_: &(), req: &mut Request, w: &mut ResponseWriter) -> nanoapi::Res
             w.send(Response::text(StatusCode::OK, text)).await
         }
     }
+}
+
+/// The two `Sink` calls the test needs, without pulling in `futures-util`.
+mod futures_util_lite {
+    use std::future::poll_fn;
+    use std::pin::Pin;
+
+    use futures_sink::Sink;
+
+    pub trait SinkExt<T>: Sink<T> + Unpin + Sized {
+        async fn send_item(&mut self, item: T) -> Result<(), Self::Error> {
+            poll_fn(|cx| Pin::new(&mut *self).poll_ready(cx)).await?;
+            Pin::new(&mut *self).start_send(item)?;
+            poll_fn(|cx| Pin::new(&mut *self).poll_flush(cx)).await
+        }
+
+        async fn close_sink(&mut self) -> Result<(), Self::Error> {
+            poll_fn(|cx| Pin::new(&mut *self).poll_close(cx)).await
+        }
+    }
+
+    impl<T, S: Sink<T> + Unpin> SinkExt<T> for S {}
 }
 
 /// Runs a server on `backend` and `client(addr)` on a blocking thread; returns what the client
@@ -167,6 +198,7 @@ const CASES: &[Case] = &[
     Case { name: "dispatch_panic_is_500_and_close", request: b"GET /panic HTTP/1.1\r\nHost: x\r\n\r\nGET /after HTTP/1.1\r\nHost: x\r\n\r\n", statuses: &[500], closed: true, contains: "" },
     Case { name: "dispatch_without_response_is_500", request: b"GET /silent HTTP/1.1\r\nHost: x\r\n\r\n", statuses: &[500], closed: false, contains: "" },
     Case { name: "unread_body_is_drained_and_the_next_request_served", request: b"POST /ignore-body HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcGET /next HTTP/1.1\r\nHost: x\r\n\r\n", statuses: &[200, 200], closed: false, contains: "GET /next" },
+    Case { name: "chunked_body_through_the_sink", request: b"GET /sink HTTP/1.1\r\nHost: x\r\n\r\n", statuses: &[200], closed: false, contains: "5\r\nalpha\r\n4\r\nbeta\r\n0\r\n\r\n" },
     Case { name: "body_over_the_limit_is_413", request: b"POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999\r\n\r\n", statuses: &[413], closed: true, contains: "" },
 ];
 

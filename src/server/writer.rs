@@ -149,6 +149,7 @@ impl ResponseWriter {
             writer: self,
             kind: framing.kind,
             finished: false,
+            pending_flush: None,
         })
     }
 
@@ -229,6 +230,7 @@ impl ResponseWriter {
             writer: self,
             kind: framing.kind,
             finished: false,
+            pending_flush: None,
         };
         while let Some(chunk) = poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
             body.send(chunk?).await?;
@@ -267,6 +269,8 @@ pub struct ChunkedBody<'w> {
     writer: &'w mut ResponseWriter,
     kind: FramingKind,
     finished: bool,
+    /// The write a [`Sink`](futures_sink::Sink) flush started and has not finished.
+    pending_flush: Option<Pin<Box<dyn Future<Output = Result<()>>>>>,
 }
 
 impl ChunkedBody<'_> {
@@ -318,6 +322,68 @@ impl ChunkedBody<'_> {
             // HEAD, 204, 304: the head went out, the body does not.
             FramingKind::None | FramingKind::Length(_) => {}
         }
+    }
+}
+
+/// The body as a `Sink<Bytes>`: `start_send` queues a chunk, `poll_flush` writes what is
+/// queued, `poll_close` ends the body and writes it.
+impl futures_sink::Sink<Bytes> for ChunkedBody<'_> {
+    type Error = Error;
+
+    fn poll_ready(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<()>> {
+        // Backpressure: a chunk is accepted once the previous flush is done.
+        self.poll_pending_flush(cx)
+    }
+
+    fn start_send(mut self: Pin<&mut Self>, chunk: Bytes) -> Result<()> {
+        self.queue(&chunk);
+        Ok(())
+    }
+
+    fn poll_flush(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<()>> {
+        if self.pending_flush.is_none() && !self.writer.sink.out().is_empty() {
+            let sink = self.writer.sink.clone();
+            self.pending_flush = Some(Box::pin(async move { sink.flush().await }));
+        }
+        self.poll_pending_flush(cx)
+    }
+
+    fn poll_close(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<()>> {
+        if !self.finished {
+            if self.kind == FramingKind::Chunked {
+                encode_last_chunk(&mut self.writer.sink.out());
+            }
+            self.finished = true;
+            let keep_alive_after = self.kind == FramingKind::Chunked && self.writer.keep_alive;
+            self.writer.state = WriterState::Sent { keep_alive_after };
+        }
+        self.poll_flush(cx)
+    }
+}
+
+impl ChunkedBody<'_> {
+    fn poll_pending_flush(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<()>> {
+        let Some(flush) = self.pending_flush.as_mut() else {
+            return std::task::Poll::Ready(Ok(()));
+        };
+        let res = std::task::ready!(flush.as_mut().poll(cx));
+        self.pending_flush = None;
+        if res.is_err() {
+            self.writer.state = WriterState::Aborted;
+        }
+        std::task::Poll::Ready(res)
     }
 }
 
