@@ -592,7 +592,11 @@ impl<T: Transport> BodySource for Conn<T> {
 
 impl<T: Transport> ResponseSink for Conn<T> {
     fn out(&self) -> RefMut<'_, BytesMut> {
-        self.out.borrow_mut()
+        let mut out = self.out.borrow_mut();
+        if out.capacity() == 0 {
+            *out = spare_buffers::take();
+        }
+        out
     }
 
     fn flush(&self) -> Pin<Box<dyn Future<Output = Result<()>> + '_>> {

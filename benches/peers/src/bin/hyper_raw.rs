@@ -1,0 +1,100 @@
+//! Reference HTTP server: hyper 1.x on a tokio current-thread runtime (one thread).
+//!
+//! Usage: `hyper_raw [addr]` (default `127.0.0.1:8080`).
+//!
+//! TechEmpower's two raw routes: `GET /plaintext` → `Hello, World!` (`text/plain`) and
+//! `GET /json` → `{"message":"Hello, World!"}` serialized per request with serde_json
+//! (`application/json`); anything else → 404. Every response carries `server: hyper`;
+//! hyper adds `date` itself. Connections are served by `http1::Builder` with
+//! `pipeline_flush(true)`, as in the TechEmpower hyper entry. TCP_NODELAY on.
+//! Prints `listening <addr>` on stdout once bound (flushed), and nothing else
+//! except errors on stderr.
+
+use std::convert::Infallible;
+use std::io::Write;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::header::{HeaderValue, CONTENT_LENGTH, CONTENT_TYPE, SERVER};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use serde::Serialize;
+use tokio::net::TcpListener;
+
+#[derive(Serialize)]
+struct Message {
+    message: &'static str,
+}
+
+static PLAINTEXT: &[u8] = b"Hello, World!";
+
+fn respond(content_type: &'static str, body: Bytes) -> Response<Full<Bytes>> {
+    let len = body.len();
+    let mut res = Response::new(Full::new(body));
+    let h = res.headers_mut();
+    h.insert(SERVER, HeaderValue::from_static("hyper"));
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(CONTENT_LENGTH, HeaderValue::from(len));
+    res
+}
+
+async fn route(req: Request<hyper::body::Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+    Ok(match req.uri().path() {
+        "/plaintext" => respond("text/plain", Bytes::from_static(PLAINTEXT)),
+        "/json" => {
+            let body = serde_json::to_vec(&Message { message: "Hello, World!" }).expect("serialize");
+            respond("application/json", Bytes::from(body))
+        }
+        _ => {
+            let mut res = respond("text/plain", Bytes::from_static(b"Not Found"));
+            *res.status_mut() = StatusCode::NOT_FOUND;
+            res
+        }
+    })
+}
+
+fn main() {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .expect("build runtime");
+    rt.block_on(async move {
+        let listener = match TcpListener::bind(&addr).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("hyper_raw: bind {addr}: {e}");
+                std::process::exit(1);
+            }
+        };
+        {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "listening {}", listener.local_addr().expect("local_addr"));
+            let _ = out.flush();
+        }
+        let mut http = http1::Builder::new();
+        http.pipeline_flush(true);
+        loop {
+            let (stream, _) = match listener.accept().await {
+                Ok(s) => s,
+                Err(e) => {
+                    // EMFILE and friends: report and keep accepting.
+                    eprintln!("hyper_raw: accept: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            let conn = http.serve_connection(TokioIo::new(stream), service_fn(route));
+            tokio::task::spawn(async move {
+                // Client resets at the end of a wrk run are expected: ignore errors.
+                let _ = conn.await;
+            });
+        }
+    });
+}
