@@ -1,7 +1,9 @@
 //! The `Date` header value, rendered at most once a second per thread.
 //!
-//! Thread-per-core makes a thread-local cache natural: no synchronisation, and each worker
-//! re-renders when it first needs a new second.
+//! Thread-per-core makes a thread-local cache natural: no synchronisation. A serving worker
+//! runs a refresher task that re-renders the value at each second boundary
+//! ([`refresh_every_second`]), so a response costs no clock read; elsewhere the cache checks
+//! the clock on each call and re-renders when the second changed.
 
 use std::cell::Cell;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -12,6 +14,8 @@ pub const DATE_VALUE_LENGTH: usize = 29;
 thread_local! {
     /// The second the cached value renders, and the value.
     static CACHE: Cell<(u64, [u8; DATE_VALUE_LENGTH])> = const { Cell::new((u64::MAX, [0; DATE_VALUE_LENGTH])) };
+    /// How many refresher tasks keep `CACHE` current on this thread.
+    static REFRESHERS: Cell<usize> = const { Cell::new(0) };
 }
 
 /// The current time as an IMF-fixdate (RFC 9110 §5.6.7), e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
@@ -23,9 +27,15 @@ thread_local! {
 /// assert!(date.ends_with(b" GMT"));
 /// ```
 pub fn http_date() -> [u8; DATE_VALUE_LENGTH] {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    if REFRESHERS.get() > 0 {
+        return CACHE.get().1;
+    }
+    refresh()
+}
+
+/// Re-renders the cached value if the second changed; returns it.
+fn refresh() -> [u8; DATE_VALUE_LENGTH] {
+    let now = unix_now().as_secs();
     CACHE.with(|cache| {
         let (second, value) = cache.get();
         if second == now {
@@ -35,6 +45,38 @@ pub fn http_date() -> [u8; DATE_VALUE_LENGTH] {
         cache.set((now, value));
         value
     })
+}
+
+fn unix_now() -> std::time::Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// Keeps this worker's Date cache current until dropped: re-renders at every second boundary,
+/// so that [`http_date`] reads no clock. Run it as a task on each serving worker.
+///
+/// # Panics
+///
+/// Off a worker thread (it sleeps on the worker's timers).
+pub async fn refresh_every_second() {
+    struct Registered;
+    impl Drop for Registered {
+        fn drop(&mut self) {
+            REFRESHERS.set(REFRESHERS.get() - 1);
+        }
+    }
+    refresh();
+    REFRESHERS.set(REFRESHERS.get() + 1);
+    let _registered = Registered;
+    loop {
+        // Wake just after the next second begins (a millisecond late at most, the timers'
+        // resolution): the value is at most that stale.
+        let into_second = unix_now().subsec_nanos();
+        let until_next = std::time::Duration::from_nanos(1_000_000_000 - u64::from(into_second));
+        nanoapi_executor::time::sleep(until_next).await;
+        refresh();
+    }
 }
 
 const DAYS: [&[u8; 3]; 7] = [b"Thu", b"Fri", b"Sat", b"Sun", b"Mon", b"Tue", b"Wed"];
@@ -129,6 +171,28 @@ mod tests {
                 (y + 1, 1, 1)
             };
         }
+    }
+
+    #[test]
+    fn a_refresher_serves_the_date_without_reading_the_clock_until_dropped() {
+        nanoapi_executor::block_on(async {
+            let refresher = nanoapi_executor::spawn_local(refresh_every_second());
+            nanoapi_executor::yield_now().await;
+            assert_eq!(REFRESHERS.get(), 1);
+            let cached = http_date();
+            let now = unix_now().as_secs();
+            assert!(
+                cached == render(now) || cached == render(now - 1),
+                "the current second (or the one just ended)"
+            );
+            drop(refresher);
+            nanoapi_executor::yield_now().await;
+            assert_eq!(
+                REFRESHERS.get(),
+                0,
+                "a dropped refresher no longer vouches for the cache"
+            );
+        });
     }
 
     #[test]

@@ -22,7 +22,7 @@ mod date;
 mod status;
 
 pub use chunked::{Chunk, ChunkedDecoder, ChunkedError, ChunkedLimits};
-pub use date::{DATE_VALUE_LENGTH, http_date};
+pub use date::{DATE_VALUE_LENGTH, http_date, refresh_every_second};
 pub use encode::{
     ChunkHeader, Framing, FramingKind, ResponseContext, append_decimal, can_use_fast_json_bytes,
     encode_chunk, encode_last_chunk, send_fast_json_bytes, send_response,

@@ -196,6 +196,8 @@ where
 {
     let local = listener.local_addr().ok();
     let open = Rc::new(OpenConnections::default());
+    // Responses on this worker read the Date from a cache this task keeps current.
+    let _date_refresher = spawn_local(crate::http::refresh_every_second());
     loop {
         let below_max = {
             let room = pin!(open.wait_below(shared.options.max_connections));
