@@ -1,29 +1,16 @@
 //! Blocking dispatch: handlers on their own pool, frames back to the connection, 503 when
 //! the pool and its queue are full, 500 on a panic.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use nanoapi::executor::{Backend, Runtime};
+use nanoapi::executor::Backend;
 use nanoapi::http::{Response, StatusCode};
 use nanoapi::server::{BlockingWriter, Options, OwnedRequest, serve_blocking};
-
-fn backends() -> Vec<Backend> {
-    match std::env::var("NANOAPI_BACKEND").as_deref() {
-        Ok("uring") => vec![Backend::IoUring],
-        Ok("poll") => vec![Backend::Poll],
-        _ if Runtime::builder()
-            .backend(Backend::IoUring)
-            .block_on(async {})
-            .is_ok() =>
-        {
-            vec![Backend::IoUring, Backend::Poll]
-        }
-        _ => vec![Backend::Poll],
-    }
-}
 
 /// Sends `request`, reads to the end (the requests ask for close).
 fn exchange(addr: std::net::SocketAddr, request: &str) -> String {
@@ -93,7 +80,7 @@ fn start(backend: Backend, threads: usize, queue: usize) -> (nanoapi::ServerHand
 
 #[test]
 fn a_blocking_handler_sees_the_whole_request_and_answers() {
-    for backend in backends() {
+    for backend in common::backends() {
         let (server, _) = start(backend, 2, 8);
         let response = exchange(
             server.local_addr(),
@@ -113,7 +100,7 @@ fn a_blocking_handler_sees_the_whole_request_and_answers() {
 
 #[test]
 fn a_blocking_handler_streams_chunks_with_its_headers() {
-    for backend in backends() {
+    for backend in common::backends() {
         let (server, _) = start(backend, 2, 8);
         let response = exchange(
             server.local_addr(),
@@ -137,7 +124,7 @@ fn a_blocking_handler_streams_chunks_with_its_headers() {
 
 #[test]
 fn a_panicking_blocking_handler_is_a_500() {
-    for backend in backends() {
+    for backend in common::backends() {
         let (server, _) = start(backend, 1, 4);
         let response = exchange(
             server.local_addr(),
@@ -162,7 +149,7 @@ fn a_panicking_blocking_handler_is_a_500() {
 
 #[test]
 fn a_saturated_pool_answers_503_while_the_worker_keeps_serving() {
-    for backend in backends() {
+    for backend in common::backends() {
         // One thread, no queue: while a handler blocks, the next request is refused at once.
         let (server, gate) = start(backend, 1, 0);
         let (entered_tx, entered) = mpsc::channel();

@@ -1,6 +1,8 @@
 //! The connection future over real sockets, on both backends: a table of raw requests and
 //! what must come back, plus pipelining, split reads, bodies and dispatcher failures.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
@@ -9,22 +11,6 @@ use nanoapi::executor::net::TcpListener;
 use nanoapi::executor::{Backend, Runtime, spawn_blocking, spawn_local};
 use nanoapi::http::{Response, StatusCode};
 use nanoapi::server::{ConnOptions, Request, ResponseWriter, Transport, serve_connection};
-
-/// The backends to run on (`NANOAPI_BACKEND` narrows).
-fn backends() -> Vec<Backend> {
-    match std::env::var("NANOAPI_BACKEND").as_deref() {
-        Ok("uring") => vec![Backend::IoUring],
-        Ok("poll") => vec![Backend::Poll],
-        _ if Runtime::builder()
-            .backend(Backend::IoUring)
-            .block_on(async {})
-            .is_ok() =>
-        {
-            vec![Backend::IoUring, Backend::Poll]
-        }
-        _ => vec![Backend::Poll],
-    }
-}
 
 /// The dispatcher under test: a black-box view of what the runtime understood.
 async fn echo(_: &(), req: &mut Request, w: &mut ResponseWriter) -> nanoapi::Result<()> {
@@ -204,7 +190,7 @@ const CASES: &[Case] = &[
 
 #[test]
 fn conformance_table() {
-    for backend in backends() {
+    for backend in common::backends() {
         with_server(backend, ConnOptions::default(), move |addr| {
             for case in CASES {
                 // A closing request after the case: it is answered only if the case left the
@@ -241,7 +227,7 @@ fn conformance_table() {
 #[test]
 fn a_request_split_at_every_byte_is_understood() {
     let request: &[u8] = b"POST /split?q=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody";
-    for backend in backends() {
+    for backend in common::backends() {
         with_server(backend, ConnOptions::default(), move |addr| {
             for at in [1, 5, 17, 30, request.len() - 4, request.len() - 1] {
                 let (response, _) = exchange(addr, &[&request[..at], &request[at..], CLOSER]);
@@ -257,7 +243,7 @@ fn a_request_split_at_every_byte_is_understood() {
 
 #[test]
 fn pipelining_depth_64_answers_in_order() {
-    for backend in backends() {
+    for backend in common::backends() {
         with_server(backend, ConnOptions::default(), move |addr| {
             let batch: Vec<u8> = (0..64)
                 .flat_map(|i| format!("GET /{i} HTTP/1.1\r\nHost: x\r\n\r\n").into_bytes())
@@ -275,7 +261,7 @@ fn pipelining_depth_64_answers_in_order() {
 
 #[test]
 fn expect_continue_gets_100_before_the_body_is_read() {
-    for backend in backends() {
+    for backend in common::backends() {
         with_server(backend, ConnOptions::default(), move |addr| {
             let mut stream = TcpStream::connect(addr).unwrap();
             stream
@@ -305,7 +291,7 @@ fn slow_headers_get_408_at_the_absolute_deadline() {
         },
         ..ConnOptions::default()
     };
-    for backend in backends() {
+    for backend in common::backends() {
         with_server(backend, options.clone(), move |addr| {
             let mut stream = TcpStream::connect(addr).unwrap();
             stream
@@ -340,7 +326,7 @@ fn slow_headers_get_408_at_the_absolute_deadline() {
 
 #[test]
 fn size_limits_at_and_past_the_limit() {
-    for backend in backends() {
+    for backend in common::backends() {
         with_server(backend, ConnOptions::default(), move |addr| {
             // A target of 8,000 octets works (RFC 9112 §3 asks for at least that).
             let long_path = format!("/{}", "a".repeat(7_999));
@@ -387,8 +373,8 @@ fn size_limits_at_and_past_the_limit() {
 
 #[test]
 fn a_thousand_concurrent_keep_alive_clients() {
-    raise_fd_limit();
-    for backend in backends() {
+    common::raise_fd_limit();
+    for backend in common::backends() {
         with_server(backend, ConnOptions::default(), move |addr| {
             let mut clients: Vec<TcpStream> = (0..1000)
                 .map(|_| TcpStream::connect(addr).unwrap())
@@ -420,22 +406,9 @@ fn a_thousand_concurrent_keep_alive_clients() {
     }
 }
 
-fn raise_fd_limit() {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: `limit` is a valid out-pointer, then a valid in-pointer.
-    unsafe {
-        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
-        limit.rlim_cur = limit.rlim_max;
-        libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-    }
-}
-
 #[test]
 fn upgrade_hands_over_the_stream_with_the_bytes_already_read() {
-    for backend in backends() {
+    for backend in common::backends() {
         with_server(backend, ConnOptions::default(), move |addr| {
             let mut stream = TcpStream::connect(addr).unwrap();
             stream

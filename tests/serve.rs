@@ -1,5 +1,7 @@
 //! `serve` and `ServerHandle`: binding, several workers on one port, graceful shutdown.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -7,24 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use nanoapi::executor::time::sleep;
-use nanoapi::executor::{Backend, Runtime};
 use nanoapi::http::{Response, StatusCode};
 use nanoapi::server::{Options, Request, ResponseWriter};
-
-fn backends() -> Vec<Backend> {
-    match std::env::var("NANOAPI_BACKEND").as_deref() {
-        Ok("uring") => vec![Backend::IoUring],
-        Ok("poll") => vec![Backend::Poll],
-        _ if Runtime::builder()
-            .backend(Backend::IoUring)
-            .block_on(async {})
-            .is_ok() =>
-        {
-            vec![Backend::IoUring, Backend::Poll]
-        }
-        _ => vec![Backend::Poll],
-    }
-}
 
 /// Counts requests; `/slow` takes 300 ms.
 async fn dispatch(
@@ -54,7 +40,7 @@ fn get(addr: std::net::SocketAddr, path: &str) -> std::io::Result<String> {
 
 #[test]
 fn serve_on_port_zero_shares_the_port_across_workers() {
-    for backend in backends() {
+    for backend in common::backends() {
         let started = Arc::new(AtomicUsize::new(0));
         let options = Options::default().port(0).workers(2).backend(backend);
         let server = nanoapi::serve(options, started.clone(), dispatch).unwrap();
@@ -81,7 +67,7 @@ fn serve_on_port_zero_shares_the_port_across_workers() {
 
 #[test]
 fn graceful_shutdown_finishes_the_request_in_flight_then_refuses_new_ones() {
-    for backend in backends() {
+    for backend in common::backends() {
         let started = Arc::new(AtomicUsize::new(0));
         let options = Options::default().port(0).workers(1).backend(backend);
         let server = Arc::new(nanoapi::serve(options, started.clone(), dispatch).unwrap());
@@ -132,7 +118,7 @@ fn shutdown_is_awaitable_from_tokio() {
 
 #[test]
 fn static_responses_are_served_without_the_dispatcher() {
-    for backend in backends() {
+    for backend in common::backends() {
         let started = Arc::new(AtomicUsize::new(0));
         let options = Options::default()
             .port(0)
@@ -267,7 +253,7 @@ fn metrics_hooks_see_connections_and_statuses() {
 
 #[test]
 fn connections_queued_at_shutdown_get_503() {
-    for backend in backends() {
+    for backend in common::backends() {
         let mut options = Options::default().port(0).workers(1).backend(backend);
         // One connection at a time: the second waits in the listener's queue.
         options.max_connections = 1;
