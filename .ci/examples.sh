@@ -38,49 +38,39 @@ print(repr(data))
 PY
 }
 
-# check NAME EXPECT OUTPUT
-check() {
-    if [[ "$3" != *"$2"* ]]; then
-        echo "$1: expected '$2', got '$3'"
+# serve_and_check NAME BACKEND SEND EXPECT COMMAND...: starts COMMAND (an HTTP example reads
+# NANOAPI_PORT; echo_server takes the address as an argument), sends SEND, stops the server, and
+# fails unless what came back contains EXPECT.
+port=18080
+serve_and_check() {
+    local name=$1 backend=$2 send=$3 expect=$4
+    shift 4
+    port=$((port + 1))
+    NANOAPI_BACKEND=$backend NANOAPI_PORT=$port "${@//\{port\}/$port}" >/dev/null &
+    local pid=$!
+    local out
+    out=$(exchange "$port" "$send" "$expect") || true
+    kill "$pid"
+    wait "$pid" 2>/dev/null || true
+    if [[ "$out" != *"$expect"* ]]; then
+        echo "$name ($backend): expected '$expect', got '$out'"
         exit 1
     fi
-    echo "$1: ok"
+    echo "$name ($backend): ok"
 }
 
-port=18080
+bin=./target/release/examples
 for backend in uring poll; do
-    port=$((port + 1))
-    NANOAPI_BACKEND=$backend NANOAPI_PORT=$port ./target/release/examples/hello &
-    pid=$!
-    out=$(exchange "$port" 'GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' 'never') || true
-    kill "$pid"; wait "$pid" 2>/dev/null || true
-    check "hello ($backend), two pipelined requests" 'Hello, World!HTTP/1.1 200 OK' "$out"
-
-    port=$((port + 1))
-    NANOAPI_BACKEND=$backend NANOAPI_PORT=$port ./target/release/examples/echo &
-    pid=$!
-    out=$(exchange "$port" 'POST /e?q=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi' 'never') || true
-    kill "$pid"; wait "$pid" 2>/dev/null || true
-    check "echo ($backend)" '"path":"/e","query":"q=1","version":"HTTP/1.1","headers":[["Host","x"],["Content-Length","2"],["Connection","close"]],"body":"hi","body_len":2}' "$out"
-
-    port=$((port + 1))
-    NANOAPI_BACKEND=$backend NANOAPI_PORT=$port ./target/release/examples/bench_raw &
-    pid=$!
-    out=$(exchange "$port" 'GET /json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' 'never') || true
-    kill "$pid"; wait "$pid" 2>/dev/null || true
-    check "bench_raw ($backend)" '{"message":"Hello, World!"}' "$out"
-
-    port=$((port + 1))
-    NANOAPI_BACKEND=$backend NANOAPI_PORT=$port ./target/release/examples/raw_dispatch &
-    pid=$!
-    out=$(exchange "$port" 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' 'never') || true
-    kill "$pid"; wait "$pid" 2>/dev/null || true
-    check "raw_dispatch ($backend)" '\r\n\r\nok' "$out"
-
-    port=$((port + 1))
-    NANOAPI_BACKEND=$backend ./target/release/examples/echo_server "127.0.0.1:$port" >/dev/null &
-    pid=$!
-    out=$(exchange "$port" "ping-$backend" "ping-$backend") || true
-    kill "$pid"; wait "$pid" 2>/dev/null || true
-    check "echo_server ($backend)" "ping-$backend" "$out"
+    serve_and_check "hello, two pipelined requests" "$backend" \
+        'GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' \
+        'Hello, World!HTTP/1.1 200 OK' "$bin/hello"
+    serve_and_check echo "$backend" \
+        'POST /e?q=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi' \
+        '"path":"/e","query":"q=1","version":"HTTP/1.1","headers":[["Host","x"],["Content-Length","2"],["Connection","close"]],"body":"hi","body_len":2}' \
+        "$bin/echo"
+    serve_and_check bench_raw "$backend" 'GET /json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' \
+        '{"message":"Hello, World!"}' "$bin/bench_raw"
+    serve_and_check raw_dispatch "$backend" 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' \
+        '\r\n\r\nok' "$bin/raw_dispatch"
+    serve_and_check echo_server "$backend" "ping-$backend" "ping-$backend" "$bin/echo_server" "127.0.0.1:{port}"
 done
