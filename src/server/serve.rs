@@ -34,16 +34,27 @@ where
     // Blocked before the workers start, so they inherit the mask and only `sigwait` below
     // sees the signals.
     let signals = termination_signals();
-    // SAFETY: `signals` is an initialised set; blocking signals has no memory effects.
-    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &signals, std::ptr::null_mut()) };
-    let handle = serve(options, ctx, dispatch)?;
+    // SAFETY: `signals` is an initialised set and `previous` a valid out-pointer; changing the
+    // mask has no memory effects.
+    let previous = unsafe {
+        let mut previous = std::mem::zeroed::<libc::sigset_t>();
+        libc::pthread_sigmask(libc::SIG_BLOCK, &signals, &mut previous);
+        previous
+    };
+    let served = serve(options, ctx, dispatch).map(|handle| wait_for_signal(&handle, &signals));
+    // SAFETY: restores the mask saved above.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &previous, std::ptr::null_mut()) };
+    served
+}
+
+/// Blocks until SIGINT or SIGTERM, then drains `handle`.
+fn wait_for_signal(handle: &ServerHandle, signals: &libc::sigset_t) {
     log::info!("nanoapi listening on http://{}", handle.local_addr());
     let mut signal = 0;
-    // SAFETY: waits for one of the blocked signals; both pointers are to live locals.
-    unsafe { libc::sigwait(&signals, &mut signal) };
+    // SAFETY: waits for one of the blocked signals; both pointers are to live values.
+    unsafe { libc::sigwait(signals, &mut signal) };
     log::info!("signal {signal}: draining");
     handle.shutdown_blocking();
-    Ok(())
 }
 
 fn termination_signals() -> libc::sigset_t {
