@@ -117,10 +117,7 @@ fn with_server<R: Send + 'static>(
 /// Sends `pieces` one after the other, then reads until the server closes (or 5 s pass: a
 /// failure the caller reports).
 fn exchange(addr: SocketAddr, pieces: &[&[u8]]) -> (Vec<u8>, bool) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
+    let mut stream = common::connect(addr);
     for piece in pieces {
         stream.write_all(piece).unwrap();
         stream.flush().unwrap();
@@ -263,10 +260,7 @@ fn pipelining_depth_64_answers_in_order() {
 fn expect_continue_gets_100_before_the_body_is_read() {
     for backend in common::backends() {
         with_server(backend, ConnOptions::default(), move |addr| {
-            let mut stream = TcpStream::connect(addr).unwrap();
-            stream
-                .set_read_timeout(Some(Duration::from_secs(5)))
-                .unwrap();
+            let mut stream = common::connect(addr);
             stream.write_all(b"POST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n").unwrap();
             let mut buf = [0u8; 256];
             let n = stream.read(&mut buf).unwrap();
@@ -293,10 +287,7 @@ fn slow_headers_get_408_at_the_absolute_deadline() {
     };
     for backend in common::backends() {
         with_server(backend, options.clone(), move |addr| {
-            let mut stream = TcpStream::connect(addr).unwrap();
-            stream
-                .set_read_timeout(Some(Duration::from_secs(5)))
-                .unwrap();
+            let mut stream = common::connect(addr);
             // Progress does not extend the deadline: a byte every 50 ms still ends at ~200 ms.
             let start = std::time::Instant::now();
             let mut response = Vec::new();
@@ -410,10 +401,7 @@ fn a_thousand_concurrent_keep_alive_clients() {
 fn upgrade_hands_over_the_stream_with_the_bytes_already_read() {
     for backend in common::backends() {
         with_server(backend, ConnOptions::default(), move |addr| {
-            let mut stream = TcpStream::connect(addr).unwrap();
-            stream
-                .set_read_timeout(Some(Duration::from_secs(5)))
-                .unwrap();
+            let mut stream = common::connect(addr);
             // The first bytes of the new protocol travel with the request.
             stream
                 .write_all(b"GET /upgrade HTTP/1.1\r\nHost: x\r\nConnection: upgrade\r\nUpgrade: shout\r\n\r\nhello")

@@ -259,10 +259,7 @@ fn connections_queued_at_shutdown_get_503() {
         options.max_connections = 1;
         let server = nanoapi::serve(options, Arc::new(AtomicUsize::new(0)), dispatch).unwrap();
         let addr = server.local_addr();
-        let mut first = TcpStream::connect(addr).unwrap();
-        first
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
+        let mut first = common::connect(addr);
         first
             .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             .unwrap();
@@ -274,10 +271,7 @@ fn connections_queued_at_shutdown_get_503() {
         // The second connection completes its handshake into the listener's queue (connect
         // returns once the kernel has queued it); the worker does not accept it while the
         // first is open.
-        let mut queued = TcpStream::connect(addr).unwrap();
-        queued
-            .set_read_timeout(Some(Duration::from_secs(5)))
-            .unwrap();
+        let mut queued = common::connect(addr);
         queued
             .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             .unwrap();

@@ -204,7 +204,6 @@ impl Drop for ReceiverGuard {
 /// while the connection is behind by more than a few frames, and fails once it is gone.
 pub struct BlockingWriter {
     channel: Arc<Channel>,
-    sent: bool,
 }
 
 impl BlockingWriter {
@@ -226,7 +225,6 @@ impl BlockingWriter {
                 ));
             }
         };
-        self.sent = true;
         self.channel.send(Frame::Response {
             status,
             headers,
@@ -241,7 +239,6 @@ impl BlockingWriter {
     /// The connection is gone.
     pub fn start_chunked(&mut self, head: Response) -> io::Result<()> {
         let (status, headers, _) = head.into_parts();
-        self.sent = true;
         self.channel.send(Frame::StartChunked { status, headers })
     }
 
@@ -266,9 +263,7 @@ impl BlockingWriter {
 
 impl fmt::Debug for BlockingWriter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BlockingWriter")
-            .field("sent", &self.sent)
-            .finish()
+        f.debug_struct("BlockingWriter").finish()
     }
 }
 
@@ -399,7 +394,6 @@ where
         let job: Job = Box::new(move || {
             let mut writer = BlockingWriter {
                 channel: job_channel.clone(),
-                sent: false,
             };
             let outcome = catch_unwind(AssertUnwindSafe(|| handler(&ctx, &owned, &mut writer)));
             let result = match outcome {

@@ -1,6 +1,9 @@
 //! Helpers shared by the runtime's socket tests.
 #![allow(dead_code, unreachable_pub)]
 
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
 use nanoapi::executor::{Backend, Runtime};
 
 /// The backends this machine runs, narrowed by `NANOAPI_BACKEND` (`uring` or `poll`) if set.
@@ -31,4 +34,14 @@ pub fn raise_fd_limit() {
         limit.rlim_cur = limit.rlim_max;
         libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
     }
+}
+
+/// A blocking client connection whose reads give up after 5 s (a hung server fails the test
+/// instead of hanging it).
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    stream
 }
