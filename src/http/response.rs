@@ -681,6 +681,13 @@ impl HeaderError {
         HeaderError { kind, name }
     }
 
+    /// The value of the field `name` holds a byte it may not: for layers that check a value's
+    /// own grammar (a cookie's) before it becomes a field.
+    #[cfg_attr(not(feature = "app"), allow(dead_code))]
+    pub(crate) fn invalid_value(name: &'static [u8]) -> HeaderError {
+        HeaderError::new(HeaderErrorKind::InvalidValue, Bytes::from_static(name))
+    }
+
     /// The name of the refused field, as given.
     pub fn name(&self) -> &[u8] {
         &self.name

@@ -1,19 +1,18 @@
 //! `Request`: a parsed head (zero-copy), its peer, and its body, read on demand.
 
-use std::cell::RefMut;
+use std::cell::{RefCell, RefMut};
 use std::fmt;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 
-use crate::error::{Error, Result};
-use crate::http::{
-    BodyFraming, Chunk, ChunkedDecoder, ChunkedLimits, Limits as HeadLimits, Method, RequestHead,
-    Status, StatusCode, Version,
-};
+use super::Extensions;
+use super::body::{BodyReader, BodySlot, RequestBody};
+use crate::error::Result;
+use crate::http::{BodyFraming, Limits as HeadLimits, Method, RequestHead, Status, Version};
 
 /// Where a request's body comes from: the connection's receive buffer and transport, or
 /// memory (for [`Request::from_parts`]).
@@ -54,36 +53,8 @@ pub struct Request {
     head_bytes: Bytes,
     peer: Option<SocketAddr>,
     local: Option<SocketAddr>,
-    body: BodyState,
-    source: Rc<dyn BodySource>,
-}
-
-/// How far the body has been read.
-struct BodyState {
-    framing: BodyFraming,
-    /// Bytes of a `Content-Length` body still to read.
-    remaining: u64,
-    decoder: Option<ChunkedDecoder>,
-    limit: u64,
-    started: bool,
-    done: bool,
-}
-
-impl BodyState {
-    fn new(framing: BodyFraming, limit: u64) -> BodyState {
-        let remaining = match framing {
-            BodyFraming::Length(n) => n,
-            _ => 0,
-        };
-        BodyState {
-            framing,
-            remaining,
-            decoder: None,
-            limit,
-            started: false,
-            done: framing == BodyFraming::None,
-        }
-    }
+    body: BodySlot,
+    extensions: Extensions,
 }
 
 impl Request {
@@ -95,14 +66,19 @@ impl Request {
         body_limit: u64,
         source: Rc<dyn BodySource>,
     ) -> Request {
-        let body = BodyState::new(head.framing(), body_limit);
+        let body = BodySlot::Here(BodyReader::new(
+            head.framing(),
+            body_limit,
+            head.expect_continue(),
+            source,
+        ));
         Request {
             head,
             head_bytes,
             peer,
             local,
             body,
-            source,
+            extensions: Extensions::new(),
         }
     }
 
@@ -210,7 +186,7 @@ impl Request {
 
     /// The declared body length, for a `Content-Length` body.
     pub fn content_length(&self) -> Option<u64> {
-        match self.body.framing {
+        match self.head.framing() {
             BodyFraming::Length(n) => Some(n),
             _ => None,
         }
@@ -218,7 +194,7 @@ impl Request {
 
     /// Whether the body is chunked.
     pub fn is_chunked(&self) -> bool {
-        self.body.framing == BodyFraming::Chunked
+        self.head.framing() == BodyFraming::Chunked
     }
 
     /// Whether this is a `HEAD` request (its response gets headers only, automatically).
@@ -241,11 +217,19 @@ impl Request {
         self.local
     }
 
+    /// Values other layers attached to this request (see [`Extensions`]).
+    pub fn extensions(&self) -> &Extensions {
+        &self.extensions
+    }
+
+    /// Values attached to this request, mutably: middleware leaves values here for handlers.
+    pub fn extensions_mut(&mut self) -> &mut Extensions {
+        &mut self.extensions
+    }
+
     /// Sets this request's body limit (bytes); takes effect only before the first read.
     pub fn set_body_limit(&mut self, limit: u64) {
-        if !self.body.started {
-            self.body.limit = limit;
-        }
+        self.body.with(|reader| reader.set_limit(limit));
     }
 
     /// The next piece of the body, `None` at its end.
@@ -255,18 +239,29 @@ impl Request {
     /// 413 past the body limit (a declared length over it fails before anything is read),
     /// 400 for malformed chunked framing or a body cut short, 408 when the client stalls.
     pub async fn read_chunk(&mut self) -> Result<Option<Bytes>> {
-        if self.body.done {
-            return Ok(None);
+        match &mut self.body {
+            BodySlot::Here(reader) => reader.read_chunk().await,
+            BodySlot::Shared(shared) => RequestBody::read_shared(shared).await,
         }
-        let source = self.source.clone();
-        if !self.body.started {
-            self.start_body(&*source).await?;
-        }
-        match self.body.framing {
-            BodyFraming::None => Ok(None),
-            BodyFraming::Length(_) => self.read_length_chunk(&*source).await,
-            BodyFraming::Chunked => self.read_chunked_chunk(&*source).await,
-        }
+    }
+
+    /// Moves the body out of the request, for a reader that outlives the borrow of the
+    /// request (a handler's body-stream argument). The connection still sees how far it was
+    /// read, to drain the rest (or close) after the response.
+    pub fn take_body(&mut self) -> RequestBody {
+        let shared = match &mut self.body {
+            BodySlot::Shared(shared) => shared.clone(),
+            BodySlot::Here(_) => {
+                let placeholder = BodySlot::Shared(Rc::new(RefCell::new(BodyReader::empty())));
+                let BodySlot::Here(reader) = std::mem::replace(&mut self.body, placeholder) else {
+                    unreachable!("matched above")
+                };
+                let shared = Rc::new(RefCell::new(reader));
+                self.body = BodySlot::Shared(shared.clone());
+                shared
+            }
+        };
+        RequestBody::new(shared)
     }
 
     /// The whole body (up to the limit).
@@ -306,102 +301,12 @@ impl Request {
 
     /// How much of a `Content-Length` body is still unread.
     pub(crate) fn body_remaining(&self) -> Option<u64> {
-        match self.body.framing {
-            BodyFraming::Length(_) if !self.body.done => Some(self.body.remaining),
-            _ => None,
-        }
+        self.body.with_ref(BodyReader::remaining)
     }
 
     /// Whether the body was read to its end (or there is none).
     pub(crate) fn body_done(&self) -> bool {
-        self.body.done
-    }
-
-    async fn start_body(&mut self, source: &dyn BodySource) -> Result<()> {
-        self.body.started = true;
-        if let BodyFraming::Length(n) = self.body.framing
-            && n > self.body.limit
-        {
-            return Err(Error::with_status(
-                StatusCode::CONTENT_TOO_LARGE,
-                "request body over the limit",
-            ));
-        }
-        if self.body.framing == BodyFraming::Chunked {
-            self.body.decoder = Some(ChunkedDecoder::new(ChunkedLimits {
-                max_body: self.body.limit,
-                ..ChunkedLimits::default()
-            }));
-        }
-        // RFC 9110 §10.1.1: answer 100 only once the body is wanted, and not if its first bytes
-        // are already here (the client did not wait).
-        if self.head.expect_continue() && source.buffered().is_empty() {
-            source.send_continue().await?;
-        }
-        Ok(())
-    }
-
-    async fn read_length_chunk(&mut self, source: &dyn BodySource) -> Result<Option<Bytes>> {
-        loop {
-            if self.body.remaining == 0 {
-                self.body.done = true;
-                return Ok(None);
-            }
-            {
-                let mut buffered = source.buffered();
-                if !buffered.is_empty() {
-                    let n = usize::try_from(self.body.remaining)
-                        .unwrap_or(usize::MAX)
-                        .min(buffered.len());
-                    self.body.remaining -= n as u64;
-                    return Ok(Some(buffered.split_to(n).freeze()));
-                }
-            }
-            if source.fill().await? == 0 {
-                return Err(Error::with_status(
-                    StatusCode::BAD_REQUEST,
-                    "request body ended before its Content-Length",
-                ));
-            }
-        }
-    }
-
-    async fn read_chunked_chunk(&mut self, source: &dyn BodySource) -> Result<Option<Bytes>> {
-        let decoder = self
-            .body
-            .decoder
-            .as_mut()
-            .expect("a chunked body has its decoder once started");
-        loop {
-            {
-                let mut buffered = source.buffered();
-                let (consumed, chunk) = decoder.decode(&buffered)?;
-                match chunk {
-                    Chunk::Data(data) => {
-                        let start = data.as_ptr() as usize - buffered.as_ptr() as usize;
-                        let len = data.len();
-                        return Ok(Some(
-                            buffered
-                                .split_to(consumed)
-                                .freeze()
-                                .slice(start..start + len),
-                        ));
-                    }
-                    Chunk::Done => {
-                        buffered.advance(consumed);
-                        self.body.done = true;
-                        return Ok(None);
-                    }
-                    Chunk::NeedMore => buffered.advance(consumed),
-                }
-            }
-            if source.fill().await? == 0 {
-                return Err(Error::with_status(
-                    StatusCode::BAD_REQUEST,
-                    "chunked request body ended early",
-                ));
-            }
-        }
+        self.body.with_ref(BodyReader::done)
     }
 }
 
@@ -437,6 +342,7 @@ impl BodySource for MemoryBody {
 mod tests {
     use super::*;
     use crate::executor::block_on;
+    use crate::http::StatusCode;
 
     #[test]
     fn from_parts_reads_a_length_body() {

@@ -30,7 +30,20 @@ where
     C: Send + Sync + 'static,
     D: Dispatch<C>,
 {
-    let options = Options::from_env()?;
+    run_with(Options::from_env()?, ctx, dispatch)
+}
+
+/// [`run`] with the given options (start from [`Options::from_env`] to keep the environment's
+/// say): serves until SIGINT or SIGTERM, then drains. Blocks the calling thread.
+///
+/// # Errors
+///
+/// The address cannot be bound, or the runtime cannot start.
+pub fn run_with<C, D>(options: Options, ctx: C, dispatch: D) -> io::Result<()>
+where
+    C: Send + Sync + 'static,
+    D: Dispatch<C>,
+{
     // Blocked before the workers start, so they inherit the mask and only `sigwait` below
     // sees the signals.
     let signals = termination_signals();

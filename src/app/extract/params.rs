@@ -1,0 +1,295 @@
+//! Extractors of flat name/value inputs: path, query, headers, cookies.
+
+use std::borrow::Cow;
+
+use percent_encoding::percent_decode;
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+
+use super::{FromRequest, Rejection, RequestContext};
+use crate::app::doc::{OperationDoc, ParamLocation};
+use crate::app::validation::{PairSource, from_pairs};
+use crate::server::Request;
+
+/// Path parameters: a struct whose fields are named like the pattern's `{params}`, a single
+/// value for a pattern with one parameter, or a tuple in pattern order. Values are
+/// percent-decoded; failures are 422s located at `["path", name]`.
+///
+/// # Examples
+///
+/// ```
+/// use nanoapi::app::Path;
+///
+/// // GET /users/{user_id}
+/// async fn get_user(Path(user_id): Path<u64>) -> String {
+///     format!("user {user_id}")
+/// }
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct ItemPath { user_id: u64, item: String }
+///
+/// // GET /users/{user_id}/items/{item}
+/// async fn get_item(Path(p): Path<ItemPath>) -> String {
+///     format!("{} of {}", p.item, p.user_id)
+/// }
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + JsonSchema + 'static> FromRequest for Path<T> {
+    async fn from_request(_req: &mut Request, cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+        from_pairs(PairSource::Path, cx.params)
+            .map(Path)
+            .map_err(Rejection::Invalid)
+    }
+
+    fn describe(doc: &mut OperationDoc) {
+        doc.params::<T>(ParamLocation::Path);
+    }
+}
+
+/// Query parameters as a struct: the first value of a name wins unless the field is a list;
+/// `Option` fields and `#[serde(default)]` make parameters optional; booleans accept
+/// true/false/1/0/yes/no/on/off; constraints declared on the type are checked (422 at
+/// `["query", name]`).
+///
+/// # Examples
+///
+/// ```
+/// use nanoapi::app::Query;
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Page {
+///     #[schemars(range(min = 1, max = 100))]
+///     #[serde(default = "default_limit")]
+///     limit: u32,
+///     #[serde(default)]
+///     verbose: bool,
+///     tag: Vec<String>,
+/// }
+/// fn default_limit() -> u32 { 10 }
+///
+/// async fn list(Query(page): Query<Page>) -> String {
+///     format!("{} {} {:?}", page.limit, page.verbose, page.tag)
+/// }
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned + JsonSchema + 'static> FromRequest for Query<T> {
+    async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+        let pairs = parse_urlencoded(req.query().unwrap_or_default());
+        from_pairs(PairSource::Query, &pairs)
+            .map(Query)
+            .map_err(Rejection::Invalid)
+    }
+
+    fn describe(doc: &mut OperationDoc) {
+        doc.params::<T>(ParamLocation::Query);
+    }
+}
+
+/// Request headers as a struct: field `user_agent` reads header `User-Agent` (FastAPI's
+/// convention), case-insensitively; list fields take every value.
+///
+/// # Examples
+///
+/// ```
+/// use nanoapi::app::Header;
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Auth { authorization: String, x_request_id: Option<String> }
+///
+/// async fn who(Header(h): Header<Auth>) -> String {
+///     h.authorization
+/// }
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Header<T>(pub T);
+
+impl<T: DeserializeOwned + JsonSchema + 'static> FromRequest for Header<T> {
+    async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+        let pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = req
+            .headers()
+            .map(|(n, v)| (String::from_utf8_lossy(n), String::from_utf8_lossy(v)))
+            .collect();
+        from_pairs(PairSource::Header, &pairs)
+            .map(Header)
+            .map_err(Rejection::Invalid)
+    }
+
+    fn describe(doc: &mut OperationDoc) {
+        doc.params::<T>(ParamLocation::Header);
+    }
+}
+
+/// Cookies as a struct (422 at `["cookie", name]`).
+///
+/// # Examples
+///
+/// ```
+/// use nanoapi::app::Cookie;
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Session { session: String }
+///
+/// async fn me(Cookie(c): Cookie<Session>) -> String {
+///     c.session
+/// }
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cookie<T>(pub T);
+
+impl<T: DeserializeOwned + JsonSchema + 'static> FromRequest for Cookie<T> {
+    async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+        let cookies = Cookies::from_request_ref(req);
+        let pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = cookies
+            .pairs
+            .iter()
+            .map(|(n, v)| (Cow::Borrowed(n.as_str()), Cow::Borrowed(v.as_str())))
+            .collect();
+        from_pairs(PairSource::Cookie, &pairs)
+            .map(Cookie)
+            .map_err(Rejection::Invalid)
+    }
+
+    fn describe(doc: &mut OperationDoc) {
+        doc.params::<T>(ParamLocation::Cookie);
+    }
+}
+
+/// Every cookie the request carries (all `Cookie` fields), names and values as sent.
+///
+/// # Examples
+///
+/// ```
+/// use nanoapi::app::Cookies;
+///
+/// let cookies = Cookies::parse(["a=1; b=\"two\"", "c=3"]);
+/// assert_eq!(cookies.get("b"), Some("two"));
+/// assert_eq!(cookies.get("c"), Some("3"));
+/// assert_eq!(cookies.get("d"), None);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cookies {
+    pairs: Vec<(String, String)>,
+}
+
+impl Cookies {
+    /// Parses `Cookie` field values (`a=1; b=2`); malformed pairs are skipped.
+    pub fn parse<'a>(fields: impl IntoIterator<Item = &'a str>) -> Cookies {
+        let mut pairs = Vec::new();
+        for field in fields {
+            for pair in field.split(';') {
+                let Some((name, value)) = pair.split_once('=') else {
+                    continue;
+                };
+                let name = name.trim();
+                let value = value.trim();
+                let value = value
+                    .strip_prefix('"')
+                    .and_then(|v| v.strip_suffix('"'))
+                    .unwrap_or(value);
+                if !name.is_empty() {
+                    pairs.push((name.to_owned(), value.to_owned()));
+                }
+            }
+        }
+        Cookies { pairs }
+    }
+
+    fn from_request_ref(req: &Request) -> Cookies {
+        let fields: Vec<Cow<'_, str>> = req
+            .header_all("cookie")
+            .map(String::from_utf8_lossy)
+            .collect();
+        Cookies::parse(fields.iter().map(|f| f.as_ref()))
+    }
+
+    /// The first cookie named `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every cookie, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+}
+
+impl FromRequest for Cookies {
+    async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+        Ok(Cookies::from_request_ref(req))
+    }
+}
+
+/// Splits `a=1&b=x%20y+z` into decoded pairs (`+` is a space, as in HTML forms); invalid
+/// UTF-8 is replaced, never refused here.
+pub(crate) fn parse_urlencoded(input: &[u8]) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+    input
+        .split(|&b| b == b'&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = match pair.iter().position(|&b| b == b'=') {
+                Some(i) => (&pair[..i], &pair[i + 1..]),
+                None => (pair, &[][..]),
+            };
+            (decode_component(name), decode_component(value))
+        })
+        .collect()
+}
+
+/// Percent-decodes one form component, `+` meaning space.
+fn decode_component(raw: &[u8]) -> Cow<'_, str> {
+    if !raw.iter().any(|&b| b == b'%' || b == b'+' || b >= 0x80) {
+        // All ASCII without escapes: nothing to decode.
+        return Cow::Borrowed(std::str::from_utf8(raw).unwrap_or_default());
+    }
+    let plus_free: Cow<'_, [u8]> = if raw.contains(&b'+') {
+        Cow::Owned(
+            raw.iter()
+                .map(|&b| if b == b'+' { b' ' } else { b })
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(raw)
+    };
+    Cow::Owned(percent_decode(&plus_free).decode_utf8_lossy().into_owned())
+}
+
+/// Percent-decodes a path parameter (`+` stays a plus in paths).
+pub(crate) fn decode_path_param(raw: &[u8]) -> Cow<'_, str> {
+    percent_decode(raw).decode_utf8_lossy()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urlencoded_pairs_decode() {
+        let pairs = parse_urlencoded(b"a=1&b=x%20y+z&&c&d=%E2%82%AC&e=%ZZ");
+        let pairs: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(n, v)| (n.as_ref(), v.as_ref()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("a", "1"),
+                ("b", "x y z"),
+                ("c", ""),
+                ("d", "€"),
+                ("e", "%ZZ")
+            ]
+        );
+    }
+
+    #[test]
+    fn path_params_keep_plus() {
+        assert_eq!(decode_path_param(b"a+b%2Fc"), "a+b/c");
+    }
+}

@@ -1,0 +1,138 @@
+//! Handlers: plain `async fn`s whose arguments are extractors and whose output converts into a
+//! response, erased into one endpoint type the router stores.
+
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+
+use super::doc::OperationDoc;
+use super::extract::{FromRequest, Rejection, RequestContext};
+use super::response::IntoResponse;
+use super::validation::ValidationError;
+use crate::http::Response;
+use crate::server::Request;
+
+/// A boxed, thread-local future.
+pub(crate) type LocalBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// A function usable as a route handler: `async fn(A, B, ...) -> R` where every argument is a
+/// [`FromRequest`] extractor and `R` is [`IntoResponse`] (up to 12 arguments).
+///
+/// All extractors run before the handler; the validation failures of all of them are answered
+/// together with one 422.
+pub trait Handler<Args>: Send + Sync + 'static {
+    /// Extracts the arguments from `req`, calls the handler, converts its output.
+    fn call<'a>(
+        &'a self,
+        req: &'a mut Request,
+        cx: &'a RequestContext<'a>,
+    ) -> impl Future<Output = Response> + 'a;
+
+    /// Describes the arguments and the output for the OpenAPI document.
+    fn describe(doc: &mut OperationDoc);
+}
+
+/// Folds one extractor's result into the errors gathered so far.
+fn gather<T>(
+    result: Result<T, Rejection>,
+    errors: &mut Vec<super::ErrorItem>,
+) -> Result<Option<T>, Response> {
+    match result {
+        Ok(value) => Ok(Some(value)),
+        Err(Rejection::Invalid(items)) => {
+            errors.extend(items);
+            Ok(None)
+        }
+        Err(Rejection::Response(resp)) => Err(resp),
+    }
+}
+
+macro_rules! impl_handler {
+    ($($arg:ident),*) => {
+        impl<F, Fut, R, $($arg,)*> Handler<($($arg,)*)> for F
+        where
+            F: Fn($($arg),*) -> Fut + Send + Sync + 'static,
+            Fut: Future<Output = R>,
+            R: IntoResponse,
+            $($arg: FromRequest,)*
+        {
+            #[allow(non_snake_case, unused_variables, unused_mut)]
+            fn call<'a>(
+                &'a self,
+                req: &'a mut Request,
+                cx: &'a RequestContext<'a>,
+            ) -> impl Future<Output = Response> + 'a {
+                async move {
+                    let mut errors = Vec::new();
+                    $(
+                        let $arg = match gather($arg::from_request(req, cx).await, &mut errors) {
+                            Ok(value) => value,
+                            Err(resp) => return resp,
+                        };
+                    )*
+                    if !errors.is_empty() {
+                        return ValidationError::new(errors).into_response();
+                    }
+                    match ($($arg,)*) {
+                        ($(Some($arg),)*) => self($($arg),*).await.into_response(),
+                        #[allow(unreachable_patterns)]
+                        _ => unreachable!("every extractor succeeded when no error was gathered"),
+                    }
+                }
+            }
+
+            fn describe(doc: &mut OperationDoc) {
+                $($arg::describe(doc);)*
+                R::describe(doc);
+            }
+        }
+    };
+}
+
+impl_handler!();
+impl_handler!(A1);
+impl_handler!(A1, A2);
+impl_handler!(A1, A2, A3);
+impl_handler!(A1, A2, A3, A4);
+impl_handler!(A1, A2, A3, A4, A5);
+impl_handler!(A1, A2, A3, A4, A5, A6);
+impl_handler!(A1, A2, A3, A4, A5, A6, A7);
+impl_handler!(A1, A2, A3, A4, A5, A6, A7, A8);
+impl_handler!(A1, A2, A3, A4, A5, A6, A7, A8, A9);
+impl_handler!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10);
+impl_handler!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11);
+impl_handler!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12);
+
+/// A route's handler with its argument types erased.
+pub(crate) trait Endpoint: Send + Sync {
+    fn call<'a>(
+        &'a self,
+        req: &'a mut Request,
+        cx: &'a RequestContext<'a>,
+    ) -> LocalBoxFuture<'a, Response>;
+}
+
+/// A [`Handler`] as an [`Endpoint`].
+pub(crate) struct HandlerEndpoint<H, Args> {
+    handler: H,
+    _args: PhantomData<fn() -> Args>,
+}
+
+impl<H, Args> HandlerEndpoint<H, Args> {
+    pub(crate) fn new(handler: H) -> Self {
+        HandlerEndpoint {
+            handler,
+            _args: PhantomData,
+        }
+    }
+}
+
+impl<H: Handler<Args>, Args: 'static> Endpoint for HandlerEndpoint<H, Args> {
+    fn call<'a>(
+        &'a self,
+        req: &'a mut Request,
+        cx: &'a RequestContext<'a>,
+    ) -> LocalBoxFuture<'a, Response> {
+        Box::pin(self.handler.call(req, cx))
+    }
+}

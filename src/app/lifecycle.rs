@@ -1,0 +1,108 @@
+//! Lifecycle: start-up and shutdown hooks (once per server), and background tasks that run
+//! after a response is sent.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::rc::Rc;
+
+use super::extract::{FromRequest, Rejection, RequestContext};
+use super::handler::LocalBoxFuture;
+use crate::server::Request;
+
+/// A hook: an async function run once.
+pub(crate) type Hook = Box<dyn Fn() -> LocalBoxFuture<'static, ()> + Send + Sync>;
+
+/// The start-up and shutdown hooks of an app.
+#[derive(Default)]
+pub(crate) struct Hooks {
+    pub startup: Vec<Hook>,
+    pub shutdown: Vec<Hook>,
+}
+
+impl Hooks {
+    /// Runs `hooks` in order.
+    pub(crate) async fn run(hooks: &[Hook]) {
+        for hook in hooks {
+            hook().await;
+        }
+    }
+}
+
+impl fmt::Debug for Hooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Hooks")
+            .field("startup", &self.startup.len())
+            .field("shutdown", &self.shutdown.len())
+            .finish()
+    }
+}
+
+/// Work to do after the response is sent (an email, a cache refresh), as FastAPI's
+/// `BackgroundTasks`: take it as a handler argument and add futures; they run in order on the
+/// same worker once the response is queued, without delaying it.
+///
+/// # Examples
+///
+/// ```
+/// use nanoapi::app::BackgroundTasks;
+///
+/// async fn signup(tasks: BackgroundTasks) -> &'static str {
+///     tasks.add(async { /* send the welcome email */ });
+///     "ok"
+/// }
+/// ```
+#[derive(Clone, Default)]
+pub struct BackgroundTasks {
+    tasks: Rc<RefCell<Vec<LocalBoxFuture<'static, ()>>>>,
+}
+
+impl BackgroundTasks {
+    /// Queues `task`.
+    pub fn add(&self, task: impl Future<Output = ()> + 'static) {
+        self.tasks.borrow_mut().push(Box::pin(task));
+    }
+
+    /// How many tasks are queued.
+    pub fn len(&self) -> usize {
+        self.tasks.borrow().len()
+    }
+
+    /// Whether none is queued.
+    pub fn is_empty(&self) -> bool {
+        self.tasks.borrow().is_empty()
+    }
+
+    /// Runs the queued tasks, in order, in a task of their own on this worker.
+    pub(crate) fn spawn(self) {
+        let tasks = std::mem::take(&mut *self.tasks.borrow_mut());
+        if tasks.is_empty() {
+            return;
+        }
+        nanoapi_executor::spawn_local(async move {
+            for task in tasks {
+                task.await;
+            }
+        })
+        .detach();
+    }
+}
+
+impl fmt::Debug for BackgroundTasks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BackgroundTasks")
+            .field("queued", &self.len())
+            .finish()
+    }
+}
+
+impl FromRequest for BackgroundTasks {
+    async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+        if let Some(tasks) = req.extensions().get::<BackgroundTasks>() {
+            return Ok(tasks.clone());
+        }
+        let tasks = BackgroundTasks::default();
+        req.extensions_mut().insert(tasks.clone());
+        Ok(tasks)
+    }
+}

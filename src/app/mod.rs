@@ -1,0 +1,341 @@
+//! The App overlay: an async router with typed extraction, FastAPI-style responses and 422
+//! errors, middleware, lifecycle hooks and a test client (feature `app`, on by default).
+//!
+//! An [`App`] is one consumer of the runtime: compiled, it is an [`AppService`] implementing
+//! the same [`Dispatch`](crate::server::Dispatch) seam as any other dispatcher, served by
+//! [`crate::serve`] / [`crate::run`].
+//!
+//! # Examples
+//!
+//! ```
+//! use nanoapi::app::{App, Json, Path, Query};
+//!
+//! #[derive(serde::Deserialize, schemars::JsonSchema)]
+//! struct Options { #[serde(default)] verbose: bool }
+//!
+//! #[derive(serde::Serialize, schemars::JsonSchema)]
+//! struct User { user_id: u64, verbose: bool }
+//!
+//! async fn get_user(Path(user_id): Path<u64>, Query(o): Query<Options>) -> Json<User> {
+//!     Json(User { user_id, verbose: o.verbose })
+//! }
+//!
+//! let app = App::new().title("Users").get("/users/{user_id}", get_user);
+//! let client = app.test_client();
+//! let resp = client.get("/users/42?verbose=yes").send();
+//! assert_eq!(resp.status(), 200);
+//! assert_eq!(resp.text(), r#"{"user_id":42,"verbose":true}"#);
+//!
+//! let resp = client.get("/users/abc").send();
+//! assert_eq!(resp.status(), 422);
+//! assert_eq!(
+//!     resp.text(),
+//!     r#"{"detail":[{"type":"int_parsing","loc":["path","user_id"],"msg":"Input should be a valid integer, unable to parse string as an integer","input":"abc"}]}"#
+//! );
+//! ```
+
+mod doc;
+mod extract;
+mod handler;
+mod lifecycle;
+mod middleware;
+mod response;
+mod router;
+mod routes;
+mod service;
+mod state;
+mod test_client;
+mod validation;
+
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+
+pub use doc::{
+    BodyDoc, OperationDoc, ParamLocation, ParamsDoc, ResponseDoc, SchemaFn, SecurityDoc,
+    schema_inline, schema_ref,
+};
+pub use extract::{
+    ClientAddr, Cookie, Cookies, Extension, Form, FromRequest, Header, HeaderMap, Path, Query,
+    Rejection, RequestContext, RequestHead, State, TrustedProxies, body_error,
+};
+pub use handler::Handler;
+pub use lifecycle::BackgroundTasks;
+pub use middleware::{Middleware, Next};
+pub use response::{
+    Content, Html, HttpException, IntoResponse, Json, Redirect, SameSite, SetCookie,
+};
+pub use router::RouteError;
+pub use routes::{APIRouter, Route};
+pub use service::AppService;
+pub use test_client::{TestClient, TestRequest, TestResponse};
+pub use validation::{ErrorItem, LocPart, ValidationError};
+
+use lifecycle::{Hook, Hooks};
+use middleware::FnMiddleware;
+use routes::method_routes;
+use state::StateMap;
+
+use crate::http::Response;
+use crate::server::{Options, Request, ServerHandle};
+
+/// The app's descriptive metadata (the OpenAPI `info`).
+#[derive(Debug, Clone)]
+pub struct AppMeta {
+    /// Title.
+    pub title: String,
+    /// Version of the API.
+    pub version: String,
+    /// Description.
+    pub description: Option<String>,
+}
+
+/// An application: routes, middleware, state and lifecycle hooks, built once and then served.
+///
+/// See the [module documentation](self) for a complete example.
+pub struct App {
+    meta: AppMeta,
+    router: APIRouter,
+    middleware: Vec<Arc<dyn Middleware>>,
+    state: StateMap,
+    proxies: TrustedProxies,
+    hooks: Hooks,
+}
+
+impl Default for App {
+    fn default() -> App {
+        App::new()
+    }
+}
+
+impl App {
+    /// An empty app titled "nanoapi", version "0.1.0".
+    pub fn new() -> App {
+        App {
+            meta: AppMeta {
+                title: "nanoapi".into(),
+                version: "0.1.0".into(),
+                description: None,
+            },
+            router: APIRouter::new(),
+            middleware: Vec::new(),
+            state: StateMap::default(),
+            proxies: TrustedProxies::default(),
+            hooks: Hooks::default(),
+        }
+    }
+
+    /// The API title.
+    pub fn title(mut self, title: impl Into<String>) -> App {
+        self.meta.title = title.into();
+        self
+    }
+
+    /// The API version.
+    pub fn version(mut self, version: impl Into<String>) -> App {
+        self.meta.version = version.into();
+        self
+    }
+
+    /// The API description.
+    pub fn description(mut self, description: impl Into<String>) -> App {
+        self.meta.description = Some(description.into());
+        self
+    }
+
+    /// Adds a route.
+    pub fn route(mut self, route: Route) -> App {
+        self.router = self.router.route(route);
+        self
+    }
+
+    method_routes!(
+        get => "GET", post => "POST", put => "PUT", patch => "PATCH",
+        delete => "DELETE", head => "HEAD", options => "OPTIONS"
+    );
+
+    /// A `GET` (and `HEAD`) route answered with a fixed `response`, rendered once. When no
+    /// middleware applies to it, the runtime answers it from its static-response cache without
+    /// calling the app at all; otherwise (and in the test client and serverless adapters) the
+    /// same response goes through dispatch. The bytes on the wire are the same either way.
+    ///
+    /// # Panics
+    ///
+    /// If `response` has a streamed body.
+    pub fn get_static(self, path: &str, response: Response) -> App {
+        self.route(routes::static_route(path, response))
+    }
+
+    /// Includes a router's routes.
+    pub fn include_router(mut self, router: APIRouter) -> App {
+        self.router = self.router.include_router(router);
+        self
+    }
+
+    /// Adds a middleware function around every request (404s and 405s included), in
+    /// registration order: the first added runs first.
+    pub fn middleware<F>(self, f: F) -> App
+    where
+        F: for<'a> AsyncFn(&'a mut Request, Next<'a>) -> Response + Send + Sync + 'static,
+    {
+        self.add_middleware(FnMiddleware(f))
+    }
+
+    /// Adds a middleware value (CORS, request id, ...) around every request.
+    pub fn add_middleware(mut self, middleware: impl Middleware) -> App {
+        self.middleware.push(Arc::new(middleware));
+        self
+    }
+
+    /// Registers shared state, extracted by handlers with [`State<T>`].
+    pub fn state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> App {
+        self.state.insert(value);
+        self
+    }
+
+    /// Trusts forwarding headers from these proxies (see [`ClientAddr`]).
+    ///
+    /// # Panics
+    ///
+    /// On an entry that is not an address or CIDR network.
+    pub fn trusted_proxies<'a>(mut self, proxies: impl IntoIterator<Item = &'a str>) -> App {
+        self.proxies = TrustedProxies::parse(proxies).unwrap_or_else(|err| panic!("{err}"));
+        self
+    }
+
+    /// Runs `hook` once when the server starts, before it accepts connections.
+    pub fn on_startup<F, Fut>(mut self, hook: F) -> App
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        self.hooks.startup.push(boxed_hook(hook));
+        self
+    }
+
+    /// Runs `hook` once after the server has drained.
+    pub fn on_shutdown<F, Fut>(mut self, hook: F) -> App
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        self.hooks.shutdown.push(boxed_hook(hook));
+        self
+    }
+
+    /// Compiles the app for serving.
+    ///
+    /// # Errors
+    ///
+    /// A bad path pattern, or two routes that would match the same requests.
+    pub fn build(self) -> Result<AppService, RouteError> {
+        AppService::compile(self)
+    }
+
+    /// A client that drives this app in-process (see [`TestClient`]).
+    ///
+    /// # Panics
+    ///
+    /// If the app does not compile (see [`build`](App::build)).
+    pub fn test_client(self) -> TestClient {
+        TestClient::new(self.build().unwrap_or_else(|err| panic!("{err}")))
+    }
+
+    /// Starts serving with `options` and returns at once: start-up hooks run first (on this
+    /// thread), static routes go into the runtime's cache.
+    ///
+    /// # Errors
+    ///
+    /// A route error, or the address cannot be bound.
+    pub fn serve(self, options: Options) -> io::Result<AppServer> {
+        let (service, options) = self.prepare(options)?;
+        let service = Arc::new(service);
+        crate::executor::block_on(Hooks::run(&service.hooks.startup));
+        let handle = crate::serve(options, (), SharedService(service.clone()))?;
+        Ok(AppServer { handle, service })
+    }
+
+    /// Serves with options from the environment until SIGINT/SIGTERM, drains, then runs the
+    /// shutdown hooks. Blocks.
+    ///
+    /// # Errors
+    ///
+    /// Bad environment values, a route error, or the address cannot be bound.
+    pub fn run(self) -> io::Result<()> {
+        let (service, options) = self.prepare(Options::from_env()?)?;
+        let service = Arc::new(service);
+        crate::executor::block_on(Hooks::run(&service.hooks.startup));
+        crate::server::run_with(options, (), SharedService(service.clone()))?;
+        crate::executor::block_on(Hooks::run(&service.hooks.shutdown));
+        Ok(())
+    }
+
+    fn prepare(self, mut options: Options) -> io::Result<(AppService, Options)> {
+        let service = self
+            .build()
+            .map_err(|err| io::Error::new(io::ErrorKind::InvalidInput, err))?;
+        for route in &service.routes {
+            if service.cacheable(route)
+                && let Some(fixed) = &route.fixed
+            {
+                options = options.static_response("GET", &route.path, fixed.to_response());
+            }
+        }
+        Ok((service, options))
+    }
+}
+
+fn boxed_hook<F, Fut>(hook: F) -> Hook
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    Box::new(move || Box::pin(hook()))
+}
+
+/// An [`AppService`] behind an `Arc`, so the server and the [`AppServer`] share it.
+struct SharedService(Arc<AppService>);
+
+impl crate::server::Dispatch<()> for SharedService {
+    fn dispatch<'a>(
+        &'a self,
+        ctx: &'a (),
+        req: &'a mut Request,
+        w: &'a mut crate::server::ResponseWriter,
+    ) -> impl Future<Output = crate::Result<()>> + 'a {
+        self.0.dispatch(ctx, req, w)
+    }
+}
+
+/// A running app: its server handle, and the shutdown hooks to run after the drain.
+pub struct AppServer {
+    handle: ServerHandle,
+    service: Arc<AppService>,
+}
+
+impl AppServer {
+    /// The runtime's handle (address, draining state).
+    pub fn handle(&self) -> &ServerHandle {
+        &self.handle
+    }
+
+    /// Drains the server (awaitable from any executor), then runs the shutdown hooks.
+    pub async fn shutdown(&self) {
+        self.handle.shutdown().await;
+        Hooks::run(&self.service.hooks.shutdown).await;
+    }
+
+    /// Drains the server and runs the shutdown hooks, blocking this thread.
+    pub fn shutdown_blocking(&self) {
+        self.handle.shutdown_blocking();
+        crate::executor::block_on(Hooks::run(&self.service.hooks.shutdown));
+    }
+}
+
+impl std::fmt::Debug for AppServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppServer")
+            .field("addr", &self.handle.local_addr())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,352 @@
+//! Route definitions and `APIRouter`: what an app is built from before it is compiled.
+
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::doc::OperationDoc;
+use super::extract::RequestContext;
+use super::handler::{Endpoint, Handler, HandlerEndpoint, LocalBoxFuture};
+use super::middleware::{FnMiddleware, Middleware, Next};
+use crate::http::{Body, HeaderList, Response, StatusCode};
+use crate::server::Request;
+
+/// One route: a method, a path pattern, a handler, its middleware and its documentation.
+///
+/// # Examples
+///
+/// ```
+/// use nanoapi::app::{App, Route};
+///
+/// async fn create() -> &'static str { "created" }
+///
+/// let app = App::new().route(
+///     Route::post("/items", create)
+///         .summary("Create an item")
+///         .tag("items")
+///         .status(201),
+/// );
+/// ```
+pub struct Route {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) endpoint: Arc<dyn Endpoint>,
+    pub(crate) middleware: Vec<Arc<dyn Middleware>>,
+    pub(crate) doc: OperationDoc,
+    /// Set for routes made by `get_static`: the response, for the runtime's cache.
+    pub(crate) fixed: Option<FixedResponse>,
+}
+
+macro_rules! method_constructors {
+    ($($name:ident => $method:literal),*) => {
+        $(
+            #[doc = concat!("A `", $method, "` route.")]
+            pub fn $name<H: Handler<Args>, Args: 'static>(path: &str, handler: H) -> Route {
+                Route::new($method, path, handler)
+            }
+        )*
+    };
+}
+
+impl Route {
+    /// A route for `method` (any token: custom methods are kept distinct).
+    pub fn new<H: Handler<Args>, Args: 'static>(method: &str, path: &str, handler: H) -> Route {
+        let mut doc = OperationDoc::new();
+        H::describe(&mut doc);
+        Route {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            endpoint: Arc::new(HandlerEndpoint::new(handler)),
+            middleware: Vec::new(),
+            doc,
+            fixed: None,
+        }
+    }
+
+    method_constructors!(
+        get => "GET", post => "POST", put => "PUT", patch => "PATCH",
+        delete => "DELETE", head => "HEAD", options => "OPTIONS"
+    );
+
+    /// The OpenAPI summary.
+    pub fn summary(mut self, summary: impl Into<String>) -> Route {
+        self.doc.summary = Some(summary.into());
+        self
+    }
+
+    /// The OpenAPI description.
+    pub fn description(mut self, description: impl Into<String>) -> Route {
+        self.doc.description = Some(description.into());
+        self
+    }
+
+    /// Adds an OpenAPI tag.
+    pub fn tag(mut self, tag: impl Into<String>) -> Route {
+        self.doc.tags.push(tag.into());
+        self
+    }
+
+    /// Marks the operation deprecated.
+    pub fn deprecated(mut self) -> Route {
+        self.doc.deprecated = true;
+        self
+    }
+
+    /// Sets the `operationId` (default: FastAPI's, from the handler path and method).
+    pub fn operation_id(mut self, id: impl Into<String>) -> Route {
+        self.doc.operation_id = Some(id.into());
+        self
+    }
+
+    /// The documented success status (the handler sets the real one).
+    pub fn status(mut self, status: u16) -> Route {
+        self.doc.status = Some(status);
+        self
+    }
+
+    /// Leaves the route out of the OpenAPI document.
+    pub fn include_in_schema(mut self, include: bool) -> Route {
+        self.doc.include_in_schema = include;
+        self
+    }
+
+    /// Documents another response (`description` for `status`).
+    pub fn response(mut self, status: u16, description: impl Into<String>) -> Route {
+        self.doc.responses.push(super::doc::ResponseDoc {
+            status: Some(status),
+            content_type: "application/json",
+            schema: None,
+            description: Some(description.into()),
+        });
+        self
+    }
+
+    /// Adds a middleware function around this route only.
+    pub fn middleware<F>(self, f: F) -> Route
+    where
+        F: for<'a> AsyncFn(&'a mut Request, Next<'a>) -> Response + Send + Sync + 'static,
+    {
+        self.add_middleware(FnMiddleware(f))
+    }
+
+    /// Adds a middleware value around this route only.
+    pub fn add_middleware(mut self, middleware: impl Middleware) -> Route {
+        self.middleware.push(Arc::new(middleware));
+        self
+    }
+
+    /// Lets the caller change the documentation directly (security extractors used as route
+    /// dependencies add themselves this way).
+    pub fn doc_mut(&mut self) -> &mut OperationDoc {
+        &mut self.doc
+    }
+}
+
+impl fmt::Debug for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Route")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("middleware", &self.middleware.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A response kept as parts, rebuilt for each request that reaches it through dispatch, and
+/// handed to the runtime's static cache when no middleware applies.
+#[derive(Clone)]
+pub(crate) struct FixedResponse {
+    pub status: StatusCode,
+    pub headers: HeaderList,
+    pub body: Bytes,
+}
+
+impl FixedResponse {
+    /// Takes a response with an in-memory body.
+    ///
+    /// # Panics
+    ///
+    /// On a streamed body: a fixed response must be replayable.
+    pub(crate) fn new(resp: Response) -> FixedResponse {
+        let (status, headers, body) = resp.into_parts();
+        let body = match body {
+            Body::Empty => Bytes::new(),
+            Body::Bytes(bytes) => bytes,
+            Body::Static(bytes) => Bytes::from_static(bytes),
+            Body::Stream(_) => panic!("a static route's response needs an in-memory body"),
+        };
+        FixedResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub(crate) fn to_response(&self) -> Response {
+        Response::from_parts(
+            self.status,
+            self.headers.clone(),
+            Body::Bytes(self.body.clone()),
+        )
+    }
+}
+
+impl Endpoint for FixedResponse {
+    fn call<'a>(
+        &'a self,
+        _req: &'a mut Request,
+        _cx: &'a RequestContext<'a>,
+    ) -> LocalBoxFuture<'a, Response> {
+        Box::pin(std::future::ready(self.to_response()))
+    }
+}
+
+/// A group of routes under a prefix, with tags and middleware of its own, included into an app
+/// (or another router) with `include_router`.
+///
+/// # Examples
+///
+/// ```
+/// use nanoapi::app::{APIRouter, App};
+///
+/// async fn list_users() -> &'static str { "[]" }
+///
+/// let users = APIRouter::new().prefix("/users").tag("users").get("/", list_users);
+/// let app = App::new().include_router(APIRouter::new().prefix("/v1").include_router(users));
+/// ```
+#[derive(Default)]
+pub struct APIRouter {
+    prefix: String,
+    tags: Vec<String>,
+    pub(crate) routes: Vec<Route>,
+    middleware: Vec<Arc<dyn Middleware>>,
+}
+
+macro_rules! method_routes {
+    ($($name:ident => $method:literal),*) => {
+        $(
+            #[doc = concat!("Adds a `", $method, "` route.")]
+            pub fn $name<H: Handler<Args>, Args: 'static>(self, path: &str, handler: H) -> Self {
+                self.route(Route::new($method, path, handler))
+            }
+        )*
+    };
+}
+pub(crate) use method_routes;
+
+impl APIRouter {
+    /// An empty router with no prefix.
+    pub fn new() -> APIRouter {
+        APIRouter::default()
+    }
+
+    /// The path prefix of every route (`/users`).
+    pub fn prefix(mut self, prefix: &str) -> APIRouter {
+        self.prefix = prefix.trim_end_matches('/').to_owned();
+        self
+    }
+
+    /// Adds a tag to every route.
+    pub fn tag(mut self, tag: impl Into<String>) -> APIRouter {
+        self.tags.push(tag.into());
+        self
+    }
+
+    /// Adds a route.
+    pub fn route(mut self, route: Route) -> APIRouter {
+        self.routes.push(route);
+        self
+    }
+
+    method_routes!(
+        get => "GET", post => "POST", put => "PUT", patch => "PATCH",
+        delete => "DELETE", head => "HEAD", options => "OPTIONS"
+    );
+
+    /// A `GET` route answered with a fixed response (see [`App::get_static`](super::App::get_static)).
+    pub fn get_static(self, path: &str, response: Response) -> APIRouter {
+        self.route(static_route(path, response))
+    }
+
+    /// Adds a middleware function around every route of this router.
+    pub fn middleware<F>(self, f: F) -> APIRouter
+    where
+        F: for<'a> AsyncFn(&'a mut Request, Next<'a>) -> Response + Send + Sync + 'static,
+    {
+        self.add_middleware(FnMiddleware(f))
+    }
+
+    /// Adds a middleware value around every route of this router.
+    pub fn add_middleware(mut self, middleware: impl Middleware) -> APIRouter {
+        self.middleware.push(Arc::new(middleware));
+        self
+    }
+
+    /// Includes every route of `router` (its prefix after this one's; tags, middleware and
+    /// static responses kept).
+    pub fn include_router(mut self, router: APIRouter) -> APIRouter {
+        self.routes.extend(router.into_routes());
+        self
+    }
+
+    /// The routes with this router's prefix, tags and middleware applied (the router's
+    /// middleware runs outside the route's own).
+    pub(crate) fn into_routes(self) -> Vec<Route> {
+        let APIRouter {
+            prefix,
+            tags,
+            routes,
+            middleware,
+        } = self;
+        routes
+            .into_iter()
+            .map(|mut route| {
+                route.path = join_path(&prefix, &route.path);
+                let mut all_tags = tags.clone();
+                all_tags.append(&mut route.doc.tags);
+                route.doc.tags = all_tags;
+                let mut chain = middleware.clone();
+                chain.append(&mut route.middleware);
+                route.middleware = chain;
+                route
+            })
+            .collect()
+    }
+}
+
+impl fmt::Debug for APIRouter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("APIRouter")
+            .field("prefix", &self.prefix)
+            .field("routes", &self.routes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `prefix` + `path`, with `/` in the root position handled as FastAPI does (`/users` + `/` is
+/// `/users/`; an empty path is the prefix itself).
+fn join_path(prefix: &str, path: &str) -> String {
+    if prefix.is_empty() {
+        return path.to_owned();
+    }
+    if path.is_empty() {
+        return prefix.to_owned();
+    }
+    format!("{prefix}{path}")
+}
+
+/// The route `get_static` makes.
+pub(crate) fn static_route(path: &str, response: Response) -> Route {
+    let fixed = FixedResponse::new(response);
+    let mut doc = OperationDoc::new();
+    doc.success_plain("application/octet-stream");
+    Route {
+        method: "GET".to_owned(),
+        path: path.to_owned(),
+        endpoint: Arc::new(fixed.clone()),
+        middleware: Vec::new(),
+        doc,
+        fixed: Some(fixed),
+    }
+}

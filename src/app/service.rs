@@ -1,0 +1,270 @@
+//! The compiled app: an immutable router and the `Dispatch` implementation the runtime calls.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::App;
+use super::doc::OperationDoc;
+use super::extract::{RequestContext, TrustedProxies, decode_path_param};
+use super::handler::{Endpoint, LocalBoxFuture};
+use super::lifecycle::{BackgroundTasks, Hooks};
+use super::middleware::{Inner, Middleware, Next};
+use super::response::{HttpException, IntoResponse};
+use super::router::{Captures, PathTree, Pattern, RouteError};
+use super::routes::FixedResponse;
+use super::state::StateMap;
+use crate::http::{Response, StatusCode};
+use crate::server::{Dispatch, Request, ResponseWriter};
+
+/// One compiled route.
+pub(crate) struct CompiledRoute {
+    pub method: String,
+    pub path: String,
+    pub param_names: Vec<String>,
+    pub endpoint: Arc<dyn Endpoint>,
+    pub middleware: Vec<Arc<dyn Middleware>>,
+    pub doc: OperationDoc,
+    pub fixed: Option<FixedResponse>,
+}
+
+/// The routes sharing one path shape, by method.
+struct PathEndpoint {
+    /// Indexes into `routes`, in registration order.
+    routes: Vec<usize>,
+    /// The `Allow` value for 405 and OPTIONS.
+    allow: Bytes,
+}
+
+/// An [`App`] compiled for serving: immutable, shared by every worker. It implements
+/// [`Dispatch<()>`](Dispatch), so any runtime entry point serves it; [`App::serve`] and
+/// [`App::run`] do that for you.
+pub struct AppService {
+    tree: PathTree,
+    endpoints: Vec<PathEndpoint>,
+    pub(crate) routes: Vec<CompiledRoute>,
+    middleware: Vec<Arc<dyn Middleware>>,
+    state: StateMap,
+    proxies: TrustedProxies,
+    pub(crate) hooks: Hooks,
+    pub(crate) meta: super::AppMeta,
+}
+
+impl AppService {
+    pub(crate) fn compile(app: App) -> Result<AppService, RouteError> {
+        let App {
+            meta,
+            router,
+            middleware,
+            state,
+            proxies,
+            hooks,
+        } = app;
+        let mut tree = PathTree::default();
+        let mut endpoints: Vec<PathEndpoint> = Vec::new();
+        let mut shapes: HashMap<String, usize> = HashMap::new();
+        let mut routes: Vec<CompiledRoute> = Vec::new();
+        for route in router.into_routes() {
+            let pattern = Pattern::parse(&route.path)?;
+            if !route
+                .method
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+                || route.method.is_empty()
+            {
+                return Err(RouteError(format!(
+                    "route {:?}: method {:?} is not a token",
+                    route.path, route.method
+                )));
+            }
+            let endpoint_index = *shapes.entry(pattern.shape()).or_insert_with(|| {
+                tree.insert(&pattern, endpoints.len());
+                endpoints.push(PathEndpoint {
+                    routes: Vec::new(),
+                    allow: Bytes::new(),
+                });
+                endpoints.len() - 1
+            });
+            let endpoint = &mut endpoints[endpoint_index];
+            if let Some(&clash) = endpoint
+                .routes
+                .iter()
+                .find(|&&i| routes[i].method == route.method)
+            {
+                return Err(RouteError(format!(
+                    "{} {} conflicts with {} {}: both match the same requests",
+                    route.method, route.path, routes[clash].method, routes[clash].path
+                )));
+            }
+            endpoint.routes.push(routes.len());
+            routes.push(CompiledRoute {
+                method: route.method,
+                param_names: pattern.param_names().map(str::to_owned).collect(),
+                path: route.path,
+                endpoint: route.endpoint,
+                middleware: route.middleware,
+                doc: route.doc,
+                fixed: route.fixed,
+            });
+        }
+        for endpoint in &mut endpoints {
+            endpoint.allow =
+                allow_value(endpoint.routes.iter().map(|&i| routes[i].method.as_str()));
+        }
+        Ok(AppService {
+            tree,
+            endpoints,
+            routes,
+            middleware,
+            state,
+            proxies,
+            hooks,
+            meta,
+        })
+    }
+
+    /// Every route: method, path pattern and documentation, in registration order (for the
+    /// OpenAPI document and deploy manifests).
+    pub fn operations(&self) -> impl Iterator<Item = (&str, &str, &OperationDoc)> {
+        self.routes
+            .iter()
+            .map(|r| (r.method.as_str(), r.path.as_str(), &r.doc))
+    }
+
+    /// The app's metadata (title, version, description).
+    pub fn meta(&self) -> &super::AppMeta {
+        &self.meta
+    }
+
+    /// Whether a request for this route could skip dispatch entirely (no middleware anywhere).
+    pub(crate) fn cacheable(&self, route: &CompiledRoute) -> bool {
+        route.fixed.is_some() && route.middleware.is_empty() && self.middleware.is_empty()
+    }
+
+    /// Answers `req` (app middleware, routing, route middleware, handler).
+    pub async fn handle(&self, req: &mut Request) -> Response {
+        if self.middleware.is_empty() {
+            self.route(req).await
+        } else {
+            Next::new(&self.middleware, self).run(req).await
+        }
+    }
+
+    async fn route(&self, req: &mut Request) -> Response {
+        let mut captures = Captures::new();
+        let Some(index) = self.tree.find(req.path(), &mut captures) else {
+            return HttpException::new(StatusCode::NOT_FOUND, "Not Found").into_response();
+        };
+        let endpoint = &self.endpoints[index];
+        let method = req.method_bytes();
+        let find = |name: &[u8]| {
+            endpoint
+                .routes
+                .iter()
+                .map(|&i| &self.routes[i])
+                .find(|r| r.method.as_bytes() == name)
+        };
+        let route = match find(method) {
+            Some(route) => route,
+            None if method == b"HEAD" && find(b"GET").is_some() => find(b"GET").expect("checked"),
+            None if method == b"OPTIONS" => {
+                let resp = Response::empty(StatusCode::OK);
+                return resp
+                    .header("allow", endpoint.allow.clone())
+                    .unwrap_or_else(|_| Response::empty(StatusCode::OK));
+            }
+            None => {
+                return HttpException::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+                    .header("allow", endpoint.allow.clone())
+                    .into_response();
+            }
+        };
+        let path = req.path();
+        let params: Vec<(Cow<'_, str>, Cow<'_, str>)> = route
+            .param_names
+            .iter()
+            .zip(&captures)
+            .map(|(name, &(start, end))| {
+                let value = decode_path_param(&path[start..end]).into_owned();
+                (Cow::Borrowed(name.as_str()), Cow::Owned(value))
+            })
+            .collect();
+        let cx = RequestContext {
+            params: &params,
+            state: &self.state,
+            proxies: &self.proxies,
+        };
+        if route.middleware.is_empty() {
+            route.endpoint.call(req, &cx).await
+        } else {
+            let inner = RouteInner {
+                endpoint: &*route.endpoint,
+                cx: &cx,
+            };
+            Next::new(&route.middleware, &inner).run(req).await
+        }
+    }
+}
+
+/// `GET, HEAD, POST, OPTIONS`: the registered methods, HEAD after GET, OPTIONS last.
+fn allow_value<'a>(methods: impl Iterator<Item = &'a str>) -> Bytes {
+    let mut list: Vec<&str> = Vec::new();
+    for method in methods {
+        if !list.contains(&method) {
+            list.push(method);
+        }
+        if method == "GET" && !list.contains(&"HEAD") {
+            list.push("HEAD");
+        }
+    }
+    if !list.contains(&"OPTIONS") {
+        list.push("OPTIONS");
+    }
+    Bytes::from(list.join(", "))
+}
+
+impl Inner for AppService {
+    fn call<'a>(&'a self, req: &'a mut Request) -> LocalBoxFuture<'a, Response> {
+        Box::pin(self.route(req))
+    }
+}
+
+/// The end of a route's middleware chain: its handler.
+struct RouteInner<'a> {
+    endpoint: &'a dyn Endpoint,
+    cx: &'a RequestContext<'a>,
+}
+
+impl Inner for RouteInner<'_> {
+    fn call<'b>(&'b self, req: &'b mut Request) -> LocalBoxFuture<'b, Response> {
+        self.endpoint.call(req, self.cx)
+    }
+}
+
+impl Dispatch<()> for AppService {
+    async fn dispatch<'a>(
+        &'a self,
+        _ctx: &'a (),
+        req: &'a mut Request,
+        w: &'a mut ResponseWriter,
+    ) -> crate::Result<()> {
+        let resp = self.handle(req).await;
+        let sent = w.send(resp).await;
+        if let Some(tasks) = req.extensions_mut().remove::<BackgroundTasks>() {
+            tasks.spawn();
+        }
+        sent
+    }
+}
+
+impl fmt::Debug for AppService {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppService")
+            .field("title", &self.meta.title)
+            .field("routes", &self.routes.len())
+            .finish_non_exhaustive()
+    }
+}

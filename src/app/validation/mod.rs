@@ -1,0 +1,154 @@
+//! Request validation: values from the query, path, headers, cookies, forms and JSON bodies are
+//! checked against the schema of the type they become, and every failure is reported in
+//! FastAPI's 422 shape.
+
+mod check;
+mod error;
+mod schema;
+
+use std::borrow::Cow;
+
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+pub use error::{ErrorItem, LocPart, ValidationError};
+pub(crate) use schema::{CompiledSchema, ty};
+
+use check::Checker;
+
+/// Where flat name/value pairs come from, which decides how names match and how errors are
+/// located.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PairSource {
+    /// `?a=1&b=2`: exact names, loc `["query", name]`.
+    Query,
+    /// Path captures: loc `["path", name]`.
+    Path,
+    /// Request headers: `user_agent` matches `User-Agent`, loc `["header", "user-agent"]`.
+    Header,
+    /// Cookies: exact names, loc `["cookie", name]`.
+    Cookie,
+    /// An urlencoded or multipart form: loc `["body", name]`.
+    Form,
+}
+
+impl PairSource {
+    fn label(self) -> &'static str {
+        match self {
+            PairSource::Query => "query",
+            PairSource::Path => "path",
+            PairSource::Header => "header",
+            PairSource::Cookie => "cookie",
+            PairSource::Form => "body",
+        }
+    }
+
+    /// The name a field is looked up by (and reported as).
+    pub(crate) fn wire_name(self, field: &str) -> Cow<'_, str> {
+        match self {
+            PairSource::Header => Cow::Owned(field.replace('_', "-")),
+            _ => Cow::Borrowed(field),
+        }
+    }
+
+    fn matches(self, field: &str, key: &str) -> bool {
+        match self {
+            PairSource::Header => self.wire_name(field).eq_ignore_ascii_case(key),
+            _ => field == key,
+        }
+    }
+}
+
+/// Builds a `T` from name/value pairs (the first value of a name wins, unless the field is a
+/// list), checking it against `T`'s schema.
+///
+/// A `T` that is not a struct (a single `u64`, a tuple) takes the pairs' values in order: what
+/// a path with one or several parameters gives.
+pub(crate) fn from_pairs<T>(
+    source: PairSource,
+    pairs: &[(Cow<'_, str>, Cow<'_, str>)],
+) -> Result<T, Vec<ErrorItem>>
+where
+    T: DeserializeOwned + JsonSchema + 'static,
+{
+    let schema = CompiledSchema::of::<T>();
+    let root = schema.resolve(&schema.root);
+    let mut checker = Checker::new(&schema, vec![LocPart::Key(source.label().into())]);
+    if source == PairSource::Header {
+        checker.alias = Some(|field| field.replace('_', "-"));
+    }
+    let mut value = if !root.properties.is_empty() || root.additional.is_some() {
+        let mut object = Map::with_capacity(root.properties.len());
+        for property in &root.properties {
+            let node = schema.resolve(&property.node);
+            let is_list = node.types & ty::ARRAY != 0
+                || node
+                    .any_of
+                    .iter()
+                    .any(|b| schema.resolve(b).types & ty::ARRAY != 0);
+            let mut values = pairs
+                .iter()
+                .filter(|(key, _)| source.matches(&property.name, key))
+                .map(|(_, value)| Value::String(value.clone().into_owned()));
+            if is_list {
+                let all: Vec<Value> = values.collect();
+                if !all.is_empty() {
+                    object.insert(property.name.clone(), Value::Array(all));
+                }
+            } else if let Some(first) = values.next() {
+                object.insert(property.name.clone(), first);
+            }
+        }
+        if root.additional.is_some() {
+            for (key, value) in pairs {
+                if !object.contains_key(key.as_ref()) {
+                    object.insert(
+                        key.clone().into_owned(),
+                        Value::String(value.clone().into_owned()),
+                    );
+                }
+            }
+        }
+        Value::Object(object)
+    } else if !root.prefix_items.is_empty() {
+        Value::Array(
+            pairs
+                .iter()
+                .map(|(_, value)| Value::String(value.clone().into_owned()))
+                .collect(),
+        )
+    } else {
+        match pairs.first() {
+            Some((key, value)) => {
+                checker.loc.push(LocPart::Key(key.clone().into_owned()));
+                Value::String(value.clone().into_owned())
+            }
+            None => return Err(vec![ErrorItem::missing(checker.loc)]),
+        }
+    };
+    checker.check_root(&mut value);
+    finish(checker, value)
+}
+
+/// Checks a parsed JSON document against `T`'s schema (located under `loc`), then builds `T`.
+pub(crate) fn from_json<T>(mut value: Value, loc: Vec<LocPart>) -> Result<T, Vec<ErrorItem>>
+where
+    T: DeserializeOwned + JsonSchema + 'static,
+{
+    let schema = CompiledSchema::of::<T>();
+    let mut checker = Checker::new(&schema, loc);
+    checker.check_root(&mut value);
+    finish(checker, value)
+}
+
+fn finish<T: DeserializeOwned>(checker: Checker<'_>, value: Value) -> Result<T, Vec<ErrorItem>> {
+    if !checker.errors.is_empty() {
+        return Err(checker.errors);
+    }
+    // The schema accepted the value; serde may still refuse what the schema cannot say.
+    T::deserialize(&value).map_err(|err| {
+        let msg = format!("Value error, {err}");
+        vec![ErrorItem::new("value_error", checker.loc, msg, value)]
+    })
+}
