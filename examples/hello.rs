@@ -1,16 +1,60 @@
-//! The README's main job: `cargo run --release --example hello`, then
-//! `curl http://127.0.0.1:8080/`. Options come from the environment (`NANOAPI_HOST`,
-//! `NANOAPI_PORT`/`PORT`, `NANOAPI_WORKERS`, `NANOAPI_BACKEND`); Ctrl-C drains and exits.
+//! The README's main job: `cargo run --release --example hello`, then open
+//! <http://127.0.0.1:8080/>. A small App: a static route, typed path and query parameters, a
+//! validated JSON body. Options come from the environment
+//! (`NANOAPI_HOST`, `NANOAPI_PORT`/`PORT`, `NANOAPI_WORKERS`, `NANOAPI_BACKEND`); Ctrl-C drains
+//! and exits.
 
+use nanoapi::app::{App, HttpException, Json, Path, Query};
 use nanoapi::http::{Response, StatusCode};
-use nanoapi::server::{Request, ResponseWriter};
+use serde::{Deserialize, Serialize};
 
-async fn hello(_: &(), req: &mut Request, w: &mut ResponseWriter) -> nanoapi::Result<()> {
-    let response = match req.path() {
-        b"/" => Response::text(StatusCode::OK, "Hello, World!"),
-        _ => Response::text(StatusCode::NOT_FOUND, "Not Found"),
-    };
-    w.send(response).await
+/// Query parameters of `GET /users/{user_id}`.
+#[derive(Deserialize, schemars::JsonSchema)]
+struct UserQuery {
+    /// Include the user's details.
+    #[serde(default)]
+    verbose: bool,
+}
+
+/// A user, as `POST /users` takes it and the user routes return it.
+#[derive(Serialize, Deserialize, schemars::JsonSchema)]
+struct User {
+    #[schemars(range(min = 1))]
+    user_id: u64,
+    #[schemars(length(min = 1, max = 64))]
+    name: String,
+    #[serde(default)]
+    active: bool,
+}
+
+async fn read_user(
+    Path(user_id): Path<u64>,
+    Query(q): Query<UserQuery>,
+) -> Result<Json<serde_json::Value>, HttpException> {
+    if user_id == 0 {
+        return Err(HttpException::new(StatusCode::NOT_FOUND, "User not found"));
+    }
+    let mut user = serde_json::json!({ "user_id": user_id });
+    if q.verbose {
+        user["name"] = format!("user {user_id}").into();
+    }
+    Ok(Json(user))
+}
+
+async fn create_user(Json(user): Json<User>) -> (StatusCode, Json<User>) {
+    (StatusCode::CREATED, Json(user))
+}
+
+fn app() -> App {
+    App::new()
+        .title("hello")
+        .description("nanoapi's example app")
+        .get_static(
+            "/",
+            Response::json_bytes(StatusCode::OK, r#"{"message":"Hello, World!"}"#.into()),
+        )
+        .get("/users/{user_id}", read_user)
+        .post("/users", create_user)
 }
 
 fn main() -> std::io::Result<()> {
@@ -19,5 +63,5 @@ fn main() -> std::io::Result<()> {
         "hello: serving on http://{}/ (Ctrl-C to stop)",
         options.addr()
     );
-    nanoapi::run((), hello)
+    app().run()
 }

@@ -40,7 +40,7 @@ impl fmt::Debug for Hooks {
 
 /// Work to do after the response is sent (an email, a cache refresh), as FastAPI's
 /// `BackgroundTasks`: take it as a handler argument and add futures; they run in order on the
-/// same worker once the response is queued, without delaying it.
+/// same worker once the response has been written, before the connection's next request.
 ///
 /// # Examples
 ///
@@ -73,18 +73,12 @@ impl BackgroundTasks {
         self.tasks.borrow().is_empty()
     }
 
-    /// Runs the queued tasks, in order, in a task of their own on this worker.
-    pub(crate) fn spawn(self) {
+    /// Runs the queued tasks, in order.
+    pub(crate) async fn run(self) {
         let tasks = std::mem::take(&mut *self.tasks.borrow_mut());
-        if tasks.is_empty() {
-            return;
+        for task in tasks {
+            task.await;
         }
-        nanoapi_executor::spawn_local(async move {
-            for task in tasks {
-                task.await;
-            }
-        })
-        .detach();
     }
 }
 

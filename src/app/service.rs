@@ -173,12 +173,12 @@ impl AppService {
             None if method == b"OPTIONS" => {
                 let resp = Response::empty(StatusCode::OK);
                 return resp
-                    .header("allow", endpoint.allow.clone())
+                    .header("Allow", endpoint.allow.clone())
                     .unwrap_or_else(|_| Response::empty(StatusCode::OK));
             }
             None => {
                 return HttpException::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
-                    .header("allow", endpoint.allow.clone())
+                    .header("Allow", endpoint.allow.clone())
                     .into_response();
             }
         };
@@ -252,11 +252,16 @@ impl Dispatch<()> for AppService {
         w: &'a mut ResponseWriter,
     ) -> crate::Result<()> {
         let resp = self.handle(req).await;
-        let sent = w.send(resp).await;
-        if let Some(tasks) = req.extensions_mut().remove::<BackgroundTasks>() {
-            tasks.spawn();
+        w.send(resp).await?;
+        if let Some(tasks) = req.extensions_mut().remove::<BackgroundTasks>()
+            && !tasks.is_empty()
+        {
+            // As Starlette does: the response is on the wire first, then the tasks run, before
+            // this connection's next request.
+            w.flush().await?;
+            tasks.run().await;
         }
-        sent
+        Ok(())
     }
 }
 

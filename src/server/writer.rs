@@ -124,6 +124,16 @@ impl ResponseWriter {
         Ok(())
     }
 
+    /// Writes everything queued to the peer now, instead of at the end of the pipelined batch:
+    /// for work that should start only once the response is on its way (background tasks).
+    ///
+    /// # Errors
+    ///
+    /// A transport failure or the write-stall timeout.
+    pub async fn flush(&mut self) -> Result<()> {
+        self.sink.flush().await
+    }
+
     /// Sends the head of `head` (its body is ignored) and returns a sink for the body, chunked
     /// on HTTP/1.1 and close-delimited on HTTP/1.0. Everything queued before goes out first.
     ///

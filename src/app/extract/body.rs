@@ -58,7 +58,13 @@ async fn read_json_value(req: &mut Request) -> Result<Value, Rejection> {
         ])]));
     }
     serde_json::from_slice(&bytes).map_err(|err| {
-        let offset = byte_offset(&bytes, err.line(), err.column());
+        // Python's json reports the offset of the offending character; at the end of the
+        // input, the input's length.
+        let offset = if err.is_eof() {
+            bytes.len()
+        } else {
+            byte_offset(&bytes, err.line(), err.column())
+        };
         let item = ErrorItem::new(
             "json_invalid",
             vec!["body".into(), LocPart::Index(offset)],
