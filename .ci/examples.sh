@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Builds the examples and checks that they serve, on both backends: `hello` answers two
-# pipelined requests, `echo` reports what it parsed, `bench_raw` serves JSON, `raw_dispatch`
-# (built without default features) answers, and the executor's `echo_server` echoes.
+# Builds the examples and checks that they serve, on both backends: `hello` (an App) answers
+# two pipelined requests and a 422, `bench_app` authorizes, `echo` reports what it parsed,
+# `bench_raw` serves JSON, `raw_dispatch` (built without default features) answers, and the
+# executor's `echo_server` echoes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --release --locked -p nanoapi --example hello --example echo --example bench_raw
+cargo build --release --locked -p nanoapi --example hello --example echo --example bench_raw --example bench_app
 cargo build --release --locked --example echo_server -p nanoapi-executor
 # The bare runtime, built on its own: a workspace build unifies features and proves nothing.
 cargo build --release --locked -p nanoapi --no-default-features --example raw_dispatch
@@ -62,8 +63,14 @@ serve_and_check() {
 bin=./target/release/examples
 for backend in uring poll; do
     serve_and_check "hello, two pipelined requests" "$backend" \
-        'GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' \
-        'Hello, World!HTTP/1.1 200 OK' "$bin/hello"
+        'GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /users/7?verbose=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' \
+        '{"message":"Hello, World!"}HTTP/1.1 200 OK' "$bin/hello"
+    serve_and_check "hello, a 422" "$backend" \
+        'POST /users HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}' \
+        '{"detail":[{"type":"missing","loc":["body","user_id"]' "$bin/hello"
+    serve_and_check bench_app "$backend" \
+        'GET /auth HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nCookie: session=s\r\nConnection: close\r\n\r\n' \
+        '{"authorized":true}' "$bin/bench_app"
     serve_and_check echo "$backend" \
         'POST /e?q=1 HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi' \
         '"path":"/e","query":"q=1","version":"HTTP/1.1","headers":[["Host","x"],["Content-Length","2"],["Connection","close"]],"body":"hi","body_len":2}' \

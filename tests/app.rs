@@ -570,6 +570,7 @@ fn client_address_trusts_forwarding_headers_only_from_trusted_proxies() {
         stream.write_all(req.as_bytes()).unwrap();
         let mut out = String::new();
         stream.read_to_string(&mut out).unwrap();
+        drop(stream);
         server.shutdown_blocking();
         out.rsplit("\r\n\r\n").next().unwrap().to_owned()
     };
@@ -844,6 +845,7 @@ fn lifecycle_hooks_run_once_around_serving() {
     let mut out = String::new();
     stream.read_to_string(&mut out).unwrap();
     assert!(out.ends_with("\r\n\r\nok"), "{out}");
+    drop(stream);
     server.shutdown_blocking();
     assert_eq!(*log.lock().unwrap(), ["startup", "request", "shutdown"]);
 }

@@ -4,6 +4,7 @@
 use std::any::TypeId;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 
 use regex_lite::Regex;
@@ -102,7 +103,8 @@ impl CompiledSchema {
     /// The schema of `T`, compiled once per thread.
     pub fn of<T: JsonSchema + ?Sized + 'static>() -> Rc<CompiledSchema> {
         thread_local! {
-            static CACHE: RefCell<HashMap<TypeId, Rc<CompiledSchema>>> = RefCell::new(HashMap::new());
+            static CACHE: RefCell<HashMap<TypeId, Rc<CompiledSchema>, TypeIdHasher>> =
+                RefCell::new(HashMap::default());
         }
         CACHE.with(|cache| {
             if let Some(found) = cache.borrow().get(&TypeId::of::<T>()) {
@@ -125,6 +127,31 @@ impl CompiledSchema {
             Some(index) => &self.defs[index],
             None => node,
         }
+    }
+}
+
+/// `TypeId`s are already hashes: use their bits rather than SipHash them again (this lookup
+/// runs for every validated extractor of every request).
+type TypeIdHasher = BuildHasherDefault<IdHasher>;
+
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 ^= u64::from_ne_bytes(word);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 ^= n;
     }
 }
 
