@@ -66,6 +66,32 @@ fn serve_on_port_zero_shares_the_port_across_workers() {
 }
 
 #[test]
+fn an_inherited_listener_is_served_by_every_worker() {
+    for backend in common::backends() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let started = Arc::new(AtomicUsize::new(0));
+        let options = Options::default()
+            .listener(listener)
+            .workers(2)
+            .backend(backend);
+        let server = nanoapi::serve(options, started.clone(), dispatch).unwrap();
+        assert_eq!(server.local_addr(), addr);
+        for _ in 0..10 {
+            let response = get(addr, "/").unwrap();
+            assert!(
+                response.starts_with("HTTP/1.1 200 OK"),
+                "{backend:?}: {response}"
+            );
+        }
+        assert_eq!(started.load(Ordering::SeqCst), 10);
+        server.shutdown_blocking();
+        // The listener closed with the server: nothing accepts on the address any more.
+        assert!(get(addr, "/").is_err(), "{backend:?}");
+    }
+}
+
+#[test]
 fn graceful_shutdown_finishes_the_request_in_flight_then_refuses_new_ones() {
     for backend in common::backends() {
         let started = Arc::new(AtomicUsize::new(0));

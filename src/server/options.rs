@@ -2,6 +2,7 @@
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use nanoapi_executor::Backend;
@@ -46,6 +47,9 @@ pub struct Options {
     pub static_routes: StaticRoutes,
     /// Called on connection and request events.
     pub metrics: Option<MetricsHook>,
+    /// An already-bound listener to serve instead of binding `host:port` (socket activation,
+    /// descriptors inherited from a supervisor). Every worker accepts on a duplicate of it.
+    pub listener: Option<Arc<std::net::TcpListener>>,
 }
 
 /// Size limits of requests. Defaults follow RFC 9112's recommendations and common practice.
@@ -98,6 +102,7 @@ impl Default for Options {
             shutdown_timeout: Duration::from_secs(30),
             static_routes: StaticRoutes::default(),
             metrics: None,
+            listener: None,
         }
     }
 }
@@ -206,6 +211,29 @@ impl Options {
     /// ```
     pub fn static_response(mut self, method: &str, path: &str, response: Response) -> Options {
         self.static_routes.add(method, path, response);
+        self
+    }
+
+    /// Serves `listener` (already bound and listening) instead of binding `host:port`: for
+    /// socket activation (systemd passes the socket as descriptor 3:
+    /// `unsafe { TcpListener::from_raw_fd(3) }`) or a descriptor inherited across an exec.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nanoapi::server::Options;
+    ///
+    /// let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    /// let addr = listener.local_addr().unwrap();
+    /// let options = Options::default().listener(listener);
+    /// assert_eq!(options.addr(), addr);
+    /// ```
+    pub fn listener(mut self, listener: std::net::TcpListener) -> Options {
+        if let Ok(addr) = listener.local_addr() {
+            self.host = addr.ip();
+            self.port = addr.port();
+        }
+        self.listener = Some(Arc::new(listener));
         self
     }
 

@@ -142,11 +142,17 @@ where
         runtime
             .handle()
             .spawn_on(worker, move || async move {
-                let listener = match TcpListener::builder(addr)
-                    .reuse_port(true)
-                    .backlog(4096)
-                    .bind()
-                {
+                let bound = match &shared.options.listener {
+                    Some(inherited) => inherited.try_clone().and_then(|listener| {
+                        listener.set_nonblocking(true)?;
+                        TcpListener::from_std(listener)
+                    }),
+                    None => TcpListener::builder(addr)
+                        .reuse_port(true)
+                        .backlog(4096)
+                        .bind(),
+                };
+                let listener = match bound {
                     Ok(listener) => listener,
                     Err(err) => {
                         let _ = bound_tx.send(Err(err));
