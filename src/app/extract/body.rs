@@ -89,7 +89,7 @@ fn byte_offset(bytes: &[u8], line: usize, column: usize) -> usize {
 impl<T: DeserializeOwned + JsonSchema + 'static> FromRequest for Json<T> {
     async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
         let value = read_json_value(req).await?;
-        from_json(value, vec!["body".into()])
+        from_json(value, "body")
             .map(Json)
             .map_err(Rejection::Invalid)
     }

@@ -1,6 +1,8 @@
 //! Checking (and leniently coercing) a JSON value against a compiled schema, reporting every
 //! failure with pydantic v2's error types.
 
+use std::borrow::Cow;
+
 use serde_json::{Number, Value, json};
 
 use super::error::{ErrorItem, LocPart};
@@ -10,30 +12,52 @@ use super::schema::{CompiledSchema, Format, Node, ty};
 /// an integer field, `"yes"` to a boolean), and collects errors.
 pub(crate) struct Checker<'s> {
     schema: &'s CompiledSchema,
-    pub loc: Vec<LocPart>,
+    /// Where the checker is: borrowed names, materialised only for an error.
+    pub loc: Vec<Step<'s>>,
     pub errors: Vec<ErrorItem>,
     /// How a top-level field is named in locations (headers: `user_agent` → `user-agent`).
     pub alias: Option<fn(&str) -> String>,
 }
 
+/// One step of the checker's location.
+#[derive(Debug, Clone)]
+pub(crate) enum Step<'a> {
+    Key(Cow<'a, str>),
+    Index(usize),
+}
+
 impl<'s> Checker<'s> {
-    pub fn new(schema: &'s CompiledSchema, loc: Vec<LocPart>) -> Checker<'s> {
+    /// A checker whose locations start at `root` (`"body"`, `"query"`, ...).
+    pub fn new(schema: &'s CompiledSchema, root: &'static str) -> Checker<'s> {
         Checker {
             schema,
-            loc,
+            loc: vec![Step::Key(Cow::Borrowed(root))],
             errors: Vec::new(),
             alias: None,
         }
     }
 
+    /// The current location, owned.
+    pub fn loc_owned(&self) -> Vec<LocPart> {
+        self.loc
+            .iter()
+            .map(|step| match step {
+                Step::Key(key) => LocPart::Key(key.clone().into_owned()),
+                Step::Index(index) => LocPart::Index(*index),
+            })
+            .collect()
+    }
+
     fn error(&mut self, kind: &'static str, msg: impl Into<String>, input: &Value) {
+        let loc = self.loc_owned();
         self.errors
-            .push(ErrorItem::new(kind, self.loc.clone(), msg, input.clone()));
+            .push(ErrorItem::new(kind, loc, msg, input.clone()));
     }
 
     fn error_ctx(&mut self, kind: &'static str, msg: impl Into<String>, input: &Value, ctx: Value) {
+        let loc = self.loc_owned();
         self.errors
-            .push(ErrorItem::new(kind, self.loc.clone(), msg, input.clone()).with_ctx(ctx));
+            .push(ErrorItem::new(kind, loc, msg, input.clone()).with_ctx(ctx));
     }
 
     /// Checks `value` against the schema's root.
@@ -43,7 +67,7 @@ impl<'s> Checker<'s> {
     }
 
     /// Checks `value` against `node`, coercing it in place.
-    pub fn check(&mut self, node: &Node, value: &mut Value) {
+    pub fn check(&mut self, node: &'s Node, value: &mut Value) {
         let schema = self.schema;
         if let Some(index) = node.reference {
             self.check(&schema.defs[index], value);
@@ -78,7 +102,7 @@ impl<'s> Checker<'s> {
 
     /// `anyOf`/`oneOf`: the first branch that accepts the value wins (its coercions kept);
     /// otherwise the errors of the branch that came closest.
-    fn check_any_of(&mut self, branches: &[Node], value: &mut Value) {
+    fn check_any_of(&mut self, branches: &'s [Node], value: &mut Value) {
         if value.is_null() && branches.iter().any(|b| self.admits_null(b)) {
             return;
         }
@@ -88,7 +112,12 @@ impl<'s> Checker<'s> {
                 return;
             }
             let mut candidate = value.clone();
-            let mut inner = Checker::new(self.schema, self.loc.clone());
+            let mut inner = Checker {
+                schema: self.schema,
+                loc: self.loc.clone(),
+                errors: Vec::new(),
+                alias: self.alias,
+            };
             inner.check(branch, &mut candidate);
             if inner.errors.is_empty() {
                 *value = candidate;
@@ -265,13 +294,13 @@ impl<'s> Checker<'s> {
         }
     }
 
-    fn check_array(&mut self, node: &Node, value: &mut Value) {
+    fn check_array(&mut self, node: &'s Node, value: &mut Value) {
         let Value::Array(items) = value else { return };
         let len = items.len();
         for (index, item) in items.iter_mut().enumerate() {
             let item_node = node.prefix_items.get(index).or(node.items.as_deref());
             if let Some(item_node) = item_node {
-                self.loc.push(LocPart::Index(index));
+                self.loc.push(Step::Index(index));
                 self.check(item_node, item);
                 self.loc.pop();
             }
@@ -297,18 +326,18 @@ impl<'s> Checker<'s> {
         }
     }
 
-    fn check_object(&mut self, node: &Node, value: &mut Value) {
+    fn check_object(&mut self, node: &'s Node, value: &mut Value) {
         let Value::Object(fields) = value else { return };
         let top = self.loc.len() == 1;
         for property in &node.properties {
             let name = match self.alias {
-                Some(alias) if top => alias(&property.name),
-                _ => property.name.clone(),
+                Some(alias) if top => Cow::Owned(alias(&property.name)),
+                _ => Cow::Borrowed(property.name.as_str()),
             };
-            self.loc.push(LocPart::Key(name));
+            self.loc.push(Step::Key(name));
             match fields.get_mut(&property.name) {
                 Some(field) => self.check(&property.node, field),
-                None if property.required => self.errors.push(ErrorItem::missing(self.loc.clone())),
+                None if property.required => self.errors.push(ErrorItem::missing(self.loc_owned())),
                 None => {}
             }
             self.loc.pop();
@@ -318,7 +347,7 @@ impl<'s> Checker<'s> {
                 if node.properties.iter().any(|p| p.name == *key) {
                     continue;
                 }
-                self.loc.push(LocPart::Key(key.clone()));
+                self.loc.push(Step::Key(Cow::Owned(key.clone())));
                 self.check(additional, field);
                 self.loc.pop();
             }
@@ -373,7 +402,11 @@ fn parse_int(text: &str) -> Option<Value> {
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
         return None;
     }
-    let n: i128 = trimmed.replace('_', "").parse().ok()?;
+    let n: i128 = if trimmed.contains('_') {
+        trimmed.replace('_', "").parse().ok()?
+    } else {
+        trimmed.parse().ok()?
+    };
     if let Ok(small) = i64::try_from(n) {
         Some(Value::Number(small.into()))
     } else if let Ok(large) = u64::try_from(n) {

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 pub use error::{ErrorItem, LocPart, ValidationError};
 pub(crate) use schema::{CompiledSchema, ty};
 
-use check::Checker;
+use check::{Checker, Step};
 
 /// Where flat name/value pairs come from, which decides how names match and how errors are
 /// located.
@@ -74,7 +74,7 @@ where
 {
     let schema = CompiledSchema::of::<T>();
     let root = schema.resolve(&schema.root);
-    let mut checker = Checker::new(&schema, vec![LocPart::Key(source.label().into())]);
+    let mut checker = Checker::new(&schema, source.label());
     if source == PairSource::Header {
         checker.alias = Some(|field| field.replace('_', "-"));
     }
@@ -121,23 +121,25 @@ where
     } else {
         match pairs.first() {
             Some((key, value)) => {
-                checker.loc.push(LocPart::Key(key.clone().into_owned()));
+                checker
+                    .loc
+                    .push(Step::Key(Cow::Owned(key.clone().into_owned())));
                 Value::String(value.clone().into_owned())
             }
-            None => return Err(vec![ErrorItem::missing(checker.loc)]),
+            None => return Err(vec![ErrorItem::missing(checker.loc_owned())]),
         }
     };
     checker.check_root(&mut value);
     finish(checker, value)
 }
 
-/// Checks a parsed JSON document against `T`'s schema (located under `loc`), then builds `T`.
-pub(crate) fn from_json<T>(mut value: Value, loc: Vec<LocPart>) -> Result<T, Vec<ErrorItem>>
+/// Checks a parsed JSON document against `T`'s schema (located under `root`), then builds `T`.
+pub(crate) fn from_json<T>(mut value: Value, root: &'static str) -> Result<T, Vec<ErrorItem>>
 where
     T: DeserializeOwned + JsonSchema + 'static,
 {
     let schema = CompiledSchema::of::<T>();
-    let mut checker = Checker::new(&schema, loc);
+    let mut checker = Checker::new(&schema, root);
     checker.check_root(&mut value);
     finish(checker, value)
 }
@@ -149,6 +151,11 @@ fn finish<T: DeserializeOwned>(checker: Checker<'_>, value: Value) -> Result<T, 
     // The schema accepted the value; serde may still refuse what the schema cannot say.
     T::deserialize(&value).map_err(|err| {
         let msg = format!("Value error, {err}");
-        vec![ErrorItem::new("value_error", checker.loc, msg, value)]
+        vec![ErrorItem::new(
+            "value_error",
+            checker.loc_owned(),
+            msg,
+            value,
+        )]
     })
 }
