@@ -73,7 +73,11 @@ async fn dispatch(ctx: &Ctx, req: &mut Request, w: &mut ResponseWriter) -> nanoa
             let mut body = w.start_chunked(Response::text(StatusCode::OK, "")).await?;
             body.send("first\n".into()).await?;
             let released = timeout(Duration::from_secs(10), release.raised()).await;
-            let next = if released.is_ok() { "second\n" } else { "timeout\n" };
+            let next = if released.is_ok() {
+                "second\n"
+            } else {
+                "timeout\n"
+            };
             body.send(next.into()).await?;
             body.send("third\n".into()).await?;
             return body.finish().await;
@@ -94,11 +98,8 @@ fn main() -> std::io::Result<()> {
     if std::env::var_os("NANOAPI_PORT").is_none() {
         options.port = 0;
     }
-    let options = options.static_response(
-        "GET",
-        "/static",
-        Response::text(StatusCode::OK, "static"),
-    );
+    let options =
+        options.static_response("GET", "/static", Response::text(StatusCode::OK, "static"));
     let server = serve(options, Ctx::default(), dispatch)?;
     println!("PORT {}", server.local_addr().port());
     // Serve until standard input closes (the parity suite's way to stop a consumer).

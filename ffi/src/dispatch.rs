@@ -16,14 +16,18 @@ use crate::writer::{WriterState, nanoapi_writer};
 /// was sent yet) or aborts the connection (mid-stream). `req` and `w` are valid only until it
 /// returns.
 pub type nanoapi_dispatch_fn = Option<
-    unsafe extern "C" fn(ctx: *mut c_void, req: *const nanoapi_request, w: *mut nanoapi_writer)
-        -> c_int,
+    unsafe extern "C" fn(
+        ctx: *mut c_void,
+        req: *const nanoapi_request,
+        w: *mut nanoapi_writer,
+    ) -> c_int,
 >;
 
 /// The callback a server calls, with its context.
 #[derive(Debug)]
 pub(crate) struct HostDispatch {
-    callback: unsafe extern "C" fn(*mut c_void, *const nanoapi_request, *mut nanoapi_writer) -> c_int,
+    callback:
+        unsafe extern "C" fn(*mut c_void, *const nanoapi_request, *mut nanoapi_writer) -> c_int,
     ctx: HostCtx,
     calls: Arc<Calls>,
 }
@@ -41,7 +45,11 @@ unsafe impl Sync for HostCtx {}
 
 impl HostDispatch {
     pub(crate) fn new(
-        callback: unsafe extern "C" fn(*mut c_void, *const nanoapi_request, *mut nanoapi_writer) -> c_int,
+        callback: unsafe extern "C" fn(
+            *mut c_void,
+            *const nanoapi_request,
+            *mut nanoapi_writer,
+        ) -> c_int,
         ctx: *mut c_void,
         calls: Arc<Calls>,
     ) -> HostDispatch {

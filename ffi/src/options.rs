@@ -225,9 +225,7 @@ mod tests {
         // SAFETY: the default host is the empty string.
         assert!(unsafe { Config::from_raw(&raw) }.is_err());
         // SAFETY: NULL is allowed and refused.
-        assert_eq!(
-            unsafe { nanoapi_options_init(std::ptr::null_mut()) },
-            crate::NANOAPI_ERR_INVALID
-        );
+        let code = unsafe { nanoapi_options_init(std::ptr::null_mut()) };
+        assert_eq!(code, crate::NANOAPI_ERR_INVALID);
     }
 }

@@ -100,10 +100,12 @@ pub unsafe extern "C" fn nanoapi_request_query(req: *const nanoapi_request) -> n
 pub unsafe extern "C" fn nanoapi_request_version(req: *const nanoapi_request) -> c_int {
     // SAFETY: forwarded from the caller.
     let req = unsafe { view(req) };
-    guard_value("nanoapi_request_version", 0, || match req.map(OwnedRequest::version) {
-        Some(Version::Http10) => 10,
-        Some(_) => 11,
-        None => 0,
+    guard_value("nanoapi_request_version", 0, || {
+        match req.map(OwnedRequest::version) {
+            Some(Version::Http10) => 10,
+            Some(_) => 11,
+            None => 0,
+        }
     })
 }
 

@@ -48,7 +48,7 @@ enum State {
     /// Serving.
     Running {
         handle: ServerHandle,
-        signals: Option<SignalGuard>,
+        signals: Option<Box<SignalGuard>>,
         /// A thread is inside `nanoapi_server_run`.
         run_active: bool,
     },
@@ -75,7 +75,7 @@ impl nanoapi_server {
             State::Configuring { config, .. } => config.handle_signals,
         };
         let signals = match handle_signals {
-            true => Some(SignalGuard::install(self.stop_tx.as_raw_fd())?),
+            true => Some(Box::new(SignalGuard::install(self.stop_tx.as_raw_fd())?)),
             false => None,
         };
         let State::Configuring {
@@ -94,7 +94,8 @@ impl nanoapi_server {
         );
         // A server that cannot bind stays stopped: its callback and options were consumed.
         let handle = served.map_err(|err| Failure::io(&err))?;
-        self.port.store(handle.local_addr().port(), Ordering::SeqCst);
+        self.port
+            .store(handle.local_addr().port(), Ordering::SeqCst);
         *state = State::Running {
             handle,
             signals,
@@ -387,7 +388,9 @@ pub unsafe extern "C" fn nanoapi_server_free(server: *mut nanoapi_server) {
     // SAFETY: the caller gives back the box from `nanoapi_server_new`, used by no one else.
     let server = unsafe { Box::from_raw(server) };
     guard_value("nanoapi_server_free", (), move || {
-        if let State::Running { handle, .. } = std::mem::replace(&mut *server.lock(), State::Stopped) {
+        if let State::Running { handle, .. } =
+            std::mem::replace(&mut *server.lock(), State::Stopped)
+        {
             handle.shutdown_blocking();
             server.calls.close_and_wait();
         }

@@ -60,7 +60,10 @@ impl nanoapi_str {
 ///
 /// `headers` must be NULL with `n` 0, or point to `n` initialised fields, each of whose strings
 /// satisfies [`nanoapi_str::as_bytes`], all valid for `'a`.
-pub(crate) unsafe fn header_slice<'a>(headers: *const nanoapi_header, n: usize) -> &'a [nanoapi_header] {
+pub(crate) unsafe fn header_slice<'a>(
+    headers: *const nanoapi_header,
+    n: usize,
+) -> &'a [nanoapi_header] {
     if headers.is_null() || n == 0 {
         return &[];
     }

@@ -44,7 +44,10 @@ fn the_header_declares_exactly_the_exported_functions() {
                 continue;
             }
             let signature = lines.next().unwrap_or_default();
-            let name = signature.split("fn ").nth(1).and_then(|rest| rest.split('(').next());
+            let name = signature
+                .split("fn ")
+                .nth(1)
+                .and_then(|rest| rest.split('(').next());
             exported.insert(name.expect("a function follows no_mangle").to_owned());
         }
     }
@@ -52,7 +55,13 @@ fn the_header_declares_exactly_the_exported_functions() {
     let declared: BTreeSet<String> = header
         .lines()
         .filter(|line| line.contains('(') && !line.starts_with([' ', '/', '#', 't']))
-        .filter_map(|line| line.split('(').next()?.rsplit([' ', '*']).next().map(str::to_owned))
+        .filter_map(|line| {
+            line.split('(')
+                .next()?
+                .rsplit([' ', '*'])
+                .next()
+                .map(str::to_owned)
+        })
         .filter(|name| name.starts_with("nanoapi_"))
         .collect();
     assert!(exported.len() >= 20, "found the exports: {exported:?}");

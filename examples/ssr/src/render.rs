@@ -23,7 +23,11 @@ fn percent_decode(raw: &[u8]) -> Vec<u8> {
     let mut i = 0;
     while i < raw.len() {
         let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
-        match (raw[i], raw.get(i + 1).and_then(|&b| hex(b)), raw.get(i + 2).and_then(|&b| hex(b))) {
+        match (
+            raw[i],
+            raw.get(i + 1).and_then(|&b| hex(b)),
+            raw.get(i + 2).and_then(|&b| hex(b)),
+        ) {
             (b'%', Some(high), Some(low)) => {
                 out.push(high << 4 | low);
                 i += 3;

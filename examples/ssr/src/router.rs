@@ -52,7 +52,10 @@ mod tests {
         match route(path.as_bytes()) {
             Match::Page(page, params) => Some((
                 page.route,
-                params.iter().map(|p| String::from_utf8_lossy(p).into_owned()).collect(),
+                params
+                    .iter()
+                    .map(|p| String::from_utf8_lossy(p).into_owned())
+                    .collect(),
             )),
             _ => None,
         }
@@ -65,7 +68,10 @@ mod tests {
         assert_eq!(page("/users/7"), Some(("/users/{id}", vec!["7".into()])));
         assert_eq!(
             page("/blog/2026/hello-world"),
-            Some(("/blog/{year}/{slug}", vec!["2026".into(), "hello-world".into()]))
+            Some((
+                "/blog/{year}/{slug}",
+                vec!["2026".into(), "hello-world".into()]
+            ))
         );
         assert_eq!(page("/users"), None);
         assert_eq!(page("/users//"), None);

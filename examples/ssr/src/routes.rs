@@ -53,8 +53,14 @@ mod tests {
     #[test]
     fn the_table_has_every_page_literal_routes_first() {
         let routes: Vec<&str> = PAGES.iter().map(|page| page.route).collect();
-        assert_eq!(routes, ["/", "/about", "/users/{id}", "/blog/{year}/{slug}"]);
-        assert_eq!(PAGES[2].pattern, [Segment::Literal("users"), Segment::Param]);
+        assert_eq!(
+            routes,
+            ["/", "/about", "/users/{id}", "/blog/{year}/{slug}"]
+        );
+        assert_eq!(
+            PAGES[2].pattern,
+            [Segment::Literal("users"), Segment::Param]
+        );
         assert!(PAGES[1].head.contains("<title>About</title>"));
         assert!(!PAGES[1].head.contains("{content}"));
         assert!(LAYOUT_TAIL.starts_with("\n</main>"));
@@ -62,7 +68,10 @@ mod tests {
 
     #[test]
     fn parameter_holes_are_split_out_of_the_body() {
-        let blog = PAGES.iter().find(|page| page.route == "/blog/{year}/{slug}").unwrap();
+        let blog = PAGES
+            .iter()
+            .find(|page| page.route == "/blog/{year}/{slug}")
+            .unwrap();
         let holes: Vec<usize> = blog
             .body
             .iter()
@@ -71,16 +80,26 @@ mod tests {
                 Part::Text(_) => None,
             })
             .collect();
-        assert_eq!(holes, [1, 0], "slug is the second parameter, year the first");
+        assert_eq!(
+            holes,
+            [1, 0],
+            "slug is the second parameter, year the first"
+        );
     }
 
     #[test]
     fn assets_carry_a_type_and_a_content_hash() {
-        let css = ASSETS.iter().find(|a| a.path == "/assets/style.css").unwrap();
+        let css = ASSETS
+            .iter()
+            .find(|a| a.path == "/assets/style.css")
+            .unwrap();
         assert_eq!(css.content_type, "text/css; charset=utf-8");
         assert_eq!(css.etag.len(), 18);
         assert!(css.etag.starts_with('"') && css.etag.ends_with('"'));
-        let hello = ASSETS.iter().find(|a| a.path == "/assets/hello.txt").unwrap();
+        let hello = ASSETS
+            .iter()
+            .find(|a| a.path == "/assets/hello.txt")
+            .unwrap();
         assert_eq!(hello.body, b"hello");
     }
 }

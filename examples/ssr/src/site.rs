@@ -48,7 +48,11 @@ impl fmt::Debug for Site {
 /// # Errors
 ///
 /// A transport failure while writing.
-pub async fn dispatch(site: &Site, req: &mut Request, w: &mut ResponseWriter) -> nanoapi::Result<()> {
+pub async fn dispatch(
+    site: &Site,
+    req: &mut Request,
+    w: &mut ResponseWriter,
+) -> nanoapi::Result<()> {
     if !matches!(req.method(), Method::Get | Method::Head) {
         let refusal = Response::text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")
             .header("Allow", "GET, HEAD")?;
@@ -57,7 +61,8 @@ pub async fn dispatch(site: &Site, req: &mut Request, w: &mut ResponseWriter) ->
     match route(req.path()) {
         Match::Asset(asset) => {
             let if_none_match = req.header("If-None-Match").map(<[u8]>::to_vec);
-            w.send(asset_response(asset, if_none_match.as_deref())?).await
+            w.send(asset_response(asset, if_none_match.as_deref())?)
+                .await
         }
         Match::Page(page, params) => {
             let body = render_body(page.body, &params);

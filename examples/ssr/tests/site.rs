@@ -14,7 +14,11 @@ fn backends() -> Vec<Backend> {
     match std::env::var("NANOAPI_BACKEND").as_deref() {
         Ok("uring") => vec![Backend::IoUring],
         Ok("poll") => vec![Backend::Poll],
-        _ if Runtime::builder().backend(Backend::IoUring).block_on(async {}).is_ok() => {
+        _ if Runtime::builder()
+            .backend(Backend::IoUring)
+            .block_on(async {})
+            .is_ok() =>
+        {
             vec![Backend::IoUring, Backend::Poll]
         }
         _ => vec![Backend::Poll],
@@ -28,7 +32,9 @@ fn start(backend: Backend, site: Site) -> ServerHandle {
 
 fn connect(addr: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
     stream
 }
 
@@ -42,7 +48,10 @@ fn exchange(addr: SocketAddr, request: &str) -> String {
 }
 
 fn get(addr: SocketAddr, method: &str, path: &str) -> String {
-    exchange(addr, &format!("{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+    exchange(
+        addr,
+        &format!("{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
+    )
 }
 
 /// The head and the de-chunked body of a chunked response.
@@ -75,7 +84,10 @@ fn pages_render_through_the_layout_with_parameters_escaped() {
         assert!(body.trim_end().ends_with("</html>"));
 
         let (_, blog) = split_chunked(&get(server.local_addr(), "GET", "/blog/2026/hello"));
-        assert!(blog.contains("<h1>hello</h1><p>Posted in 2026.</p>"), "{blog}");
+        assert!(
+            blog.contains("<h1>hello</h1><p>Posted in 2026.</p>"),
+            "{blog}"
+        );
     }
 }
 
@@ -90,13 +102,19 @@ fn the_layout_head_is_flushed_before_the_body_renders() {
         }));
         let server = start(backend, site);
         let mut stream = connect(server.local_addr());
-        stream.write_all(b"GET /about HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+        stream
+            .write_all(b"GET /about HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
         // The body waits for `client_has_head`, so whatever arrives first is head only.
         let mut received = Vec::new();
         let mut buf = [0u8; 4096];
         while !received.ends_with(b"</nav>\n<main>\n\r\n") {
             let n = stream.read(&mut buf).unwrap();
-            assert!(n > 0, "{backend:?}: closed early: {}", String::from_utf8_lossy(&received));
+            assert!(
+                n > 0,
+                "{backend:?}: closed early: {}",
+                String::from_utf8_lossy(&received)
+            );
             received.extend_from_slice(&buf[..n]);
         }
         let so_far = String::from_utf8_lossy(&received).into_owned();
@@ -117,10 +135,16 @@ fn head_answers_every_route_with_the_get_headers_and_no_body() {
             let head = get(server.local_addr(), "HEAD", path);
             let strip_date = |text: &str| {
                 let head = text.split("\r\n\r\n").next().unwrap().to_owned();
-                head.lines().filter(|l| !l.starts_with("Date:")).collect::<Vec<_>>().join("\n")
+                head.lines()
+                    .filter(|l| !l.starts_with("Date:"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
             };
             assert_eq!(strip_date(&head), strip_date(&got), "{backend:?} {path}");
-            assert!(head.ends_with("\r\n\r\n"), "{backend:?} {path}: HEAD has no body: {head:?}");
+            assert!(
+                head.ends_with("\r\n\r\n"),
+                "{backend:?} {path}: HEAD has no body: {head:?}"
+            );
         }
     }
 }
@@ -146,7 +170,10 @@ fn assets_carry_caching_headers_and_answer_304_for_a_current_etag() {
                  Connection: close\r\n\r\n"
             ),
         );
-        assert!(revalidate.starts_with("HTTP/1.1 304 Not Modified"), "{revalidate}");
+        assert!(
+            revalidate.starts_with("HTTP/1.1 304 Not Modified"),
+            "{revalidate}"
+        );
         assert!(revalidate.contains(&format!("ETag: {etag}")));
         assert!(revalidate.ends_with("\r\n\r\n"));
         let stale = exchange(
@@ -164,10 +191,16 @@ fn unknown_paths_get_the_404_page_and_other_methods_405() {
         let server = start(backend, Site::new());
         let response = get(server.local_addr(), "GET", "/nowhere");
         let (head, body) = split_chunked(&response);
-        assert!(head.starts_with("HTTP/1.1 404 Not Found"), "{backend:?}: {head}");
+        assert!(
+            head.starts_with("HTTP/1.1 404 Not Found"),
+            "{backend:?}: {head}"
+        );
         assert!(body.contains("<title>Not found</title>") && body.contains("<h1>Not found</h1>"));
         let post = get(server.local_addr(), "POST", "/about");
-        assert!(post.starts_with("HTTP/1.1 405 Method Not Allowed"), "{post}");
+        assert!(
+            post.starts_with("HTTP/1.1 405 Method Not Allowed"),
+            "{post}"
+        );
         assert!(post.contains("Allow: GET, HEAD"));
     }
 }
