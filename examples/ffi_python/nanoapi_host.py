@@ -201,7 +201,10 @@ class Server:
         host_str = _str(host)
         opts.host, opts.port = host_str, port
         opts.backend = BACKENDS[backend]
+        fields = {name for name, _ in Options._fields_} - {"host", "port", "backend"}
         for name, value in options.items():
+            if name not in fields:
+                raise TypeError(f"unknown option {name!r}; known: {sorted(fields)}")
             setattr(opts, name, int(value))
         server = ctypes.c_void_p()
         code = self.lib.nanoapi_server_new(ctypes.byref(opts), ctypes.byref(server))
