@@ -60,7 +60,7 @@ serve_and_check() {
     echo "$name ($backend): ok"
 }
 
-bin=./target/release/examples
+bin=${CARGO_TARGET_DIR:-./target}/release/examples
 for backend in uring poll; do
     serve_and_check "hello, two pipelined requests" "$backend" \
         'GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /users/7?verbose=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' \
