@@ -5,6 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash .ci/python-deps.sh
-cargo build --locked -p nanoapi --example parity_raw
+cargo build --locked -p nanoapi --example parity_raw --example parity_app
 cargo build --locked -p nanoapi-ffi -p ssr-example
 python3 -m pytest -q -p no:cacheprovider parity

@@ -57,10 +57,10 @@ CONSUMERS = [
             "static_route": _SSR_APP,
         },
     ),
-    # The App overlay joins with one entry, once `examples/parity_app.rs` serves the parity app:
-    # Consumer(
-    #     name="app",
-    #     command=["{target}/debug/examples/parity_app"],
-    #     description="`examples/parity_app.rs`: the parity app as `App` routes",
-    # ),
+    Consumer(
+        name="app",
+        command=["{target}/debug/examples/parity_app"],
+        description="`examples/parity_app.rs`: the parity app as `App` routes (typed handlers, "
+        "a static route in the runtime's cache)",
+    ),
 ]
