@@ -317,6 +317,15 @@ impl Request {
         self.body.done
     }
 
+    /// Whether the client waits for a `100 Continue` that was never sent before it sends the
+    /// body: reading the body now could wait for bytes that never come.
+    pub(crate) fn awaits_continue(&self) -> bool {
+        !self.body.started
+            && !self.body.done
+            && self.head.expect_continue()
+            && self.source.buffered().is_empty()
+    }
+
     async fn start_body(&mut self, source: &dyn BodySource) -> Result<()> {
         self.body.started = true;
         if let BodyFraming::Length(n) = self.body.framing
