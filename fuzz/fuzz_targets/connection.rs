@@ -19,6 +19,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::sync::{OnceLock, mpsc};
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
@@ -117,42 +118,58 @@ fn serve(sizes: &[u8], stream: &[u8]) -> (Vec<u8>, Vec<bool>, bool) {
         }
         pieces
     };
-    Runtime::builder()
-        .backend(Backend::Poll)
-        .block_on(async move {
-            // A small pipe: the server meets backpressure on large answers.
-            let (client, server) = duplex(1024);
-            let client = Rc::new(client);
-            let seen = Rc::new(Seen::default());
-            let options = options();
-            let conn = {
-                let seen = seen.clone();
-                spawn_local(
-                    async move { serve_connection(server, &seen, &dispatch, &options).await },
-                )
-            };
-            let writer = {
-                let client = client.clone();
-                spawn_local(async move {
-                    for piece in pieces {
-                        client.push(piece);
-                        // Let the server take this piece alone before the next arrives.
-                        for _ in 0..3 {
-                            yield_now().await;
-                        }
-                    }
-                    client.shutdown_write().unwrap();
-                })
-            };
-            let out = client.read_to_end().await.unwrap();
-            writer.await.unwrap();
-            conn.await
-                .unwrap()
-                .unwrap_or_else(|err| panic!("serve_connection failed: {err}"));
-            let heads = seen.head.borrow().clone();
-            (out, heads, seen.cut.get())
+    // One worker for the whole run: building a reactor per input would cost more than the
+    // input. Its thread-local state (spare buffers, the Date cache) carries over, as on a
+    // server.
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    let runtime = RUNTIME.get_or_init(|| {
+        Runtime::builder()
+            .workers(1)
+            .backend(Backend::Poll)
+            .build()
+            .unwrap()
+    });
+    let (done, result) = mpsc::channel();
+    runtime
+        .handle()
+        .spawn_on(0, move || async move {
+            let _ = done.send(exchange(pieces).await);
         })
+        .detach();
+    result.recv().expect("the exchange panicked")
+}
+
+/// The client's side: sends `pieces` one at a time, reads everything back.
+async fn exchange(pieces: Vec<Bytes>) -> (Vec<u8>, Vec<bool>, bool) {
+    // A small pipe: the server meets backpressure on large answers.
+    let (client, server) = duplex(1024);
+    let client = Rc::new(client);
+    let seen = Rc::new(Seen::default());
+    let options = options();
+    let conn = {
+        let seen = seen.clone();
+        spawn_local(async move { serve_connection(server, &seen, &dispatch, &options).await })
+    };
+    let writer = {
+        let client = client.clone();
+        spawn_local(async move {
+            for piece in pieces {
+                client.push(piece);
+                // Let the server take this piece alone before the next arrives.
+                for _ in 0..3 {
+                    yield_now().await;
+                }
+            }
+            client.shutdown_write().unwrap();
+        })
+    };
+    let out = client.read_to_end().await.unwrap();
+    writer.await.unwrap();
+    conn.await
         .unwrap()
+        .unwrap_or_else(|err| panic!("serve_connection failed: {err}"));
+    let heads = seen.head.borrow().clone();
+    (out, heads, seen.cut.get())
 }
 
 /// One response read off the wire.
