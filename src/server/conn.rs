@@ -327,6 +327,12 @@ where
                 if status.is_server_error() {
                     log::error!("dispatch failed: {err}");
                 }
+                if req.body_partly_read() {
+                    // A body read failed (a 408 stall, a 400 framing error, a 413): the answer
+                    // says close, and nothing waits to drain the rest.
+                    writer.close_after();
+                    close = true;
+                }
                 writer
                     .send(Response::text(status, status.reason().unwrap_or("")))
                     .await?;
@@ -354,7 +360,7 @@ where
             return Ok(false);
         }
         close |= !writer.keep_alive_after();
-        if !req.body_done() && !drain_body(&mut req, options.limits.max_drain).await {
+        if !close && !req.body_done() && !drain_body(&mut req, options.limits.max_drain).await {
             close = true;
         }
         if close {

@@ -182,6 +182,12 @@ impl ResponseWriter {
         })
     }
 
+    /// The response still to be sent will say `Connection: close` (the connection cannot
+    /// carry another request).
+    pub(crate) fn close_after(&mut self) {
+        self.keep_alive = false;
+    }
+
     /// Whether a response (or the start of one) was sent.
     pub fn is_sent(&self) -> bool {
         self.state != WriterState::Ready
