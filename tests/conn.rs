@@ -22,6 +22,14 @@ async fn echo(_: &(), req: &mut Request, w: &mut ResponseWriter) -> nanoapi::Res
         )),
         b"/silent" => Ok(()),
         b"/ignore-body" => w.send(Response::text(StatusCode::OK, "ignored")).await,
+        b"/stream-body" => {
+            // The response starts before the body is read, then echoes it chunk by chunk.
+            let mut echo = w.start_chunked(Response::new(StatusCode::OK)).await?;
+            while let Some(chunk) = req.read_chunk().await? {
+                echo.send(chunk).await?;
+            }
+            echo.finish().await
+        }
         b"/sink" => {
             use futures_util_lite::SinkExt;
             let mut body = w.start_chunked(Response::new(StatusCode::OK)).await?;
@@ -272,6 +280,61 @@ fn expect_continue_gets_100_before_the_body_is_read() {
                 text.starts_with("HTTP/1.1 200 OK") && text.ends_with("body=data"),
                 "{backend:?}: {text}"
             );
+        });
+    }
+}
+
+/// Found by the `connection` fuzz target: a `100 Continue` sent when the body was read after
+/// the final response had started landed inside the chunked body.
+#[test]
+fn expect_continue_after_the_response_started_sends_no_100() {
+    for backend in common::backends() {
+        with_server(backend, ConnOptions::default(), move |addr| {
+            let mut stream = common::connect(addr);
+            stream
+                .write_all(b"POST /stream-body HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+                .unwrap();
+            let mut got = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                let n = stream.read(&mut buf).unwrap();
+                assert!(n > 0, "{backend:?}: closed before the response head");
+                got.extend_from_slice(&buf[..n]);
+            }
+            // The body goes only now: whatever the server queued while waiting for it (a
+            // stray 100) comes before the echoed chunk.
+            stream.write_all(b"data").unwrap();
+            while !got.ends_with(b"0\r\n\r\n") {
+                let n = stream.read(&mut buf).unwrap();
+                assert!(
+                    n > 0,
+                    "{backend:?}: closed early: {}",
+                    String::from_utf8_lossy(&got)
+                );
+                got.extend_from_slice(&buf[..n]);
+            }
+            let text = String::from_utf8_lossy(&got);
+            assert_eq!(statuses(&got), [200], "{backend:?}: {text}");
+            assert!(
+                text.ends_with("\r\n\r\n4\r\ndata\r\n0\r\n\r\n"),
+                "{backend:?}: {text}"
+            );
+        });
+    }
+}
+
+/// Found by the `connection` fuzz target: draining an unread body sent `100 Continue` after
+/// the final response. A client still waiting for the 100 now gets the response and a close.
+#[test]
+fn expect_continue_with_an_unread_body_closes_without_100() {
+    for backend in common::backends() {
+        with_server(backend, ConnOptions::default(), move |addr| {
+            let request: &[u8] = b"POST /ignore-body HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n";
+            let (response, closed) = exchange(addr, &[request]);
+            let text = String::from_utf8_lossy(&response);
+            assert_eq!(statuses(&response), [200], "{backend:?}: {text}");
+            assert!(text.ends_with("ignored"), "{backend:?}: {text}");
+            assert!(closed, "{backend:?}: the connection closes");
         });
     }
 }

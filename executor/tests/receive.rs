@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use nanoapi_executor::net::{TcpListener, TcpStream};
-use nanoapi_executor::time::sleep;
+use nanoapi_executor::time::{sleep, timeout};
 use nanoapi_executor::{Runtime, spawn_local};
 
 fn pattern(len: usize) -> Vec<u8> {
@@ -58,6 +58,43 @@ fn mixed_pooled_and_caller_buffer_reads_keep_the_byte_order() {
             server.read_pooled().await.unwrap().is_empty(),
             "end of stream after the data"
         );
+    });
+}
+
+/// Data and the peer's FIN that arrive together raise one readiness edge on the poll backend:
+/// a short read must not be taken for "drained", or the end of stream waits for an edge that
+/// never comes (found by tests/hostile.rs: a half-open HTTP client waited for the keep-alive
+/// timeout).
+#[test]
+fn data_and_end_of_stream_arriving_together_are_both_read() {
+    common::on_each_backend(|_| async {
+        for read_pooled in [true, false] {
+            let (server, client) = pair().await;
+            let writer = spawn_local(async move {
+                client.write_all(b"last words".to_vec()).await.0.unwrap();
+                client.shutdown(std::net::Shutdown::Write).unwrap();
+                client
+            });
+            // Both have arrived (and the worker has seen their edge) before the first read.
+            let client = writer.await.unwrap();
+            let limit = Duration::from_secs(10);
+            if read_pooled {
+                let data = timeout(limit, server.read_pooled()).await.unwrap().unwrap();
+                assert_eq!(&data[..], b"last words");
+                let end = timeout(limit, server.read_pooled()).await;
+                assert!(end.expect("end of stream seen").unwrap().is_empty());
+            } else {
+                let (res, data) = timeout(limit, server.read(Vec::with_capacity(64)))
+                    .await
+                    .unwrap();
+                assert_eq!((res.unwrap(), &data[..]), (10, &b"last words"[..]));
+                let (res, _) = timeout(limit, server.read(Vec::with_capacity(64)))
+                    .await
+                    .expect("end of stream seen");
+                assert_eq!(res.unwrap(), 0);
+            }
+            drop(client);
+        }
     });
 }
 

@@ -110,6 +110,22 @@ impl BodyReader {
         self.done
     }
 
+    /// Whether the body was read in part (its end is then unknown).
+    pub(crate) fn partly_read(&self) -> bool {
+        self.started && !self.done
+    }
+
+    /// Whether the client waits for a `100 Continue` before it sends the body.
+    pub(crate) fn awaits_continue(&self) -> bool {
+        !self.started
+            && !self.done
+            && self.expect_continue
+            && self
+                .source
+                .as_ref()
+                .is_some_and(|source| source.buffered().is_empty())
+    }
+
     /// The next piece of the body, `None` at its end.
     pub(crate) async fn read_chunk(&mut self) -> Result<Option<Bytes>> {
         if self.done {

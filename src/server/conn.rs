@@ -138,6 +138,7 @@ where
         timeouts: options.timeouts.clone(),
         server_header: options.server_header.clone(),
         eof: Cell::new(false),
+        answered: Cell::new(false),
     });
     let head_limits = http::Limits {
         max_target: options.limits.max_target,
@@ -303,6 +304,7 @@ where
             options.limits.max_body,
             conn.clone(),
         );
+        conn.answered.set(false);
         let mut writer = ResponseWriter::new(conn.clone(), version, keep_alive, is_head);
         let outcome = CatchUnwind {
             fut: dispatch.dispatch(ctx, &mut req, &mut writer),
@@ -324,6 +326,12 @@ where
                 let status = err.status_or_500();
                 if status.is_server_error() {
                     log::error!("dispatch failed: {err}");
+                }
+                if req.body_partly_read() {
+                    // A body read failed (a 408 stall, a 400 framing error, a 413): the answer
+                    // says close, and nothing waits to drain the rest.
+                    writer.close_after();
+                    close = true;
                 }
                 writer
                     .send(Response::text(status, status.reason().unwrap_or("")))
@@ -352,7 +360,7 @@ where
             return Ok(false);
         }
         close |= !writer.keep_alive_after();
-        if !req.body_done() && !drain_body(&mut req, options.limits.max_drain).await {
+        if !close && !req.body_done() && !drain_body(&mut req, options.limits.max_drain).await {
             close = true;
         }
         if close {
@@ -420,8 +428,13 @@ fn version_of(head: &RequestHead) -> Version {
 }
 
 /// Reads and discards what the dispatcher left of the body, up to `max`; whether the body
-/// ended within it (the connection can then carry the next request).
+/// ended within it (the connection can then carry the next request). A client still waiting
+/// for `100 Continue` is not drained: it may send the body or give up, so the connection
+/// closes (a `100` after the final response would corrupt the stream).
 async fn drain_body(req: &mut Request, max: u64) -> bool {
+    if req.awaits_continue() {
+        return false;
+    }
     if req
         .body_remaining()
         .is_some_and(|remaining| remaining > max)
@@ -452,6 +465,9 @@ struct Conn<T> {
     server_header: Option<Arc<str>>,
     /// The peer closed its sending side.
     eof: Cell<bool>,
+    /// A final response to the current request was queued: a `100 Continue` now would land
+    /// after it and corrupt the stream, so none is sent.
+    answered: Cell<bool>,
 }
 
 impl<T: Transport> Conn<T> {
@@ -586,6 +602,9 @@ impl<T: Transport> BodySource for Conn<T> {
 
     fn send_continue(&self) -> Pin<Box<dyn Future<Output = Result<()>> + '_>> {
         Box::pin(async move {
+            if self.answered.get() {
+                return Ok(());
+            }
             self.out
                 .borrow_mut()
                 .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
@@ -609,6 +628,10 @@ impl<T: Transport> ResponseSink for Conn<T> {
 
     fn server_header(&self) -> Option<&[u8]> {
         self.server_header.as_deref().map(str::as_bytes)
+    }
+
+    fn response_started(&self) {
+        self.answered.set(true);
     }
 
     fn recv_raw(&self) -> Pin<Box<dyn Future<Output = io::Result<Bytes>> + '_>> {

@@ -308,6 +308,18 @@ impl Request {
     pub(crate) fn body_done(&self) -> bool {
         self.body.with_ref(BodyReader::done)
     }
+
+    /// Whether the body was read in part: after a failed read (stalled, malformed, too
+    /// large) its end is unknown, and the connection cannot carry another request.
+    pub(crate) fn body_partly_read(&self) -> bool {
+        self.body.with_ref(BodyReader::partly_read)
+    }
+
+    /// Whether the client waits for a `100 Continue` that was never sent before it sends the
+    /// body: reading the body now could wait for bytes that never come.
+    pub(crate) fn awaits_continue(&self) -> bool {
+        self.body.with_ref(BodyReader::awaits_continue)
+    }
 }
 
 impl fmt::Debug for Request {

@@ -32,6 +32,10 @@ pub(crate) trait ResponseSink {
     /// The `Server` header value, if any.
     fn server_header(&self) -> Option<&[u8]>;
 
+    /// The head of the final response to the current request was queued: no `100 Continue`
+    /// may follow it on the wire.
+    fn response_started(&self);
+
     /// After a 101: the next bytes from the peer, those already received first.
     fn recv_raw(&self) -> Pin<Box<dyn Future<Output = io::Result<Bytes>> + '_>>;
 
@@ -188,6 +192,12 @@ impl ResponseWriter {
         })
     }
 
+    /// The response still to be sent will say `Connection: close` (the connection cannot
+    /// carry another request).
+    pub(crate) fn close_after(&mut self) {
+        self.keep_alive = false;
+    }
+
     /// Whether a response (or the start of one) was sent.
     pub fn is_sent(&self) -> bool {
         self.state != WriterState::Ready
@@ -219,6 +229,7 @@ impl ResponseWriter {
 
     fn encode_head(&mut self, resp: &Response) -> Framing {
         self.status = Some(resp.status());
+        self.sink.response_started();
         let date = http_date();
         let ctx = ResponseContext {
             version: self.version,

@@ -21,11 +21,6 @@ impl HeapPool {
         }
     }
 
-    /// The capacity of the pool's buffers.
-    pub(crate) fn buf_size(&self) -> usize {
-        self.buf_size
-    }
-
     /// An empty buffer with `buf_size` capacity.
     pub(crate) fn take(self: &Rc<Self>) -> HeapBuf {
         let buf = self

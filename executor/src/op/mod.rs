@@ -56,11 +56,11 @@ pub(crate) async fn readiness<T>(
     .await
 }
 
-/// Records that the last syscall on `key` in `direction` left the socket drained: a receive
-/// that returned less than it asked for emptied the receive queue, a send that took less than
-/// it was given filled the send buffer. The next attempt then waits for the reactor's next edge
-/// (which any later arrival raises) instead of paying for a syscall that would fail with
-/// `EAGAIN`. Stream sockets only.
+/// Records that the last syscall on `key` in `direction` left the socket drained: a send that
+/// took less than it was given filled the send buffer. The next attempt then waits for the
+/// reactor's next edge instead of paying for a syscall that would fail with `EAGAIN`. Stream
+/// sockets only. Not used for receives: a short receive empties the data but not a FIN that
+/// arrived with it, and that FIN raised no edge of its own.
 pub(crate) fn mark_drained(key: usize, direction: Direction) {
     with_current(|ctx| ctx.driver.borrow_mut().poll().clear_ready(key, direction));
 }

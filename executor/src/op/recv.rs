@@ -14,7 +14,7 @@ use crate::buf::{BufResult, IoBufMut, PooledBuf};
 use crate::driver::PooledStorage;
 use crate::driver::poll::Direction;
 use crate::fd::{FdBackend, SharedFd};
-use crate::op::{cvt, mark_drained, readiness};
+use crate::op::{cvt, readiness};
 use crate::runtime::with_current;
 
 /// The receive state a stream keeps between reads.
@@ -66,11 +66,9 @@ impl Receiver {
                 .await
             }
             FdBackend::Poll(key) => {
-                let asked = buf.bytes_total() - buf.bytes_init();
+                // A short read is not taken for "drained" (as a short send is): a FIN that came
+                // with the data raised no edge of its own, and only the next receive sees it.
                 let res = readiness(fd, key, Direction::Read, |fd| recv_into(fd, &mut buf)).await;
-                if matches!(res, Ok(n) if n > 0 && n < asked) {
-                    mark_drained(key, Direction::Read);
-                }
                 (res, buf)
             }
         }
@@ -94,9 +92,7 @@ impl Receiver {
                     Ok(PooledBuf::new(PooledStorage::Heap(heap)))
                 })
                 .await?;
-                if !buf.is_empty() && buf.len() < pool.buf_size() {
-                    mark_drained(key, Direction::Read);
-                }
+                // Not marked drained when short: see `recv`.
                 Ok(buf)
             }
         }

@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Writes seed corpora for every fuzz target from the conformance suite's requests.
+
+Reads the byte-string literals of `tests/conn.rs` (the `request: b"..."` of the conformance
+table and the other raw requests of that file) and writes, under fuzz/corpus/<target>/:
+
+- connection: each request whole, byte by byte, and split in pieces of 3 and 7 bytes (the
+  first input byte says how many piece sizes follow), and all requests of the table pipelined;
+- parse_request_head, differential_httparse: each request;
+- chunked: the body of each chunked request, read whole and one byte at a time.
+
+Usage: python3 fuzz/seed.py (from anywhere). Existing files are kept; names are content hashes.
+"""
+import hashlib
+import pathlib
+import re
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+LITERAL = re.compile(rb'\bb"((?:[^"\\]|\\.)*)"', re.S)
+
+
+def unescape(text: bytes) -> bytes:
+    """A Rust byte-string literal's value: \\r \\n \\t \\0 \\\\ \\" \\' \\xNN and line continuations."""
+    out, i = bytearray(), 0
+    simple = {ord('r'): b'\r', ord('n'): b'\n', ord('t'): b'\t', ord('0'): b'\0',
+              ord('\\'): b'\\', ord('"'): b'"', ord("'"): b"'"}
+    while i < len(text):
+        c = text[i]
+        if c != ord('\\'):
+            out.append(c)
+            i += 1
+            continue
+        e = text[i + 1]
+        if e in simple:
+            out += simple[e]
+            i += 2
+        elif e == ord('x'):
+            out.append(int(text[i + 2:i + 4], 16))
+            i += 4
+        elif e == ord('\n'):
+            # A line continuation: skip the newline and the next line's leading whitespace.
+            i += 2
+            while i < len(text) and text[i] in b' \t\r\n':
+                i += 1
+        else:
+            raise ValueError(f'unknown escape \\{chr(e)}')
+    return bytes(out)
+
+
+def requests() -> list[bytes]:
+    source = (ROOT / 'tests' / 'conn.rs').read_bytes()
+    found = []
+    for match in LITERAL.finditer(source):
+        value = unescape(match.group(1))
+        # Requests only: a method, a space, a target (the table's names and bodies are not).
+        if re.match(rb'^[A-Z]+ \S+ HTTP/', value) and value not in found:
+            found.append(value)
+    return found
+
+
+def write(target: str, data: bytes) -> None:
+    directory = ROOT / 'fuzz' / 'corpus' / target
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / hashlib.sha1(data).hexdigest()).write_bytes(data)
+
+
+def main() -> None:
+    reqs = requests()
+    assert len(reqs) >= 20, f'only {len(reqs)} requests found in tests/conn.rs'
+    for req in reqs:
+        write('parse_request_head', req)
+        write('differential_httparse', req)
+        write('connection', bytes([0]) + req)
+        write('connection', bytes([1, 1]) + req)
+        write('connection', bytes([2, 3, 7]) + req)
+        end = req.find(b'\r\n\r\n')
+        if b'chunked' in req.lower() and end >= 0:
+            body = req[end + 4:]
+            write('chunked', bytes([255]) + body)
+            write('chunked', bytes([1]) + body)
+    write('connection', bytes([0]) + b''.join(reqs))
+    print(f'{len(reqs)} requests from tests/conn.rs -> fuzz/corpus/')
+
+
+if __name__ == '__main__':
+    main()
