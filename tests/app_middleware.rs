@@ -125,6 +125,8 @@ async fn varies() -> Response {
     Response::text(StatusCode::OK, "v")
         .header("Vary", "Accept-Encoding")
         .unwrap()
+        .header("Vary", "Cookie")
+        .unwrap()
 }
 
 /// An app with `cors`, whose handlers count their calls.
@@ -317,13 +319,13 @@ fn cors_simple_request_from_a_disallowed_origin_or_without_origin_only_varies() 
 }
 
 #[test]
-fn cors_vary_is_merged_into_the_handlers_field() {
+fn cors_vary_is_merged_into_the_handlers_fields() {
     let (client, _) = cors_app(listed());
     let resp = client
         .get("/varies")
         .header("Origin", "https://app.example")
         .send();
-    assert_eq!(resp.header_all("vary"), ["Accept-Encoding, Origin"]);
+    assert_eq!(resp.header_all("vary"), ["Accept-Encoding, Cookie, Origin"]);
 }
 
 #[test]

@@ -460,23 +460,23 @@ fn set(headers: &mut HeaderList, name: impl Into<Bytes>, value: Bytes) {
     }
 }
 
-/// Adds `Origin` to the response's `Vary` (one field, Starlette's `add_vary_header`), unless
-/// it is listed already or the response varies on everything (`*`).
+/// Adds `Origin` to the response's `Vary`, merging every `Vary` field into one (Starlette's
+/// `add_vary_header`), unless `Origin` is listed already or the response varies on
+/// everything (`*`).
 fn add_vary_origin(headers: &mut HeaderList) {
-    let value = match headers.get("vary") {
-        None => Bytes::from_static(b"Origin"),
-        Some(vary) => {
-            let listed = vary
-                .split(|&b| b == b',')
-                .map(<[u8]>::trim_ascii)
-                .any(|item| item == b"*" || item.eq_ignore_ascii_case(b"origin"));
-            if listed {
-                return;
-            }
-            let mut value = vary.to_vec();
-            value.extend_from_slice(b", Origin");
-            Bytes::from(value)
-        }
-    };
-    set(headers, "Vary", value);
+    let existing: Vec<&[u8]> = headers.get_all("vary").collect();
+    let listed = existing
+        .iter()
+        .flat_map(|value| value.split(|&b| b == b','))
+        .map(<[u8]>::trim_ascii)
+        .any(|item| item == b"*" || item.eq_ignore_ascii_case(b"origin"));
+    if listed {
+        return;
+    }
+    let mut value = existing.join(&b", "[..]);
+    if !value.is_empty() {
+        value.extend_from_slice(b", ");
+    }
+    value.extend_from_slice(b"Origin");
+    set(headers, "Vary", Bytes::from(value));
 }
