@@ -716,6 +716,24 @@ fn timeout_answers_504_and_drops_the_handler() {
     assert_eq!((resp.status(), resp.text().as_str()), (200, "quick"));
 }
 
+#[test]
+fn access_log_outside_a_timeout_logs_the_504() {
+    let client = timeout_app(Arc::new(AtomicBool::new(false)))
+        .add_middleware(AccessLog::new())
+        .test_client();
+    let capture = capture::Capture::default();
+    let resp = tracing::subscriber::with_default(capture.clone(), || client.get("/never").send());
+    assert_eq!(resp.status(), 504);
+    let events = capture.0.lock().unwrap();
+    let access: Vec<_> = events
+        .iter()
+        .filter(|e| e.target == "nanoapi::access")
+        .collect();
+    assert_eq!(access.len(), 1, "{events:?}");
+    assert_eq!(access[0].fields["status"], "504");
+    assert_eq!(access[0].fields["path"], "/never");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Body limit
 

@@ -14,8 +14,9 @@ use crate::server::Request;
 /// runs outside this one, or inside it: the id is read after the response) and `client` (the
 /// peer address, when there is a socket).
 ///
-/// A request whose handler future is dropped (the client went away) logs nothing. Nothing is
-/// formatted unless a subscriber takes the event.
+/// A request whose future is dropped before its response logs nothing: add `AccessLog` before
+/// (outside) a [`Timeout`](crate::app::Timeout) to log the 504s. Nothing is formatted unless a
+/// subscriber takes the event.
 ///
 /// # Examples
 ///

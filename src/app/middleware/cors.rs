@@ -1,31 +1,5 @@
-//! `Cors`: Cross-Origin Resource Sharing, with the semantics of Starlette's `CORSMiddleware`.
-//!
-//! A request without `Origin` passes through untouched (but see `Vary` below). An `OPTIONS`
-//! request with `Origin` and `Access-Control-Request-Method` is a preflight, answered here
-//! without calling the rest of the chain: 200 `OK`, or 400 `Disallowed CORS origin, method,
-//! headers` (the failures found, in that order), with the allow headers either way. Any other
-//! request with `Origin` is a simple request: the rest of the chain answers it, whatever the
-//! status (404, 405, 422 and handler errors included), and the response gets
-//! `Access-Control-Allow-Origin` and the fields that go with it if the origin is allowed.
-//!
-//! Where this departs from Starlette, on purpose:
-//!
-//! - With credentials allowed, `Access-Control-Allow-Origin` is never `*`: the origin is echoed
-//!   and `Vary: Origin` added, on simple requests too (Starlette echoes only when the request
-//!   carries a cookie, and otherwise sends `*` with `Allow-Credentials: true`, which browsers
-//!   refuse).
-//! - A disallowed origin's simple response gets no CORS field at all (Starlette still adds
-//!   `Allow-Credentials` and `Expose-Headers`, which mean nothing without an allowed origin).
-//! - When the allowed origin depends on the request (any configuration but `*` without
-//!   credentials), every response gets `Vary: Origin`, those to requests without `Origin` or
-//!   from a disallowed origin included, so a shared cache never serves one origin's answer
-//!   to another.
-//! - Empty elements of `Access-Control-Request-Headers` (`a, , b`) are skipped, as RFC 9110
-//!   §5.6.1 allows, rather than failing the preflight.
-//!
-//! A panic in a handler is answered by the runtime outside every middleware, so its 500 has
-//! no CORS field (as a Starlette app's unhandled exception, answered by
-//! `ServerErrorMiddleware`).
+//! `Cors`: Cross-Origin Resource Sharing, with the semantics of Starlette's `CORSMiddleware`
+//! (the type's documentation lists them and where they differ).
 
 use std::fmt;
 
@@ -52,11 +26,38 @@ const ALL_METHODS: [&str; 7] = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "PO
 /// A test of an origin beyond the exact list: a regular expression or a predicate.
 type OriginCheck = Box<dyn Fn(&str) -> bool + Send + Sync>;
 
-/// The CORS middleware. Add it at the app level: the router answers `OPTIONS` itself for a
-/// path with no `OPTIONS` route, so a router's or a route's `Cors` never sees a preflight.
+/// The CORS middleware, with the semantics of Starlette's `CORSMiddleware`.
+///
+/// A request without `Origin` passes through. An `OPTIONS` request with `Origin` and
+/// `Access-Control-Request-Method` is a preflight, answered here without calling the rest of
+/// the chain: 200 `OK`, or 400 `Disallowed CORS origin, method, headers` (the failures found,
+/// in that order), with the allow headers either way. Any other request with `Origin` is a
+/// simple request: the rest of the chain answers it, whatever the status (404, 405, 422 and
+/// handler errors included), and the response gets `Access-Control-Allow-Origin` and the
+/// fields that go with it if the origin is allowed.
 ///
 /// The defaults are Starlette's: no origin allowed, methods `GET`, no header beyond the
 /// safelisted ones, no credentials, nothing exposed, max-age 600 s.
+///
+/// Where this departs from Starlette, on purpose:
+///
+/// - With credentials allowed, `Access-Control-Allow-Origin` is never `*`: the origin is echoed
+///   and `Vary: Origin` added, on simple requests too (Starlette echoes only when the request
+///   carries a cookie, and otherwise sends `*` with `Allow-Credentials: true`, which browsers
+///   refuse).
+/// - A disallowed origin's simple response gets no CORS field (Starlette still adds
+///   `Allow-Credentials` and `Expose-Headers`, which mean nothing without an allowed origin).
+/// - When the allowed origin depends on the request (any policy but `*` without credentials),
+///   every response gets `Vary: Origin`, those to requests without `Origin` or from a
+///   disallowed origin included, so a shared cache never serves one origin's answer to
+///   another.
+/// - Empty elements of `Access-Control-Request-Headers` (`a, , b`) are skipped, as RFC 9110
+///   §5.6.1 allows, rather than failing the preflight.
+///
+/// Add it at the app level: the router answers `OPTIONS` itself for a path with no `OPTIONS`
+/// route, before any route middleware, so a router's or a route's `Cors` sees no preflight
+/// there. A panic in a handler is answered by the runtime outside every middleware, so that
+/// 500 has no CORS field (as with Starlette, whose `ServerErrorMiddleware` sits outside).
 ///
 /// # Examples
 ///
@@ -134,7 +135,7 @@ impl Cors {
     ///
     /// # Panics
     ///
-    /// On an origin that could not be a header value (a control character).
+    /// On an origin with a space or a control character.
     pub fn allow_origins<I>(mut self, origins: I) -> Cors
     where
         I: IntoIterator,
