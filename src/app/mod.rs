@@ -34,6 +34,8 @@
 //! );
 //! ```
 
+#[cfg(feature = "http-compat")]
+pub mod compat;
 mod doc;
 mod extract;
 mod handler;
@@ -61,7 +63,10 @@ pub use extract::{
 };
 pub use handler::Handler;
 pub use lifecycle::BackgroundTasks;
-pub use middleware::{Middleware, Next};
+pub use middleware::{
+    AccessLog, BodyLimit, Cors, MAX_REQUEST_ID_LEN, Middleware, Next, RequestId,
+    RequestIdMiddleware, Timeout,
+};
 pub use response::{
     Content, Html, HttpException, IntoResponse, Json, Redirect, SameSite, SetCookie,
 };

@@ -1,5 +1,14 @@
 //! Middleware: code around every request of an app, a router or a route, in registration
 //! order, that can answer early or change the response.
+//!
+//! Built-ins, one file each: [`Cors`], [`RequestIdMiddleware`], [`AccessLog`], [`Timeout`],
+//! [`BodyLimit`].
+
+mod access_log;
+mod body_limit;
+mod cors;
+mod request_id;
+mod timeout;
 
 use std::fmt;
 use std::sync::Arc;
@@ -7,6 +16,12 @@ use std::sync::Arc;
 use super::handler::LocalBoxFuture;
 use crate::http::Response;
 use crate::server::Request;
+
+pub use access_log::AccessLog;
+pub use body_limit::BodyLimit;
+pub use cors::Cors;
+pub use request_id::{MAX_REQUEST_ID_LEN, RequestId, RequestIdMiddleware};
+pub use timeout::Timeout;
 
 /// A middleware: implement it for configurable middleware types; plain async functions
 /// `async fn(&mut Request, Next<'_>) -> Response` are registered with
