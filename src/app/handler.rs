@@ -12,8 +12,8 @@ use super::validation::ValidationError;
 use crate::http::Response;
 use crate::server::Request;
 
-/// A boxed, thread-local future.
-pub(crate) type LocalBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+/// A boxed, thread-local future: what [`Middleware::call`](super::Middleware::call) returns.
+pub type LocalBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
 /// A function usable as a route handler: `async fn(A, B, ...) -> R` where every argument is a
 /// [`FromRequest`] extractor and `R` is [`IntoResponse`] (up to 12 arguments).

@@ -61,7 +61,7 @@ pub use extract::{
     ClientAddr, Cookie, Cookies, Extension, Form, FromRequest, Header, HeaderMap, Path, Query,
     Rejection, RequestContext, RequestHead, State, TrustedProxies, body_error,
 };
-pub use handler::Handler;
+pub use handler::{Handler, LocalBoxFuture};
 pub use lifecycle::BackgroundTasks;
 pub use middleware::{
     AccessLog, BodyLimit, Cors, MAX_REQUEST_ID_LEN, Middleware, Next, RequestId,
