@@ -7,7 +7,9 @@ table and the other raw requests of that file) and writes, under fuzz/corpus/<ta
 - connection: each request whole, byte by byte, and split in pieces of 3 and 7 bytes (the
   first input byte says how many piece sizes follow), and all requests of the table pipelined;
 - parse_request_head, differential_httparse: each request;
-- chunked: the body of each chunked request, read whole and one byte at a time.
+- chunked: the body of each chunked request, read whole and one byte at a time;
+- app: one valid and a few invalid requests per App route (see fuzz_targets/app.rs for the
+  input layout: route byte, then text, cookie, body and content-type choice split at `\n`).
 
 Usage: python3 fuzz/seed.py (from anywhere). Existing files are kept; names are content hashes.
 """
@@ -79,6 +81,21 @@ def main() -> None:
             write('chunked', bytes([255]) + body)
             write('chunked', bytes([1]) + body)
     write('connection', bytes([0]) + b''.join(reqs))
+    app_seeds = [
+        b'\x00n=5&flag=yes&list=1&list=2&s=a+b%21\nsession=abc\n\n\x00',
+        b'\x00n=abc&flag=maybe&f=1e400\n\n\n\x00',
+        b'\x01a%2Fb/7/x/y\n\n\n\x00',
+        b'\x01a/-1/\n\n\n\x00',
+        b'\x02\n\n{"id":1,"email":"a@b.io","slug":"ab","kind":"a","items":[{"tag":"x"}],'
+        b'"extra":{"id":2,"email":"x","slug":"A","kind":"c","items":[{}]}}\n\x00',
+        b'\x02\n\n{"id": \n\x00',
+        b'\x03\n\nuser=a&pass=abcd&remember=on\n\x01',
+        b'\x03\n\npass=%ZZ&user\n\x02',
+        b'\x04\nsession=1; theme="dark"; =x; y\n\n\x00',
+        b'\x05me/y/z\n\n\n\x00',
+    ]
+    for seed in app_seeds:
+        write('app', seed)
     print(f'{len(reqs)} requests from tests/conn.rs -> fuzz/corpus/')
 
 
