@@ -5,6 +5,7 @@
 //! - [`response`]: [`Response`], its [`Body`] and its validated [`HeaderList`];
 //! - [`encode`]: a response onto the wire ([`send_response`]), chunked framing out, and the
 //!   one-copy `200 application/json` path;
+//! - [`response_parse`]: the client side, an incremental response parser ([`ResponseParser`]);
 //! - [`StatusCode`] and [`http_date`]: status codes with reason phrases, and the cached `Date`
 //!   value.
 //!
@@ -16,6 +17,7 @@ pub mod chunked;
 pub mod encode;
 pub mod parse;
 pub mod response;
+pub mod response_parse;
 
 mod chars;
 mod date;
@@ -31,7 +33,15 @@ pub use parse::{
     BodyFraming, Limits, Method, ParseError, RequestHead, Status, Version, parse_request_head,
 };
 pub use response::{Body, BodyStream, HeaderError, HeaderList, Response};
+pub use response_parse::{
+    ResponseError, ResponseEvent, ResponseHead, ResponseLimits, ResponseParser,
+};
 pub use status::{InvalidStatusCode, StatusCode};
+
+/// Whether `b` is a `tchar` (RFC 9110 §5.6.2), for code outside `http` that writes heads.
+pub(crate) fn is_token_byte(b: u8) -> bool {
+    chars::is(b, chars::TOKEN)
+}
 
 #[cfg(test)]
 mod prop_tests;

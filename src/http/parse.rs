@@ -677,7 +677,7 @@ impl std::error::Error for ParseError {}
 
 /// Why the parser stopped early: more bytes needed, or an invalid head. Internal, so `?` works
 /// on both.
-enum Stop {
+pub(super) enum Stop {
     Partial,
     Invalid(ParseError),
 }
@@ -689,7 +689,7 @@ impl From<ParseError> for Stop {
     }
 }
 
-type Step<T> = Result<T, Stop>;
+pub(super) type Step<T> = Result<T, Stop>;
 
 /// The fields the parser interprets.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -757,17 +757,20 @@ fn connection_end(buf: &[u8], from: usize) -> Option<usize> {
 }
 
 /// What the framing fields said, gathered while the fields are read and judged at the end.
+///
+/// Shared with the response parser (`response_parse.rs`), which applies the same
+/// `Content-Length`, `Transfer-Encoding` and `Connection` grammar.
 #[derive(Default)]
-struct FramingFields {
-    content_length: Option<u64>,
-    transfer_encoding: bool,
+pub(super) struct FramingFields {
+    pub(super) content_length: Option<u64>,
+    pub(super) transfer_encoding: bool,
     chunked: bool,
     /// Whether the last coding seen so far is `chunked`.
-    chunked_last: bool,
-    unknown_coding: bool,
+    pub(super) chunked_last: bool,
+    pub(super) unknown_coding: bool,
     host: bool,
-    close: bool,
-    keep_alive: bool,
+    pub(super) close: bool,
+    pub(super) keep_alive: bool,
     upgrade_option: bool,
     upgrade_field: bool,
     expect_continue: bool,
@@ -1176,7 +1179,7 @@ fn prefix_of_version(seen: &[u8]) -> bool {
 /// proxy that keeps either copy frames the message the same way. Differing values, empty list
 /// elements, signs, inner whitespace, hex and overflow are 400s (RFC 9112 §6.3 rule 5).
 #[inline(always)]
-fn content_length(value: &[u8], framing: &mut FramingFields) -> Step<()> {
+pub(super) fn content_length(value: &[u8], framing: &mut FramingFields) -> Step<()> {
     for element in value.split(|&b| b == b',') {
         let digits = chars::trim_ows(element);
         if digits.is_empty() {
@@ -1208,7 +1211,7 @@ fn content_length(value: &[u8], framing: &mut FramingFields) -> Step<()> {
 /// are refused although RFC 9110 §5.6.1.2 says to ignore them: servers disagreeing on them is a
 /// known smuggling vector, and no client sends them. Parameters are not parsed; the element is
 /// a coding we do not implement whatever they say, and `chunked` has none.
-fn transfer_encoding(value: &[u8], framing: &mut FramingFields) -> Step<()> {
+pub(super) fn transfer_encoding(value: &[u8], framing: &mut FramingFields) -> Step<()> {
     framing.transfer_encoding = true;
     for element in value.split(|&b| b == b',') {
         let (coding, has_params) = match element.iter().position(|&b| b == b';') {
@@ -1235,7 +1238,7 @@ fn transfer_encoding(value: &[u8], framing: &mut FramingFields) -> Step<()> {
 /// `Connection = #connection-option` (RFC 9110 §7.6.1): notes `close`, `keep-alive` and
 /// `upgrade` (case-insensitive); other options are ignored.
 #[inline(always)]
-fn connection(value: &[u8], framing: &mut FramingFields) {
+pub(super) fn connection(value: &[u8], framing: &mut FramingFields) {
     // Most requests send one option; skip the list split for them.
     match value.len() {
         10 if chars::eq_lower(value, b"keep-alive") => return framing.keep_alive = true,

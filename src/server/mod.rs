@@ -5,6 +5,7 @@ mod blocking;
 mod conn;
 mod dispatch;
 mod duplex;
+mod exchange;
 mod metrics;
 mod options;
 mod request;
@@ -20,6 +21,7 @@ pub use dispatch::Dispatch;
 pub use writer::{ChunkedBody, ResponseWriter, Upgraded};
 
 pub use duplex::{Duplex, duplex};
+pub use exchange::{ClientResponse, Exchange, encode_request, exchange};
 pub use metrics::{Metrics, MetricsHook};
 pub use options::{Limits, Options, Timeouts};
 pub use request::Request;
