@@ -24,3 +24,5 @@ pub use error::{Error, Result};
 pub use server::{Server, ServerHandle, run, serve, serve_connection};
 
 pub mod http;
+#[cfg(feature = "serverless")]
+pub mod serverless;

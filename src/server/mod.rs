@@ -16,6 +16,8 @@ mod transport;
 mod writer;
 
 pub use blocking::{BlockingWriter, OwnedRequest, serve_blocking};
+#[cfg(feature = "serverless")]
+pub(crate) use conn::{CatchUnwind, panic_message};
 pub use conn::{ConnOptions, serve_connection};
 pub use dispatch::Dispatch;
 pub use writer::{ChunkedBody, ResponseWriter, Upgraded};
