@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Builds the examples and checks that they serve, on both backends: `hello` answers two
 # pipelined requests, `echo` reports what it parsed, `bench_raw` serves JSON, `raw_dispatch`
-# (built without default features) answers, and the executor's `echo_server` echoes.
+# (built without default features) answers, `lambda` (outside Lambda) serves HTTP with its
+# health probe, and the executor's `echo_server` echoes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --release --locked -p nanoapi --example hello --example echo --example bench_raw
+cargo build --release --locked -p nanoapi --example hello --example echo --example bench_raw \
+    --example lambda
 cargo build --release --locked --example echo_server -p nanoapi-executor
 # The bare runtime, built on its own: a workspace build unifies features and proves nothing.
 cargo build --release --locked -p nanoapi --no-default-features --example raw_dispatch
@@ -59,7 +61,7 @@ serve_and_check() {
     echo "$name ($backend): ok"
 }
 
-bin=./target/release/examples
+bin=${CARGO_TARGET_DIR:-./target}/release/examples
 for backend in uring poll; do
     serve_and_check "hello, two pipelined requests" "$backend" \
         'GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' \
@@ -72,5 +74,7 @@ for backend in uring poll; do
         '{"message":"Hello, World!"}' "$bin/bench_raw"
     serve_and_check raw_dispatch "$backend" 'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' \
         '\r\n\r\nok' "$bin/raw_dispatch"
+    serve_and_check lambda "$backend" 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' \
+        '\r\n\r\nok' "$bin/lambda"
     serve_and_check echo_server "$backend" "ping-$backend" "ping-$backend" "$bin/echo_server" "127.0.0.1:{port}"
 done
