@@ -2,12 +2,13 @@
 # Builds the examples and checks that they serve, on both backends: `hello` (an App) answers
 # two pipelined requests and a 422, `bench_app` authorizes, `echo` reports what it parsed,
 # `bench_raw` serves JSON, `raw_dispatch` (built without default features) answers,
-# `reliability_target` reads a body, and the executor's `echo_server` echoes.
+# `reliability_target` reads a body, `lambda` (outside Lambda) serves HTTP with its health
+# probe, and the executor's `echo_server` echoes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo build --release --locked -p nanoapi --example hello --example echo --example bench_raw \
-    --example bench_app --example reliability_target
+    --example bench_app --example reliability_target --example lambda
 cargo build --release --locked --example echo_server -p nanoapi-executor
 # The bare runtime, built on its own: a workspace build unifies features and proves nothing.
 cargo build --release --locked -p nanoapi --no-default-features --example raw_dispatch
@@ -83,5 +84,7 @@ for backend in uring poll; do
     serve_and_check reliability_target "$backend" \
         'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc' \
         '\r\n\r\nlen=3' "$bin/reliability_target"
+    serve_and_check lambda "$backend" 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' \
+        '\r\n\r\nok' "$bin/lambda"
     serve_and_check echo_server "$backend" "ping-$backend" "ping-$backend" "$bin/echo_server" "127.0.0.1:{port}"
 done

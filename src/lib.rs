@@ -27,3 +27,6 @@ pub mod http;
 
 #[cfg(feature = "app")]
 pub mod app;
+
+#[cfg(feature = "serverless")]
+pub mod serverless;

@@ -34,6 +34,17 @@ use super::parse::{self, FramingFields, ParseError, Stop, Version};
 use super::status::StatusCode;
 
 /// Bounds on what a response may contain.
+///
+/// # Examples
+///
+/// ```
+/// use bytes::BytesMut;
+/// use nanoapi::http::response_parse::{ResponseError, ResponseLimits, ResponseParser};
+///
+/// let limits = ResponseLimits { max_headers: 1, ..ResponseLimits::default() };
+/// let mut buf = BytesMut::from(&b"HTTP/1.1 204 No Content\r\nA: 1\r\nB: 2\r\n\r\n"[..]);
+/// assert_eq!(ResponseParser::new(limits).parse(&mut buf), Err(ResponseError::TooManyHeaders));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResponseLimits {
     /// Longest head in octets, status line through the final CRLF CRLF (default 64 KiB).
@@ -82,6 +93,19 @@ pub struct ResponseHead {
 }
 
 /// What [`ResponseParser::parse`] found.
+///
+/// # Examples
+///
+/// ```
+/// use bytes::BytesMut;
+/// use nanoapi::http::response_parse::{ResponseEvent, ResponseParser};
+///
+/// let mut buf = BytesMut::from(&b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"[..]);
+/// let mut parser = ResponseParser::default();
+/// assert!(matches!(parser.parse(&mut buf), Ok(Some(ResponseEvent::Head(_)))));
+/// assert_eq!(parser.parse(&mut buf), Ok(Some(ResponseEvent::Data("ok".into()))));
+/// assert_eq!(parser.parse(&mut buf), Ok(Some(ResponseEvent::End)));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ResponseEvent {
     /// A response's head.
@@ -93,6 +117,18 @@ pub enum ResponseEvent {
 }
 
 /// Why a response was rejected. After any error the connection must be closed.
+///
+/// # Examples
+///
+/// ```
+/// use bytes::BytesMut;
+/// use nanoapi::http::response_parse::{ResponseError, ResponseParser};
+///
+/// let mut buf = BytesMut::from(&b"HTTP/1.1 200 OK\r\nX : y\r\n\r\n"[..]);
+/// let err = ResponseParser::default().parse(&mut buf).unwrap_err();
+/// assert_eq!(err, ResponseError::WhitespaceBeforeColon);
+/// assert_eq!(err.to_string(), "whitespace between header field name and colon");
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ResponseError {

@@ -22,7 +22,9 @@ use super::request::BodySource;
 use super::serve::first_of;
 use super::static_cache::StaticCache;
 use super::writer::{OUT_HIGH_WATER, ResponseSink};
-use super::{Dispatch, Limits, Request, ResponseWriter, ShutdownSignal, Timeouts, Transport};
+use super::{
+    Dispatch, Limits, Options, Request, ResponseWriter, ShutdownSignal, Timeouts, Transport,
+};
 use super::{Metrics, MetricsHook};
 use crate::error::{Error, Result};
 use crate::http::{self, RequestHead, Response, Status, StatusCode, Version};
@@ -64,6 +66,39 @@ impl Default for ConnOptions {
             shutdown: None,
             static_cache: None,
             metrics: None,
+        }
+    }
+}
+
+impl ConnOptions {
+    /// What a connection of a server with `options` gets: its limits, timeouts, `Server`
+    /// header, requests per connection, metrics hook, and its static responses, rendered here
+    /// (once: clone the result for each connection). No addresses and no shutdown signal.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nanoapi::http::{Response, StatusCode};
+    /// use nanoapi::server::{ConnOptions, Options};
+    ///
+    /// let options = Options::default()
+    ///     .static_response("GET", "/health", Response::text(StatusCode::OK, "ok"));
+    /// let conn = ConnOptions::from_options(&options);
+    /// assert_eq!(conn.limits, options.limits);
+    /// assert!(conn.static_cache.is_some());
+    /// ```
+    pub fn from_options(options: &Options) -> ConnOptions {
+        let server = options.server_header.as_deref().map(str::as_bytes);
+        ConnOptions {
+            limits: options.limits.clone(),
+            timeouts: options.timeouts.clone(),
+            server_header: options.server_header.as_deref().map(Arc::from),
+            max_requests: options.max_requests_per_connection,
+            peer: None,
+            local: None,
+            shutdown: None,
+            static_cache: Some(Arc::new(options.static_routes.render(server))),
+            metrics: options.metrics.clone(),
         }
     }
 }
@@ -306,10 +341,7 @@ where
         );
         conn.answered.set(false);
         let mut writer = ResponseWriter::new(conn.clone(), version, keep_alive, is_head);
-        let outcome = CatchUnwind {
-            fut: dispatch.dispatch(ctx, &mut req, &mut writer),
-        }
-        .await;
+        let outcome = CatchUnwind::new(dispatch.dispatch(ctx, &mut req, &mut writer)).await;
         let mut close = !keep_alive;
         match outcome {
             Ok(Ok(())) if writer.is_sent() => {}
@@ -670,9 +702,15 @@ impl<T: Transport> ResponseSink for Conn<T> {
 pin_project! {
     /// Turns a panic in the dispatch future into an `Err`, so one bad request cannot take the
     /// worker (or the other connections on it) down.
-    struct CatchUnwind<F> {
+    pub(crate) struct CatchUnwind<F> {
         #[pin]
         fut: F,
+    }
+}
+
+impl<F> CatchUnwind<F> {
+    pub(crate) fn new(fut: F) -> CatchUnwind<F> {
+        CatchUnwind { fut }
     }
 }
 
@@ -690,7 +728,7 @@ impl<F: Future> Future for CatchUnwind<F> {
     }
 }
 
-fn panic_message(panic: &Box<dyn Any + Send>) -> &str {
+pub(crate) fn panic_message(panic: &Box<dyn Any + Send>) -> &str {
     panic
         .downcast_ref::<&'static str>()
         .copied()

@@ -222,6 +222,28 @@ impl<'a> Exchange<'a> {
     /// # Errors
     ///
     /// As [`next_event`](Self::next_event).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nanoapi::http::{Response, StatusCode};
+    /// use nanoapi::server::{ConnOptions, Exchange, Request, ResponseWriter};
+    ///
+    /// async fn ok(_: &(), _: &mut Request, w: &mut ResponseWriter) -> nanoapi::Result<()> {
+    ///     w.send(Response::text(StatusCode::OK, "ok")).await
+    /// }
+    ///
+    /// nanoapi::executor::block_on(async {
+    ///     let options = ConnOptions::default();
+    ///     let wire = &b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"[..];
+    ///     let mut exchange = Exchange::new(&(), &ok, &options, wire.into());
+    ///     let response = exchange.next_response().await.unwrap().unwrap();
+    ///     assert_eq!((response.status(), &response.body[..]), (StatusCode::OK, &b"ok"[..]));
+    ///     assert!(response.closed && exchange.closed());
+    ///     assert!(exchange.next_response().await.unwrap().is_none());
+    ///     exchange.finish().await.unwrap();
+    /// });
+    /// ```
     pub async fn next_response(&mut self) -> Result<Option<ClientResponse>> {
         let Some(event) = self.next_event().await? else {
             return Ok(None);

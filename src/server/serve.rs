@@ -16,7 +16,7 @@ use nanoapi_executor::net::{TcpListener, TcpStream};
 use nanoapi_executor::time::sleep;
 use nanoapi_executor::{Runtime, spawn_local};
 
-use super::{ConnOptions, Dispatch, Options, ShutdownSignal, StaticCache, serve_connection};
+use super::{ConnOptions, Dispatch, Options, ShutdownSignal, serve_connection};
 
 /// Serves `dispatch` with options from the environment ([`Options::from_env`]) until SIGINT or
 /// SIGTERM, then drains gracefully (in-flight requests finish, up to the shutdown timeout).
@@ -181,21 +181,21 @@ struct Shared<D> {
     dispatch: D,
     options: Options,
     signal: ShutdownSignal,
-    static_cache: Arc<StaticCache>,
-    server_header: Option<Arc<str>>,
+    /// Every connection's options but its addresses.
+    conn: ConnOptions,
 }
 
 impl<D> Shared<D> {
     fn new(dispatch: D, options: Options, signal: ShutdownSignal) -> Shared<D> {
-        let server = options.server_header.as_deref().map(str::as_bytes);
-        let static_cache = Arc::new(options.static_routes.render(server));
-        let server_header = options.server_header.as_deref().map(Arc::from);
+        let conn = ConnOptions {
+            shutdown: Some(signal.clone()),
+            ..ConnOptions::from_options(&options)
+        };
         Shared {
             dispatch,
             options,
             signal,
-            static_cache,
-            server_header,
+            conn,
         }
     }
 }
@@ -203,15 +203,9 @@ impl<D> Shared<D> {
 impl<D> Shared<D> {
     fn conn_options(&self, peer: SocketAddr, local: Option<SocketAddr>) -> ConnOptions {
         ConnOptions {
-            limits: self.options.limits.clone(),
-            timeouts: self.options.timeouts.clone(),
-            server_header: self.server_header.clone(),
-            max_requests: self.options.max_requests_per_connection,
             peer: Some(peer),
             local,
-            shutdown: Some(self.signal.clone()),
-            static_cache: Some(self.static_cache.clone()),
-            metrics: self.options.metrics.clone(),
+            ..self.conn.clone()
         }
     }
 }
@@ -281,7 +275,7 @@ async fn refuse_queued<D>(listener: &TcpListener, shared: &Shared<D>) {
     while let Ok(Ok((stream, _))) =
         nanoapi_executor::time::timeout(Duration::from_millis(1), listener.accept()).await
     {
-        let server = shared.server_header.clone();
+        let server = shared.conn.server_header.clone();
         spawn_local(async move {
             let date = crate::http::http_date();
             let ctx = crate::http::ResponseContext {
@@ -377,6 +371,12 @@ impl ServerHandle {
     /// flight (a readiness probe should fail now).
     pub fn is_draining(&self) -> bool {
         self.signal.is_raised()
+    }
+
+    /// The signal that starts the drain, for code that must see it without the handle (a
+    /// readiness probe inside the dispatcher).
+    pub fn shutdown_signal(&self) -> ShutdownSignal {
+        self.signal.clone()
     }
 
     /// Stops accepting, lets in-flight requests finish (up to the shutdown timeout), closes
