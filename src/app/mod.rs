@@ -275,6 +275,29 @@ impl App {
         Ok(())
     }
 
+    /// Serves the app as an AWS Lambda function (the Runtime API loop of
+    /// [`serverless::lambda`](crate::serverless::lambda)): start-up hooks run first; a route
+    /// error is reported to Lambda as an init error. Every route behaves as over HTTP (static
+    /// routes go through dispatch).
+    ///
+    /// # Errors
+    ///
+    /// `AWS_LAMBDA_RUNTIME_API` unset, a route error, or a failure of the Runtime API.
+    #[cfg(feature = "serverless")]
+    pub fn run_lambda(self) -> io::Result<()> {
+        let service = match self.build() {
+            Ok(service) => service,
+            Err(err) => {
+                return crate::serverless::lambda::run_with(|| Err::<((), AppService), _>(err));
+            }
+        };
+        let config = crate::serverless::lambda::Config::from_env()?;
+        crate::executor::block_on(async {
+            Hooks::run(&service.hooks.startup).await;
+            crate::serverless::lambda::serve(&config, &(), &service).await
+        })
+    }
+
     fn prepare(self, mut options: Options) -> io::Result<(AppService, Options)> {
         let service = self
             .build()
