@@ -268,7 +268,9 @@ impl fmt::Debug for BlockingWriter {
 }
 
 /// A job for the pool: everything it needs, owned.
-type Job = Box<dyn FnOnce() + Send>;
+/// A handler run: it returns what to do once its thread counts as free again (report that it
+/// is done), so a client that got the response never finds the pool still busy with it.
+type Job = Box<dyn FnOnce() -> Box<dyn FnOnce() + Send> + Send>;
 
 /// A fixed set of threads and a bounded queue; a full queue refuses work (503).
 struct Pool {
@@ -335,9 +337,12 @@ impl Pool {
             if let Some(job) = state.jobs.pop_front() {
                 state.busy += 1;
                 drop(state);
-                job();
+                let report = job();
                 state = self.lock();
                 state.busy -= 1;
+                drop(state);
+                report();
+                state = self.lock();
                 continue;
             }
             if state.stopped {
@@ -403,7 +408,9 @@ where
                     "the blocking handler panicked",
                 )),
             };
-            let _ = job_channel.send(Frame::Done(result));
+            Box::new(move || {
+                let _ = job_channel.send(Frame::Done(result));
+            })
         });
         if self.pool.submit(job).is_err() {
             return Err(Error::with_status(
