@@ -44,6 +44,7 @@ mod router;
 mod routes;
 mod service;
 mod state;
+mod static_files;
 mod test_client;
 mod validation;
 
@@ -63,11 +64,13 @@ pub use handler::Handler;
 pub use lifecycle::BackgroundTasks;
 pub use middleware::{Middleware, Next};
 pub use response::{
-    Content, Html, HttpException, IntoResponse, Json, Redirect, SameSite, SetCookie,
+    Conditional, Content, Event, EventSource, FileResponse, Html, HttpException, IntoResponse,
+    Json, KeepAlive, LastEventId, Redirect, SameSite, SetCookie, StreamingResponse,
 };
 pub use router::RouteError;
 pub use routes::{APIRouter, Route};
 pub use service::AppService;
+pub use static_files::StaticFiles;
 pub use test_client::{TestClient, TestRequest, TestResponse};
 pub use validation::{ErrorItem, LocPart, ValidationError};
 
@@ -164,6 +167,16 @@ impl App {
     /// If `response` has a streamed body.
     pub fn get_static(self, path: &str, response: Response) -> App {
         self.route(routes::static_route(path, response))
+    }
+
+    /// Serves the files of a directory under `prefix` (`/static/{*path}`), with everything
+    /// [`FileResponse`] does and no way out of the directory (see [`StaticFiles`]).
+    ///
+    /// # Panics
+    ///
+    /// If the directory does not exist.
+    pub fn mount(self, prefix: &str, files: StaticFiles) -> App {
+        self.route(files.into_route(prefix))
     }
 
     /// Includes a router's routes.
