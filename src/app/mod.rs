@@ -57,8 +57,9 @@ pub use doc::{
     schema_inline, schema_ref,
 };
 pub use extract::{
-    ClientAddr, Cookie, Cookies, Extension, Form, FromRequest, Header, HeaderMap, Path, Query,
-    Rejection, RequestContext, RequestHead, State, TrustedProxies, body_error,
+    ClientAddr, Cookie, Cookies, Extension, Field, Form, FromRequest, Header, HeaderMap, Multipart,
+    MultipartError, MultipartLimits, Path, Query, Rejection, RequestContext, RequestHead, State,
+    TrustedProxies, body_error,
 };
 pub use handler::Handler;
 pub use lifecycle::BackgroundTasks;
