@@ -19,7 +19,6 @@
 //!
 //! [`StaticFiles`]: crate::app::StaticFiles
 
-use std::future::Future;
 use std::io;
 use std::path::Path;
 use std::pin::Pin;
@@ -35,6 +34,7 @@ use super::IntoResponse;
 use super::stream::set_header;
 use crate::app::doc::OperationDoc;
 use crate::app::extract::{FromRequest, HeaderMap, Rejection, RequestContext};
+use crate::app::handler::LocalBoxFuture;
 use crate::executor::BufResult;
 use crate::executor::fs::File;
 use crate::http::{Body, HeaderList, Response, StatusCode};
@@ -532,7 +532,7 @@ struct FileChunks {
     offset: u64,
     end: u64,
     /// The read in flight.
-    reading: Option<Pin<Box<dyn Future<Output = BufResult<usize, Vec<u8>>>>>>,
+    reading: Option<LocalBoxFuture<'static, BufResult<usize, Vec<u8>>>>,
 }
 
 impl Stream for FileChunks {

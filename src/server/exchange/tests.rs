@@ -62,7 +62,7 @@ fn pieces(pieces: &'static [&'static str]) -> impl futures_core::Stream<Item = i
 
 /// A stream over a closure that is always ready.
 fn stream_from_fn<T>(
-    mut next: impl FnMut() -> Option<T> + Unpin,
+    next: impl FnMut() -> Option<T> + Unpin,
 ) -> impl futures_core::Stream<Item = T> {
     struct FromFn<F>(F);
     impl<T, F: FnMut() -> Option<T> + Unpin> futures_core::Stream for FromFn<F> {
@@ -71,7 +71,7 @@ fn stream_from_fn<T>(
             Poll::Ready((self.0)())
         }
     }
-    FromFn(move || next())
+    FromFn(next)
 }
 
 fn run(wire: &[u8]) -> Vec<ClientResponse> {
