@@ -1,15 +1,7 @@
 //! `StaticFiles`: a directory served under a path prefix, every file as a [`FileResponse`]
 //! (conditional requests, ranges, validators), with path traversal made impossible.
 //!
-//! A request path reaches the disk only through three checks. The raw path must not carry an
-//! encoded separator or NUL (`%2f`, `%5c`, `%00`): a file name never needs one, and decoding
-//! it would move a segment boundary. The decoded remainder is rebuilt segment by segment, each
-//! a plain name: `..`, backslashes, NUL, and anything the platform reads as a root or prefix
-//! end the request with 404. Then, on the blocking pool, the candidate is canonicalized
-//! (symlinks resolved) and must still lie under the canonical root, so a symlink that points
-//! out of the directory is a 404 too. What remains is a window between that check and the
-//! open in which someone who can already write into the served directory swaps in a
-//! symlink; serving a directory writable by untrusted users is not supported.
+//! How traversal is refused is on [`StaticFiles`].
 
 use std::io;
 use std::path::{Component, Path, PathBuf};
@@ -26,6 +18,18 @@ use crate::server::Request;
 /// Files get everything [`FileResponse`] does: `Content-Type` from the extension, `ETag`,
 /// `Last-Modified`, 304s, ranges. A missing file, a directory (unless an index file is set),
 /// or any path that would leave the directory is a 404 `{"detail":"Not Found"}`.
+///
+/// # Path traversal
+///
+/// A request path reaches the disk only through three checks. The raw path must not carry an
+/// encoded separator or NUL (`%2f`, `%5c`, `%00`): a file name never needs one, and decoding
+/// it would move a segment boundary. The decoded remainder is rebuilt segment by segment, each
+/// a plain name: `..`, backslashes, NUL, and anything the platform reads as a root or prefix
+/// end the request with 404. Then, on the blocking pool, the candidate is canonicalized
+/// (symlinks resolved) and must still lie under the canonical root, so a symlink that points
+/// out of the directory is a 404 too. What remains is a window between that check and the
+/// open in which someone who can already write into the served directory swaps in a
+/// symlink; serving a directory writable by untrusted users is not supported.
 ///
 /// # Examples
 ///

@@ -1,23 +1,7 @@
 //! `FileResponse`: a file from disk, streamed without blocking the worker, with validators
 //! (`ETag`, `Last-Modified`), conditional requests (304) and byte ranges (206, 416).
 //!
-//! A response cannot see the request it answers, and conditional and range handling need the
-//! request's fields. So the handler takes them as an extractor, [`Conditional`], and hands
-//! them to the response with [`FileResponse::conditional`]: explicit, no hidden coupling
-//! between the App and one response type, and a handler that does not want 304s or ranges
-//! (a download that must always be whole) simply leaves it out. [`StaticFiles`] does this for
-//! every file it serves.
-//!
-//! The evaluation follows RFC 9110 §13.2.2 for `GET` and `HEAD`: `If-None-Match` (weak
-//! comparison, §8.8.3.2) and, only when it is absent, `If-Modified-Since` may answer 304; then,
-//! for `GET` only (§14.2), `Range` may answer 206, or 416 when no byte of it exists.
-//! `If-Range` lets the range apply only while the file is unchanged: as the `ETag` is weak and
-//! `If-Range` needs a strong match (§13.1.5), only its date form can succeed, when it equals
-//! `Last-Modified`. A `Range` that is not one `bytes` range (several ranges, another unit,
-//! bad syntax) is ignored and the whole file is sent, as §14.2 allows. `If-Match` and
-//! `If-Unmodified-Since` (for state-changing requests) are not evaluated.
-//!
-//! [`StaticFiles`]: crate::app::StaticFiles
+//! The design (why an extractor, the order of evaluation) is on [`FileResponse`].
 
 use std::io;
 use std::path::Path;
@@ -114,8 +98,27 @@ impl FromRequest for Conditional {
 /// The response carries `Content-Type` (from the extension; `text/*` with
 /// `charset=utf-8`), `Accept-Ranges: bytes`, a weak `ETag` made of the size and modification
 /// time, and `Last-Modified`. Given the request's [`Conditional`] fields it answers 304, 206
-/// or 416 as the [module documentation](self) describes. A `HEAD` request gets the same head
-/// and no read.
+/// or 416 as described below. A `HEAD` request gets the same head and no read.
+///
+/// # Conditional requests and ranges
+///
+/// A response cannot see the request it answers, and conditional and range handling need the
+/// request's fields. So the handler takes them as an extractor, [`Conditional`], and hands
+/// them to the response with [`FileResponse::conditional`]: explicit, no hidden coupling
+/// between the App and one response type, and a handler that does not want 304s or ranges
+/// (a download that must always be whole) simply leaves it out. [`StaticFiles`] does this for
+/// every file it serves.
+///
+/// The evaluation follows RFC 9110 §13.2.2 for `GET` and `HEAD`: `If-None-Match` (weak
+/// comparison, §8.8.3.2) and, only when it is absent, `If-Modified-Since` may answer 304; then,
+/// for `GET` only (§14.2), `Range` may answer 206, or 416 when no byte of it exists.
+/// `If-Range` lets the range apply only while the file is unchanged: as the `ETag` is weak and
+/// `If-Range` needs a strong match (§13.1.5), only its date form can succeed, when it equals
+/// `Last-Modified`. A `Range` that is not one `bytes` range (several ranges, another unit,
+/// bad syntax) is ignored and the whole file is sent, as §14.2 allows. `If-Match` and
+/// `If-Unmodified-Since` (for state-changing requests) are not evaluated.
+///
+/// [`StaticFiles`]: crate::app::StaticFiles
 ///
 /// # Examples
 ///
