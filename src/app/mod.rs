@@ -46,6 +46,7 @@ mod router;
 mod routes;
 mod service;
 mod state;
+mod static_files;
 mod test_client;
 mod validation;
 
@@ -58,8 +59,9 @@ pub use doc::{
     schema_inline, schema_ref,
 };
 pub use extract::{
-    ClientAddr, Cookie, Cookies, Extension, Form, FromRequest, Header, HeaderMap, Path, Query,
-    Rejection, RequestContext, RequestHead, State, TrustedProxies, body_error,
+    ClientAddr, Cookie, Cookies, Extension, Field, Form, FromRequest, Header, HeaderMap, Multipart,
+    MultipartError, MultipartLimits, Path, Query, Rejection, RequestContext, RequestHead, State,
+    TrustedProxies, body_error,
 };
 pub use handler::{Handler, LocalBoxFuture};
 pub use lifecycle::BackgroundTasks;
@@ -68,11 +70,13 @@ pub use middleware::{
     RequestIdMiddleware, Timeout,
 };
 pub use response::{
-    Content, Html, HttpException, IntoResponse, Json, Redirect, SameSite, SetCookie,
+    Conditional, Content, Event, EventSource, FileResponse, Html, HttpException, IntoResponse,
+    Json, KeepAlive, LastEventId, Redirect, SameSite, SetCookie, StreamingResponse,
 };
 pub use router::RouteError;
 pub use routes::{APIRouter, Route};
 pub use service::AppService;
+pub use static_files::StaticFiles;
 pub use test_client::{TestClient, TestRequest, TestResponse};
 pub use validation::{ErrorItem, LocPart, ValidationError};
 
@@ -169,6 +173,16 @@ impl App {
     /// If `response` has a streamed body.
     pub fn get_static(self, path: &str, response: Response) -> App {
         self.route(routes::static_route(path, response))
+    }
+
+    /// Serves the files of a directory under `prefix` (`/static/{*path}`), with everything
+    /// [`FileResponse`] does and no way out of the directory (see [`StaticFiles`]).
+    ///
+    /// # Panics
+    ///
+    /// If the directory does not exist.
+    pub fn mount(self, prefix: &str, files: StaticFiles) -> App {
+        self.route(files.into_route(prefix))
     }
 
     /// Includes a router's routes.

@@ -174,7 +174,9 @@ impl FixedResponse {
             Body::Empty => Bytes::new(),
             Body::Bytes(bytes) => bytes,
             Body::Static(bytes) => Bytes::from_static(bytes),
-            Body::Stream(_) => panic!("a static route's response needs an in-memory body"),
+            Body::Stream(_) | Body::SizedStream { .. } => {
+                panic!("a static route's response needs an in-memory body")
+            }
         };
         FixedResponse {
             status,

@@ -14,6 +14,7 @@
 //! | 205 | `Content-Length: 0`, body dropped | same | same, nothing after the head |
 //! | `Empty`/`Bytes`/`Static` body | `Content-Length: n`, body | same | same field, no body |
 //! | `Stream` body | `Transfer-Encoding: chunked` | no framing field, close after the body | framing field as for GET, nothing after the head |
+//! | `SizedStream` body | `Content-Length: n`, the stream's pieces | same | same field, nothing after the head |
 //!
 //! and for `Connection` (RFC 9112 §9.3, §9.6):
 //!
@@ -101,15 +102,18 @@ pub enum FramingKind {
     /// A close-delimited body (HTTP/1.0 stream): the caller writes the pieces as they are,
     /// then closes the connection.
     CloseDelimited,
+    /// `n` bytes of a [`Body::SizedStream`], declared by `Content-Length`: the caller writes
+    /// the pieces as they are and must write exactly `n` bytes (or close the connection).
+    SizedStream(u64),
 }
 
 impl Framing {
-    /// Whether the caller has a stream to poll and write ([`FramingKind::Chunked`] or
-    /// [`FramingKind::CloseDelimited`]).
+    /// Whether the caller has a stream to poll and write ([`FramingKind::Chunked`],
+    /// [`FramingKind::CloseDelimited`] or [`FramingKind::SizedStream`]).
     pub fn streams_body(&self) -> bool {
         matches!(
             self.kind,
-            FramingKind::Chunked | FramingKind::CloseDelimited
+            FramingKind::Chunked | FramingKind::CloseDelimited | FramingKind::SizedStream(_)
         )
     }
 }
@@ -521,8 +525,12 @@ impl<'r> Plan<'r> {
             };
             (Declared::Length(0), kind, &[])
         } else {
-            match body.as_slice() {
-                Some(content) => {
+            let sized = match body {
+                Body::SizedStream { len, .. } => Some(*len),
+                _ => None,
+            };
+            match (body.as_slice(), sized) {
+                (Some(content), _) => {
                     let n = content.len() as u64;
                     if head {
                         (Declared::Length(n), FramingKind::None, &[])
@@ -530,7 +538,16 @@ impl<'r> Plan<'r> {
                         (Declared::Length(n), FramingKind::Length(n), content)
                     }
                 }
-                None if ctx.version == Version::Http11 => {
+                // A stream of known length needs no chunking, on either version.
+                (None, Some(len)) => {
+                    let kind = if head {
+                        FramingKind::None
+                    } else {
+                        FramingKind::SizedStream(len)
+                    };
+                    (Declared::Length(len), kind, &[])
+                }
+                (None, None) if ctx.version == Version::Http11 => {
                     // RFC 9112 §6.1: a HEAD response may carry the Transfer-Encoding a GET
                     // would have had.
                     let kind = if head {
@@ -543,8 +560,8 @@ impl<'r> Plan<'r> {
                 // HTTP/1.0 has no chunked coding (RFC 9112 §6.1: "A server MUST NOT send a
                 // response containing Transfer-Encoding unless the corresponding request
                 // indicates HTTP/1.1"): the close ends the body (§6.3 rule 8).
-                None if head => (Declared::Nothing, FramingKind::None, &[]),
-                None => (Declared::Nothing, FramingKind::CloseDelimited, &[]),
+                (None, None) if head => (Declared::Nothing, FramingKind::None, &[]),
+                (None, None) => (Declared::Nothing, FramingKind::CloseDelimited, &[]),
             }
         };
         let keep_alive_after = ctx.keep_alive && kind != FramingKind::CloseDelimited;

@@ -68,7 +68,8 @@ pub struct Response {
 ///
 /// Bytes bodies (`Empty`, `Bytes`, `Static`) go out with a `Content-Length`, in the same
 /// buffer as the head; a `Stream` goes out chunked (HTTP/1.1) or close-delimited (HTTP/1.0),
-/// written by the caller of [`super::send_response`] as the stream yields.
+/// written by the caller of [`super::send_response`] as the stream yields; a `SizedStream`
+/// (a file, say) goes out with its `Content-Length` and its pieces as they are.
 ///
 /// # Examples
 ///
@@ -90,6 +91,15 @@ pub enum Body {
     Static(&'static [u8]),
     /// Content produced over time; its length is not known in advance.
     Stream(BodyStream),
+    /// Content produced over time whose length is known in advance: sent with a
+    /// `Content-Length`. A stream that yields more or fewer bytes than `len` aborts the
+    /// connection (its framing cannot be mended once the head is out).
+    SizedStream {
+        /// The exact number of bytes the stream yields.
+        len: u64,
+        /// The content.
+        stream: BodyStream,
+    },
 }
 
 /// A streamed body: chunks of bytes, or an I/O error that ends the response (the connection is
@@ -353,15 +363,47 @@ impl Body {
         Body::Stream(Box::pin(stream))
     }
 
-    /// The content length in bytes, or `None` for a stream.
+    /// A streamed body of exactly `len` bytes, sent with a `Content-Length`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use nanoapi::http::Body;
+    ///
+    /// # struct Once(Option<Bytes>);
+    /// # impl futures_core::Stream for Once {
+    /// #     type Item = std::io::Result<Bytes>;
+    /// #     fn poll_next(
+    /// #         mut self: std::pin::Pin<&mut Self>,
+    /// #         _: &mut std::task::Context<'_>,
+    /// #     ) -> std::task::Poll<Option<Self::Item>> {
+    /// #         std::task::Poll::Ready(self.0.take().map(Ok))
+    /// #     }
+    /// # }
+    /// let body = Body::sized_stream(4, Once(Some(Bytes::from_static(b"tick"))));
+    /// assert_eq!(body.len(), Some(4));
+    /// assert_eq!(body.as_slice(), None);
+    /// ```
+    pub fn sized_stream(len: u64, stream: impl Stream<Item = io::Result<Bytes>> + 'static) -> Body {
+        Body::SizedStream {
+            len,
+            stream: Box::pin(stream),
+        }
+    }
+
+    /// The content length in bytes, or `None` for a stream of unknown length.
     pub fn len(&self) -> Option<u64> {
-        self.as_slice().map(|bytes| bytes.len() as u64)
+        match self {
+            Body::SizedStream { len, .. } => Some(*len),
+            _ => self.as_slice().map(|bytes| bytes.len() as u64),
+        }
     }
 
     /// Whether the body is known to be empty: `Some(true)` for an empty bytes body, `None` for
-    /// a stream.
+    /// a stream of unknown length.
     pub fn is_empty(&self) -> Option<bool> {
-        self.as_slice().map(<[u8]>::is_empty)
+        self.len().map(|len| len == 0)
     }
 
     /// The content, unless the body is a stream.
@@ -370,7 +412,7 @@ impl Body {
             Body::Empty => Some(&[]),
             Body::Bytes(bytes) => Some(bytes),
             Body::Static(bytes) => Some(bytes),
-            Body::Stream(_) => None,
+            Body::Stream(_) | Body::SizedStream { .. } => None,
         }
     }
 }
@@ -382,6 +424,7 @@ impl fmt::Debug for Body {
             Body::Bytes(bytes) => f.debug_tuple("Bytes").field(bytes).finish(),
             Body::Static(bytes) => f.debug_tuple("Static").field(&Escaped(bytes)).finish(),
             Body::Stream(_) => f.write_str("Stream(..)"),
+            Body::SizedStream { len, .. } => write!(f, "SizedStream({len} bytes, ..)"),
         }
     }
 }

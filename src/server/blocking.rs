@@ -218,7 +218,7 @@ impl BlockingWriter {
             Body::Empty => Bytes::new(),
             Body::Bytes(bytes) => bytes,
             Body::Static(bytes) => Bytes::from_static(bytes),
-            Body::Stream(_) => {
+            Body::Stream(_) | Body::SizedStream { .. } => {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidInput,
                     "use start_chunked to stream from a blocking handler",

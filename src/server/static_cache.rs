@@ -42,7 +42,9 @@ impl StaticRoutes {
             Body::Empty => Bytes::new(),
             Body::Bytes(bytes) => bytes,
             Body::Static(bytes) => Bytes::from_static(bytes),
-            Body::Stream(_) => panic!("a static response cannot have a streamed body"),
+            Body::Stream(_) | Body::SizedStream { .. } => {
+                panic!("a static response cannot have a streamed body")
+            }
         };
         self.routes
             .retain(|route| !(route.method == method && route.path == path));

@@ -114,7 +114,7 @@ impl ResponseWriter {
         let framing = self.encode_head(&resp);
         if framing.streams_body() {
             let (_, _, body) = resp.into_parts();
-            let Body::Stream(stream) = body else {
+            let (Body::Stream(stream) | Body::SizedStream { stream, .. }) = body else {
                 unreachable!("only stream bodies are streamed")
             };
             return self.stream_body(framing, stream).await;
@@ -253,8 +253,26 @@ impl ResponseWriter {
             finished: false,
             pending_flush: None,
         };
+        // A sized stream must yield exactly its declared length: anything else would
+        // desynchronise the peer, so the connection is aborted (the early returns drop `body`
+        // unfinished).
+        let mut left = match framing.kind {
+            FramingKind::SizedStream(len) => Some(len),
+            _ => None,
+        };
         while let Some(chunk) = poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
-            body.send(chunk?).await?;
+            let chunk = chunk?;
+            if let Some(left) = &mut left {
+                *left = left.checked_sub(chunk.len() as u64).ok_or_else(|| {
+                    Error::new("a sized response body yielded more than its Content-Length")
+                })?;
+            }
+            body.send(chunk).await?;
+        }
+        if left.is_some_and(|left| left > 0) {
+            return Err(Error::new(
+                "a sized response body ended before its Content-Length",
+            ));
         }
         body.finish().await
     }
@@ -328,7 +346,7 @@ impl ChunkedBody<'_> {
             encode_last_chunk(&mut self.writer.sink.out());
         }
         self.finished = true;
-        let keep_alive_after = self.kind == FramingKind::Chunked && self.writer.keep_alive;
+        let keep_alive_after = ends_in_band(self.kind) && self.writer.keep_alive;
         self.writer.state = WriterState::Sent { keep_alive_after };
         if self.kind == FramingKind::None {
             return Ok(());
@@ -339,11 +357,19 @@ impl ChunkedBody<'_> {
     fn queue(&mut self, chunk: &[u8]) {
         match self.kind {
             FramingKind::Chunked => encode_chunk(&mut self.writer.sink.out(), chunk),
-            FramingKind::CloseDelimited => self.writer.sink.out().extend_from_slice(chunk),
+            FramingKind::CloseDelimited | FramingKind::SizedStream(_) => {
+                self.writer.sink.out().extend_from_slice(chunk)
+            }
             // HEAD, 204, 304: the head went out, the body does not.
             FramingKind::None | FramingKind::Length(_) => {}
         }
     }
+}
+
+/// Whether the peer can tell where a streamed body ends without the connection closing (the
+/// last chunk, or the declared length), so the connection may carry another request.
+fn ends_in_band(kind: FramingKind) -> bool {
+    matches!(kind, FramingKind::Chunked | FramingKind::SizedStream(_))
 }
 
 /// The body as a `Sink<Bytes>`: `start_send` queues a chunk, `poll_flush` writes what is
@@ -384,7 +410,7 @@ impl futures_sink::Sink<Bytes> for ChunkedBody<'_> {
                 encode_last_chunk(&mut self.writer.sink.out());
             }
             self.finished = true;
-            let keep_alive_after = self.kind == FramingKind::Chunked && self.writer.keep_alive;
+            let keep_alive_after = ends_in_band(self.kind) && self.writer.keep_alive;
             self.writer.state = WriterState::Sent { keep_alive_after };
         }
         self.poll_flush(cx)

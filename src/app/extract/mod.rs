@@ -5,6 +5,7 @@
 
 mod body;
 mod client;
+mod multipart;
 mod params;
 
 use std::borrow::Cow;
@@ -15,6 +16,7 @@ use bytes::Bytes;
 
 pub use body::{Form, body_error};
 pub use client::{ClientAddr, TrustedProxies};
+pub use multipart::{Field, Multipart, MultipartError, MultipartLimits};
 pub(crate) use params::decode_path_param;
 pub use params::{Cookie, Cookies, Header, Path, Query};
 

@@ -2,7 +2,10 @@
 
 mod cookie;
 mod exception;
+mod file;
 mod redirect;
+mod sse;
+mod stream;
 
 use bytes::Bytes;
 use schemars::JsonSchema;
@@ -10,7 +13,10 @@ use serde::Serialize;
 
 pub use cookie::{SameSite, SetCookie};
 pub use exception::HttpException;
+pub use file::{Conditional, FileResponse};
 pub use redirect::Redirect;
+pub use sse::{Event, EventSource, KeepAlive, LastEventId};
+pub use stream::StreamingResponse;
 
 use super::doc::OperationDoc;
 use super::validation::ValidationError;

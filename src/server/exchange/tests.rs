@@ -1,9 +1,10 @@
 use std::cell::{Cell, RefCell};
+use std::io;
 use std::task::Waker;
 
 use super::*;
 use crate::executor::{Runtime, block_on};
-use crate::http::{Response, Version};
+use crate::http::{Body, Response, Version};
 use crate::server::{Options, Request, ResponseWriter};
 
 async fn echo(_: &(), req: &mut Request, w: &mut ResponseWriter) -> Result<()> {
@@ -12,6 +13,33 @@ async fn echo(_: &(), req: &mut Request, w: &mut ResponseWriter) -> Result<()> {
         b"/big" => {
             w.send(Response::text(StatusCode::OK, vec![b'x'; 200_000]))
                 .await
+        }
+        b"/sized" => {
+            let body = Body::sized_stream(12, pieces(&["hello, ", "world"]));
+            w.send(Response::from_parts(
+                StatusCode::OK,
+                Default::default(),
+                body,
+            ))
+            .await
+        }
+        b"/sized-short" => {
+            let body = Body::sized_stream(10, pieces(&["short"]));
+            w.send(Response::from_parts(
+                StatusCode::OK,
+                Default::default(),
+                body,
+            ))
+            .await
+        }
+        b"/sized-long" => {
+            let body = Body::sized_stream(3, pieces(&["ab", "cd"]));
+            w.send(Response::from_parts(
+                StatusCode::OK,
+                Default::default(),
+                body,
+            ))
+            .await
         }
         b"/chunked" => {
             let mut body = w.start_chunked(Response::new(StatusCode::OK)).await?;
@@ -24,6 +52,26 @@ async fn echo(_: &(), req: &mut Request, w: &mut ResponseWriter) -> Result<()> {
             w.send(Response::text(StatusCode::OK, body)).await
         }
     }
+}
+
+/// A stream of these pieces, all ready at once.
+fn pieces(pieces: &'static [&'static str]) -> impl futures_core::Stream<Item = io::Result<Bytes>> {
+    let mut pieces = pieces.iter();
+    stream_from_fn(move || pieces.next().map(|p| Ok(Bytes::from_static(p.as_bytes()))))
+}
+
+/// A stream over a closure that is always ready.
+fn stream_from_fn<T>(
+    next: impl FnMut() -> Option<T> + Unpin,
+) -> impl futures_core::Stream<Item = T> {
+    struct FromFn<F>(F);
+    impl<T, F: FnMut() -> Option<T> + Unpin> futures_core::Stream for FromFn<F> {
+        type Item = T;
+        fn poll_next(mut self: std::pin::Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<T>> {
+            Poll::Ready((self.0)())
+        }
+    }
+    FromFn(next)
 }
 
 fn run(wire: &[u8]) -> Vec<ClientResponse> {
@@ -251,4 +299,34 @@ fn encoding_refuses_what_would_split_the_request() {
     assert_eq!(refused("GET", "/", "A:", "b"), bad);
     assert_eq!(refused("GET", "/", "A", "b\r\nX: y"), bad);
     assert_eq!(refused("GET", "/", "A", "b\0"), bad);
+}
+
+#[test]
+fn a_sized_stream_goes_out_with_its_length_and_keeps_the_connection() {
+    let responses =
+        run(b"GET /sized HTTP/1.1\r\nHost: x\r\n\r\nHEAD /sized HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(
+        summary(&responses),
+        [(200, &b"hello, world"[..], false), (200, b"", false)]
+    );
+    for resp in &responses {
+        assert_eq!(resp.header("content-length"), Some(&b"12"[..]));
+        assert_eq!(resp.header("transfer-encoding"), None);
+    }
+}
+
+#[test]
+fn a_sized_stream_that_breaks_its_length_aborts_the_connection() {
+    for path in ["/sized-short", "/sized-long"] {
+        let wire =
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n");
+        let result = block_on(exchange(
+            &(),
+            &echo,
+            &ConnOptions::default(),
+            Bytes::from(wire),
+        ));
+        let err = result.expect_err("the client sees a body cut short");
+        assert!(err.to_string().contains("clos"), "{path}: {err}");
+    }
 }
