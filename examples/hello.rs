@@ -1,10 +1,14 @@
 //! The README's main job: `cargo run --release --example hello`, then open
 //! <http://127.0.0.1:8080/>. A small App: a static route, typed path and query parameters, a
-//! validated JSON body. Options come from the environment
+//! validated JSON body, and a stream of server-sent events. Options come from the environment
 //! (`NANOAPI_HOST`, `NANOAPI_PORT`/`PORT`, `NANOAPI_WORKERS`, `NANOAPI_BACKEND`); Ctrl-C drains
 //! and exits.
 
-use nanoapi::app::{App, HttpException, Json, Path, Query};
+use std::time::Duration;
+
+use futures_util::stream::{self, StreamExt};
+use nanoapi::app::{App, Event, EventSource, HttpException, Json, LastEventId, Path, Query};
+use nanoapi::executor::time::sleep;
 use nanoapi::http::{Response, StatusCode};
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +49,19 @@ async fn create_user(Json(user): Json<User>) -> (StatusCode, Json<User>) {
     (StatusCode::CREATED, Json(user))
 }
 
+/// Five server-sent events, one every 200 ms, resuming after the client's `Last-Event-ID`.
+async fn events(LastEventId(last): LastEventId) -> EventSource {
+    let start = last.and_then(|id| id.parse::<u32>().ok()).unwrap_or(0) + 1;
+    let ticks = stream::iter(start..start + 5).then(|n| async move {
+        sleep(Duration::from_millis(200)).await;
+        Event::default()
+            .id(n.to_string())
+            .event("tick")
+            .data(format!("tick {n}"))
+    });
+    EventSource::new(ticks)
+}
+
 fn app() -> App {
     App::new()
         .title("hello")
@@ -55,6 +72,7 @@ fn app() -> App {
         )
         .get("/users/{user_id}", read_user)
         .post("/users", create_user)
+        .get("/events", events)
 }
 
 fn main() -> std::io::Result<()> {

@@ -1,6 +1,7 @@
 //! The App's streaming responses, server-sent events, files, static mounts and multipart
 //! bodies: in-process through the test client, and over real sockets on both backends where
 //! the bytes on the wire or their timing are the point.
+#![cfg(feature = "app")]
 
 mod common;
 

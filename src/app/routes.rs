@@ -271,6 +271,11 @@ impl APIRouter {
         self.route(static_route(path, response))
     }
 
+    /// Serves a directory under `prefix` (see [`App::mount`](super::App::mount)).
+    pub fn mount(self, prefix: &str, files: super::StaticFiles) -> APIRouter {
+        self.route(files.into_route(prefix))
+    }
+
     /// Adds a middleware function around every route of this router.
     pub fn middleware<F>(self, f: F) -> APIRouter
     where
