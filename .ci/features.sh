@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Lints and tests the optional features that the default build leaves out: `http-compat`
-# (conversions to and from the `http` crate). Its lint covers every target; its tests are
-# the ones that exercise it (the middleware suite's compat module and the compat doc tests),
-# as the rest of the suite is the default build's and already ran.
+# Lints and tests the feature sets the default build does not: `http-compat` (conversions to
+# and from the `http` crate; its lint covers every target, its tests are the ones that
+# exercise it: the middleware suite's compat module and the compat doc tests), and the bare
+# runtime (`--no-default-features`: every target must build and lint without the overlay).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo clippy --workspace --all-targets --locked --features http-compat -- -D warnings
 cargo test --locked -p nanoapi --features http-compat --test app_middleware
 cargo test --locked -p nanoapi --features http-compat --doc -- compat
+cargo clippy --locked -p nanoapi --no-default-features --all-targets -- -D warnings
