@@ -110,7 +110,7 @@ pub async fn response_to_http(resp: Response) -> Result<http::Response<Bytes>> {
         Body::Empty => Bytes::new(),
         Body::Bytes(bytes) => bytes,
         Body::Static(bytes) => Bytes::from_static(bytes),
-        Body::Stream(mut stream) => {
+        Body::Stream(mut stream) | Body::SizedStream { mut stream, .. } => {
             let mut all = BytesMut::new();
             while let Some(chunk) = poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
                 all.extend_from_slice(&chunk.map_err(Error::new)?);
