@@ -22,6 +22,14 @@ async fn echo(_: &(), req: &mut Request, w: &mut ResponseWriter) -> nanoapi::Res
         )),
         b"/silent" => Ok(()),
         b"/ignore-body" => w.send(Response::text(StatusCode::OK, "ignored")).await,
+        b"/catch-body" => {
+            // Answers a failed body read itself, as a framework does (its own error body).
+            let answer = match req.read_to_end().await {
+                Ok(body) => Response::text(StatusCode::OK, body),
+                Err(err) => Response::text(err.status_or_500(), "caught"),
+            };
+            w.send(answer).await
+        }
         b"/stream-body" => {
             // The response starts before the body is read, then echoes it chunk by chunk.
             let mut echo = w.start_chunked(Response::new(StatusCode::OK)).await?;
@@ -325,6 +333,25 @@ fn expect_continue_after_the_response_started_sends_no_100() {
 
 /// Found by the `connection` fuzz target: draining an unread body sent `100 Continue` after
 /// the final response. A client still waiting for the 100 now gets the response and a close.
+#[test]
+fn a_failed_body_read_answered_by_the_dispatcher_still_says_close() {
+    for backend in common::backends() {
+        with_server(backend, ConnOptions::default(), move |addr| {
+            // A malformed chunk size, then a request smuggled behind it.
+            let request: &[u8] = b"POST /catch-body HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n";
+            let (response, closed) = exchange(addr, &[request]);
+            let text = String::from_utf8_lossy(&response);
+            assert_eq!(statuses(&response), [400], "{backend:?}: {text}");
+            assert!(
+                text.contains("\r\nConnection: close\r\n"),
+                "{backend:?}: {text}"
+            );
+            assert!(text.ends_with("caught"), "{backend:?}: {text}");
+            assert!(closed, "{backend:?}: the connection closes");
+        });
+    }
+}
+
 #[test]
 fn expect_continue_with_an_unread_body_closes_without_100() {
     for backend in common::backends() {

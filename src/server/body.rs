@@ -110,11 +110,6 @@ impl BodyReader {
         self.done
     }
 
-    /// Whether the body was read in part (its end is then unknown).
-    pub(crate) fn partly_read(&self) -> bool {
-        self.started && !self.done
-    }
-
     /// Whether the client waits for a `100 Continue` before it sends the body.
     pub(crate) fn awaits_continue(&self) -> bool {
         !self.started
@@ -126,8 +121,20 @@ impl BodyReader {
                 .is_some_and(|source| source.buffered().is_empty())
     }
 
-    /// The next piece of the body, `None` at its end.
+    /// The next piece of the body, `None` at its end. A failed read (a stall, malformed
+    /// framing, over the limit) leaves the body's end unknown: the source is told, so the
+    /// response says `Connection: close` whoever answers it.
     pub(crate) async fn read_chunk(&mut self) -> Result<Option<Bytes>> {
+        let read = self.read_next().await;
+        if read.is_err()
+            && let Some(source) = &self.source
+        {
+            source.read_failed();
+        }
+        read
+    }
+
+    async fn read_next(&mut self) -> Result<Option<Bytes>> {
         if self.done {
             return Ok(None);
         }

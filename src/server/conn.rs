@@ -174,6 +174,7 @@ where
         server_header: options.server_header.clone(),
         eof: Cell::new(false),
         answered: Cell::new(false),
+        body_failed: Cell::new(false),
     });
     let head_limits = http::Limits {
         max_target: options.limits.max_target,
@@ -340,6 +341,7 @@ where
             conn.clone(),
         );
         conn.answered.set(false);
+        conn.body_failed.set(false);
         let mut writer = ResponseWriter::new(conn.clone(), version, keep_alive, is_head);
         let outcome = CatchUnwind::new(dispatch.dispatch(ctx, &mut req, &mut writer)).await;
         let mut close = !keep_alive;
@@ -358,12 +360,6 @@ where
                 let status = err.status_or_500();
                 if status.is_server_error() {
                     log::error!("dispatch failed: {err}");
-                }
-                if req.body_partly_read() {
-                    // A body read failed (a 408 stall, a 400 framing error, a 413): the answer
-                    // says close, and nothing waits to drain the rest.
-                    writer.close_after();
-                    close = true;
                 }
                 writer
                     .send(Response::text(status, status.reason().unwrap_or("")))
@@ -500,6 +496,9 @@ struct Conn<T> {
     /// A final response to the current request was queued: a `100 Continue` now would land
     /// after it and corrupt the stream, so none is sent.
     answered: Cell<bool>,
+    /// A read of the current request's body failed: its response says close (whoever sends
+    /// it: the dispatcher's own error answer or the connection's), and nothing is drained.
+    body_failed: Cell<bool>,
 }
 
 impl<T: Transport> Conn<T> {
@@ -643,6 +642,10 @@ impl<T: Transport> BodySource for Conn<T> {
             self.flush().await
         })
     }
+
+    fn read_failed(&self) {
+        self.body_failed.set(true);
+    }
 }
 
 impl<T: Transport> ResponseSink for Conn<T> {
@@ -664,6 +667,10 @@ impl<T: Transport> ResponseSink for Conn<T> {
 
     fn response_started(&self) {
         self.answered.set(true);
+    }
+
+    fn must_close(&self) -> bool {
+        self.body_failed.get()
     }
 
     fn recv_raw(&self) -> Pin<Box<dyn Future<Output = io::Result<Bytes>> + '_>> {

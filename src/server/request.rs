@@ -26,6 +26,10 @@ pub(crate) trait BodySource {
 
     /// Sends `100 Continue` (after every response already queued).
     fn send_continue(&self) -> Pin<Box<dyn Future<Output = Result<()>> + '_>>;
+
+    /// A read of the body failed: its end is unknown, so the connection cannot carry another
+    /// request.
+    fn read_failed(&self);
 }
 
 /// An HTTP request: the head, parsed without copying, and the body, read on demand.
@@ -309,12 +313,6 @@ impl Request {
         self.body.with_ref(BodyReader::done)
     }
 
-    /// Whether the body was read in part: after a failed read (stalled, malformed, too
-    /// large) its end is unknown, and the connection cannot carry another request.
-    pub(crate) fn body_partly_read(&self) -> bool {
-        self.body.with_ref(BodyReader::partly_read)
-    }
-
     /// Whether the client waits for a `100 Continue` that was never sent before it sends the
     /// body: reading the body now could wait for bytes that never come.
     pub(crate) fn awaits_continue(&self) -> bool {
@@ -348,6 +346,8 @@ impl BodySource for MemoryBody {
     fn send_continue(&self) -> Pin<Box<dyn Future<Output = Result<()>> + '_>> {
         Box::pin(std::future::ready(Ok(())))
     }
+
+    fn read_failed(&self) {}
 }
 
 #[cfg(test)]

@@ -36,6 +36,10 @@ pub(crate) trait ResponseSink {
     /// may follow it on the wire.
     fn response_started(&self);
 
+    /// Whether the connection cannot carry another request (a read of this request's body
+    /// failed): the response must say `Connection: close`.
+    fn must_close(&self) -> bool;
+
     /// After a 101: the next bytes from the peer, those already received first.
     fn recv_raw(&self) -> Pin<Box<dyn Future<Output = io::Result<Bytes>> + '_>>;
 
@@ -192,12 +196,6 @@ impl ResponseWriter {
         })
     }
 
-    /// The response still to be sent will say `Connection: close` (the connection cannot
-    /// carry another request).
-    pub(crate) fn close_after(&mut self) {
-        self.keep_alive = false;
-    }
-
     /// Whether a response (or the start of one) was sent.
     pub fn is_sent(&self) -> bool {
         self.state != WriterState::Ready
@@ -229,6 +227,7 @@ impl ResponseWriter {
 
     fn encode_head(&mut self, resp: &Response) -> Framing {
         self.status = Some(resp.status());
+        self.keep_alive &= !self.sink.must_close();
         self.sink.response_started();
         let date = http_date();
         let ctx = ResponseContext {
