@@ -508,7 +508,11 @@ fn graceful_shutdown_completes_every_request_in_flight() {
         // Idle keep-alive connections too: they are closed, not answered.
         let mut idle: Vec<TcpStream> = (0..50).map(|_| common::connect(addr)).collect();
         let deadline = Instant::now() + Duration::from_secs(30);
-        while counters.dispatched.load(Ordering::SeqCst) < IN_FLIGHT {
+        // Every connection accepted (an idle one still in the backlog at shutdown would be
+        // answered 503, rightly) and every request dispatched.
+        while counters.dispatched.load(Ordering::SeqCst) < IN_FLIGHT
+            || counters.opened.load(Ordering::SeqCst) < IN_FLIGHT + idle.len()
+        {
             assert!(
                 Instant::now() < deadline,
                 "{backend:?}: requests not dispatched"
