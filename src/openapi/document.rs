@@ -285,8 +285,9 @@ impl Parameters {
     }
 }
 
-/// The responses: the success status first, then the declared ones, then 422 when an extractor
-/// validates (FastAPI's order).
+/// The responses: the success status first, then the declared ones, then 401 and 403 when the
+/// operation is secured, then 422 when an extractor validates (FastAPI's order, plus the
+/// security refusals).
 fn render_responses(generator: &mut SchemaGenerator, op: &Operation<'_>) -> Value {
     let doc = op.doc;
     let success = doc.status.unwrap_or(200);
@@ -330,6 +331,22 @@ fn render_responses(generator: &mut SchemaGenerator, op: &Operation<'_>) -> Valu
             .or_insert_with(|| json!({}));
         if content.get(&media).is_none() {
             content[media] = json!({ "schema": schema });
+        }
+    }
+    if !doc.security.is_empty() {
+        // FastAPI leaves these out; listing them lets tools that test an API from its
+        // document (schemathesis) tell a refusal from an undocumented answer.
+        for (status, description) in [(401, "Not authenticated"), (403, "Not enough permissions")] {
+            responses.entry(status.to_string()).or_insert_with(|| {
+                json!({
+                    "description": description,
+                    "content": { "application/json": { "schema": {
+                        "type": "object",
+                        "properties": { "detail": { "type": "string" } },
+                        "required": ["detail"]
+                    } } }
+                })
+            });
         }
     }
     if doc.validates && !responses.contains_key("422") {
