@@ -68,14 +68,13 @@
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
-use std::pin::Pin;
 
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
 use crate::app::{
-    APIRouter, Cookies, FromRequest, HttpException, IntoResponse, Middleware, Next, OperationDoc,
-    Rejection, RequestContext, Route, SecurityDoc, parse_urlencoded,
+    APIRouter, Cookies, FromRequest, HttpException, IntoResponse, LocalBoxFuture, Middleware, Next,
+    OperationDoc, Rejection, RequestContext, Route, SecurityDoc, parse_urlencoded,
 };
 use crate::http::{Response, StatusCode};
 use crate::server::Request;
@@ -235,11 +234,7 @@ fn describe<S: SecurityScheme>(doc: &mut OperationDoc) {
 struct Guard<S>(PhantomData<fn() -> S>);
 
 impl<S: SecurityScheme> Middleware for Guard<S> {
-    fn call<'a>(
-        &'a self,
-        req: &'a mut Request,
-        next: Next<'a>,
-    ) -> Pin<Box<dyn Future<Output = Response> + 'a>> {
+    fn call<'a>(&'a self, req: &'a mut Request, next: Next<'a>) -> LocalBoxFuture<'a, Response> {
         Box::pin(async move {
             match authenticate::<S>(req).await {
                 Ok(_) => next.run(req).await,
