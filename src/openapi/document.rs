@@ -379,6 +379,7 @@ fn untyped_schema(media: &str) -> Value {
     match media {
         "text/plain" | "text/html" | "text/event-stream" => json!({ "type": "string" }),
         "application/octet-stream" => json!({ "type": "string", "format": "binary" }),
+        "multipart/form-data" | "application/x-www-form-urlencoded" => json!({ "type": "object" }),
         _ => json!({}),
     }
 }
