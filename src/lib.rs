@@ -28,5 +28,8 @@ pub mod http;
 #[cfg(feature = "app")]
 pub mod app;
 
+#[cfg(feature = "openapi")]
+pub mod openapi;
+
 #[cfg(feature = "serverless")]
 pub mod serverless;

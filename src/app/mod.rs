@@ -80,6 +80,11 @@ pub use static_files::StaticFiles;
 pub use test_client::{TestClient, TestRequest, TestResponse};
 pub use validation::{ErrorItem, LocPart, ValidationError};
 
+#[cfg(feature = "openapi")]
+pub(crate) use extract::parse_urlencoded;
+#[cfg(feature = "openapi")]
+pub(crate) use routes::{FixedResponse, static_route};
+
 use lifecycle::{Hook, Hooks};
 use middleware::FnMiddleware;
 use routes::method_routes;
@@ -109,6 +114,9 @@ pub struct App {
     state: StateMap,
     proxies: TrustedProxies,
     hooks: Hooks,
+    /// Where the OpenAPI document and its pages are served.
+    #[cfg(feature = "openapi")]
+    pub(crate) docs: crate::openapi::DocsConfig,
 }
 
 impl Default for App {
@@ -131,6 +139,8 @@ impl App {
             state: StateMap::default(),
             proxies: TrustedProxies::default(),
             hooks: Hooks::default(),
+            #[cfg(feature = "openapi")]
+            docs: crate::openapi::DocsConfig::default(),
         }
     }
 
@@ -242,13 +252,28 @@ impl App {
         self
     }
 
-    /// Compiles the app for serving.
+    /// Compiles the app for serving. With the `openapi` feature, this renders the OpenAPI
+    /// document once and adds its routes (see [`crate::openapi`]).
     ///
     /// # Errors
     ///
     /// A bad path pattern, or two routes that would match the same requests.
     pub fn build(self) -> Result<AppService, RouteError> {
-        AppService::compile(self)
+        #[cfg(feature = "openapi")]
+        let app = self.with_docs_routes();
+        #[cfg(not(feature = "openapi"))]
+        let app = self;
+        AppService::compile(app)
+    }
+
+    /// The app with its routes flattened and the OpenAPI document's routes after them.
+    #[cfg(feature = "openapi")]
+    fn with_docs_routes(mut self) -> App {
+        let mut routes = std::mem::take(&mut self.router).into_routes();
+        let docs = crate::openapi::docs_routes(&self.meta, &self.docs, &routes);
+        routes.extend(docs);
+        self.router.routes = routes;
+        self
     }
 
     /// A client that drives this app in-process (see [`TestClient`]).

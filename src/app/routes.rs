@@ -223,6 +223,9 @@ pub struct APIRouter {
     tags: Vec<String>,
     pub(crate) routes: Vec<Route>,
     middleware: Vec<Arc<dyn Middleware>>,
+    /// Applied to every route's documentation when the router is flattened (router-wide
+    /// security requirements).
+    doc_hooks: Vec<fn(&mut OperationDoc)>,
 }
 
 macro_rules! method_routes {
@@ -290,6 +293,14 @@ impl APIRouter {
         self
     }
 
+    /// Runs `describe` on the documentation of every route of this router when it is
+    /// flattened, whenever the route was added.
+    #[cfg(feature = "openapi")]
+    pub(crate) fn describe_routes(mut self, describe: fn(&mut OperationDoc)) -> APIRouter {
+        self.doc_hooks.push(describe);
+        self
+    }
+
     /// Includes every route of `router` (its prefix after this one's; tags, middleware and
     /// static responses kept).
     pub fn include_router(mut self, router: APIRouter) -> APIRouter {
@@ -305,10 +316,14 @@ impl APIRouter {
             tags,
             routes,
             middleware,
+            doc_hooks,
         } = self;
         routes
             .into_iter()
             .map(|mut route| {
+                for describe in &doc_hooks {
+                    describe(&mut route.doc);
+                }
                 route.path = join_path(&prefix, &route.path);
                 let mut all_tags = tags.clone();
                 all_tags.append(&mut route.doc.tags);

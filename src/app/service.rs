@@ -51,6 +51,8 @@ pub struct AppService {
     proxies: TrustedProxies,
     pub(crate) hooks: Hooks,
     pub(crate) meta: super::AppMeta,
+    #[cfg(feature = "openapi")]
+    pub(crate) docs: crate::openapi::DocsConfig,
 }
 
 impl AppService {
@@ -62,6 +64,8 @@ impl AppService {
             state,
             proxies,
             hooks,
+            #[cfg(feature = "openapi")]
+            docs,
         } = app;
         let mut tree = PathTree::default();
         let mut endpoints: Vec<PathEndpoint> = Vec::new();
@@ -123,6 +127,8 @@ impl AppService {
             proxies,
             hooks,
             meta,
+            #[cfg(feature = "openapi")]
+            docs,
         })
     }
 

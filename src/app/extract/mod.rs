@@ -18,6 +18,8 @@ pub use body::{Form, body_error};
 pub use client::{ClientAddr, TrustedProxies};
 pub use multipart::{Field, Multipart, MultipartError, MultipartLimits};
 pub(crate) use params::decode_path_param;
+#[cfg(feature = "openapi")]
+pub(crate) use params::parse_urlencoded;
 pub use params::{Cookie, Cookies, Header, Path, Query};
 
 use super::doc::OperationDoc;
