@@ -106,17 +106,16 @@ impl FromRequest for http::Request<Bytes> {
 /// ```
 pub async fn response_to_http(resp: Response) -> Result<http::Response<Bytes>> {
     let (status, headers, body) = resp.into_parts();
-    let body = match body {
-        Body::Empty => Bytes::new(),
-        Body::Bytes(bytes) => bytes,
-        Body::Static(bytes) => Bytes::from_static(bytes),
-        Body::Stream(mut stream) | Body::SizedStream { mut stream, .. } => {
+    let body = match body.into_bytes() {
+        Ok(bytes) => bytes,
+        Err(Body::Stream(mut stream) | Body::SizedStream { mut stream, .. }) => {
             let mut all = BytesMut::new();
             while let Some(chunk) = poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
                 all.extend_from_slice(&chunk.map_err(Error::new)?);
             }
             all.freeze()
         }
+        Err(_) => unreachable!("into_bytes hands back only streams"),
     };
     let mut builder = http::Response::builder().status(status.as_u16());
     for (name, value) in &headers {

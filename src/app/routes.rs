@@ -170,13 +170,8 @@ impl FixedResponse {
     /// On a streamed body: a fixed response must be replayable.
     pub(crate) fn new(resp: Response) -> FixedResponse {
         let (status, headers, body) = resp.into_parts();
-        let body = match body {
-            Body::Empty => Bytes::new(),
-            Body::Bytes(bytes) => bytes,
-            Body::Static(bytes) => Bytes::from_static(bytes),
-            Body::Stream(_) | Body::SizedStream { .. } => {
-                panic!("a static route's response needs an in-memory body")
-            }
+        let Ok(body) = body.into_bytes() else {
+            panic!("a static route's response needs an in-memory body")
         };
         FixedResponse {
             status,

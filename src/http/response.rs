@@ -406,6 +406,26 @@ impl Body {
         self.len().map(|len| len == 0)
     }
 
+    /// The content as one buffer (no copy), unless the body is a stream (then it is handed
+    /// back).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nanoapi::http::Body;
+    ///
+    /// assert_eq!(Body::from("hi").into_bytes().unwrap(), "hi");
+    /// assert_eq!(Body::Empty.into_bytes().unwrap(), "");
+    /// ```
+    pub fn into_bytes(self) -> Result<Bytes, Body> {
+        match self {
+            Body::Empty => Ok(Bytes::new()),
+            Body::Bytes(bytes) => Ok(bytes),
+            Body::Static(bytes) => Ok(Bytes::from_static(bytes)),
+            stream @ (Body::Stream(_) | Body::SizedStream { .. }) => Err(stream),
+        }
+    }
+
     /// The content, unless the body is a stream.
     pub fn as_slice(&self) -> Option<&[u8]> {
         match self {

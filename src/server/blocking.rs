@@ -214,16 +214,11 @@ impl BlockingWriter {
     /// A streamed body (use `start_chunked`), or the connection is gone.
     pub fn send(&mut self, response: Response) -> io::Result<()> {
         let (status, headers, body) = response.into_parts();
-        let body = match body {
-            Body::Empty => Bytes::new(),
-            Body::Bytes(bytes) => bytes,
-            Body::Static(bytes) => Bytes::from_static(bytes),
-            Body::Stream(_) | Body::SizedStream { .. } => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "use start_chunked to stream from a blocking handler",
-                ));
-            }
+        let Ok(body) = body.into_bytes() else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "use start_chunked to stream from a blocking handler",
+            ));
         };
         self.channel.send(Frame::Response {
             status,

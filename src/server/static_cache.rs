@@ -38,13 +38,8 @@ impl StaticRoutes {
     /// If the body is a stream: a static response is rendered once.
     pub fn add(&mut self, method: &str, path: &str, response: Response) {
         let (status, headers, body) = response.into_parts();
-        let body = match body {
-            Body::Empty => Bytes::new(),
-            Body::Bytes(bytes) => bytes,
-            Body::Static(bytes) => Bytes::from_static(bytes),
-            Body::Stream(_) | Body::SizedStream { .. } => {
-                panic!("a static response cannot have a streamed body")
-            }
+        let Ok(body) = body.into_bytes() else {
+            panic!("a static response cannot have a streamed body")
         };
         self.routes
             .retain(|route| !(route.method == method && route.path == path));
