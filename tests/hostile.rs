@@ -6,10 +6,11 @@
 
 mod common;
 
+use common::{Counters, read_some, reset};
+
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -17,42 +18,9 @@ use nanoapi::executor::Backend;
 use nanoapi::executor::time::sleep;
 use nanoapi::http::{Response, StatusCode};
 use nanoapi::server::{
-    BlockingWriter, Metrics, Options, OwnedRequest, Request, ResponseWriter, ServerHandle,
-    Timeouts, serve_blocking,
+    BlockingWriter, Options, OwnedRequest, Request, ResponseWriter, ServerHandle, Timeouts,
+    serve_blocking,
 };
-
-/// Connections opened and closed, and requests dispatched, as the server reports them.
-#[derive(Default)]
-struct Counters {
-    opened: AtomicUsize,
-    closed: AtomicUsize,
-    dispatched: AtomicUsize,
-}
-
-impl Counters {
-    fn open(&self) -> usize {
-        self.opened.load(Ordering::SeqCst) - self.closed.load(Ordering::SeqCst)
-    }
-
-    /// Waits (up to `limit`) until the server holds no connection; the number still open.
-    fn wait_all_closed(&self, limit: Duration) -> usize {
-        let deadline = Instant::now() + limit;
-        while self.open() > 0 && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        self.open()
-    }
-}
-
-impl Metrics for Counters {
-    fn connection_opened(&self, _: Option<SocketAddr>) {
-        self.opened.fetch_add(1, Ordering::SeqCst);
-    }
-
-    fn connection_closed(&self, _: Option<SocketAddr>) {
-        self.closed.fetch_add(1, Ordering::SeqCst);
-    }
-}
 
 /// 64 KiB: a response large enough to fill socket buffers when nobody reads.
 const BIG: usize = 64 * 1024;
@@ -158,42 +126,12 @@ fn read_response(stream: &mut TcpStream) -> io::Result<(u16, Vec<u8>)> {
     Ok((status, body))
 }
 
-/// `read`, retried when a signal interrupts it.
-fn read_some(stream: &mut TcpStream, buf: &mut [u8]) -> io::Result<usize> {
-    loop {
-        match stream.read(buf) {
-            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-            other => return other,
-        }
-    }
-}
-
 /// One request on a new connection, read whole.
 fn request(addr: SocketAddr, raw: &[u8]) -> io::Result<(u16, Vec<u8>)> {
     let mut stream = TcpStream::connect(addr)?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     stream.write_all(raw)?;
     read_response(&mut stream)
-}
-
-/// Closes `stream` with a reset (SO_LINGER 0) instead of a FIN.
-fn reset(stream: TcpStream) {
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: a valid socket and a pointer to a live `linger` of the size given.
-    let rc = unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&raw const linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(rc, 0, "SO_LINGER: {}", io::Error::last_os_error());
-    drop(stream);
 }
 
 /// Everything up to end of stream (or a reset, or 10 s without a byte).

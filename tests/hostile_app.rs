@@ -5,49 +5,18 @@
 
 mod common;
 
+use common::{Counters, read_some, reset};
+
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt};
 use nanoapi::app::{App, Event, EventSource, FileResponse, HttpException, State};
 use nanoapi::executor::time::sleep;
 use nanoapi::http::StatusCode;
-use nanoapi::server::{Metrics, Options};
-
-#[derive(Default)]
-struct Open {
-    opened: AtomicUsize,
-    closed: AtomicUsize,
-}
-
-impl Metrics for Open {
-    fn connection_opened(&self, _: Option<SocketAddr>) {
-        self.opened.fetch_add(1, Ordering::SeqCst);
-    }
-
-    fn connection_closed(&self, _: Option<SocketAddr>) {
-        self.closed.fetch_add(1, Ordering::SeqCst);
-    }
-}
-
-impl Open {
-    /// Waits (up to 30 s) until the server holds no connection; how many remain.
-    fn wait_all_closed(&self) -> usize {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let open = self.opened.load(Ordering::SeqCst) - self.closed.load(Ordering::SeqCst);
-            if open == 0 || Instant::now() > deadline {
-                return open;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
+use nanoapi::server::Options;
 
 #[derive(Clone)]
 struct Big(Arc<PathBuf>);
@@ -65,36 +34,6 @@ async fn events() -> EventSource {
     }))
 }
 
-/// `read`, retried when a signal interrupts it (this thread ran an executor, whose io_uring
-/// task-work notifications can interrupt a blocking call).
-fn read_some(stream: &mut TcpStream, buf: &mut [u8]) -> usize {
-    loop {
-        match stream.read(buf) {
-            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
-            other => return other.unwrap(),
-        }
-    }
-}
-
-/// Closes `stream` with a reset (SO_LINGER 0) instead of a FIN.
-fn reset(stream: TcpStream) {
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: a valid socket and a pointer to a live `linger` of the size given.
-    let rc = unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&raw const linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(rc, 0);
-}
-
 #[test]
 fn resets_in_the_middle_of_file_and_event_responses_leave_nothing_behind() {
     common::raise_fd_limit();
@@ -103,7 +42,7 @@ fn resets_in_the_middle_of_file_and_event_responses_leave_nothing_behind() {
     let path = dir.join("big.bin");
     std::fs::write(&path, vec![b'f'; 4 << 20]).unwrap();
     for backend in common::backends() {
-        let open = Arc::new(Open::default());
+        let open = Arc::new(Counters::default());
         let server = App::new()
             .state(Big(Arc::new(path.clone())))
             .get("/file", file)
@@ -124,7 +63,7 @@ fn resets_in_the_middle_of_file_and_event_responses_leave_nothing_behind() {
                     .write_all(format!("GET {target} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
                     .unwrap();
                 let mut buf = [0u8; 16 * 1024];
-                let n = read_some(&mut stream, &mut buf);
+                let n = read_some(&mut stream, &mut buf).unwrap();
                 assert!(
                     buf[..n].starts_with(b"HTTP/1.1 200 OK\r\n"),
                     "{backend:?} {target}"
@@ -133,7 +72,7 @@ fn resets_in_the_middle_of_file_and_event_responses_leave_nothing_behind() {
             }
         }
         assert_eq!(
-            open.wait_all_closed(),
+            open.wait_all_closed(Duration::from_secs(30)),
             0,
             "{backend:?}: connections left open"
         );

@@ -1,8 +1,12 @@
 //! Helpers shared by the runtime's socket tests.
 #![allow(dead_code, unreachable_pub)]
 
+use std::io::{self, Read};
 use std::net::{SocketAddr, TcpStream};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use std::time::Instant;
 
 use nanoapi::executor::{Backend, Runtime};
 
@@ -44,4 +48,70 @@ pub fn connect(addr: SocketAddr) -> TcpStream {
         .set_read_timeout(Some(Duration::from_secs(5)))
         .unwrap();
     stream
+}
+
+/// `read`, retried when a signal interrupts it (a thread that ran an executor can get its
+/// io_uring task-work notifications as interruptions of a later blocking call).
+pub fn read_some(stream: &mut TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match stream.read(buf) {
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
+        }
+    }
+}
+
+/// Closes `stream` with a reset (SO_LINGER 0) instead of a FIN.
+pub fn reset(stream: TcpStream) {
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: a valid socket and a pointer to a live `linger` of the size given.
+    let rc = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&raw const linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0, "SO_LINGER: {}", io::Error::last_os_error());
+    drop(stream);
+}
+
+/// Connections opened and closed, and requests dispatched, as a server reports them through
+/// its metrics hook (`dispatched` is counted by the test's own dispatcher).
+#[derive(Default)]
+pub struct Counters {
+    pub opened: AtomicUsize,
+    pub closed: AtomicUsize,
+    pub dispatched: AtomicUsize,
+}
+
+impl Counters {
+    /// Connections the server holds now.
+    pub fn open(&self) -> usize {
+        self.opened.load(Ordering::SeqCst) - self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Waits (up to `limit`) until the server holds no connection; the number still open.
+    pub fn wait_all_closed(&self, limit: Duration) -> usize {
+        let deadline = Instant::now() + limit;
+        while self.open() > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.open()
+    }
+}
+
+impl nanoapi::server::Metrics for Counters {
+    fn connection_opened(&self, _: Option<SocketAddr>) {
+        self.opened.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn connection_closed(&self, _: Option<SocketAddr>) {
+        self.closed.fetch_add(1, Ordering::SeqCst);
+    }
 }
