@@ -383,13 +383,7 @@ impl ServerHandle {
     /// idle connections, and completes when every worker has stopped. Awaitable from any
     /// executor; the waiting happens on a thread of its own.
     pub fn shutdown(&self) -> impl Future<Output = ()> + Send + '_ {
-        self.signal.raise();
-        let runtime = self
-            .runtime
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        if let Some(runtime) = runtime {
+        if let Some(runtime) = self.begin_shutdown() {
             let (done, timeout) = (self.done.clone(), self.shutdown_timeout);
             std::thread::spawn(move || {
                 runtime.shutdown_timeout(timeout);
@@ -401,16 +395,19 @@ impl ServerHandle {
 
     /// [`shutdown`](ServerHandle::shutdown), blocking this thread until it completes.
     pub fn shutdown_blocking(&self) {
-        self.signal.raise();
-        let runtime = self
-            .runtime
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
-        if let Some(runtime) = runtime {
+        if let Some(runtime) = self.begin_shutdown() {
             runtime.shutdown_timeout(self.shutdown_timeout);
             self.done.raise();
         }
+    }
+
+    /// Tells the workers to drain; the runtime to wait for, unless a shutdown already took it.
+    fn begin_shutdown(&self) -> Option<Runtime> {
+        self.signal.raise();
+        self.runtime
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 }
 
