@@ -38,8 +38,9 @@ SERVERS=${SERVERS:-"tokio nanoapi-uring nanoapi-poll"}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-die() { echo "echo.sh: $*" >&2; exit 1; }
-log() { echo "$*" >&2; }
+BENCH_NAME=echo.sh
+# shellcheck source=benches/lib.sh
+source "$ROOT/benches/lib.sh"
 
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "runs must be a positive integer (got '$RUNS')"
 [[ $DURATION =~ ^[0-9]+([.][0-9]+)?$ ]] || die "duration must be a number of seconds (got '$DURATION')"
@@ -48,40 +49,8 @@ command -v python3 >/dev/null || die "python3 not found"
 (( $(nproc) >= 2 )) || die "needs at least 2 CPUs (server and load are pinned to different cores)"
 CLK_TCK=$(getconf CLK_TCK)
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/nanoapi-echo.XXXXXX")
-SERVER_PID=""
-stop_server() {
-    if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.05; done
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    SERVER_PID=""
-}
-LOAD_PID=""
-cleanup() {
-    if [[ -n $LOAD_PID ]]; then kill -KILL "$LOAD_PID" 2>/dev/null || true; wait "$LOAD_PID" 2>/dev/null || true; fi
-    stop_server
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_setup
 
-# Path of the executable named $1 from `cargo build --message-format=json` output on stdin.
-artifact() {
-    python3 -c '
-import json, sys
-name, path = sys.argv[1], ""
-for line in sys.stdin:
-    try:
-        m = json.loads(line)
-    except ValueError:
-        continue
-    if m.get("reason") == "compiler-artifact" and m.get("target", {}).get("name") == name and m.get("executable"):
-        path = m["executable"]
-print(path)' "$1"
-}
 
 # ---- build ------------------------------------------------------------------
 want_nanoapi=0
@@ -133,31 +102,17 @@ read -r -a SERVER_LIST <<< "$SERVERS"
 (( ${#SERVER_LIST[@]} > 0 )) || die "no server left to benchmark"
 
 # ---- one measurement -----------------------------------------------------------
-# start_server NAME PORT: starts it pinned, waits for its `listening` line.
-start_server() {
-    local name=$1 port=$2 addr="127.0.0.1:$2"
-    : > "$TMP/server.out"; : > "$TMP/server.err"
+# start_server_cmd NAME PORT (the hook of lib.sh's start_server): pinned to SERVER_CPU.
+start_server_cmd() {
+    local name=$1 addr="127.0.0.1:$2"
     case $name in
         tokio)         taskset -c "$SERVER_CPU" "$TOKIO_ECHO" "$addr" > "$TMP/server.out" 2> "$TMP/server.err" & ;;
         nanoapi-uring) NANOAPI_BACKEND=uring taskset -c "$SERVER_CPU" "$NANOAPI_ECHO" "$addr" > "$TMP/server.out" 2> "$TMP/server.err" & ;;
         nanoapi-poll)  NANOAPI_BACKEND=poll  taskset -c "$SERVER_CPU" "$NANOAPI_ECHO" "$addr" > "$TMP/server.out" 2> "$TMP/server.err" & ;;
     esac
-    SERVER_PID=$!   # taskset execs the server, so this is the server's pid
-    for _ in $(seq 200); do
-        if grep -q '^listening' "$TMP/server.out" 2>/dev/null; then
-            return 0
-        fi
-        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            log "server $name exited before listening; stderr:"; cat "$TMP/server.err" >&2
-            SERVER_PID=""
-            return 1
-        fi
-        sleep 0.05
-    done
-    log "server $name printed no 'listening' line within 10 s"
-    stop_server
-    return 1
 }
+# Every echo server prints `listening <addr>` once bound.
+server_ready() { server_ready_stdout; }
 
 printf 'server\trun\tmessages\tseconds\tutime_ticks\tstime_ticks\n' > "$TMP/results.tsv"
 failures=0

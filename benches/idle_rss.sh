@@ -38,8 +38,9 @@ SERVERS=${SERVERS:-"hyper may_minihttp nanoapi-uring nanoapi-poll"}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 
-die() { echo "idle_rss.sh: $*" >&2; exit 1; }
-log() { echo "$*" >&2; }
+BENCH_NAME=idle_rss.sh
+# shellcheck source=benches/lib.sh
+source "$ROOT/benches/lib.sh"
 
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "runs must be a positive integer (got '$RUNS')"
 [[ $CONNECTIONS =~ ^[1-9][0-9]*$ ]] || die "connections must be a positive integer (got '$CONNECTIONS')"
@@ -55,39 +56,8 @@ hard=$(ulimit -Hn)
 ulimit -n "$want_fds" 2>/dev/null || true
 (( $(ulimit -n) >= need_fds )) || die "open-file limit $(ulimit -n) is below the $need_fds needed (hard limit $hard)"
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/nanoapi-idle.XXXXXX")
-SERVER_PID=""
-stop_server() {
-    if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -TERM "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.05; done
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
-        wait "$SERVER_PID" 2>/dev/null || true
-    fi
-    SERVER_PID=""
-}
-LOAD_PID=""
-cleanup() {
-    if [[ -n $LOAD_PID ]]; then kill -KILL "$LOAD_PID" 2>/dev/null || true; wait "$LOAD_PID" 2>/dev/null || true; fi
-    stop_server
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+bench_setup
 
-artifact() {
-    python3 -c '
-import json, sys
-name, path = sys.argv[1], ""
-for line in sys.stdin:
-    try:
-        m = json.loads(line)
-    except ValueError:
-        continue
-    if m.get("reason") == "compiler-artifact" and m.get("target", {}).get("name") == name and m.get("executable"):
-        path = m["executable"]
-print(path)' "$1"
-}
 
 # ---- build ------------------------------------------------------------------
 for s in $SERVERS; do
@@ -133,25 +103,10 @@ read -r -a SERVER_LIST <<< "$kept"
 (( ${#SERVER_LIST[@]} > 0 )) || die "no server left to measure"
 
 # ---- one measurement -----------------------------------------------------------
-port_listening() {
-    python3 - "$1" <<'PY'
-import sys
-port = "%04X" % int(sys.argv[1])
-for f in ("/proc/net/tcp", "/proc/net/tcp6"):
-    try:
-        for line in open(f).readlines()[1:]:
-            p = line.split()
-            if p[1].rsplit(":", 1)[1] == port and p[3] == "0A":
-                sys.exit(0)
-    except OSError:
-        pass
-sys.exit(1)
-PY
-}
 
-start_server() {
+# start_server_cmd NAME PORT (the hook of lib.sh's start_server): one worker, pinned.
+start_server_cmd() {
     local name=$1 port=$2 addr="127.0.0.1:$2"
-    : > "$TMP/server.out"; : > "$TMP/server.err"
     case $name in
         hyper)         taskset -c "$SERVER_CPU" "$HYPER" "$addr" > "$TMP/server.out" 2> "$TMP/server.err" & ;;
         may_minihttp)  taskset -c "$SERVER_CPU" "$MAY" "$addr" > "$TMP/server.out" 2> "$TMP/server.err" & ;;
@@ -159,22 +114,12 @@ start_server() {
             NANOAPI_HOST=127.0.0.1 NANOAPI_PORT=$port NANOAPI_WORKERS=1 NANOAPI_BACKEND=${name#nanoapi-} \
                 taskset -c "$SERVER_CPU" "$NANOAPI" > "$TMP/server.out" 2> "$TMP/server.err" & ;;
     esac
-    SERVER_PID=$!
-    for _ in $(seq 200); do
-        case $name in
-            hyper|may_minihttp) grep -q '^listening' "$TMP/server.out" 2>/dev/null && return 0 ;;
-            *) port_listening "$port" && return 0 ;;
-        esac
-        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-            log "server $name exited before listening; stderr:"; cat "$TMP/server.err" >&2
-            SERVER_PID=""
-            return 1
-        fi
-        sleep 0.05
-    done
-    log "server $name was not listening on port $port within 10 s"
-    stop_server
-    return 1
+}
+server_ready() {   # server_ready NAME PORT
+    case $1 in
+        hyper|may_minihttp) server_ready_stdout ;;
+        *) server_ready_port "$2" ;;
+    esac
 }
 
 : > "$TMP/results.jsonl"

@@ -1,5 +1,6 @@
-# Shared machinery of the wrk-driven HTTP benchmarks (benches/http.sh, benches/app.sh).
-# Sourced, not run. The sourcing script sets, before `bench_init`:
+# Shared machinery of the benchmarks (benches/http.sh and benches/app.sh use all of it;
+# benches/echo.sh and benches/idle_rss.sh use the server lifecycle: bench_setup,
+# start_server with its hooks, stop_server, artifact). Sourced, not run. The sourcing script sets, before `bench_init`:
 #
 #   BENCH_NAME   script name for messages (e.g. http.sh)
 #   RUNS DURATION WARMUP CONNECTIONS SERVER_CPU LOAD_CPU PORT_BASE QUIET_WAIT QUIET_PCT
@@ -37,6 +38,11 @@ bench_init() {
     CLK_TCK=$(getconf CLK_TCK)
     # wrk keeps one fd per connection; the servers one per connection too.
     ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+    bench_setup
+}
+
+# bench_setup: $TMP, the server and load pids, and the trap that stops both and removes $TMP.
+bench_setup() {
     TMP=$(mktemp -d "${TMPDIR:-/tmp}/nanoapi-${BENCH_NAME%.sh}.XXXXXX")
     SERVER_PID=""
     LOAD_PID=""
