@@ -30,8 +30,8 @@
 # Servers:
 #   actix              benches/peers/src/bin/actix_app.rs
 #   axum               benches/peers/src/bin/axum_app.rs
-#   nanoapi-app-uring  examples/bench_app.rs, NANOAPI_BACKEND=uring, NANOAPI_WORKERS=1
-#   nanoapi-app-poll   examples/bench_app.rs, NANOAPI_BACKEND=poll, NANOAPI_WORKERS=1
+#   nanoapi-app-uring  examples/bench_app/, NANOAPI_BACKEND=uring, NANOAPI_WORKERS=1
+#   nanoapi-app-poll   examples/bench_app/, NANOAPI_BACKEND=poll, NANOAPI_WORKERS=1
 #
 # Environment knobs (all optional; same meaning as in http.sh):
 #   SERVERS="actix axum nanoapi-app-uring nanoapi-app-poll"

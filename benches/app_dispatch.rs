@@ -8,10 +8,9 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use nanoapi::app::{App, AppService, Cookies, HeaderMap, HttpException, Json, Path, Query};
-use nanoapi::http::{Response, StatusCode};
+use nanoapi::app::AppService;
+use nanoapi::http::StatusCode;
 use nanoapi::server::Request;
-use serde::{Deserialize, Serialize};
 
 fn main() {
     divan::main();
@@ -26,63 +25,16 @@ fn run<F: Future>(fut: F) -> F::Output {
     }
 }
 
-#[derive(Deserialize, schemars::JsonSchema)]
-struct Verbose {
-    #[serde(default)]
-    verbose: bool,
-}
-
-#[derive(Serialize, schemars::JsonSchema)]
-struct UserView {
-    user_id: u64,
-    verbose: bool,
-}
-
-#[derive(Serialize, Deserialize, schemars::JsonSchema)]
-struct User {
-    user_id: u64,
-    active: bool,
-    name: String,
-}
-
-async fn get_user(Path(user_id): Path<u64>, Query(q): Query<Verbose>) -> Json<UserView> {
-    Json(UserView {
-        user_id,
-        verbose: q.verbose,
-    })
-}
-
-async fn create_user(Json(user): Json<User>) -> Json<User> {
-    Json(user)
-}
-
-async fn auth(
-    headers: HeaderMap,
-    cookies: Cookies,
-) -> Result<Json<serde_json::Value>, HttpException> {
-    if headers.get("authorization").is_some() && cookies.get("session").is_some() {
-        Ok(Json(serde_json::json!({ "authorized": true })))
-    } else {
-        Err(HttpException::new(
-            StatusCode::UNAUTHORIZED,
-            "Not authenticated",
-        ))
-    }
-}
+/// The `bench_app` example's routes: the same handlers the end-to-end benchmark serves.
+#[path = "../examples/bench_app/routes.rs"]
+mod routes;
 
 async fn ok() -> &'static str {
     "ok"
 }
 
 fn app() -> AppService {
-    let mut app = App::new()
-        .get("/users/{user_id}", get_user)
-        .post("/users", create_user)
-        .get("/auth", auth)
-        .get_static(
-            "/plaintext",
-            Response::text(StatusCode::OK, "Hello, World!"),
-        );
+    let mut app = routes::app();
     for i in 0..64 {
         app = app.get(&format!("/route/{i}/exact"), ok);
     }

@@ -1,6 +1,6 @@
 //! Reference App server: actix-web 4 with one worker (`HttpServer::workers(1)` on the
 //! `actix_rt` system of `#[actix_web::main]`), serving the route set of nanoapi's
-//! `examples/bench_app.rs` with the same semantics.
+//! `examples/bench_app/routes.rs` with the same semantics.
 //!
 //! Usage: `actix_app [addr]` (default `127.0.0.1:8080`).
 //!

@@ -1,5 +1,5 @@
 //! Reference App server: axum 0.8 on a tokio current-thread runtime (one thread), serving the
-//! route set of nanoapi's `examples/bench_app.rs` with the same semantics.
+//! route set of nanoapi's `examples/bench_app/routes.rs` with the same semantics.
 //!
 //! Usage: `axum_app [addr]` (default `127.0.0.1:8080`).
 //!

@@ -1,12 +1,6 @@
-//! The route set of nanoapi's reference App benchmark (see `benches/README.md`), served with
-//! options from the environment:
-//!
-//! - `GET /` → `{"ok":true}`
-//! - `GET /users/{user_id}?verbose=bool` → `{"user_id":N,"verbose":b}`
-//! - `POST /users` with `{"user_id","active","name"}` → the same object, validated and echoed
-//! - `GET /auth` → `{"authorized":true}` with an `Authorization` header and a `session` cookie,
-//!   else 401
-//! - `GET /plaintext` → `Hello, World!`; `GET /json` → `{"message":"Hello, World!"}`
+//! The routes of nanoapi's reference App benchmark, shared by the `bench_app` example (served
+//! over HTTP) and `benches/app_dispatch.rs` (dispatched in-process), so both measure the same
+//! handlers.
 
 use nanoapi::app::{App, Cookies, HeaderMap, HttpException, Json, Path, Query};
 use nanoapi::http::{Response, StatusCode};
@@ -71,7 +65,8 @@ async fn json() -> Json<Message> {
     })
 }
 
-fn main() -> std::io::Result<()> {
+/// The benchmark's app.
+pub fn app() -> App {
     App::new()
         .title("bench_app")
         .get("/", root)
@@ -83,5 +78,4 @@ fn main() -> std::io::Result<()> {
             Response::text(StatusCode::OK, "Hello, World!"),
         )
         .get("/json", json)
-        .run()
 }
