@@ -11,14 +11,17 @@
 //! list; the exchange answers every request.
 #![no_main]
 
-use std::sync::{OnceLock, mpsc};
+#[path = "common/worker.rs"]
+mod worker;
+
+use std::sync::OnceLock;
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use nanoapi::app::{App, AppService, Cookie, Cookies, Form, Json, Path, Query};
-use nanoapi::executor::{Backend, Runtime};
 use nanoapi::server::{ConnOptions, exchange};
 use serde::{Deserialize, Serialize};
+use worker::on_worker;
 
 #[derive(Deserialize, schemars::JsonSchema)]
 #[allow(dead_code)]
@@ -179,36 +182,29 @@ fn request(data: &[u8]) -> Option<Vec<u8>> {
 
 fuzz_target!(|data: &[u8]| {
     let Some(wire) = request(data) else { return };
-    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    let runtime = RUNTIME.get_or_init(|| {
-        Runtime::builder()
-            .workers(1)
-            .backend(Backend::Poll)
-            .build()
-            .unwrap()
-    });
-    let (done, result) = mpsc::channel();
-    runtime
-        .handle()
-        .spawn_on(0, move || async move {
-            let responses = exchange(&(), app(), &ConnOptions::default(), Bytes::from(wire)).await;
-            let _ = done.send(responses.map(|rs| {
-                rs.into_iter()
-                    .map(|r| (r.status().as_u16(), r.body.clone()))
-                    .collect::<Vec<_>>()
-            }));
+    let responses = on_worker(move || async move {
+        let responses = exchange(&(), app(), &ConnOptions::default(), Bytes::from(wire)).await;
+        responses.map(|rs| {
+            rs.into_iter()
+                .map(|r| (r.status().as_u16(), r.body.clone()))
+                .collect::<Vec<_>>()
         })
-        .detach();
-    let responses = result
-        .recv()
-        .expect("the exchange panicked")
-        .unwrap_or_else(|err| panic!("the exchange failed: {err}"));
+    })
+    .unwrap_or_else(|err| panic!("the exchange failed: {err}"));
     assert!(!responses.is_empty(), "no response");
     for (status, body) in responses {
-        assert_ne!(status, 500, "a handler or extractor failed: {}", String::from_utf8_lossy(&body));
+        assert_ne!(
+            status,
+            500,
+            "a handler or extractor failed: {}",
+            String::from_utf8_lossy(&body)
+        );
         if status == 422 {
             let detail: serde_json::Value = serde_json::from_slice(&body).expect("a JSON 422");
-            assert!(detail["detail"].as_array().is_some_and(|d| !d.is_empty()), "{detail}");
+            assert!(
+                detail["detail"].as_array().is_some_and(|d| !d.is_empty()),
+                "{detail}"
+            );
         }
     }
 });

@@ -17,17 +17,20 @@
 //! - nothing follows a response that says `Connection: close`.
 #![no_main]
 
+#[path = "common/worker.rs"]
+mod worker;
+
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::sync::{OnceLock, mpsc};
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use nanoapi::executor::{Backend, Runtime, spawn_local, yield_now};
+use nanoapi::executor::{spawn_local, yield_now};
 use nanoapi::http::{Response, StatusCode};
 use nanoapi::server::{
     ConnOptions, Limits, Request, ResponseWriter, Transport, duplex, serve_connection,
 };
+use worker::on_worker;
 
 /// What the dispatcher saw, in order: whether each request was a `HEAD`; whether one failed
 /// after its response had started (the runtime then cuts the connection: the body cannot be
@@ -118,25 +121,7 @@ fn serve(sizes: &[u8], stream: &[u8]) -> (Vec<u8>, Vec<bool>, bool) {
         }
         pieces
     };
-    // One worker for the whole run: building a reactor per input would cost more than the
-    // input. Its thread-local state (spare buffers, the Date cache) carries over, as on a
-    // server.
-    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
-    let runtime = RUNTIME.get_or_init(|| {
-        Runtime::builder()
-            .workers(1)
-            .backend(Backend::Poll)
-            .build()
-            .unwrap()
-    });
-    let (done, result) = mpsc::channel();
-    runtime
-        .handle()
-        .spawn_on(0, move || async move {
-            let _ = done.send(exchange(pieces).await);
-        })
-        .detach();
-    result.recv().expect("the exchange panicked")
+    on_worker(move || exchange(pieces))
 }
 
 /// The client's side: sends `pieces` one at a time, reads everything back.
