@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use nanoapi::app::{
     APIRouter, App, BackgroundTasks, ClientAddr, Cookie, Cookies, Extension, Form, Header,
-    HeaderMap, Html, HttpException, Json, Next, Path, Query, Redirect, RequestHead, Route,
-    SetCookie, State, TestResponse,
+    HeaderMap, Html, HttpException, IntoResponse, Json, Next, Path, Query, Redirect, RequestHead,
+    Route, SetCookie, State, TestResponse,
 };
 use nanoapi::http::{HeaderList, Response, StatusCode};
 use nanoapi::server::{Options, Request, RequestBody};
@@ -184,7 +184,7 @@ fn routers_nest_with_prefixes() {
         .filter(|(_, _, doc)| doc.include_in_schema)
         .map(|(_, _, doc)| doc.tags.clone())
         .collect();
-    assert!(tags.iter().all(|t| t == &["users"]), "{tags:?}");
+    assert_eq!(tags, vec![vec!["users".to_owned()]; 3]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -773,7 +773,7 @@ fn middleware_can_short_circuit() {
     };
     async fn gate(req: &mut Request, next: Next<'_>) -> Response {
         if req.header("x-key") != Some(b"secret") {
-            return HttpException::new(StatusCode::UNAUTHORIZED, "no key").into_response_for_test();
+            return HttpException::new(StatusCode::UNAUTHORIZED, "no key").into_response();
         }
         next.run(req).await
     }
@@ -785,16 +785,6 @@ fn middleware_can_short_circuit() {
         "handler"
     );
     assert_eq!(reached.load(Ordering::SeqCst), 1);
-}
-
-trait IntoResponseForTest {
-    fn into_response_for_test(self) -> Response;
-}
-
-impl<T: nanoapi::app::IntoResponse> IntoResponseForTest for T {
-    fn into_response_for_test(self) -> Response {
-        self.into_response()
-    }
 }
 
 #[test]

@@ -173,9 +173,10 @@ impl AppService {
                 .map(|&i| &self.routes[i])
                 .find(|r| r.method.as_bytes() == name)
         };
-        let route = match find(method) {
+        // HEAD falls back to GET: the writer sends the same head without the body.
+        let route = find(method).or_else(|| (method == b"HEAD").then(|| find(b"GET")).flatten());
+        let route = match route {
             Some(route) => route,
-            None if method == b"HEAD" && find(b"GET").is_some() => find(b"GET").expect("checked"),
             None if method == b"OPTIONS" => {
                 let resp = Response::empty(StatusCode::OK);
                 return resp
