@@ -13,7 +13,12 @@
 //! });
 //! assert_eq!(sum, 4);
 //! ```
-#![warn(missing_docs)]
+#![warn(missing_docs, missing_debug_implementations)]
+#![deny(
+    unsafe_op_in_unsafe_fn,
+    clippy::undocumented_unsafe_blocks,
+    clippy::missing_safety_doc
+)]
 
 pub use nanoapi_executor as executor;
 

@@ -20,6 +20,24 @@ pub type LocalBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 ///
 /// All extractors run before the handler; the validation failures of all of them are answered
 /// together with one 422.
+///
+/// An argument that is not an extractor is a compile error that names it:
+///
+/// ```compile_fail
+/// use nanoapi::app::App;
+///
+/// struct NotAnExtractor;
+///
+/// async fn handler(_: NotAnExtractor) -> &'static str {
+///     "never"
+/// }
+///
+/// let app = App::new().get("/", handler);
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a handler",
+    note = "a handler is an `async fn` of up to 12 arguments that implement `FromRequest`, returning a type that implements `IntoResponse`, and is `Send + Sync + 'static`"
+)]
 pub trait Handler<Args>: Send + Sync + 'static {
     /// Extracts the arguments from `req`, calls the handler, converts its output.
     fn call<'a>(

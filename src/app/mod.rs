@@ -119,6 +119,16 @@ pub struct App {
     pub(crate) docs: crate::openapi::DocsConfig,
 }
 
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("meta", &self.meta)
+            .field("router", &self.router)
+            .field("middleware", &self.middleware.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Default for App {
     fn default() -> App {
         App::new()

@@ -97,6 +97,10 @@ impl From<Response> for Rejection {
 ///     }
 /// }
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an extractor: it cannot be a handler argument",
+    note = "handler arguments implement `FromRequest`: `Path<T>`, `Query<T>`, `Json<T>`, `Form<T>`, `Header<T>`, `State<T>`, ... (types of `nanoapi::app`)"
+)]
 pub trait FromRequest: Sized {
     /// Builds the value (it may read the body: at most one argument of a handler should).
     fn from_request(

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 
 use super::{FromRequest, Rejection, RequestContext};
 use crate::app::doc::{OperationDoc, ParamLocation};
-use crate::app::validation::{PairSource, from_pairs};
+use crate::app::validation::{ErrorItem, PairSource, from_pairs};
 use crate::server::Request;
 
 /// Path parameters: a struct whose fields are named like the pattern's `{params}`, a single
@@ -76,12 +76,35 @@ impl<T: DeserializeOwned + JsonSchema + 'static> FromRequest for Path<T> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Query<T>(pub T);
 
+impl<T: DeserializeOwned + JsonSchema + 'static> Query<T> {
+    /// Decodes and validates a raw query string (what follows `?`), without a request.
+    ///
+    /// # Errors
+    ///
+    /// Every validation failure, located at `["query", name]`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nanoapi::app::Query;
+    ///
+    /// #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+    /// struct Page { #[schemars(range(min = 1))] page: u32, #[serde(default)] all: bool }
+    ///
+    /// let Query(page) = Query::<Page>::from_query(b"page=2&all=yes").unwrap();
+    /// assert_eq!((page.page, page.all), (2, true));
+    ///
+    /// let errors = Query::<Page>::from_query(b"page=0").unwrap_err();
+    /// assert_eq!(errors[0].kind, "greater_than_equal");
+    /// ```
+    pub fn from_query(raw: &[u8]) -> Result<Query<T>, Vec<ErrorItem>> {
+        from_pairs(PairSource::Query, &parse_urlencoded(raw)).map(Query)
+    }
+}
+
 impl<T: DeserializeOwned + JsonSchema + 'static> FromRequest for Query<T> {
     async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
-        let pairs = parse_urlencoded(req.query().unwrap_or_default());
-        from_pairs(PairSource::Query, &pairs)
-            .map(Query)
-            .map_err(Rejection::Invalid)
+        Query::from_query(req.query().unwrap_or_default()).map_err(Rejection::Invalid)
     }
 
     fn describe(doc: &mut OperationDoc) {

@@ -38,6 +38,10 @@ use crate::http::{Body, HeaderList, Response, StatusCode};
 /// assert_eq!(resp.status(), StatusCode::CREATED);
 /// assert_eq!(resp.body().as_slice(), Some(&br#"{"id":1}"#[..]));
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned from a handler",
+    note = "handlers return a type implementing `IntoResponse`: `Json<T>`, `String`, `Response`, `(StatusCode, T)`, `Result<T, HttpException>`, ..."
+)]
 pub trait IntoResponse {
     /// The response.
     fn into_response(self) -> Response;
