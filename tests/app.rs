@@ -268,6 +268,34 @@ fn query_errors_are_all_reported_in_fastapis_shape() {
     assert_eq!(body["detail"][0]["ctx"], json!({"le": 100}));
 }
 
+#[test]
+fn integers_past_their_type_are_range_errors_on_the_input_as_sent() {
+    async fn id(Path(id): Path<u64>) -> String {
+        id.to_string()
+    }
+    async fn small(Query(r): Query<Required>) -> String {
+        r.n.to_string()
+    }
+    let client = App::new()
+        .get("/ids/{id}", id)
+        .get("/small", small)
+        .test_client();
+    assert_eq!(
+        client.get("/ids/18446744073709551615").send().text(),
+        "18446744073709551615"
+    );
+    let body = detail(&client.get("/ids/18446744073709551616").send());
+    assert_eq!(
+        body["detail"],
+        json!([{"type": "less_than_equal", "loc": ["path", "id"],
+                "msg": "Input should be less than or equal to 18446744073709551615",
+                "input": "18446744073709551616", "ctx": {"le": 18446744073709551615u64}}])
+    );
+    let body = detail(&client.get("/small?n=-9223372036854775809").send());
+    assert_eq!(body["detail"][0]["type"], "greater_than_equal");
+    assert_eq!(body["detail"][0]["input"], "-9223372036854775809");
+}
+
 #[derive(Deserialize, schemars::JsonSchema)]
 struct Required {
     n: i64,

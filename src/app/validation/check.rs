@@ -80,7 +80,7 @@ impl<'s> Checker<'s> {
             self.check_any_of(&node.any_of, value);
             return;
         }
-        if node.types != 0 && !self.coerce_type(node.types, value) {
+        if node.types != 0 && !self.coerce_type(node, value) {
             return;
         }
         if let Some(allowed) = &node.enum_values
@@ -144,7 +144,8 @@ impl<'s> Checker<'s> {
 
     /// Makes `value` one of `types` if pydantic's lax mode would; reports the mismatch
     /// otherwise. Returns whether the value now has an admitted type.
-    fn coerce_type(&mut self, types: u8, value: &mut Value) -> bool {
+    fn coerce_type(&mut self, node: &Node, value: &mut Value) -> bool {
+        let types = node.types;
         let actual = match value {
             Value::Null => ty::NULL,
             Value::Bool(_) => ty::BOOLEAN,
@@ -172,8 +173,13 @@ impl<'s> Checker<'s> {
         }
         if let Value::String(text) = value {
             if types & ty::INTEGER != 0 {
-                if let Some(number) = parse_int(text) {
-                    *value = number;
+                if let Some(n) = parse_int(text) {
+                    // Out of the Rust type's range: reported against the string as sent (the
+                    // number itself may not fit a JSON number without rounding).
+                    if self.int_range_error(node, n, value) {
+                        return false;
+                    }
+                    *value = int_value(n);
                     return true;
                 }
                 if types & (ty::NUMBER | ty::BOOLEAN) == 0 {
@@ -240,23 +246,29 @@ impl<'s> Checker<'s> {
             let msg = format!("Input should be less than {bound}");
             self.error_ctx("less_than", msg, value, json!({ "lt": bound }));
         }
-        if let Some((low, high)) = node.int_range
-            && node.minimum.is_none()
-            && node.maximum.is_none()
-            && let Some(n) = as_i128(value)
-        {
-            if n < low {
-                let msg = format!("Input should be greater than or equal to {low}");
-                self.error_ctx(
-                    "greater_than_equal",
-                    msg,
-                    value,
-                    json!({ "ge": low as i64 }),
-                );
-            } else if n > high {
-                let msg = format!("Input should be less than or equal to {high}");
-                self.error_ctx("less_than_equal", msg, value, json!({ "le": high as u64 }));
-            }
+        if let Some(n) = as_i128(value) {
+            self.int_range_error(node, n, value);
+        }
+    }
+
+    /// Reports `n` outside the range of the node's integer format, on a side no declared bound
+    /// already checks; whether it did.
+    fn int_range_error(&mut self, node: &Node, n: i128, input: &Value) -> bool {
+        let Some((low, high)) = node.int_range else {
+            return false;
+        };
+        if n < low && node.minimum.is_none() {
+            let msg = format!("Input should be greater than or equal to {low}");
+            let ctx = json!({ "ge": low as i64 });
+            self.error_ctx("greater_than_equal", msg, input, ctx);
+            true
+        } else if n > high && node.maximum.is_none() {
+            let msg = format!("Input should be less than or equal to {high}");
+            let ctx = json!({ "le": high as u64 });
+            self.error_ctx("less_than_equal", msg, input, ctx);
+            true
+        } else {
+            false
         }
     }
 
@@ -396,24 +408,29 @@ fn expected_list(values: &[Value]) -> String {
     }
 }
 
-fn parse_int(text: &str) -> Option<Value> {
+/// An integer written in decimal (`_` separators allowed, as pydantic does).
+fn parse_int(text: &str) -> Option<i128> {
     let trimmed = text.trim();
     let digits = trimmed.strip_prefix(['+', '-']).unwrap_or(trimmed);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
         return None;
     }
-    let n: i128 = if trimmed.contains('_') {
-        trimmed.replace('_', "").parse().ok()?
+    if trimmed.contains('_') {
+        trimmed.replace('_', "").parse().ok()
     } else {
-        trimmed.parse().ok()?
-    };
+        trimmed.parse().ok()
+    }
+}
+
+/// `n` as a JSON number: exact when it fits i64 or u64, else the nearest float (only an
+/// unbounded integer type gets that far: a Rust integer's range is checked first).
+fn int_value(n: i128) -> Value {
     if let Ok(small) = i64::try_from(n) {
-        Some(Value::Number(small.into()))
+        Value::Number(small.into())
     } else if let Ok(large) = u64::try_from(n) {
-        Some(Value::Number(large.into()))
+        Value::Number(large.into())
     } else {
-        // Out of every Rust integer's range: kept as a float so the bound check reports it.
-        Number::from_f64(n as f64).map(Value::Number)
+        Number::from_f64(n as f64).map_or(Value::Null, Value::Number)
     }
 }
 
