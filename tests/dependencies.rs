@@ -1,51 +1,55 @@
-//! The runtime layer stays lean: without default features, `nanoapi` pulls in no serde, schema
-//! or JSON crate.
+//! The runtime layer stays lean: the bare runtime (`nanoapi` without default features) and a
+//! consumer built on it alone (the SSR example) pull in no serde, schema or JSON crate.
 
 use std::process::Command;
 
-#[test]
-fn the_bare_runtime_depends_on_no_serde_schema_or_json_crate() {
+/// The crates `cargo tree` lists for `args` (normal dependencies only).
+fn tree(args: &[&str]) -> (Vec<String>, String) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let output = Command::new(cargo)
-        .args([
-            "tree",
-            "-p",
-            "nanoapi",
-            "--no-default-features",
-            "-e",
-            "normal",
-            "--prefix",
-            "none",
-            "--offline",
-        ])
+        .arg("tree")
+        .args(args)
+        .args(["-e", "normal", "--prefix", "none", "--offline"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo tree runs");
     assert!(
         output.status.success(),
-        "cargo tree failed: {}",
+        "cargo tree {args:?} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let tree = String::from_utf8_lossy(&output.stdout);
-    let crates: Vec<&str> = tree
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let crates = text
         .lines()
         .filter_map(|line| line.split_whitespace().next())
+        .map(str::to_owned)
         .collect();
-    assert!(
-        crates.contains(&"nanoapi-executor"),
-        "the tree lists the runtime: {tree}"
-    );
-    for forbidden in [
-        "serde",
-        "serde_json",
-        "schemars",
-        "simd-json",
-        "sonic-rs",
-        "tracing",
+    (crates, text)
+}
+
+#[test]
+fn the_bare_runtime_and_its_consumers_depend_on_no_serde_schema_or_json_crate() {
+    for args in [
+        &["-p", "nanoapi", "--no-default-features"][..],
+        &["-p", "ssr-example"][..],
     ] {
+        let (crates, text) = tree(args);
         assert!(
-            !crates.contains(&forbidden),
-            "{forbidden} in the bare runtime's tree:\n{tree}"
+            crates.iter().any(|c| c == "nanoapi-executor"),
+            "{args:?}: the tree lists the runtime: {text}"
         );
+        for forbidden in [
+            "serde",
+            "serde_json",
+            "schemars",
+            "simd-json",
+            "sonic-rs",
+            "tracing",
+        ] {
+            assert!(
+                !crates.iter().any(|c| c == forbidden),
+                "{args:?}: {forbidden} in the tree:\n{text}"
+            );
+        }
     }
 }
