@@ -4,6 +4,7 @@
 //!
 //! Re-bless the snapshot after an intended change with
 //! `NANOAPI_BLESS=1 cargo test --test openapi`, and review its diff.
+#![cfg(feature = "openapi")]
 
 mod common;
 mod openapi_app;

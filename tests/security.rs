@@ -1,6 +1,7 @@
 //! Security schemes enforced: every scheme of the test app with credentials present, absent,
 //! malformed and forbidden, exact status, `WWW-Authenticate` and body — through the test client
 //! and over real sockets on both backends.
+#![cfg(feature = "openapi")]
 
 mod common;
 mod openapi_app;
