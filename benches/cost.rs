@@ -1,0 +1,163 @@
+//! Deterministic costs of the runtime's hot paths, for `benches/cost.sh` (callgrind) and the
+//! `.ci/run` gate against regressions: `cargo bench --bench cost -- <scenario> <N>` runs the
+//! scenario `N` times and prints the heap allocations it made per iteration.
+//!
+//! Every scenario but `parse` is one keep-alive connection served by the real connection code
+//! over the in-memory duplex (no socket, so no kernel timing in the count), on the poll
+//! backend (valgrind does not model io_uring): the client writes the request bytes, the server
+//! answers, the client reads the whole response. `cost.sh` runs each scenario under callgrind
+//! with 1 and with N+1 iterations and divides the difference by N, which cancels start-up.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::process::ExitCode;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use bytes::BytesMut;
+use nanoapi::executor::{Backend, Runtime, spawn_local};
+use nanoapi::http::parse::{Limits, RequestHead, Status};
+use nanoapi::http::{Response, StatusCode};
+use nanoapi::server::{
+    ConnOptions, Options, Request, ResponseWriter, Transport, duplex, serve_connection,
+};
+
+/// Counts every allocation (the process runs one thread that allocates in the loop).
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every method forwards to `System` with the caller's arguments unchanged; counting is
+// one relaxed atomic add.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, which `System` shares.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` was allocated by `System` (every allocation goes through `alloc`).
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: as for `dealloc`, and the caller upholds `realloc`'s contract.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// The TechEmpower plaintext request, as wrk sends it.
+const PLAINTEXT: &[u8] = b"GET /plaintext HTTP/1.1\r\n\
+Host: localhost:8080\r\n\
+Accept: text/plain,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7\r\n\
+Connection: keep-alive\r\n\
+\r\n";
+
+/// A chunked upload of three chunks, read whole by the dispatcher.
+const CHUNKED: &[u8] = b"POST /upload HTTP/1.1\r\n\
+Host: localhost:8080\r\n\
+Transfer-Encoding: chunked\r\n\
+\r\n\
+10\r\n0123456789abcdef\r\n\
+8\r\n01234567\r\n\
+4;ext=1\r\nabcd\r\n\
+0\r\n\r\n";
+
+/// Answers a fixed text; reads a body first if there is one.
+async fn dispatch(_: &(), req: &mut Request, w: &mut ResponseWriter) -> nanoapi::Result<()> {
+    if req.is_chunked() {
+        let body = req.read_to_end().await?;
+        assert_eq!(body.len(), 28);
+    }
+    w.send(Response::text(StatusCode::OK, "Hello, World!")).await
+}
+
+const USAGE: &str = "usage: cost <parse|plaintext|static|pipelined16|chunked> <N>";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let (Some(scenario), Some(Ok(n))) = (args.first(), args.get(1).map(|n| n.parse::<u64>()))
+    else {
+        eprintln!("{USAGE}");
+        return ExitCode::FAILURE;
+    };
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    match scenario.as_str() {
+        "parse" => parse(n),
+        "plaintext" => exchange(PLAINTEXT, 1, n, false),
+        "static" => exchange(PLAINTEXT, 1, n, true),
+        "pipelined16" => exchange(PLAINTEXT, 16, n, false),
+        "chunked" => exchange(CHUNKED, 1, n, false),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let allocations = ALLOCATIONS.load(Ordering::Relaxed) - before;
+    println!("{scenario} {n} iterations {allocations} allocations");
+    ExitCode::SUCCESS
+}
+
+/// Parses the plaintext head `n` times into one reused `RequestHead`.
+fn parse(n: u64) {
+    let limits = Limits::default();
+    let mut head = RequestHead::with_capacity(16);
+    for _ in 0..n {
+        match head.parse_into(std::hint::black_box(PLAINTEXT), &limits) {
+            Ok(Status::Complete(len)) => assert_eq!(len, PLAINTEXT.len()),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+/// `n` rounds of `depth` copies of `request` sent at once, each round's responses read whole
+/// before the next round starts. With `cached`, `/plaintext` is a static response.
+fn exchange(request: &[u8], depth: usize, n: u64, cached: bool) {
+    let mut options = Options::default();
+    if cached {
+        options = options.static_response(
+            "GET",
+            "/plaintext",
+            Response::text(StatusCode::OK, "Hello, World!"),
+        );
+    }
+    let conn_options = Rc::new(ConnOptions::from_options(&options));
+    let batch = request.repeat(depth);
+    let run = Runtime::builder().backend(Backend::Poll).block_on(async move {
+        let (client, server) = duplex(1 << 20);
+        let server = spawn_local(async move {
+            serve_connection(server, &(), &dispatch, &conn_options).await
+        });
+        let mut response_len = None;
+        let mut out = BytesMut::with_capacity(batch.len());
+        for _ in 0..n {
+            out.extend_from_slice(&batch);
+            let (res, buf) = client.send_all(out).await;
+            res.unwrap();
+            out = buf;
+            let mut got = 0;
+            loop {
+                let chunk = client.recv().await.unwrap();
+                assert!(!chunk.is_empty(), "the server closed the connection");
+                got += chunk.len();
+                // Every response has the same length (the Date header's is fixed).
+                let expected = *response_len.get_or_insert_with(|| {
+                    assert_eq!(got, chunk.len());
+                    assert!(chunk.starts_with(b"HTTP/1.1 200 OK\r\n"));
+                    chunk.len() / depth.min(chunk.len())
+                }) * depth;
+                if got >= expected {
+                    assert_eq!(got, expected);
+                    break;
+                }
+            }
+        }
+        drop(client);
+        server.await.unwrap().unwrap();
+    });
+    run.unwrap();
+}
