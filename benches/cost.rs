@@ -73,13 +73,17 @@ async fn dispatch(_: &(), req: &mut Request, w: &mut ResponseWriter) -> nanoapi:
         let body = req.read_to_end().await?;
         assert_eq!(body.len(), 28);
     }
-    w.send(Response::text(StatusCode::OK, "Hello, World!")).await
+    w.send(Response::text(StatusCode::OK, "Hello, World!"))
+        .await
 }
 
 const USAGE: &str = "usage: cost <parse|plaintext|static|pipelined16|chunked> <N>";
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| a != "--bench").collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
     let (Some(scenario), Some(Ok(n))) = (args.first(), args.get(1).map(|n| n.parse::<u64>()))
     else {
         eprintln!("{USAGE}");
@@ -127,37 +131,39 @@ fn exchange(request: &[u8], depth: usize, n: u64, cached: bool) {
     }
     let conn_options = Rc::new(ConnOptions::from_options(&options));
     let batch = request.repeat(depth);
-    let run = Runtime::builder().backend(Backend::Poll).block_on(async move {
-        let (client, server) = duplex(1 << 20);
-        let server = spawn_local(async move {
-            serve_connection(server, &(), &dispatch, &conn_options).await
-        });
-        let mut response_len = None;
-        let mut out = BytesMut::with_capacity(batch.len());
-        for _ in 0..n {
-            out.extend_from_slice(&batch);
-            let (res, buf) = client.send_all(out).await;
-            res.unwrap();
-            out = buf;
-            let mut got = 0;
-            loop {
-                let chunk = client.recv().await.unwrap();
-                assert!(!chunk.is_empty(), "the server closed the connection");
-                got += chunk.len();
-                // Every response has the same length (the Date header's is fixed).
-                let expected = *response_len.get_or_insert_with(|| {
-                    assert_eq!(got, chunk.len());
-                    assert!(chunk.starts_with(b"HTTP/1.1 200 OK\r\n"));
-                    chunk.len() / depth.min(chunk.len())
-                }) * depth;
-                if got >= expected {
-                    assert_eq!(got, expected);
-                    break;
+    let run = Runtime::builder()
+        .backend(Backend::Poll)
+        .block_on(async move {
+            let (client, server) = duplex(1 << 20);
+            let server = spawn_local(async move {
+                serve_connection(server, &(), &dispatch, &conn_options).await
+            });
+            let mut response_len = None;
+            let mut out = BytesMut::with_capacity(batch.len());
+            for _ in 0..n {
+                out.extend_from_slice(&batch);
+                let (res, buf) = client.send_all(out).await;
+                res.unwrap();
+                out = buf;
+                let mut got = 0;
+                loop {
+                    let chunk = client.recv().await.unwrap();
+                    assert!(!chunk.is_empty(), "the server closed the connection");
+                    got += chunk.len();
+                    // Every response has the same length (the Date header's is fixed).
+                    let expected = *response_len.get_or_insert_with(|| {
+                        assert_eq!(got, chunk.len());
+                        assert!(chunk.starts_with(b"HTTP/1.1 200 OK\r\n"));
+                        chunk.len() / depth.min(chunk.len())
+                    }) * depth;
+                    if got >= expected {
+                        assert_eq!(got, expected);
+                        break;
+                    }
                 }
             }
-        }
-        drop(client);
-        server.await.unwrap().unwrap();
-    });
+            drop(client);
+            server.await.unwrap().unwrap();
+        });
     run.unwrap();
 }

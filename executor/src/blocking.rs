@@ -12,8 +12,9 @@ use std::time::Duration;
 
 use async_task::Runnable;
 
+use crate::future::CatchUnwind;
 use crate::runtime::{RuntimeConfig, lock};
-use crate::task::{CatchUnwind, JoinHandle};
+use crate::task::JoinHandle;
 
 #[derive(Clone)]
 pub(crate) struct BlockingPool {

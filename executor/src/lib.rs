@@ -42,6 +42,7 @@ mod buf;
 mod driver;
 mod fd;
 pub mod fs;
+pub mod future;
 pub mod net;
 mod op;
 mod runtime;

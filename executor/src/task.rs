@@ -3,11 +3,8 @@
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll};
-
-use pin_project_lite::pin_project;
 
 /// The payload of a panic caught in a task.
 pub(crate) type Panic = Box<dyn Any + Send + 'static>;
@@ -116,11 +113,7 @@ impl JoinError {
 
     /// The panic message, when the payload is a string (as `panic!` makes it).
     pub fn panic_message(&self) -> Option<&str> {
-        let panic = self.panic.as_ref()?;
-        panic
-            .downcast_ref::<&'static str>()
-            .copied()
-            .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+        crate::future::panic_message(&**self.panic.as_ref()?)
     }
 }
 
@@ -149,36 +142,6 @@ impl std::error::Error for JoinError {}
 impl From<JoinError> for std::io::Error {
     fn from(err: JoinError) -> Self {
         std::io::Error::other(err.to_string())
-    }
-}
-
-pin_project! {
-    /// Turns a panic in the inner future into an `Err` output, so that the worker survives it
-    /// and the task's `JoinHandle` reports it.
-    pub(crate) struct CatchUnwind<F> {
-        #[pin]
-        fut: F,
-    }
-}
-
-impl<F> CatchUnwind<F> {
-    pub(crate) fn new(fut: F) -> Self {
-        CatchUnwind { fut }
-    }
-}
-
-impl<F: Future> Future for CatchUnwind<F> {
-    type Output = TaskOutput<F::Output>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let fut = self.project().fut;
-        // A panicking task is finished: its future is never polled again (the runnable is
-        // consumed), so observing state broken by the unwind is impossible.
-        match catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
-            Err(panic) => Poll::Ready(Err(panic)),
-        }
     }
 }
 

@@ -105,13 +105,7 @@ pub(crate) fn guard_value<T>(name: &str, fallback: T, f: impl FnOnce() -> T) -> 
 
 /// The text of a panic payload, when it has one.
 pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
-    if let Some(text) = panic.downcast_ref::<&str>() {
-        text
-    } else if let Some(text) = panic.downcast_ref::<String>() {
-        text
-    } else {
-        "(no message)"
-    }
+    nanoapi::executor::future::panic_message(panic).unwrap_or("(no message)")
 }
 
 #[cfg(test)]

@@ -19,8 +19,6 @@ mod writer;
 
 pub use blocking::{BlockingWriter, OwnedRequest, serve_blocking};
 pub use body::RequestBody;
-#[cfg(feature = "serverless")]
-pub(crate) use conn::{CatchUnwind, panic_message};
 pub use conn::{ConnOptions, serve_connection};
 pub use dispatch::Dispatch;
 pub use writer::{ChunkedBody, ResponseWriter, Upgraded};

@@ -1,36 +1,19 @@
 //! `Request`: a parsed head (zero-copy), its peer, and its body, read on demand.
 
-use std::cell::{RefCell, RefMut};
 use std::fmt;
-use std::future::Future;
+use std::future::{Future, ready};
+use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::rc::Rc;
 
 use bytes::{Bytes, BytesMut};
+use nanoapi_executor::BufResult;
 
-use super::Extensions;
-use super::body::{BodyReader, BodySlot, RequestBody};
+use super::body::{self, RequestBody};
+use super::conn::{Conn, DynConn};
+use super::{Extensions, Timeouts, Transport};
 use crate::error::Result;
 use crate::http::{BodyFraming, Limits as HeadLimits, Method, RequestHead, Status, Version};
-
-/// Where a request's body comes from: the connection's receive buffer and transport, or
-/// memory (for [`Request::from_parts`]).
-pub(crate) trait BodySource {
-    /// The bytes received and not yet consumed.
-    fn buffered(&self) -> RefMut<'_, BytesMut>;
-
-    /// Receives more bytes into [`buffered`](Self::buffered); `Ok(0)` at end of stream. Fails
-    /// with a 408 error when the body-idle timeout passes first.
-    fn fill(&self) -> Pin<Box<dyn Future<Output = Result<usize>> + '_>>;
-
-    /// Sends `100 Continue` (after every response already queued).
-    fn send_continue(&self) -> Pin<Box<dyn Future<Output = Result<()>> + '_>>;
-
-    /// A read of the body failed: its end is unknown, so the connection cannot carry another
-    /// request.
-    fn read_failed(&self);
-}
 
 /// An HTTP request: the head, parsed without copying, and the body, read on demand.
 ///
@@ -57,31 +40,30 @@ pub struct Request {
     head_bytes: Bytes,
     peer: Option<SocketAddr>,
     local: Option<SocketAddr>,
-    body: BodySlot,
+    /// The connection, which holds the body's bytes and the exchange's state.
+    conn: Rc<DynConn>,
+    /// Which exchange of the connection this request is.
+    seq: u32,
     extensions: Extensions,
 }
 
 impl Request {
+    /// The request of the exchange under way on `conn`.
     pub(crate) fn new(
         head: RequestHead,
         head_bytes: Bytes,
         peer: Option<SocketAddr>,
         local: Option<SocketAddr>,
-        body_limit: u64,
-        source: Rc<dyn BodySource>,
+        conn: Rc<DynConn>,
     ) -> Request {
-        let body = BodySlot::Here(BodyReader::new(
-            head.framing(),
-            body_limit,
-            head.expect_continue(),
-            source,
-        ));
+        let seq = conn.exchange.borrow().seq;
         Request {
             head,
             head_bytes,
             peer,
             local,
-            body,
+            conn,
+            seq,
             extensions: Extensions::new(),
         }
     }
@@ -130,17 +112,12 @@ impl Request {
             Status::Complete(_) => {}
             Status::Partial => unreachable!("a head ending in CRLF CRLF is complete"),
         }
-        let source = Rc::new(MemoryBody(std::cell::RefCell::new(BytesMut::from(
-            &body[..],
-        ))));
-        Ok(Request::new(
-            head,
-            text.freeze(),
-            None,
-            None,
-            u64::MAX,
-            source,
-        ))
+        let conn = Rc::new(Conn::new(NoPeer, Timeouts::default(), None));
+        *conn.inbuf.borrow_mut() = BytesMut::from(&body[..]);
+        conn.exchange
+            .borrow_mut()
+            .begin(head.framing(), false, false, u64::MAX, 0);
+        Ok(Request::new(head, text.freeze(), None, None, conn))
     }
 
     /// The method.
@@ -233,7 +210,10 @@ impl Request {
 
     /// Sets this request's body limit (bytes); takes effect only before the first read.
     pub fn set_body_limit(&mut self, limit: u64) {
-        self.body.with(|reader| reader.set_limit(limit));
+        let mut exchange = self.conn.exchange.borrow_mut();
+        if exchange.seq == self.seq {
+            exchange.set_limit(limit);
+        }
     }
 
     /// The next piece of the body, `None` at its end.
@@ -243,29 +223,14 @@ impl Request {
     /// 413 past the body limit (a declared length over it fails before anything is read),
     /// 400 for malformed chunked framing or a body cut short, 408 when the client stalls.
     pub async fn read_chunk(&mut self) -> Result<Option<Bytes>> {
-        match &mut self.body {
-            BodySlot::Here(reader) => reader.read_chunk().await,
-            BodySlot::Shared(shared) => RequestBody::read_shared(shared).await,
-        }
+        body::read_chunk(&self.conn, self.seq).await
     }
 
     /// Moves the body out of the request, for a reader that outlives the borrow of the
     /// request (a handler's body-stream argument). The connection still sees how far it was
     /// read, to drain the rest (or close) after the response.
     pub fn take_body(&mut self) -> RequestBody {
-        let shared = match &mut self.body {
-            BodySlot::Shared(shared) => shared.clone(),
-            BodySlot::Here(_) => {
-                let placeholder = BodySlot::Shared(Rc::new(RefCell::new(BodyReader::empty())));
-                let BodySlot::Here(reader) = std::mem::replace(&mut self.body, placeholder) else {
-                    unreachable!("matched above")
-                };
-                let shared = Rc::new(RefCell::new(reader));
-                self.body = BodySlot::Shared(shared.clone());
-                shared
-            }
-        };
-        RequestBody::new(shared)
+        RequestBody::new(self.conn.clone(), self.seq)
     }
 
     /// The whole body (up to the limit).
@@ -302,22 +267,6 @@ impl Request {
     pub(crate) fn into_head(self) -> RequestHead {
         self.head
     }
-
-    /// How much of a `Content-Length` body is still unread.
-    pub(crate) fn body_remaining(&self) -> Option<u64> {
-        self.body.with_ref(BodyReader::remaining)
-    }
-
-    /// Whether the body was read to its end (or there is none).
-    pub(crate) fn body_done(&self) -> bool {
-        self.body.with_ref(BodyReader::done)
-    }
-
-    /// Whether the client waits for a `100 Continue` that was never sent before it sends the
-    /// body: reading the body now could wait for bytes that never come.
-    pub(crate) fn awaits_continue(&self) -> bool {
-        self.body.with_ref(BodyReader::awaits_continue)
-    }
 }
 
 impl fmt::Debug for Request {
@@ -331,23 +280,25 @@ impl fmt::Debug for Request {
     }
 }
 
-/// A body that is all in memory already.
-struct MemoryBody(std::cell::RefCell<BytesMut>);
+/// The transport of a request built from parts: its body is all in the receive buffer
+/// already, so a receive is the end of the stream, and nothing is ever written.
+struct NoPeer;
 
-impl BodySource for MemoryBody {
-    fn buffered(&self) -> RefMut<'_, BytesMut> {
-        self.0.borrow_mut()
+impl Transport for NoPeer {
+    type Chunk = Bytes;
+
+    fn recv(&self) -> impl Future<Output = io::Result<Bytes>> {
+        ready(Ok(Bytes::new()))
     }
 
-    fn fill(&self) -> Pin<Box<dyn Future<Output = Result<usize>> + '_>> {
-        Box::pin(std::future::ready(Ok(0)))
+    fn send_all(&self, mut buf: BytesMut) -> impl Future<Output = BufResult<(), BytesMut>> {
+        buf.clear();
+        ready((Ok(()), buf))
     }
 
-    fn send_continue(&self) -> Pin<Box<dyn Future<Output = Result<()>> + '_>> {
-        Box::pin(std::future::ready(Ok(())))
+    fn shutdown_write(&self) -> io::Result<()> {
+        Ok(())
     }
-
-    fn read_failed(&self) {}
 }
 
 #[cfg(test)]

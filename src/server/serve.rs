@@ -12,10 +12,12 @@ use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
+use nanoapi_executor::future::first_of;
 use nanoapi_executor::net::{TcpListener, TcpStream};
 use nanoapi_executor::time::sleep;
 use nanoapi_executor::{Runtime, spawn_local};
 
+use super::conn::encode_error;
 use super::{ConnOptions, Dispatch, Options, ShutdownSignal, serve_connection};
 
 /// Serves `dispatch` with options from the environment ([`Options::from_env`]) until SIGINT or
@@ -277,42 +279,18 @@ async fn refuse_queued<D>(listener: &TcpListener, shared: &Shared<D>) {
     {
         let server = shared.conn.server_header.clone();
         spawn_local(async move {
-            let date = crate::http::http_date();
-            let ctx = crate::http::ResponseContext {
-                version: crate::http::Version::Http11,
-                keep_alive: false,
-                head_request: false,
-                date: &date,
-                server: server.as_deref().map(str::as_bytes),
-            };
             let mut out = bytes::BytesMut::new();
-            let refusal = crate::http::Response::text(
+            encode_error(
                 crate::http::StatusCode::SERVICE_UNAVAILABLE,
-                "Service Unavailable",
+                crate::http::Version::Http11,
+                server.as_deref().map(str::as_bytes),
+                &mut out,
             );
-            crate::http::send_response(&refusal, &ctx, &mut out);
             let _ = stream.write_all(out).await;
             let _ = stream.shutdown(std::net::Shutdown::Write);
         })
         .detach();
     }
-}
-
-/// Polls `a` and `b` until one completes: `Some(a's output)`, or `None` if `b` won.
-pub(crate) async fn first_of<A: Future, B: Future>(
-    mut a: std::pin::Pin<&mut A>,
-    mut b: std::pin::Pin<&mut B>,
-) -> Option<A::Output> {
-    poll_fn(|cx| {
-        if let Poll::Ready(out) = a.as_mut().poll(cx) {
-            return Poll::Ready(Some(out));
-        }
-        if b.as_mut().poll(cx).is_ready() {
-            return Poll::Ready(None);
-        }
-        Poll::Pending
-    })
-    .await
 }
 
 /// The connections open on one worker.

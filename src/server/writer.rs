@@ -2,7 +2,6 @@
 //! buffer and written at the end of the pipelined batch (or sooner, past a high-water mark);
 //! chunked streams reach the socket chunk by chunk.
 
-use std::cell::RefMut;
 use std::fmt;
 use std::future::{Future, poll_fn};
 use std::io;
@@ -13,45 +12,12 @@ use bytes::{Bytes, BytesMut};
 use nanoapi_executor::BufResult;
 
 use super::Transport;
-
+use super::conn::{DynConn, ResponseProgress};
 use crate::error::{Error, Result};
-
 use crate::http::{
     Body, Framing, FramingKind, Response, ResponseContext, StatusCode, Version, encode_chunk,
     encode_last_chunk, http_date, send_response,
 };
-
-/// Where a writer's bytes go: the connection's out buffer and transport.
-pub(crate) trait ResponseSink {
-    /// The bytes queued for the peer.
-    fn out(&self) -> RefMut<'_, BytesMut>;
-
-    /// Writes everything queued (within the write-stall timeout).
-    fn flush(&self) -> Pin<Box<dyn Future<Output = Result<()>> + '_>>;
-
-    /// The `Server` header value, if any.
-    fn server_header(&self) -> Option<&[u8]>;
-
-    /// The head of the final response to the current request was queued: no `100 Continue`
-    /// may follow it on the wire.
-    fn response_started(&self);
-
-    /// Whether the connection cannot carry another request (a read of this request's body
-    /// failed): the response must say `Connection: close`.
-    fn must_close(&self) -> bool;
-
-    /// After a 101: the next bytes from the peer, those already received first.
-    fn recv_raw(&self) -> Pin<Box<dyn Future<Output = io::Result<Bytes>> + '_>>;
-
-    /// After a 101: sends `buf` as it is.
-    fn send_raw(
-        &self,
-        buf: BytesMut,
-    ) -> Pin<Box<dyn Future<Output = BufResult<(), BytesMut>> + '_>>;
-
-    /// After a 101: half-closes.
-    fn shutdown_raw(&self) -> io::Result<()>;
-}
 
 /// Queued output past which `send` writes before returning: one response that large is sent
 /// at once, and a pipelined batch does not grow without bound while the client is not reading.
@@ -64,43 +30,21 @@ pub(crate) const OUT_HIGH_WATER: usize = 64 * 1024;
 /// `Transfer-Encoding`, and `Connection`; answers `HEAD` with the headers of `GET` and no body;
 /// sends no body and no length for 1xx, 204 and 304. One response per request.
 pub struct ResponseWriter {
-    sink: Rc<dyn ResponseSink>,
+    /// The connection, which holds the out buffer and the exchange's state.
+    conn: Rc<DynConn>,
     version: Version,
-    keep_alive: bool,
     head_request: bool,
-    state: WriterState,
     /// The status sent, once sent.
     status: Option<StatusCode>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum WriterState {
-    /// Nothing sent yet.
-    Ready,
-    /// A whole response was queued.
-    Sent { keep_alive_after: bool },
-    /// A streamed body is being written.
-    Streaming,
-    /// A stream ended badly (error, or dropped unfinished): the connection must be closed
-    /// without another byte, so the peer sees a truncated body rather than a wrong one.
-    Aborted,
-    /// A 101 was sent: the connection now speaks another protocol, through [`Upgraded`].
-    Upgraded,
-}
-
 impl ResponseWriter {
-    pub(crate) fn new(
-        sink: Rc<dyn ResponseSink>,
-        version: Version,
-        keep_alive: bool,
-        head_request: bool,
-    ) -> ResponseWriter {
+    /// The writer of the exchange under way on `conn`.
+    pub(crate) fn new(conn: Rc<DynConn>, version: Version, head_request: bool) -> ResponseWriter {
         ResponseWriter {
-            sink,
+            conn,
             version,
-            keep_alive,
             head_request,
-            state: WriterState::Ready,
             status: None,
         }
     }
@@ -112,9 +56,7 @@ impl ResponseWriter {
     /// A second response for the same request; a transport failure while flushing; an error
     /// from a streamed body (the connection is then aborted).
     pub async fn send(&mut self, resp: Response) -> Result<()> {
-        if self.state != WriterState::Ready {
-            return Err(Error::new("a response was already sent for this request"));
-        }
+        self.check_unsent()?;
         let framing = self.encode_head(&resp);
         if framing.streams_body() {
             let (_, _, body) = resp.into_parts();
@@ -123,11 +65,11 @@ impl ResponseWriter {
             };
             return self.stream_body(framing, stream).await;
         }
-        self.state = WriterState::Sent {
+        self.set_progress(ResponseProgress::Sent {
             keep_alive_after: framing.keep_alive_after,
-        };
-        if self.sink.out().len() >= OUT_HIGH_WATER {
-            self.sink.flush().await?;
+        });
+        if self.conn.queued() >= OUT_HIGH_WATER {
+            self.conn.flush_dyn().await?;
         }
         Ok(())
     }
@@ -139,7 +81,7 @@ impl ResponseWriter {
     ///
     /// A transport failure or the write-stall timeout.
     pub async fn flush(&mut self) -> Result<()> {
-        self.sink.flush().await
+        self.conn.flush_dyn().await
     }
 
     /// Sends the head of `head` (its body is ignored) and returns a sink for the body, chunked
@@ -149,20 +91,17 @@ impl ResponseWriter {
     ///
     /// A second response for the same request, or a transport failure.
     pub async fn start_chunked(&mut self, head: Response) -> Result<ChunkedBody<'_>> {
-        if self.state != WriterState::Ready {
-            return Err(Error::new("a response was already sent for this request"));
-        }
+        self.check_unsent()?;
         let (status, headers, _) = head.into_parts();
         let head = Response::from_parts(status, headers, Body::stream(futures_empty()));
         let framing = self.encode_head(&head);
-        self.state = if framing.streams_body() {
-            WriterState::Streaming
+        let keep_alive_after = framing.keep_alive_after;
+        self.set_progress(if framing.streams_body() {
+            ResponseProgress::Streaming { keep_alive_after }
         } else {
-            WriterState::Sent {
-                keep_alive_after: framing.keep_alive_after,
-            }
-        };
-        self.sink.flush().await?;
+            ResponseProgress::Sent { keep_alive_after }
+        });
+        self.conn.flush_dyn().await?;
         Ok(ChunkedBody {
             writer: self,
             kind: framing.kind,
@@ -185,39 +124,18 @@ impl ResponseWriter {
                 "upgrade needs a 101 Switching Protocols response",
             ));
         }
-        if self.state != WriterState::Ready {
-            return Err(Error::new("a response was already sent for this request"));
-        }
+        self.check_unsent()?;
         self.encode_head(&resp);
-        self.state = WriterState::Upgraded;
-        self.sink.flush().await?;
+        self.set_progress(ResponseProgress::Upgraded);
+        self.conn.flush_dyn().await?;
         Ok(Upgraded {
-            sink: self.sink.clone(),
+            conn: self.conn.clone(),
         })
     }
 
     /// Whether a response (or the start of one) was sent.
     pub fn is_sent(&self) -> bool {
-        self.state != WriterState::Ready
-    }
-
-    /// Whether the connection may serve another request after this response.
-    pub(crate) fn keep_alive_after(&self) -> bool {
-        matches!(
-            self.state,
-            WriterState::Sent {
-                keep_alive_after: true
-            }
-        )
-    }
-
-    /// Whether the connection must close at once: a stream failed or was abandoned, or the
-    /// connection was upgraded (and its new protocol has ended with the dispatcher).
-    pub(crate) fn is_aborted(&self) -> bool {
-        matches!(
-            self.state,
-            WriterState::Aborted | WriterState::Streaming | WriterState::Upgraded
-        )
+        self.progress() != ResponseProgress::None
     }
 
     /// The status of the response sent, if any.
@@ -225,19 +143,33 @@ impl ResponseWriter {
         self.status
     }
 
+    fn progress(&self) -> ResponseProgress {
+        self.conn.exchange.borrow().response_progress()
+    }
+
+    fn set_progress(&self, progress: ResponseProgress) {
+        self.conn.exchange.borrow_mut().set_response(progress);
+    }
+
+    fn check_unsent(&self) -> Result<()> {
+        if self.is_sent() {
+            return Err(Error::new("a response was already sent for this request"));
+        }
+        Ok(())
+    }
+
     fn encode_head(&mut self, resp: &Response) -> Framing {
         self.status = Some(resp.status());
-        self.keep_alive &= !self.sink.must_close();
-        self.sink.response_started();
+        let keep_alive = self.conn.exchange.borrow_mut().start_response();
         let date = http_date();
         let ctx = ResponseContext {
             version: self.version,
-            keep_alive: self.keep_alive,
+            keep_alive,
             head_request: self.head_request,
             date: &date,
-            server: self.sink.server_header(),
+            server: self.conn.server_header(),
         };
-        send_response(resp, &ctx, &mut self.sink.out())
+        send_response(resp, &ctx, &mut self.conn.out())
     }
 
     async fn stream_body(
@@ -245,7 +177,9 @@ impl ResponseWriter {
         framing: Framing,
         mut stream: crate::http::BodyStream,
     ) -> Result<()> {
-        self.state = WriterState::Streaming;
+        self.set_progress(ResponseProgress::Streaming {
+            keep_alive_after: framing.keep_alive_after,
+        });
         let mut body = ChunkedBody {
             writer: self,
             kind: framing.kind,
@@ -280,7 +214,7 @@ impl ResponseWriter {
 impl fmt::Debug for ResponseWriter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResponseWriter")
-            .field("state", &self.state)
+            .field("response", &self.progress())
             .finish_non_exhaustive()
     }
 }
@@ -328,9 +262,9 @@ impl ChunkedBody<'_> {
     ///
     /// A transport failure; the connection is then aborted.
     pub async fn flush(&mut self) -> Result<()> {
-        let res = self.writer.sink.flush().await;
+        let res = self.writer.conn.flush_dyn().await;
         if res.is_err() {
-            self.writer.state = WriterState::Aborted;
+            self.writer.set_progress(ResponseProgress::Aborted);
         }
         res
     }
@@ -341,34 +275,35 @@ impl ChunkedBody<'_> {
     ///
     /// A transport failure; the connection is then aborted.
     pub async fn finish(mut self) -> Result<()> {
-        if self.kind == FramingKind::Chunked {
-            encode_last_chunk(&mut self.writer.sink.out());
-        }
-        self.finished = true;
-        let keep_alive_after = ends_in_band(self.kind) && self.writer.keep_alive;
-        self.writer.state = WriterState::Sent { keep_alive_after };
+        self.end();
         if self.kind == FramingKind::None {
             return Ok(());
         }
         self.flush().await
     }
 
+    /// Queues the end of the body and records the response as complete.
+    fn end(&mut self) {
+        if self.kind == FramingKind::Chunked {
+            encode_last_chunk(&mut self.writer.conn.out());
+        }
+        self.finished = true;
+        if let ResponseProgress::Streaming { keep_alive_after } = self.writer.progress() {
+            self.writer
+                .set_progress(ResponseProgress::Sent { keep_alive_after });
+        }
+    }
+
     fn queue(&mut self, chunk: &[u8]) {
         match self.kind {
-            FramingKind::Chunked => encode_chunk(&mut self.writer.sink.out(), chunk),
+            FramingKind::Chunked => encode_chunk(&mut self.writer.conn.out(), chunk),
             FramingKind::CloseDelimited | FramingKind::SizedStream(_) => {
-                self.writer.sink.out().extend_from_slice(chunk)
+                self.writer.conn.out().extend_from_slice(chunk)
             }
             // HEAD, 204, 304: the head went out, the body does not.
             FramingKind::None | FramingKind::Length(_) => {}
         }
     }
-}
-
-/// Whether the peer can tell where a streamed body ends without the connection closing (the
-/// last chunk, or the declared length), so the connection may carry another request.
-fn ends_in_band(kind: FramingKind) -> bool {
-    matches!(kind, FramingKind::Chunked | FramingKind::SizedStream(_))
 }
 
 /// The body as a `Sink<Bytes>`: `start_send` queues a chunk, `poll_flush` writes what is
@@ -393,9 +328,9 @@ impl futures_sink::Sink<Bytes> for ChunkedBody<'_> {
         mut self: Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Result<()>> {
-        if self.pending_flush.is_none() && !self.writer.sink.out().is_empty() {
-            let sink = self.writer.sink.clone();
-            self.pending_flush = Some(Box::pin(async move { sink.flush().await }));
+        if self.pending_flush.is_none() && self.writer.conn.queued() > 0 {
+            let conn = self.writer.conn.clone();
+            self.pending_flush = Some(Box::pin(async move { conn.flush_dyn().await }));
         }
         self.poll_pending_flush(cx)
     }
@@ -405,12 +340,7 @@ impl futures_sink::Sink<Bytes> for ChunkedBody<'_> {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Result<()>> {
         if !self.finished {
-            if self.kind == FramingKind::Chunked {
-                encode_last_chunk(&mut self.writer.sink.out());
-            }
-            self.finished = true;
-            let keep_alive_after = ends_in_band(self.kind) && self.writer.keep_alive;
-            self.writer.state = WriterState::Sent { keep_alive_after };
+            self.end();
         }
         self.poll_flush(cx)
     }
@@ -427,7 +357,7 @@ impl ChunkedBody<'_> {
         let res = std::task::ready!(flush.as_mut().poll(cx));
         self.pending_flush = None;
         if res.is_err() {
-            self.writer.state = WriterState::Aborted;
+            self.writer.set_progress(ResponseProgress::Aborted);
         }
         std::task::Poll::Ready(res)
     }
@@ -436,7 +366,7 @@ impl ChunkedBody<'_> {
 impl Drop for ChunkedBody<'_> {
     fn drop(&mut self) {
         if !self.finished && self.kind != FramingKind::None {
-            self.writer.state = WriterState::Aborted;
+            self.writer.set_progress(ResponseProgress::Aborted);
         }
     }
 }
@@ -453,22 +383,22 @@ impl fmt::Debug for ChunkedBody<'_> {
 /// A connection after `101 Switching Protocols`: a [`Transport`] over the same socket, for the
 /// protocol the client asked for (WebSocket, ...).
 pub struct Upgraded {
-    sink: Rc<dyn ResponseSink>,
+    conn: Rc<DynConn>,
 }
 
 impl Transport for Upgraded {
     type Chunk = Bytes;
 
     fn recv(&self) -> impl Future<Output = io::Result<Bytes>> {
-        self.sink.recv_raw()
+        self.conn.recv_raw()
     }
 
     fn send_all(&self, buf: BytesMut) -> impl Future<Output = BufResult<(), BytesMut>> {
-        self.sink.send_raw(buf)
+        self.conn.send_raw(buf)
     }
 
     fn shutdown_write(&self) -> io::Result<()> {
-        self.sink.shutdown_raw()
+        self.conn.shutdown_raw()
     }
 }
 

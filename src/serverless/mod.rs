@@ -50,10 +50,10 @@ use std::cell::RefCell;
 pub use event::{EventKind, Invocation};
 pub use response::ServerlessResponse;
 
+use nanoapi_executor::future::{CatchUnwind, panic_message};
+
 use crate::error::{Error, Result};
-use crate::server::{
-    CatchUnwind, ConnOptions, Dispatch, Exchange, Request, ResponseWriter, panic_message,
-};
+use crate::server::{ConnOptions, Dispatch, Exchange, Request, ResponseWriter};
 
 /// Serves `invocation` with `dispatch` (default connection options: the runtime's limits and
 /// timeouts, no static responses) and returns the response to encode for the platform.
@@ -163,7 +163,11 @@ impl<'g, C, D: Dispatch<C>> Dispatch<PanicGuard<'g, C, D>> for Guarded {
         match CatchUnwind::new(guard.dispatch.dispatch(guard.ctx, req, w)).await {
             Ok(res) => res,
             Err(panic) => {
-                *guard.panic.borrow_mut() = Some(panic_message(&panic).to_owned());
+                *guard.panic.borrow_mut() = Some(
+                    panic_message(&*panic)
+                        .unwrap_or("(non-string panic payload)")
+                        .to_owned(),
+                );
                 std::panic::resume_unwind(panic)
             }
         }

@@ -10,7 +10,8 @@ use pin_project_lite::pin_project;
 
 use super::context;
 use super::shared::WorkerShared;
-use crate::task::{CatchUnwind, JoinHandle};
+use crate::future::CatchUnwind;
+use crate::task::JoinHandle;
 
 pin_project! {
     /// Counts the task as live on its worker until its future is dropped, and registers its

@@ -1,33 +1,33 @@
 //! The connection future: reads requests (pipelined), calls the dispatcher for each, writes
 //! the responses in order, in as few sends as possible.
+//!
+//! `exchange.rs` holds each request/response exchange's protocol state and the keep-alive
+//! decision, `shared.rs` what the loop shares with the request and the writer (buffers,
+//! exchange state, transport), `spare_buffers.rs` the per-worker buffer free list.
 
-use std::any::Any;
-use std::cell::{Cell, RefCell, RefMut};
-use std::future::Future;
-use std::io;
+mod exchange;
+mod shared;
+mod spare_buffers;
+
 use std::net::SocketAddr;
-use std::panic::AssertUnwindSafe;
-use std::pin::{Pin, pin};
+use std::pin::pin;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Instant;
 
-use bytes::{BufMut, Bytes, BytesMut};
-use nanoapi_executor::BufResult;
-use nanoapi_executor::time::{timeout, timeout_at};
-use pin_project_lite::pin_project;
+use nanoapi_executor::future::{CatchUnwind, first_of, panic_message};
+use nanoapi_executor::time::timeout_at;
 
-use super::request::BodySource;
-use super::serve::first_of;
+pub(crate) use exchange::{BodyStep, Next, ResponseProgress};
+pub(crate) use shared::{Conn, DynConn, encode_error, error_response};
+
 use super::static_cache::StaticCache;
-use super::writer::{OUT_HIGH_WATER, ResponseSink};
 use super::{
     Dispatch, Limits, Options, Request, ResponseWriter, ShutdownSignal, Timeouts, Transport,
 };
 use super::{Metrics, MetricsHook};
-use crate::error::{Error, Result};
-use crate::http::{self, RequestHead, Response, Status, StatusCode, Version};
+use crate::error::Result;
+use crate::http::{self, RequestHead, Status, StatusCode, Version};
 
 /// What one connection needs to know.
 #[derive(Debug, Clone)]
@@ -103,9 +103,6 @@ impl ConnOptions {
     }
 }
 
-/// How much to ask for when the receive buffer must grow.
-const READ_RESERVE: usize = 4096;
-
 /// Serves one connection over `io` until the peer closes, an error closes it, or a request
 /// asks for close. Every request of a pipelined batch is answered in order; the responses go
 /// out together when no complete request remains in the buffer.
@@ -166,16 +163,11 @@ where
         .metrics
         .as_ref()
         .map(|MetricsHook(metrics)| &**metrics);
-    let conn = Rc::new(Conn {
+    let conn = Rc::new(Conn::new(
         io,
-        inbuf: RefCell::new(BytesMut::new()),
-        out: RefCell::new(BytesMut::new()),
-        timeouts: options.timeouts.clone(),
-        server_header: options.server_header.clone(),
-        eof: Cell::new(false),
-        answered: Cell::new(false),
-        body_failed: Cell::new(false),
-    });
+        options.timeouts.clone(),
+        options.server_header.clone(),
+    ));
     let head_limits = http::Limits {
         max_target: options.limits.max_target,
         max_head: options.limits.max_head,
@@ -321,7 +313,7 @@ where
                 keep_alive,
                 is_head,
                 &http::http_date(),
-                &mut conn.out.borrow_mut(),
+                &mut conn.out(),
             );
             if !keep_alive {
                 conn.flush_and_close().await?;
@@ -332,28 +324,31 @@ where
             state.first_request = false;
             continue;
         }
+        let expect_continue = state.head.expect_continue() && conn.inbuf.borrow().is_empty();
+        conn.exchange.borrow_mut().begin(
+            state.head.framing(),
+            expect_continue,
+            keep_alive,
+            options.limits.max_body,
+            options.limits.max_drain,
+        );
+        let dyn_conn: Rc<DynConn> = conn.clone();
         let mut req = Request::new(
             std::mem::take(&mut state.head),
             head_bytes,
             options.peer,
             options.local,
-            options.limits.max_body,
-            conn.clone(),
+            dyn_conn.clone(),
         );
-        conn.answered.set(false);
-        conn.body_failed.set(false);
-        let mut writer = ResponseWriter::new(conn.clone(), version, keep_alive, is_head);
+        let mut writer = ResponseWriter::new(dyn_conn, version, is_head);
         let outcome = CatchUnwind::new(dispatch.dispatch(ctx, &mut req, &mut writer)).await;
-        let mut close = !keep_alive;
+        let panicked = outcome.is_err();
         match outcome {
             Ok(Ok(())) if writer.is_sent() => {}
             Ok(Ok(())) => {
                 log::error!("dispatch returned without sending a response");
                 writer
-                    .send(Response::text(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "Internal Server Error",
-                    ))
+                    .send(error_response(StatusCode::INTERNAL_SERVER_ERROR))
                     .await?;
             }
             Ok(Err(err)) if !writer.is_sent() => {
@@ -361,37 +356,34 @@ where
                 if status.is_server_error() {
                     log::error!("dispatch failed: {err}");
                 }
-                writer
-                    .send(Response::text(status, status.reason().unwrap_or("")))
-                    .await?;
+                writer.send(error_response(status)).await?;
             }
             Ok(Err(err)) => log::error!("dispatch failed after its response: {err}"),
             Err(panic) => {
-                log::error!("dispatch panicked: {}", panic_message(&panic));
+                log::error!(
+                    "dispatch panicked: {}",
+                    panic_message(&*panic).unwrap_or("(non-string panic payload)")
+                );
                 if !writer.is_sent() {
                     writer
-                        .send(Response::text(
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            "Internal Server Error",
-                        ))
+                        .send(error_response(StatusCode::INTERNAL_SERVER_ERROR))
                         .await?;
                 }
-                close = true;
             }
         }
         if let (Some(metrics), Some(started), Some(status)) = (metrics, started, writer.status()) {
             metrics.request_completed(status, started.elapsed());
         }
-        if writer.is_aborted() {
+        let next = conn.exchange.borrow().next(panicked);
+        let carry_on = match next {
+            Next::KeepAlive => true,
+            Next::Drain => drain_body(&conn, &mut req).await,
+            Next::Close => false,
             // A streamed body stopped halfway (or the connection was upgraded): close without
             // another byte.
-            return Ok(false);
-        }
-        close |= !writer.keep_alive_after();
-        if !close && !req.body_done() && !drain_body(&mut req, options.limits.max_drain).await {
-            close = true;
-        }
-        if close {
+            Next::Abort => return Ok(false),
+        };
+        if !carry_on {
             conn.flush_and_close().await?;
             return Ok(false);
         }
@@ -406,45 +398,6 @@ where
     Ok(true)
 }
 
-/// Buffers of connections that went idle, reused by the next busy ones on the same worker.
-mod spare_buffers {
-    use std::cell::RefCell;
-
-    use bytes::BytesMut;
-
-    use super::READ_RESERVE;
-
-    /// How many spare buffers a worker keeps; more are freed.
-    const MAX_SPARE: usize = 1024;
-    /// Buffers that grew past this (a large response) are freed rather than kept.
-    const MAX_KEPT_CAPACITY: usize = 64 * 1024;
-
-    thread_local! {
-        static SPARE: RefCell<Vec<BytesMut>> = const { RefCell::new(Vec::new()) };
-    }
-
-    /// A cleared buffer with room for at least one receive.
-    pub(super) fn take() -> BytesMut {
-        SPARE
-            .with(|spare| spare.borrow_mut().pop())
-            .unwrap_or_else(|| BytesMut::with_capacity(READ_RESERVE))
-    }
-
-    /// Keeps `buf` for reuse if nothing else shares its memory any more.
-    pub(super) fn give_back(mut buf: BytesMut) {
-        buf.clear();
-        if buf.capacity() > MAX_KEPT_CAPACITY || !buf.try_reclaim(READ_RESERVE) {
-            return;
-        }
-        SPARE.with(|spare| {
-            let mut spare = spare.borrow_mut();
-            if spare.len() < MAX_SPARE {
-                spare.push(buf);
-            }
-        });
-    }
-}
-
 /// The version to answer a request that could not be fully parsed in: the parser's, if it got
 /// that far, else HTTP/1.1.
 fn version_of(head: &RequestHead) -> Version {
@@ -455,27 +408,16 @@ fn version_of(head: &RequestHead) -> Version {
     }
 }
 
-/// Reads and discards what the dispatcher left of the body, up to `max`; whether the body
-/// ended within it (the connection can then carry the next request). A client still waiting
-/// for `100 Continue` is not drained: it may send the body or give up, so the connection
-/// closes (a `100` after the final response would corrupt the stream).
-async fn drain_body(req: &mut Request, max: u64) -> bool {
-    if req.awaits_continue() {
-        return false;
-    }
-    if req
-        .body_remaining()
-        .is_some_and(|remaining| remaining > max)
-    {
-        return false;
-    }
+/// Reads and discards what the dispatcher left of the body, up to the drain limit; whether
+/// the body ended within it (the connection can then carry the next request).
+async fn drain_body<T>(conn: &Conn<T>, req: &mut Request) -> bool {
     let mut drained: u64 = 0;
     loop {
         match req.read_chunk().await {
             Ok(None) => return true,
             Ok(Some(chunk)) => {
                 drained += chunk.len() as u64;
-                if drained > max {
+                if !conn.exchange.borrow().drain_allows(drained) {
                     return false;
                 }
             }
@@ -484,268 +426,10 @@ async fn drain_body(req: &mut Request, max: u64) -> bool {
     }
 }
 
-/// A connection's shared state: the receive and send buffers and the transport.
-struct Conn<T> {
-    io: T,
-    inbuf: RefCell<BytesMut>,
-    out: RefCell<BytesMut>,
-    timeouts: Timeouts,
-    server_header: Option<Arc<str>>,
-    /// The peer closed its sending side.
-    eof: Cell<bool>,
-    /// A final response to the current request was queued: a `100 Continue` now would land
-    /// after it and corrupt the stream, so none is sent.
-    answered: Cell<bool>,
-    /// A read of the current request's body failed: its response says close (whoever sends
-    /// it: the dispatcher's own error answer or the connection's), and nothing is drained.
-    body_failed: Cell<bool>,
-}
-
-impl<T: Transport> Conn<T> {
-    /// Receives once into the receive buffer; the number of bytes (0 at end of stream).
-    async fn fill_inbuf(&self) -> Result<usize> {
-        if self.eof.get() {
-            return Ok(0);
-        }
-        let chunk = self.io.recv().await?;
-        if chunk.is_empty() {
-            self.eof.set(true);
-            return Ok(0);
-        }
-        let mut inbuf = self.inbuf.borrow_mut();
-        if inbuf.capacity() == 0 {
-            *inbuf = spare_buffers::take();
-        }
-        inbuf.reserve(chunk.len().max(READ_RESERVE));
-        inbuf.put_slice(&chunk);
-        Ok(chunk.len())
-    }
-
-    /// While the connection waits idle, its buffers go back to the worker's spare list: an
-    /// idle connection holds no buffer memory.
-    fn release_idle_buffers(&self) {
-        for slot in [&self.inbuf, &self.out] {
-            let mut buf = slot.borrow_mut();
-            if buf.is_empty() && buf.capacity() > 0 {
-                spare_buffers::give_back(std::mem::take(&mut *buf));
-            }
-        }
-    }
-
-    /// Between two requests of a batch: writes early past the high-water mark, and starts the
-    /// next request's header deadline if its first bytes are already here. Those bytes arrived
-    /// with the batch, so the deadline counts from the batch's start: one clock read per batch,
-    /// not per pipelined request, and never a later deadline than the rule gives.
-    async fn after_response(
-        &self,
-        header_deadline: &mut Instant,
-        batch_started: Instant,
-        timeouts: &Timeouts,
-    ) -> Result<()> {
-        if self.out.borrow().len() >= OUT_HIGH_WATER {
-            self.flush().await?;
-        }
-        if !self.inbuf.borrow().is_empty() {
-            *header_deadline = batch_started + timeouts.header;
-        }
-        Ok(())
-    }
-
-    /// Writes everything queued, within the write-stall timeout.
-    async fn flush(&self) -> Result<()> {
-        if self.out.borrow().is_empty() {
-            return Ok(());
-        }
-        let out = std::mem::take(&mut *self.out.borrow_mut());
-        match timeout(self.timeouts.write_stall, self.io.send_all(out)).await {
-            Ok((res, mut out)) => {
-                out.clear();
-                // Keep the buffer (and its capacity) unless something was queued meanwhile.
-                let mut slot = self.out.borrow_mut();
-                if slot.is_empty() {
-                    *slot = out;
-                }
-                res.map_err(Error::from)
-            }
-            Err(_) => Err(Error::with_status(
-                StatusCode::REQUEST_TIMEOUT,
-                "write stalled",
-            )),
-        }
-    }
-
-    /// Sends what is queued, then closes gracefully: half-close, and drain the peer's bytes for
-    /// a while so that the close does not turn into a reset that destroys the response.
-    async fn flush_and_close(&self) -> Result<()> {
-        self.flush().await?;
-        let _ = self.io.shutdown_write();
-        let linger = Instant::now() + self.timeouts.linger;
-        let drain = async {
-            while !self.eof.get() {
-                self.inbuf.borrow_mut().clear();
-                if self.fill_inbuf().await.is_err() {
-                    break;
-                }
-            }
-        };
-        let _ = timeout_at(linger, drain).await;
-        Ok(())
-    }
-
-    /// Answers `status` with `Connection: close` after everything queued, and closes.
-    async fn fail_and_close(&self, status: StatusCode, version: Version) -> Result<()> {
-        let date = http::http_date();
-        let ctx = http::ResponseContext {
-            version,
-            keep_alive: false,
-            head_request: false,
-            date: &date,
-            server: self.server_header.as_deref().map(str::as_bytes),
-        };
-        http::send_response(
-            &Response::text(status, status.reason().unwrap_or("")),
-            &ctx,
-            &mut self.out.borrow_mut(),
-        );
-        self.flush_and_close().await
-    }
-}
-
-impl<T: Transport> BodySource for Conn<T> {
-    fn buffered(&self) -> RefMut<'_, BytesMut> {
-        self.inbuf.borrow_mut()
-    }
-
-    fn fill(&self) -> Pin<Box<dyn Future<Output = Result<usize>> + '_>> {
-        Box::pin(async move {
-            // Never wait on the client while holding output it may be waiting for (earlier
-            // pipelined responses, or this request's own answer during a drain).
-            self.flush().await?;
-            match timeout(self.timeouts.body_idle, self.fill_inbuf()).await {
-                Ok(res) => res,
-                Err(_) => Err(Error::with_status(
-                    StatusCode::REQUEST_TIMEOUT,
-                    "request body stalled",
-                )),
-            }
-        })
-    }
-
-    fn send_continue(&self) -> Pin<Box<dyn Future<Output = Result<()>> + '_>> {
-        Box::pin(async move {
-            if self.answered.get() {
-                return Ok(());
-            }
-            self.out
-                .borrow_mut()
-                .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
-            self.flush().await
-        })
-    }
-
-    fn read_failed(&self) {
-        self.body_failed.set(true);
-    }
-}
-
-impl<T: Transport> ResponseSink for Conn<T> {
-    fn out(&self) -> RefMut<'_, BytesMut> {
-        let mut out = self.out.borrow_mut();
-        if out.capacity() == 0 {
-            *out = spare_buffers::take();
-        }
-        out
-    }
-
-    fn flush(&self) -> Pin<Box<dyn Future<Output = Result<()>> + '_>> {
-        Box::pin(Conn::flush(self))
-    }
-
-    fn server_header(&self) -> Option<&[u8]> {
-        self.server_header.as_deref().map(str::as_bytes)
-    }
-
-    fn response_started(&self) {
-        self.answered.set(true);
-    }
-
-    fn must_close(&self) -> bool {
-        self.body_failed.get()
-    }
-
-    fn recv_raw(&self) -> Pin<Box<dyn Future<Output = io::Result<Bytes>> + '_>> {
-        Box::pin(async move {
-            {
-                let mut inbuf = self.inbuf.borrow_mut();
-                if !inbuf.is_empty() {
-                    return Ok(inbuf.split().freeze());
-                }
-            }
-            if self.eof.get() {
-                return Ok(Bytes::new());
-            }
-            let chunk = self.io.recv().await?;
-            Ok(Bytes::copy_from_slice(&chunk))
-        })
-    }
-
-    fn send_raw(
-        &self,
-        buf: BytesMut,
-    ) -> Pin<Box<dyn Future<Output = BufResult<(), BytesMut>> + '_>> {
-        Box::pin(async move {
-            if let Err(err) = Conn::flush(self).await {
-                return (Err(err.into()), buf);
-            }
-            self.io.send_all(buf).await
-        })
-    }
-
-    fn shutdown_raw(&self) -> io::Result<()> {
-        self.io.shutdown_write()
-    }
-}
-
-pin_project! {
-    /// Turns a panic in the dispatch future into an `Err`, so one bad request cannot take the
-    /// worker (or the other connections on it) down.
-    pub(crate) struct CatchUnwind<F> {
-        #[pin]
-        fut: F,
-    }
-}
-
-impl<F> CatchUnwind<F> {
-    pub(crate) fn new(fut: F) -> CatchUnwind<F> {
-        CatchUnwind { fut }
-    }
-}
-
-impl<F: Future> Future for CatchUnwind<F> {
-    type Output = std::result::Result<F::Output, Box<dyn Any + Send>>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let fut = self.project().fut;
-        // A panicked dispatch future is never polled again: it is dropped with its request.
-        match std::panic::catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
-            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
-            Err(panic) => Poll::Ready(Err(panic)),
-        }
-    }
-}
-
-pub(crate) fn panic_message(panic: &Box<dyn Any + Send>) -> &str {
-    panic
-        .downcast_ref::<&'static str>()
-        .copied()
-        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("(non-string panic payload)")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::Response;
 
     async fn tiny(_: &(), _: &mut Request, w: &mut ResponseWriter) -> Result<()> {
         w.send(Response::text(StatusCode::OK, "x")).await

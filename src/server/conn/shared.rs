@@ -1,0 +1,339 @@
+//! `Conn`: what the connection future, its `Request`, `RequestBody` and `ResponseWriter`
+//! share: the receive and send buffers, the exchange state, and the transport.
+//!
+//! The connection loop holds `Rc<Conn<T>>` and calls the transport directly; the request and
+//! the writer hold the same allocation as `Rc<Conn<dyn ErasedIo>>` (so they need no type
+//! parameter) and reach the transport through [`ErasedIo`], whose futures are boxed: that is
+//! the slow path (a body not yet received, a streamed or very large response), never the
+//! fixed-response one.
+
+use std::cell::{Cell, RefCell, RefMut};
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use nanoapi_executor::BufResult;
+use nanoapi_executor::time::{timeout, timeout_at};
+
+use super::exchange::ExchangeState;
+use super::spare_buffers;
+use crate::error::{Error, Result};
+use crate::http::{self, Response, StatusCode, Version};
+use crate::server::writer::OUT_HIGH_WATER;
+use crate::server::{Timeouts, Transport};
+
+/// A boxed future borrowing the connection.
+type LocalBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// How much to ask for when the receive buffer must grow.
+pub(super) const READ_RESERVE: usize = 4096;
+
+/// A connection's shared part. `io` comes last so that `Rc<Conn<T>>` coerces to
+/// `Rc<Conn<dyn ErasedIo>>`.
+pub(crate) struct Conn<T: ?Sized> {
+    /// Bytes received and not yet consumed (the next heads, the current body).
+    pub(crate) inbuf: RefCell<BytesMut>,
+    /// Bytes queued for the peer.
+    out: RefCell<BytesMut>,
+    /// The exchange under way.
+    pub(crate) exchange: RefCell<ExchangeState>,
+    timeouts: Timeouts,
+    server_header: Option<Arc<str>>,
+    /// The peer closed its sending side.
+    eof: Cell<bool>,
+    io: T,
+}
+
+/// The connection as the request and the writer see it.
+pub(crate) type DynConn = Conn<dyn ErasedIo>;
+
+/// The transport's operations with their futures boxed, so that a `Conn` can be used without
+/// naming its transport type.
+pub(crate) trait ErasedIo {
+    /// Receives once; the chunk copied out (empty at end of stream).
+    fn recv_bytes(&self) -> LocalBoxFuture<'_, io::Result<Bytes>>;
+
+    /// Receives once, appending to `inbuf`; the number of bytes (0 at end of stream).
+    fn recv_into<'a>(
+        &'a self,
+        inbuf: &'a RefCell<BytesMut>,
+    ) -> LocalBoxFuture<'a, io::Result<usize>>;
+
+    /// Sends all of `buf` and gives it back.
+    fn send_all_boxed(&self, buf: BytesMut) -> LocalBoxFuture<'_, BufResult<(), BytesMut>>;
+
+    /// Half-closes.
+    fn shutdown_write(&self) -> io::Result<()>;
+}
+
+impl<T: Transport> ErasedIo for T {
+    fn recv_bytes(&self) -> LocalBoxFuture<'_, io::Result<Bytes>> {
+        Box::pin(async move { Ok(Bytes::copy_from_slice(&self.recv().await?)) })
+    }
+
+    fn recv_into<'a>(
+        &'a self,
+        inbuf: &'a RefCell<BytesMut>,
+    ) -> LocalBoxFuture<'a, io::Result<usize>> {
+        Box::pin(async move { Ok(append(inbuf, &self.recv().await?)) })
+    }
+
+    fn send_all_boxed(&self, buf: BytesMut) -> LocalBoxFuture<'_, BufResult<(), BytesMut>> {
+        Box::pin(self.send_all(buf))
+    }
+
+    fn shutdown_write(&self) -> io::Result<()> {
+        Transport::shutdown_write(self)
+    }
+}
+
+/// Appends a received chunk to `inbuf` (taking a spare buffer if it holds none); its length.
+fn append(inbuf: &RefCell<BytesMut>, chunk: &[u8]) -> usize {
+    if chunk.is_empty() {
+        return 0;
+    }
+    let mut inbuf = inbuf.borrow_mut();
+    if inbuf.capacity() == 0 {
+        *inbuf = spare_buffers::take();
+    }
+    inbuf.reserve(chunk.len().max(READ_RESERVE));
+    inbuf.put_slice(chunk);
+    chunk.len()
+}
+
+impl<T> Conn<T> {
+    pub(crate) fn new(io: T, timeouts: Timeouts, server_header: Option<Arc<str>>) -> Conn<T> {
+        Conn {
+            inbuf: RefCell::new(BytesMut::new()),
+            out: RefCell::new(BytesMut::new()),
+            exchange: RefCell::new(ExchangeState::idle()),
+            timeouts,
+            server_header,
+            eof: Cell::new(false),
+            io,
+        }
+    }
+}
+
+impl<T: Transport> Conn<T> {
+    /// Receives once into the receive buffer; the number of bytes (0 at end of stream).
+    pub(super) async fn fill_inbuf(&self) -> Result<usize> {
+        if self.eof.get() {
+            return Ok(0);
+        }
+        let n = append(&self.inbuf, &self.io.recv().await?);
+        self.eof.set(n == 0);
+        Ok(n)
+    }
+
+    /// Writes everything queued, within the write-stall timeout.
+    pub(super) async fn flush(&self) -> Result<()> {
+        let Some(out) = self.take_out() else {
+            return Ok(());
+        };
+        let sent = timeout(self.timeouts.write_stall, self.io.send_all(out)).await;
+        self.sent(sent)
+    }
+
+    /// Between two requests of a batch: writes early past the high-water mark, and starts the
+    /// next request's header deadline if its first bytes are already here. Those bytes arrived
+    /// with the batch, so the deadline counts from the batch's start: one clock read per batch,
+    /// not per pipelined request, and never a later deadline than the rule gives.
+    pub(super) async fn after_response(
+        &self,
+        header_deadline: &mut Instant,
+        batch_started: Instant,
+        timeouts: &Timeouts,
+    ) -> Result<()> {
+        if self.queued() >= OUT_HIGH_WATER {
+            self.flush().await?;
+        }
+        if !self.inbuf.borrow().is_empty() {
+            *header_deadline = batch_started + timeouts.header;
+        }
+        Ok(())
+    }
+
+    /// Sends what is queued, then closes gracefully: half-close, and drain the peer's bytes for
+    /// a while so that the close does not turn into a reset that destroys the response.
+    pub(super) async fn flush_and_close(&self) -> Result<()> {
+        self.flush().await?;
+        let _ = Transport::shutdown_write(&self.io);
+        let linger = Instant::now() + self.timeouts.linger;
+        let drain = async {
+            while !self.eof.get() {
+                self.inbuf.borrow_mut().clear();
+                if self.fill_inbuf().await.is_err() {
+                    break;
+                }
+            }
+        };
+        let _ = timeout_at(linger, drain).await;
+        Ok(())
+    }
+
+    /// Answers `status` (a runtime-made error response, `Connection: close`) after everything
+    /// queued, and closes.
+    pub(super) async fn fail_and_close(&self, status: StatusCode, version: Version) -> Result<()> {
+        encode_error(
+            status,
+            version,
+            self.server_header(),
+            &mut self.out.borrow_mut(),
+        );
+        self.flush_and_close().await
+    }
+}
+
+impl<T: ?Sized> Conn<T> {
+    /// The bytes queued for the peer (a spare buffer is taken if it holds none).
+    pub(crate) fn out(&self) -> RefMut<'_, BytesMut> {
+        let mut out = self.out.borrow_mut();
+        if out.capacity() == 0 {
+            *out = spare_buffers::take();
+        }
+        out
+    }
+
+    /// How many bytes are queued.
+    pub(crate) fn queued(&self) -> usize {
+        self.out.borrow().len()
+    }
+
+    /// The `Server` header value, if any.
+    pub(crate) fn server_header(&self) -> Option<&[u8]> {
+        self.server_header.as_deref().map(str::as_bytes)
+    }
+
+    /// While the connection waits idle, its buffers go back to the worker's spare list: an
+    /// idle connection holds no buffer memory.
+    pub(super) fn release_idle_buffers(&self) {
+        for slot in [&self.inbuf, &self.out] {
+            let mut buf = slot.borrow_mut();
+            if buf.is_empty() && buf.capacity() > 0 {
+                spare_buffers::give_back(std::mem::take(&mut *buf));
+            }
+        }
+    }
+
+    /// The queued bytes, if any, to send.
+    fn take_out(&self) -> Option<BytesMut> {
+        let mut out = self.out.borrow_mut();
+        (!out.is_empty()).then(|| std::mem::take(&mut *out))
+    }
+
+    /// After a send: keeps the buffer (and its capacity) unless something was queued
+    /// meanwhile; maps a stall to 408.
+    fn sent(
+        &self,
+        sent: std::result::Result<BufResult<(), BytesMut>, nanoapi_executor::time::Elapsed>,
+    ) -> Result<()> {
+        let Ok((res, mut out)) = sent else {
+            return Err(Error::with_status(
+                StatusCode::REQUEST_TIMEOUT,
+                "write stalled",
+            ));
+        };
+        out.clear();
+        let mut slot = self.out.borrow_mut();
+        if slot.is_empty() {
+            *slot = out;
+        }
+        res.map_err(Error::from)
+    }
+}
+
+impl DynConn {
+    /// Writes everything queued, within the write-stall timeout (boxed: the slow path).
+    pub(crate) async fn flush_dyn(&self) -> Result<()> {
+        let Some(out) = self.take_out() else {
+            return Ok(());
+        };
+        let sent = timeout(self.timeouts.write_stall, self.io.send_all_boxed(out)).await;
+        self.sent(sent)
+    }
+
+    /// Receives more of a request body into the receive buffer, after writing what is queued
+    /// (never wait on the client while holding output it may be waiting for: earlier pipelined
+    /// responses, or this request's own answer during a drain). `Ok(0)` at end of stream; 408
+    /// when the body-idle timeout passes first.
+    pub(crate) async fn fill_body(&self) -> Result<usize> {
+        self.flush_dyn().await?;
+        if self.eof.get() {
+            return Ok(0);
+        }
+        match timeout(self.timeouts.body_idle, self.io.recv_into(&self.inbuf)).await {
+            Ok(res) => {
+                let n = res?;
+                self.eof.set(n == 0);
+                Ok(n)
+            }
+            Err(_) => Err(Error::with_status(
+                StatusCode::REQUEST_TIMEOUT,
+                "request body stalled",
+            )),
+        }
+    }
+
+    /// Queues `100 Continue` and writes it (with everything queued before it).
+    pub(crate) async fn send_continue(&self) -> Result<()> {
+        self.out()
+            .extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+        self.flush_dyn().await
+    }
+
+    /// After a 101: the next bytes from the peer, those already received first.
+    pub(crate) async fn recv_raw(&self) -> io::Result<Bytes> {
+        {
+            let mut inbuf = self.inbuf.borrow_mut();
+            if !inbuf.is_empty() {
+                return Ok(inbuf.split().freeze());
+            }
+        }
+        if self.eof.get() {
+            return Ok(Bytes::new());
+        }
+        self.io.recv_bytes().await
+    }
+
+    /// After a 101: sends `buf` as it is, after anything still queued.
+    pub(crate) async fn send_raw(&self, buf: BytesMut) -> BufResult<(), BytesMut> {
+        if let Err(err) = self.flush_dyn().await {
+            return (Err(err.into()), buf);
+        }
+        self.io.send_all_boxed(buf).await
+    }
+
+    /// After a 101: half-closes.
+    pub(crate) fn shutdown_raw(&self) -> io::Result<()> {
+        self.io.shutdown_write()
+    }
+}
+
+/// The one builder of the runtime's own error responses (a malformed request, a timeout, a
+/// dispatcher that failed or sent nothing, a refused connection): the status and its reason
+/// phrase as a text body.
+pub(crate) fn error_response(status: StatusCode) -> Response {
+    Response::text(status, status.reason().unwrap_or(""))
+}
+
+/// Encodes [`error_response`] with `Connection: close` into `out`.
+pub(crate) fn encode_error(
+    status: StatusCode,
+    version: Version,
+    server: Option<&[u8]>,
+    out: &mut BytesMut,
+) {
+    let date = http::http_date();
+    let ctx = http::ResponseContext {
+        version,
+        keep_alive: false,
+        head_request: false,
+        date: &date,
+        server,
+    };
+    http::send_response(&error_response(status), &ctx, out);
+}
