@@ -161,6 +161,134 @@ impl fmt::Debug for Sleep {
     }
 }
 
+/// A deadline that can be moved often and cheaply: the timeouts of a connection (idle,
+/// header, body, write stall) that move forward with every request.
+///
+/// Moving it costs no timer work: the worker's timer stays registered at the old instant,
+/// and when that fires early the deadline re-registers at its current instant (once per timeout
+/// period at most, rather than once per wait). Only moving a deadline earlier than its
+/// registered timer touches the timer map. One waiter at a time: the task that polls it last
+/// is the one woken.
+///
+/// # Examples
+///
+/// ```
+/// use std::future::poll_fn;
+/// use std::time::{Duration, Instant};
+/// use nanoapi_executor::time::Deadline;
+///
+/// nanoapi_executor::block_on(async {
+///     let mut deadline = Deadline::new(Instant::now() + Duration::from_secs(60));
+///     deadline.set(Instant::now() + Duration::from_millis(1));
+///     poll_fn(|cx| deadline.poll_elapsed(cx)).await;
+///     assert!(Instant::now() >= deadline.at());
+/// });
+/// ```
+pub struct Deadline {
+    at: Instant,
+    /// The key of the timer registered for this deadline (its instant is `<= at` unless the
+    /// deadline moved earlier since).
+    registered: Option<(Instant, u64)>,
+    /// The waker stored with the timer.
+    waker: Option<Waker>,
+}
+
+impl Deadline {
+    /// A deadline at `at`; no timer is registered until it is polled.
+    pub fn new(at: Instant) -> Deadline {
+        Deadline {
+            at,
+            registered: None,
+            waker: None,
+        }
+    }
+
+    /// When the deadline is.
+    pub fn at(&self) -> Instant {
+        self.at
+    }
+
+    /// Moves the deadline to `at`.
+    pub fn set(&mut self, at: Instant) {
+        self.at = at;
+        if self
+            .registered
+            .is_some_and(|(registered, _)| registered > at)
+        {
+            self.unregister();
+        }
+    }
+
+    /// `Ready` once the deadline has passed; otherwise makes sure the worker wakes this task
+    /// by then.
+    ///
+    /// # Panics
+    ///
+    /// When polled off a worker thread.
+    pub fn poll_elapsed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let now = Instant::now();
+        if now >= self.at {
+            self.unregister();
+            return Poll::Ready(());
+        }
+        match self.registered {
+            // The timer is due at or before `at` and has not fired yet.
+            Some((registered, id)) if registered > now => {
+                if !self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    with_current(|ctx| {
+                        ctx.timers.borrow_mut().update((registered, id), cx.waker())
+                    });
+                    self.waker = Some(cx.waker().clone());
+                }
+            }
+            // Never registered, or the timer fired (or is firing) before the deadline moved
+            // there: register at the deadline.
+            _ => {
+                self.unregister();
+                let at = self.at;
+                let id = with_current(|ctx| ctx.timers.borrow_mut().insert(at, cx.waker().clone()));
+                self.registered = Some((at, id));
+                self.waker = Some(cx.waker().clone());
+            }
+        }
+        Poll::Pending
+    }
+
+    /// Runs `fut` until this deadline at most.
+    ///
+    /// # Errors
+    ///
+    /// [`Elapsed`] when the deadline passes first (`fut` is dropped).
+    pub async fn run<F: Future>(&mut self, fut: F) -> Result<F::Output, Elapsed> {
+        let mut fut = std::pin::pin!(fut);
+        std::future::poll_fn(|cx| {
+            if let Poll::Ready(output) = fut.as_mut().poll(cx) {
+                return Poll::Ready(Ok(output));
+            }
+            self.poll_elapsed(cx).map(|()| Err(Elapsed(())))
+        })
+        .await
+    }
+
+    fn unregister(&mut self) {
+        if let Some(key) = self.registered.take() {
+            try_with_current(|ctx| ctx.timers.borrow_mut().remove(key));
+        }
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        self.unregister();
+    }
+}
+
+impl fmt::Debug for Deadline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Deadline").field("at", &self.at).finish()
+    }
+}
+
 /// The error of [`timeout`]: the deadline passed first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Elapsed(());
@@ -368,6 +496,50 @@ mod tests {
             }
             assert_eq!(count(), 1000);
             drop(sleeps);
+            assert_eq!(count(), 0);
+        });
+    }
+
+    #[test]
+    fn a_deadline_moved_later_keeps_its_timer_and_re_registers_when_it_fires() {
+        crate::block_on(async {
+            let count = || with_current(|ctx| ctx.timers.borrow().entries.len());
+            let start = Instant::now();
+            let mut deadline = Deadline::new(start + Duration::from_millis(20));
+            let mut cx = Context::from_waker(Waker::noop());
+            assert!(deadline.poll_elapsed(&mut cx).is_pending());
+            assert_eq!(count(), 1);
+            for i in 1..100 {
+                deadline.set(start + Duration::from_millis(40 + i));
+                assert!(deadline.poll_elapsed(&mut cx).is_pending());
+            }
+            assert_eq!(count(), 1, "moving later touches no timer");
+            // The worker fires the deadline's timer at 20 ms, with this sleep's.
+            sleep_until(start + Duration::from_millis(20)).await;
+            assert_eq!(count(), 0, "the timer fired at its first instant");
+            if Instant::now() < deadline.at() {
+                assert!(deadline.poll_elapsed(&mut cx).is_pending());
+                assert_eq!(count(), 1, "re-registered at the current deadline");
+            }
+            std::future::poll_fn(|cx| deadline.poll_elapsed(cx)).await;
+            assert!(Instant::now() >= start + Duration::from_millis(139));
+            assert_eq!(count(), 0);
+        });
+    }
+
+    #[test]
+    fn a_deadline_moved_earlier_replaces_its_timer() {
+        crate::block_on(async {
+            let count = || with_current(|ctx| ctx.timers.borrow().entries.len());
+            let start = Instant::now();
+            let mut deadline = Deadline::new(start + Duration::from_secs(60));
+            let mut cx = Context::from_waker(Waker::noop());
+            assert!(deadline.poll_elapsed(&mut cx).is_pending());
+            deadline.set(start + Duration::from_millis(5));
+            assert_eq!(count(), 0, "the later timer is gone");
+            let res = deadline.run(std::future::pending::<()>()).await;
+            assert!(res.is_err() && Instant::now() >= start + Duration::from_millis(5));
+            drop(deadline);
             assert_eq!(count(), 0);
         });
     }

@@ -138,7 +138,7 @@ pub type BodyStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>>>>;
 /// ```
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct HeaderList {
-    fields: Vec<Field>,
+    fields: Fields,
     /// [`HAS_SERVER`] and [`HAS_UPGRADE`]: whether a field of that name is in `fields`, so the
     /// encoder decides its `Server` and `Connection` lines without scanning names.
     flags: u8,
@@ -174,6 +174,81 @@ enum HeaderErrorKind {
 struct Field {
     name: Bytes,
     value: Bytes,
+}
+
+/// The fields of a [`HeaderList`]: the first one inline, so that the usual response (a
+/// `Content-Type` and nothing else) allocates nothing; a `Vec` from the second on.
+#[derive(Clone, PartialEq, Eq)]
+enum Fields {
+    One(Option<Field>),
+    Many(Vec<Field>),
+}
+
+impl Default for Fields {
+    fn default() -> Fields {
+        Fields::One(None)
+    }
+}
+
+impl Fields {
+    fn with_capacity(capacity: usize) -> Fields {
+        if capacity <= 1 {
+            Fields::default()
+        } else {
+            Fields::Many(Vec::with_capacity(capacity))
+        }
+    }
+
+    fn push(&mut self, field: Field) {
+        match self {
+            Fields::One(slot @ None) => *slot = Some(field),
+            Fields::One(Some(_)) => {
+                let Fields::One(Some(first)) = std::mem::take(self) else {
+                    unreachable!("matched above")
+                };
+                *self = Fields::Many(vec![first, field]);
+            }
+            Fields::Many(fields) => fields.push(field),
+        }
+    }
+
+    fn retain(&mut self, mut keep: impl FnMut(&Field) -> bool) {
+        match self {
+            Fields::One(slot) => {
+                if slot.as_ref().is_some_and(|field| !keep(field)) {
+                    *slot = None;
+                }
+            }
+            Fields::Many(fields) => fields.retain(keep),
+        }
+    }
+
+    fn clear(&mut self) {
+        match self {
+            Fields::One(slot) => *slot = None,
+            Fields::Many(fields) => fields.clear(),
+        }
+    }
+}
+
+impl std::ops::Deref for Fields {
+    type Target = [Field];
+
+    fn deref(&self) -> &[Field] {
+        match self {
+            Fields::One(slot) => slot.as_slice(),
+            Fields::Many(fields) => fields,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Fields {
+    fn deref_mut(&mut self) -> &mut [Field] {
+        match self {
+            Fields::One(slot) => slot.as_mut_slice(),
+            Fields::Many(fields) => fields,
+        }
+    }
 }
 
 const HAS_SERVER: u8 = 1 << 0;
@@ -494,7 +569,7 @@ impl HeaderList {
     /// An empty list with room for `capacity` fields.
     pub fn with_capacity(capacity: usize) -> HeaderList {
         HeaderList {
-            fields: Vec::with_capacity(capacity),
+            fields: Fields::with_capacity(capacity),
             flags: 0,
         }
     }

@@ -56,6 +56,7 @@ impl ShutdownSignal {
         Raised {
             signal: self,
             key: None,
+            waker: None,
         }
     }
 }
@@ -66,6 +67,9 @@ impl ShutdownSignal {
 pub struct Raised<'a> {
     signal: &'a ShutdownSignal,
     key: Option<usize>,
+    /// The waker registered under `key`: polled again by the same task, the wait costs one
+    /// atomic load (a connection keeps one `Raised` for its whole life).
+    waker: Option<Waker>,
 }
 
 impl Future for Raised<'_> {
@@ -74,6 +78,11 @@ impl Future for Raised<'_> {
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         if self.signal.is_raised() {
             return Poll::Ready(());
+        }
+        // `raise` sets the flag before it wakes the registered wakers, so a registration with
+        // this very waker needs no lock to stay valid.
+        if self.key.is_some() && self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+            return Poll::Pending;
         }
         let mut waiters = self.signal.inner.waiters();
         // Checked again under the lock: `raise` empties the waiters under it after setting.
@@ -88,6 +97,7 @@ impl Future for Raised<'_> {
                 self.key = Some(key);
             }
         }
+        self.waker = Some(cx.waker().clone());
         Poll::Pending
     }
 }

@@ -6,19 +6,21 @@
 //! exchange state, transport), `spare_buffers.rs` the per-worker buffer free list.
 
 mod exchange;
+mod recycled;
 mod shared;
 mod spare_buffers;
 
 use std::net::SocketAddr;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
 use nanoapi_executor::future::{CatchUnwind, first_of, panic_message};
-use nanoapi_executor::time::timeout_at;
 
-pub(crate) use exchange::{BodyStep, Next, ResponseProgress};
+use exchange::Next;
+pub(crate) use exchange::{BodyStep, ResponseProgress};
+use recycled::Recycled;
 pub(crate) use shared::{Conn, DynConn, encode_error, error_response};
 
 use super::static_cache::StaticCache;
@@ -181,9 +183,12 @@ where
         header_deadline: Instant::now() + options.timeouts.header,
         first_request: true,
     };
+    // One registration with the drain signal for the connection's life, not one per wait.
+    let mut drain = options.shutdown.as_ref().map(ShutdownSignal::raised);
     loop {
-        // Answering is boxed, once per batch of received requests: the connection future
-        // itself stays small while idle, whatever size the dispatcher's future is.
+        // Answering is boxed (in memory the worker recycles), once per batch of received
+        // requests: the connection future itself stays small while idle, whatever size the
+        // dispatcher's future is.
         if !conn.inbuf.borrow().is_empty() {
             let batch = answer_batch(
                 &conn,
@@ -194,7 +199,7 @@ where
                 &head_limits,
                 metrics,
             );
-            if !Box::pin(batch).await? {
+            if !Recycled::new(batch).await? {
                 return Ok(());
             }
         }
@@ -216,28 +221,25 @@ where
         }
         let received = async {
             let fill = pin!(conn.fill_inbuf());
-            match (&options.shutdown, idle) {
+            match (&mut drain, idle) {
                 // An idle connection closes as soon as the server drains.
-                (Some(signal), true) => {
-                    let stop = pin!(signal.raised());
-                    first_of(fill, stop).await.unwrap_or(Ok(0))
-                }
+                (Some(drain), true) => first_of(fill, Pin::new(drain)).await.unwrap_or(Ok(0)),
                 _ => fill.await,
             }
         };
-        match timeout_at(deadline, received).await {
-            Err(_elapsed) if idle => return Ok(()),
-            Err(_elapsed) => {
+        match conn.read_until(deadline, received).await {
+            None if idle => return Ok(()),
+            None => {
                 return conn
                     .fail_and_close(StatusCode::REQUEST_TIMEOUT, version_of(&state.head))
                     .await;
             }
-            Ok(Err(err)) => return Err(err),
-            Ok(Ok(0)) => return Ok(()),
-            Ok(Ok(_)) if idle && !state.first_request => {
+            Some(Err(err)) => return Err(err),
+            Some(Ok(0)) => return Ok(()),
+            Some(Ok(_)) if idle && !state.first_request => {
                 state.header_deadline = Instant::now() + options.timeouts.header
             }
-            Ok(Ok(_)) => {}
+            Some(Ok(_)) => {}
         }
     }
 }

@@ -12,11 +12,13 @@ use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Instant;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use nanoapi_executor::BufResult;
-use nanoapi_executor::time::{timeout, timeout_at};
+use nanoapi_executor::time::Deadline;
+use pin_project_lite::pin_project;
 
 use super::exchange::ExchangeState;
 use super::spare_buffers;
@@ -40,6 +42,11 @@ pub(crate) struct Conn<T: ?Sized> {
     out: RefCell<BytesMut>,
     /// The exchange under way.
     pub(crate) exchange: RefCell<ExchangeState>,
+    /// When the wait for the peer's bytes (the next head, more of a body) gives up: one
+    /// deadline moved for every wait, so a wait costs no timer registration.
+    read_deadline: RefCell<Deadline>,
+    /// When a send that the peer does not take gives up (the write-stall timeout).
+    write_deadline: RefCell<Deadline>,
     timeouts: Timeouts,
     server_header: Option<Arc<str>>,
     /// The peer closed its sending side.
@@ -110,6 +117,8 @@ impl<T> Conn<T> {
             inbuf: RefCell::new(BytesMut::new()),
             out: RefCell::new(BytesMut::new()),
             exchange: RefCell::new(ExchangeState::idle()),
+            read_deadline: RefCell::new(Deadline::new(Instant::now())),
+            write_deadline: RefCell::new(Deadline::new(Instant::now())),
             timeouts,
             server_header,
             eof: Cell::new(false),
@@ -134,7 +143,7 @@ impl<T: Transport> Conn<T> {
         let Some(out) = self.take_out() else {
             return Ok(());
         };
-        let sent = timeout(self.timeouts.write_stall, self.io.send_all(out)).await;
+        let sent = self.write_within(self.io.send_all(out)).await;
         self.sent(sent)
     }
 
@@ -171,7 +180,7 @@ impl<T: Transport> Conn<T> {
                 }
             }
         };
-        let _ = timeout_at(linger, drain).await;
+        self.read_until(linger, drain).await;
         Ok(())
     }
 
@@ -219,19 +228,36 @@ impl<T: ?Sized> Conn<T> {
         }
     }
 
+    /// Waits for `fut` until `deadline` at most (`None`: the deadline passed first).
+    pub(super) fn read_until<F: Future>(&self, deadline: Instant, fut: F) -> Within<'_, F> {
+        self.read_deadline.borrow_mut().set(deadline);
+        Within {
+            fut,
+            deadline: &self.read_deadline,
+        }
+    }
+
     /// The queued bytes, if any, to send.
     fn take_out(&self) -> Option<BytesMut> {
         let mut out = self.out.borrow_mut();
         (!out.is_empty()).then(|| std::mem::take(&mut *out))
     }
 
+    /// Runs a send within the write-stall timeout (`None`: it stalled).
+    fn write_within<F: Future>(&self, send: F) -> Within<'_, F> {
+        self.write_deadline
+            .borrow_mut()
+            .set(Instant::now() + self.timeouts.write_stall);
+        Within {
+            fut: send,
+            deadline: &self.write_deadline,
+        }
+    }
+
     /// After a send: keeps the buffer (and its capacity) unless something was queued
     /// meanwhile; maps a stall to 408.
-    fn sent(
-        &self,
-        sent: std::result::Result<BufResult<(), BytesMut>, nanoapi_executor::time::Elapsed>,
-    ) -> Result<()> {
-        let Ok((res, mut out)) = sent else {
+    fn sent(&self, sent: Option<BufResult<(), BytesMut>>) -> Result<()> {
+        let Some((res, mut out)) = sent else {
             return Err(Error::with_status(
                 StatusCode::REQUEST_TIMEOUT,
                 "write stalled",
@@ -252,7 +278,7 @@ impl DynConn {
         let Some(out) = self.take_out() else {
             return Ok(());
         };
-        let sent = timeout(self.timeouts.write_stall, self.io.send_all_boxed(out)).await;
+        let sent = self.write_within(self.io.send_all_boxed(out)).await;
         self.sent(sent)
     }
 
@@ -265,13 +291,17 @@ impl DynConn {
         if self.eof.get() {
             return Ok(0);
         }
-        match timeout(self.timeouts.body_idle, self.io.recv_into(&self.inbuf)).await {
-            Ok(res) => {
+        let deadline = Instant::now() + self.timeouts.body_idle;
+        match self
+            .read_until(deadline, self.io.recv_into(&self.inbuf))
+            .await
+        {
+            Some(res) => {
                 let n = res?;
                 self.eof.set(n == 0);
                 Ok(n)
             }
-            Err(_) => Err(Error::with_status(
+            None => Err(Error::with_status(
                 StatusCode::REQUEST_TIMEOUT,
                 "request body stalled",
             )),
@@ -310,6 +340,27 @@ impl DynConn {
     /// After a 101: half-closes.
     pub(crate) fn shutdown_raw(&self) -> io::Result<()> {
         self.io.shutdown_write()
+    }
+}
+
+pin_project! {
+    /// Polls `fut` until it completes (`Some`) or the connection's `deadline` passes (`None`).
+    pub(super) struct Within<'a, F> {
+        #[pin]
+        fut: F,
+        deadline: &'a RefCell<Deadline>,
+    }
+}
+
+impl<F: Future> Future for Within<'_, F> {
+    type Output = Option<F::Output>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(output) = this.fut.poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        this.deadline.borrow_mut().poll_elapsed(cx).map(|()| None)
     }
 }
 
