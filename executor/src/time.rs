@@ -161,8 +161,29 @@ impl fmt::Debug for Sleep {
     }
 }
 
+/// The worker's clock: the instant read when this worker last came back from waiting in its
+/// reactor, so at most one pass of its loop old (every timer due by then has fired). Reading
+/// it costs no clock read: for deadlines counted in seconds, set and checked per request.
+/// Off a worker thread it is [`Instant::now`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Instant;
+/// use nanoapi_executor::time::coarse_now;
+///
+/// nanoapi_executor::block_on(async {
+///     assert!(coarse_now() <= Instant::now());
+/// });
+/// ```
+pub fn coarse_now() -> Instant {
+    try_with_current(|ctx| ctx.now.get()).unwrap_or_else(Instant::now)
+}
+
 /// A deadline that can be moved often and cheaply: the timeouts of a connection (idle,
-/// header, body, write stall) that move forward with every request.
+/// header, body, write stall) that move forward with every request. It is judged by the
+/// worker's clock ([`coarse_now`]): it ends at the first pass of the worker's loop at or after
+/// its instant.
 ///
 /// Moving it costs no timer work: the worker's timer stays registered at the old instant,
 /// and when that fires early the deadline re-registers at its current instant (once per timeout
@@ -226,7 +247,9 @@ impl Deadline {
     ///
     /// When polled off a worker thread.
     pub fn poll_elapsed(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        let now = Instant::now();
+        // The worker fired every timer due at its clock, so a timer registered at or before it
+        // has fired; a deadline that passed since is seen at the next pass.
+        let now = coarse_now();
         if now >= self.at {
             self.unregister();
             return Poll::Ready(());

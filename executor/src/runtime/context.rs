@@ -26,6 +26,9 @@ pub(crate) struct Context {
     pub(crate) local: RefCell<VecDeque<Runnable>>,
     pub(crate) driver: RefCell<Driver>,
     pub(crate) timers: RefCell<Timers>,
+    /// The instant read when the worker last came back from its reactor (timers due by then
+    /// have fired): the clock of [`crate::time::coarse_now`].
+    pub(crate) now: Cell<Instant>,
     /// A waker for every task of this worker that has been polled and not yet dropped, so that
     /// shutdown can wake them all and drop their futures here, on their own thread.
     pub(crate) active: RefCell<Slab<Waker>>,
@@ -51,6 +54,7 @@ impl Context {
             local: RefCell::new(VecDeque::with_capacity(256)),
             driver: RefCell::new(driver),
             timers: RefCell::new(Timers::default()),
+            now: Cell::new(Instant::now()),
             active: RefCell::new(Slab::new()),
             heap_pool,
             wake_list: RefCell::new(Vec::new()),

@@ -69,8 +69,12 @@ fn run_until<F: Future>(ctx: &Rc<Context>, main: F) -> Option<F::Output> {
         } else {
             ctx.park(Some(Duration::ZERO));
         }
+        // One clock read per pass, after the wait: the tasks of the pass read it through
+        // `time::coarse_now` instead of the clock.
+        let now = Instant::now();
+        ctx.now.set(now);
         if !ctx.timers.borrow().is_empty() {
-            ctx.fire_timers(Instant::now());
+            ctx.fire_timers(now);
         }
     }
 }

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use nanoapi_executor::future::{CatchUnwind, first_of, panic_message};
+use nanoapi_executor::time::coarse_now;
 
 use exchange::Next;
 pub(crate) use exchange::{BodyStep, ResponseProgress};
@@ -179,8 +180,8 @@ where
         head: RequestHead::new(),
         served: 0,
         // The header deadline is absolute: from accept, then from the first byte of each
-        // request.
-        header_deadline: Instant::now() + options.timeouts.header,
+        // request (by the worker's clock, read once per pass of its loop, not per request).
+        header_deadline: coarse_now() + options.timeouts.header,
         first_request: true,
     };
     // One registration with the drain signal for the connection's life, not one per wait.
@@ -206,7 +207,7 @@ where
         conn.release_idle_buffers();
         let idle = conn.inbuf.borrow().is_empty();
         let deadline = if idle && !state.first_request {
-            Instant::now() + options.timeouts.keep_alive
+            coarse_now() + options.timeouts.keep_alive
         } else {
             state.header_deadline
         };
@@ -237,7 +238,7 @@ where
             Some(Err(err)) => return Err(err),
             Some(Ok(0)) => return Ok(()),
             Some(Ok(_)) if idle && !state.first_request => {
-                state.header_deadline = Instant::now() + options.timeouts.header
+                state.header_deadline = coarse_now() + options.timeouts.header
             }
             Some(Ok(_)) => {}
         }
@@ -268,7 +269,7 @@ where
     T: Transport + 'static,
     D: Dispatch<C>,
 {
-    let batch_started = Instant::now();
+    let batch_started = coarse_now();
     loop {
         let parsed = state.head.parse_into(&conn.inbuf.borrow(), head_limits);
         let len = match parsed {

@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use nanoapi_executor::BufResult;
-use nanoapi_executor::time::Deadline;
+use nanoapi_executor::time::{Deadline, coarse_now};
 use pin_project_lite::pin_project;
 
 use super::exchange::ExchangeState;
@@ -117,8 +117,8 @@ impl<T> Conn<T> {
             inbuf: RefCell::new(BytesMut::new()),
             out: RefCell::new(BytesMut::new()),
             exchange: RefCell::new(ExchangeState::idle()),
-            read_deadline: RefCell::new(Deadline::new(Instant::now())),
-            write_deadline: RefCell::new(Deadline::new(Instant::now())),
+            read_deadline: RefCell::new(Deadline::new(coarse_now())),
+            write_deadline: RefCell::new(Deadline::new(coarse_now())),
             timeouts,
             server_header,
             eof: Cell::new(false),
@@ -171,7 +171,7 @@ impl<T: Transport> Conn<T> {
     pub(super) async fn flush_and_close(&self) -> Result<()> {
         self.flush().await?;
         let _ = Transport::shutdown_write(&self.io);
-        let linger = Instant::now() + self.timeouts.linger;
+        let linger = coarse_now() + self.timeouts.linger;
         let drain = async {
             while !self.eof.get() {
                 self.inbuf.borrow_mut().clear();
@@ -247,7 +247,7 @@ impl<T: ?Sized> Conn<T> {
     fn write_within<F: Future>(&self, send: F) -> Within<'_, F> {
         self.write_deadline
             .borrow_mut()
-            .set(Instant::now() + self.timeouts.write_stall);
+            .set(coarse_now() + self.timeouts.write_stall);
         Within {
             fut: send,
             deadline: &self.write_deadline,
@@ -291,7 +291,7 @@ impl DynConn {
         if self.eof.get() {
             return Ok(0);
         }
-        let deadline = Instant::now() + self.timeouts.body_idle;
+        let deadline = coarse_now() + self.timeouts.body_idle;
         match self
             .read_until(deadline, self.io.recv_into(&self.inbuf))
             .await
