@@ -17,8 +17,8 @@ use nanoapi_executor::net::{TcpListener, TcpStream};
 use nanoapi_executor::time::sleep;
 use nanoapi_executor::{Runtime, spawn_local};
 
-use super::conn::encode_error;
-use super::{ConnOptions, Dispatch, Options, ShutdownSignal, serve_connection};
+use super::conn::{Addrs, encode_error, serve_accepted};
+use super::{ConnOptions, Dispatch, Options, ShutdownSignal};
 
 /// Serves `dispatch` with options from the environment ([`Options::from_env`]) until SIGINT or
 /// SIGTERM, then drains gracefully (in-flight requests finish, up to the shutdown timeout).
@@ -202,16 +202,6 @@ impl<D> Shared<D> {
     }
 }
 
-impl<D> Shared<D> {
-    fn conn_options(&self, peer: SocketAddr, local: Option<SocketAddr>) -> ConnOptions {
-        ConnOptions {
-            peer: Some(peer),
-            local,
-            ..self.conn.clone()
-        }
-    }
-}
-
 /// Accepts until the shutdown signal, keeping at most `max_connections` open on this worker
 /// (beyond, the kernel's backlog holds new connections).
 async fn accept_loop<C, D, R>(listener: TcpListener, ctx: R, shared: Arc<Shared<D>>)
@@ -258,10 +248,18 @@ where
         let (shared, ctx) = (shared.clone(), ctx.clone());
         spawn_local(async move {
             let _guard = guard;
-            let options = shared.conn_options(peer, local);
-            if let Err(err) =
-                serve_connection::<TcpStream, C, D>(stream, &*ctx, &shared.dispatch, &options).await
-            {
+            let addrs = Addrs {
+                peer: Some(peer),
+                local,
+            };
+            let served = serve_accepted::<TcpStream, C, D>(
+                stream,
+                &*ctx,
+                &shared.dispatch,
+                &shared.conn,
+                &addrs,
+            );
+            if let Err(err) = served.await {
                 log::debug!("connection from {peer}: {err}");
             }
         })

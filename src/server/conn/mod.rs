@@ -148,16 +148,49 @@ where
     T: Transport + 'static,
     D: Dispatch<C>,
 {
-    let Some(MetricsHook(metrics)) = &options.metrics else {
-        return serve(io, ctx, dispatch, options).await;
+    let addrs = Addrs {
+        peer: options.peer,
+        local: options.local,
     };
-    metrics.connection_opened(options.peer);
-    let res = serve(io, ctx, dispatch, options).await;
-    metrics.connection_closed(options.peer);
+    serve_accepted(io, ctx, dispatch, options, &addrs).await
+}
+
+/// The two ends of an accepted connection.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Addrs {
+    pub(crate) peer: Option<SocketAddr>,
+    pub(crate) local: Option<SocketAddr>,
+}
+
+/// [`serve_connection`] with the addresses apart from the options, so that every connection of
+/// a worker shares one `ConnOptions` (an idle connection does not carry a copy).
+pub(crate) async fn serve_accepted<T, C, D>(
+    io: T,
+    ctx: &C,
+    dispatch: &D,
+    options: &ConnOptions,
+    addrs: &Addrs,
+) -> Result<()>
+where
+    T: Transport + 'static,
+    D: Dispatch<C>,
+{
+    let Some(MetricsHook(metrics)) = &options.metrics else {
+        return serve(io, ctx, dispatch, options, addrs).await;
+    };
+    metrics.connection_opened(addrs.peer);
+    let res = serve(io, ctx, dispatch, options, addrs).await;
+    metrics.connection_closed(addrs.peer);
     res
 }
 
-async fn serve<T, C, D>(io: T, ctx: &C, dispatch: &D, options: &ConnOptions) -> Result<()>
+async fn serve<T, C, D>(
+    io: T,
+    ctx: &C,
+    dispatch: &D,
+    options: &ConnOptions,
+    addrs: &Addrs,
+) -> Result<()>
 where
     T: Transport + 'static,
     D: Dispatch<C>,
@@ -177,7 +210,6 @@ where
         max_headers: options.limits.max_headers,
     };
     let mut state = ConnState {
-        head: RequestHead::new(),
         served: 0,
         // The header deadline is absolute: from accept, then from the first byte of each
         // request (by the worker's clock, read once per pass of its loop, not per request).
@@ -197,6 +229,7 @@ where
                 ctx,
                 dispatch,
                 options,
+                addrs,
                 &head_limits,
                 metrics,
             );
@@ -204,6 +237,7 @@ where
                 return Ok(());
             }
         }
+        // Idle: the buffers go back to the worker.
         conn.release_idle_buffers();
         let idle = conn.inbuf.borrow().is_empty();
         let deadline = if idle && !state.first_request {
@@ -232,7 +266,7 @@ where
             None if idle => return Ok(()),
             None => {
                 return conn
-                    .fail_and_close(StatusCode::REQUEST_TIMEOUT, version_of(&state.head))
+                    .fail_and_close(StatusCode::REQUEST_TIMEOUT, Version::Http11)
                     .await;
             }
             Some(Err(err)) => return Err(err),
@@ -247,8 +281,6 @@ where
 
 /// What a connection keeps between batches.
 struct ConnState {
-    /// The parsed head, reused (its field list keeps its capacity).
-    head: RequestHead,
     served: u64,
     header_deadline: Instant,
     first_request: bool,
@@ -262,6 +294,7 @@ async fn answer_batch<T, C, D>(
     ctx: &C,
     dispatch: &D,
     options: &ConnOptions,
+    addrs: &Addrs,
     head_limits: &http::Limits,
     metrics: Option<&dyn Metrics>,
 ) -> Result<bool>
@@ -270,15 +303,18 @@ where
     D: Dispatch<C>,
 {
     let batch_started = coarse_now();
+    // The parsed head, reused for every request of the batch (its field list keeps its
+    // capacity), then handed back to the worker for the next batch of any connection.
+    let mut head = spare_buffers::take_head();
     loop {
-        let parsed = state.head.parse_into(&conn.inbuf.borrow(), head_limits);
+        let parsed = head.parse_into(&conn.inbuf.borrow(), head_limits);
         let len = match parsed {
             Ok(Status::Complete(len)) => len,
             Ok(Status::Partial) => break,
             Err(err) => {
                 let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);
-                log::debug!("{:?}: bad request: {}", options.peer, err.description());
-                conn.fail_and_close(status, version_of(&state.head)).await?;
+                log::debug!("{:?}: bad request: {}", addrs.peer, err.description());
+                conn.fail_and_close(status, version_of(&head)).await?;
                 return Ok(false);
             }
         };
@@ -289,22 +325,19 @@ where
             .shutdown
             .as_ref()
             .is_some_and(ShutdownSignal::is_raised);
-        let keep_alive = state.head.keep_alive() && !last && !draining;
-        let version = state.head.version();
-        let is_head = state.head.method() == http::Method::Head;
+        let keep_alive = head.keep_alive() && !last && !draining;
+        let version = head.version();
+        let is_head = head.method() == http::Method::Head;
         let prepared = options
             .static_cache
             .as_deref()
             .filter(|cache| !cache.is_empty())
             .and_then(|cache| {
                 // A request with a body goes to the dispatcher, which knows what to do with it.
-                if state.head.framing() != http::BodyFraming::None {
+                if head.framing() != http::BodyFraming::None {
                     return None;
                 }
-                cache.lookup(
-                    state.head.method_bytes(&head_bytes),
-                    state.head.path(&head_bytes),
-                )
+                cache.lookup(head.method_bytes(&head_bytes), head.path(&head_bytes))
             });
         let started = metrics.map(|_| Instant::now());
         if let Some(prepared) = prepared {
@@ -327,9 +360,9 @@ where
             state.first_request = false;
             continue;
         }
-        let expect_continue = state.head.expect_continue() && conn.inbuf.borrow().is_empty();
+        let expect_continue = head.expect_continue() && conn.inbuf.borrow().is_empty();
         conn.exchange.borrow_mut().begin(
-            state.head.framing(),
+            head.framing(),
             expect_continue,
             keep_alive,
             options.limits.max_body,
@@ -337,10 +370,10 @@ where
         );
         let dyn_conn: Rc<DynConn> = conn.clone();
         let mut req = Request::new(
-            std::mem::take(&mut state.head),
+            std::mem::take(&mut head),
             head_bytes,
-            options.peer,
-            options.local,
+            addrs.peer,
+            addrs.local,
             dyn_conn.clone(),
         );
         let mut writer = ResponseWriter::new(dyn_conn, version, is_head);
@@ -390,13 +423,14 @@ where
             conn.flush_and_close().await?;
             return Ok(false);
         }
-        state.head = req.into_head();
+        head = req.into_head();
         conn.after_response(&mut state.header_deadline, batch_started, &options.timeouts)
             .await?;
         state.first_request = false;
     }
 
     // No complete request left: send what the batch produced.
+    spare_buffers::give_back_head(head);
     conn.flush().await?;
     Ok(true)
 }

@@ -1,10 +1,12 @@
-//! Buffers of connections that went idle, reused by the next busy ones on the same worker.
+//! Buffers of connections that went idle, reused by the next busy ones on the same worker: the
+//! receive and send buffers, and the parsed head's field list.
 
 use std::cell::RefCell;
 
 use bytes::BytesMut;
 
 use super::shared::READ_RESERVE;
+use crate::http::RequestHead;
 
 /// How many spare buffers a worker keeps; more are freed.
 const MAX_SPARE: usize = 1024;
@@ -13,6 +15,7 @@ const MAX_KEPT_CAPACITY: usize = 64 * 1024;
 
 thread_local! {
     static SPARE: RefCell<Vec<BytesMut>> = const { RefCell::new(Vec::new()) };
+    static SPARE_HEADS: RefCell<Vec<RequestHead>> = const { RefCell::new(Vec::new()) };
 }
 
 /// A cleared buffer with room for at least one receive.
@@ -32,6 +35,23 @@ pub(super) fn give_back(mut buf: BytesMut) {
         let mut spare = spare.borrow_mut();
         if spare.len() < MAX_SPARE {
             spare.push(buf);
+        }
+    });
+}
+
+/// A head whose field list has room from earlier requests (or a new, empty one).
+pub(super) fn take_head() -> RequestHead {
+    SPARE_HEADS
+        .with(|spare| spare.borrow_mut().pop())
+        .unwrap_or_default()
+}
+
+/// Keeps `head` (its field list's memory) for the next connection that needs one.
+pub(super) fn give_back_head(head: RequestHead) {
+    SPARE_HEADS.with(|spare| {
+        let mut spare = spare.borrow_mut();
+        if spare.len() < MAX_SPARE {
+            spare.push(head);
         }
     });
 }
