@@ -211,7 +211,7 @@ async fn list(Query(p): Query<Page>) -> Json<Value> {
 }
 
 #[test]
-fn query_defaults_first_value_lists_and_bools() {
+fn query_defaults_last_value_lists_and_bools() {
     let client = App::new().get("/list", list).test_client();
     let body: Value = client.get("/list").send().json();
     assert_eq!(
@@ -224,7 +224,7 @@ fn query_defaults_first_value_lists_and_bools() {
         .json();
     assert_eq!(
         body,
-        json!({"limit": 5, "verbose": false, "q": "a b!", "tag": ["x", "y"]})
+        json!({"limit": 6, "verbose": false, "q": "a b!", "tag": ["x", "y"]})
     );
     for (word, expected) in [
         ("true", true),

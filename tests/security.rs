@@ -80,9 +80,9 @@ const CASES: &[Case] = &[
         None,
         FORBIDDEN,
     ),
-    // API key in the query (first value wins, decoded).
+    // API key in the query (last value wins, as in FastAPI, decoded).
     case(
-        "/secure/query?api_key=good%2Dkey&api_key=x",
+        "/secure/query?api_key=x&api_key=good%2Dkey",
         &[],
         200,
         None,

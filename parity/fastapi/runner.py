@@ -166,6 +166,18 @@ def load_allowlist():
     return {entry["case"]: entry for entry in entries}
 
 
+def prune(stale):
+    """Rewrites allowlist.toml without the stale TODO entries (fixed differences)."""
+    path = HERE / "allowlist.toml"
+    blocks = path.read_text().split("\n[[allow]]\n")
+    kept = [blocks[0]]
+    for block in blocks[1:]:
+        entry = tomllib.loads("[[allow]]\n" + block)["allow"][0]
+        if not (entry["case"] in stale and entry["reason"].startswith("TODO")):
+            kept.append(block)
+    path.write_text("\n[[allow]]\n".join(kept))
+
+
 def render(value):
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
@@ -177,6 +189,8 @@ def main():
     parser.add_argument("--target", default="target/debug/examples")
     parser.add_argument("--report", help="also write the report (markdown) here")
     parser.add_argument("--only", help="run only the cases whose name contains this")
+    parser.add_argument("--prune", action="store_true",
+                        help="drop the stale 'TODO: not yet fixed' entries from allowlist.toml")
     args = parser.parse_args()
 
     allow = load_allowlist()
@@ -216,6 +230,9 @@ def main():
     for name in stale:
         report.append(f"stale allow-list entry (no longer differs): {name}")
     report.append(summary)
+    if args.prune and stale:
+        prune(stale)
+        stale = []
     text = "\n".join(report)
     print(text)
     if args.report:

@@ -360,17 +360,18 @@ api_key_scheme!(
 );
 
 api_key_scheme!(
-    /// An API key in a query parameter (its first value); the credentials are its value.
+    /// An API key in a query parameter (its last value, as FastAPI reads it); the credentials
+    /// are its value.
     APIKeyQuery, "query", |this, req| {
         parse_urlencoded(req.query().unwrap_or_default())
             .into_iter()
-            .find(|(name, _)| name == this.name)
+            .rfind(|(name, _)| name == this.name)
             .map(|(_, value)| value.into_owned())
     }
 );
 
 api_key_scheme!(
-    /// An API key in a cookie; the credentials are its value.
+    /// An API key in a cookie (its last value); the credentials are its value.
     APIKeyCookie, "cookie", |this, req| {
         let fields: Vec<String> = req
             .header_all("cookie")
