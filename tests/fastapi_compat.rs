@@ -116,3 +116,142 @@ fn an_api_key_sent_twice_is_checked_as_fastapi_checks_it() {
     let resp = client.get("/cookie-key").header("cookie", "key=first; key=second").send();
     assert_eq!(resp.text(), "second");
 }
+
+// ---------------------------------------------------------------------------------------------
+// pydantic v2's lax mode, both ways: what its conversion table coerces is accepted, what it
+// refuses is refused, and errors report the input as sent.
+
+#[derive(Serialize, Deserialize, schemars::JsonSchema)]
+struct User {
+    user_id: u64,
+    active: bool,
+    name: String,
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+struct Price {
+    #[schemars(range(min = 0.0, max = 1000000.0))]
+    price: f64,
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+struct Flags {
+    #[serde(default)]
+    verbose: bool,
+    #[serde(default)]
+    n: Option<u8>,
+}
+
+fn lax_app() -> App {
+    async fn user(Json(user): Json<User>) -> Json<User> {
+        Json(user)
+    }
+    async fn price(Json(p): Json<Price>) -> String {
+        p.price.to_string()
+    }
+    async fn flags(Query(f): Query<Flags>) -> String {
+        format!("{} {:?}", f.verbose, f.n)
+    }
+    App::new()
+        .post("/users", user)
+        .post("/price", price)
+        .get("/flags", flags)
+}
+
+fn post_json(client: &nanoapi::app::TestClient, path: &str, body: &str) -> TestResponse {
+    client
+        .post(path)
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+}
+
+#[test]
+fn integers_accept_integral_floats_strings_and_booleans() {
+    let client = lax_app().test_client();
+    for (sent, id) in [
+        ("1.0", 1),
+        ("5.0", 5),
+        ("\"1.0\"", 1),
+        ("\" 7 \"", 7),
+        ("\"1_000\"", 1000),
+        ("true", 1),
+        ("false", 0),
+        ("9.5e15", 9_500_000_000_000_000u64),
+    ] {
+        let body = format!(r#"{{"user_id": {sent}, "active": true, "name": "a"}}"#);
+        let resp = post_json(&client, "/users", &body);
+        assert_eq!(resp.status(), 200, "{sent}: {}", resp.text());
+        assert_eq!(resp.json::<Value>()["user_id"], id, "{sent}");
+    }
+    for (sent, kind) in [
+        ("1.5", "int_from_float"),
+        ("\"1.5\"", "int_parsing"),
+        ("\"1e2\"", "int_parsing"),
+        ("\"1__0\"", "int_parsing"),
+        ("1e19", "int_parsing_size"),
+        ("-1", "greater_than_equal"),
+    ] {
+        let body = format!(r#"{{"user_id": {sent}, "active": true, "name": "a"}}"#);
+        let errors = detail(&post_json(&client, "/users", &body));
+        assert_eq!(errors[0]["type"], kind, "{sent}");
+    }
+}
+
+#[test]
+fn booleans_accept_zero_and_one_and_refuse_padding() {
+    let client = lax_app().test_client();
+    for (sent, active) in [("1", true), ("0", false), ("1.0", true), ("0.0", false)] {
+        let body = format!(r#"{{"user_id": 1, "active": {sent}, "name": "a"}}"#);
+        let resp = post_json(&client, "/users", &body);
+        assert_eq!(resp.json::<Value>()["active"], active, "{sent}");
+    }
+    for (sent, kind) in [
+        ("2", "bool_parsing"),
+        ("-1", "bool_parsing"),
+        ("0.5", "bool_type"),
+        ("\" true\"", "bool_parsing"),
+    ] {
+        let body = format!(r#"{{"user_id": 1, "active": {sent}, "name": "a"}}"#);
+        let errors = detail(&post_json(&client, "/users", &body));
+        assert_eq!(errors[0]["type"], kind, "{sent}");
+    }
+    let errors = detail(&client.get("/flags?verbose=%20true").send());
+    assert_eq!(
+        errors,
+        json!([{"type": "bool_parsing", "loc": ["query", "verbose"],
+                "msg": "Input should be a valid boolean, unable to interpret input",
+                "input": " true"}])
+    );
+    assert_eq!(client.get("/flags?verbose=Y&n=3.0").send().text(), "true Some(3)");
+}
+
+#[test]
+fn floats_accept_booleans_and_non_finite_strings_meet_the_bounds() {
+    let client = lax_app().test_client();
+    assert_eq!(post_json(&client, "/price", r#"{"price": true}"#).text(), "1");
+    assert_eq!(post_json(&client, "/price", r#"{"price": "1_0.5"}"#).text(), "10.5");
+    for (sent, kind, bound) in [
+        ("\"inf\"", "less_than_equal", "1000000"),
+        ("\"nan\"", "less_than_equal", "1000000"),
+        ("\"-Infinity\"", "greater_than_equal", "0"),
+        ("-1", "greater_than_equal", "0"),
+    ] {
+        let errors = detail(&post_json(&client, "/price", &format!(r#"{{"price": {sent}}}"#)));
+        assert_eq!(errors.as_array().unwrap().len(), 1, "{sent}");
+        assert_eq!(errors[0]["type"], kind, "{sent}");
+        // pydantic prints a float bound without its ".0".
+        assert!(errors[0]["msg"].as_str().unwrap().ends_with(&format!(" {bound}")));
+        assert_eq!(errors[0]["input"], serde_json::from_str::<Value>(sent).unwrap());
+    }
+}
+
+#[test]
+fn range_errors_report_the_string_sent_and_a_bom_is_skipped() {
+    let client = lax_app().test_client();
+    let errors = detail(&client.get("/flags?n=99999999999999999999").send());
+    assert_eq!(errors[0]["type"], "less_than_equal");
+    assert_eq!(errors[0]["input"], "99999999999999999999");
+    let body = "\u{feff}{\"user_id\": 1, \"active\": true, \"name\": \"a\"}";
+    assert_eq!(post_json(&client, "/users", body).status(), 200);
+}

@@ -57,13 +57,15 @@ async fn read_json_value(req: &mut Request) -> Result<Value, Rejection> {
             "body".into(),
         ])]));
     }
-    serde_json::from_slice(&bytes).map_err(|err| {
+    // Python's json.loads reads bytes as utf-8-sig: a leading byte order mark is skipped.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    serde_json::from_slice(bytes).map_err(|err| {
         // Python's json reports the offset of the offending character; at the end of the
         // input, the input's length.
         let offset = if err.is_eof() {
             bytes.len()
         } else {
-            byte_offset(&bytes, err.line(), err.column())
+            byte_offset(bytes, err.line(), err.column())
         };
         let item = ErrorItem::new(
             "json_invalid",
