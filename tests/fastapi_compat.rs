@@ -255,3 +255,98 @@ fn range_errors_report_the_string_sent_and_a_bom_is_skipped() {
     let body = "\u{feff}{\"user_id\": 1, \"active\": true, \"name\": \"a\"}";
     assert_eq!(post_json(&client, "/users", body).status(), 200);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Body media types: JSON is parsed only under a JSON `Content-Type`; any other body is
+// validated as text among the other parameters' errors; malformed JSON is reported alone.
+
+#[derive(Deserialize, schemars::JsonSchema)]
+struct Login {
+    #[schemars(length(min = 1))]
+    username: String,
+    password: String,
+}
+
+fn bodies_app() -> App {
+    async fn create(Query(_q): Query<Limit>, Json(user): Json<User>) -> Json<User> {
+        Json(user)
+    }
+    async fn login(Form(f): Form<Login>) -> String {
+        format!("{}:{}", f.username, f.password)
+    }
+    App::new().post("/users", create).post("/login", login)
+}
+
+const USER: &str = r#"{"user_id": 1, "active": true, "name": "ana"}"#;
+
+#[test]
+fn a_json_body_without_a_json_type_is_validated_as_text_with_the_other_errors() {
+    let client = bodies_app().test_client();
+    for content_type in [None, Some("text/plain"), Some("application/x-www-form-urlencoded")] {
+        let mut request = client.post("/users?limit=0").body(USER);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        let errors = detail(&request.send());
+        assert_eq!(errors[0]["type"], "greater_than_equal", "{content_type:?}");
+        assert_eq!(
+            errors[1],
+            json!({"type": "model_attributes_type", "loc": ["body"],
+                   "msg": "Input should be a valid dictionary or object to extract fields from",
+                   "input": USER}),
+            "{content_type:?}"
+        );
+    }
+    for content_type in ["application/json", "Application/JSON; charset=utf-8", "application/x+json"] {
+        let resp = client.post("/users").header("content-type", content_type).body(USER).send();
+        assert_eq!(resp.status(), 200, "{content_type}");
+    }
+}
+
+#[test]
+fn malformed_json_is_reported_alone_and_invalid_utf8_is_a_400() {
+    let client = bodies_app().test_client();
+    let resp = client
+        .post("/users?limit=0")
+        .header("content-type", "application/json")
+        .body("{\n  \"name\": \"x\",\n  \"active\": tru\n}")
+        .send();
+    let errors = detail(&resp);
+    assert_eq!(errors.as_array().unwrap().len(), 1);
+    assert_eq!(errors[0]["type"], "json_invalid");
+    // The offset of the misspelt literal's first letter, as Python's json reports it.
+    assert_eq!(errors[0]["loc"], json!(["body", 29]));
+    let resp = client
+        .post("/users")
+        .header("content-type", "application/json")
+        .body(&b"{\"name\": \"\xff\"}"[..])
+        .send();
+    assert_eq!(resp.status(), 400);
+    assert_eq!(resp.text(), r#"{"detail":"There was an error parsing the body"}"#);
+}
+
+#[test]
+fn form_fields_that_are_empty_or_not_in_a_form_are_missing() {
+    let client = bodies_app().test_client();
+    let resp = client.post("/login").form(&[("username", ""), ("password", "pw")]).send();
+    let errors = detail(&resp);
+    assert_eq!(
+        errors,
+        json!([{"type": "missing", "loc": ["body", "username"], "msg": "Field required", "input": null}])
+    );
+    let resp = client
+        .post("/login")
+        .header("content-type", "application/json")
+        .body(r#"{"username": "ana", "password": "pw"}"#)
+        .send();
+    let locs: Vec<Value> = detail(&resp).as_array().unwrap().iter().map(|e| e["loc"].clone()).collect();
+    assert_eq!(locs, [json!(["body", "username"]), json!(["body", "password"])]);
+    let multipart = "--x\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nana\r\n\
+                     --x\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\npw\r\n--x--\r\n";
+    let resp = client
+        .post("/login")
+        .header("content-type", "multipart/form-data; boundary=x")
+        .body(multipart)
+        .send();
+    assert_eq!(resp.text(), "ana:pw");
+}

@@ -108,7 +108,9 @@ where
                 } else {
                     values.next()
                 };
-                if let Some(value) = chosen {
+                // FastAPI: an empty form field is a missing one.
+                let empty_field = source == PairSource::Form && chosen == Some(Value::from(""));
+                if let Some(value) = chosen.filter(|_| !empty_field) {
                     object.insert(property.name.clone(), value);
                 }
             }
