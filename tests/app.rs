@@ -320,7 +320,7 @@ fn missing_required_values_and_errors_across_sources_come_together() {
             {"type": "less_than_equal", "loc": ["path", "id"],
              "msg": "Input should be less than or equal to 255", "input": "300", "ctx": {"le": 255}},
             {"type": "missing", "loc": ["query", "n"], "msg": "Field required", "input": null},
-            {"type": "missing", "loc": ["body", "n"], "msg": "Field required", "input": null}
+            {"type": "missing", "loc": ["body", "n"], "msg": "Field required", "input": {}}
         ]})
     );
     let body = detail(&client.post("/things/1?n=1").send());

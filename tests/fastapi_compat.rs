@@ -350,3 +350,95 @@ fn form_fields_that_are_empty_or_not_in_a_form_are_missing() {
         .send();
     assert_eq!(resp.text(), "ana:pw");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Error types, locations, messages and inputs as pydantic and FastAPI give them.
+
+#[derive(Serialize, Deserialize, schemars::JsonSchema, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum Kind {
+    Tool,
+    Toy,
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+struct Thing {
+    kind: Kind,
+    #[serde(default)]
+    #[schemars(length(max = 2))]
+    tags: Vec<String>,
+    #[serde(default)]
+    meta: std::collections::HashMap<String, u8>,
+    #[schemars(email)]
+    owner: Option<String>,
+}
+
+fn errors_app() -> App {
+    async fn thing(Json(t): Json<Thing>) -> String {
+        format!("{} tags", t.tags.len())
+    }
+    async fn pair(nanoapi::app::Path((a, b)): nanoapi::app::Path<(String, u8)>) -> String {
+        format!("{a}:{b}")
+    }
+    App::new().post("/things", thing).get("/pairs/{a}/{b}", pair)
+}
+
+fn thing_errors(client: &nanoapi::app::TestClient, body: Value) -> Value {
+    detail(&client.post("/things").json(&body).send())
+}
+
+#[test]
+fn tuple_path_errors_are_located_by_parameter_name() {
+    let client = errors_app().test_client();
+    let errors = detail(&client.get("/pairs/x/256").send());
+    assert_eq!(errors[0]["loc"], json!(["path", "b"]));
+    assert_eq!(errors[0]["input"], "256");
+}
+
+#[test]
+fn enums_dicts_and_long_lists_report_pydantics_types() {
+    let client = errors_app().test_client();
+    for kind in [json!(null), json!(1), json!("TOOL")] {
+        let errors = thing_errors(&client, json!({"kind": kind}));
+        assert_eq!(
+            errors,
+            json!([{"type": "enum", "loc": ["body", "kind"], "msg": "Input should be 'tool' or 'toy'",
+                    "input": kind, "ctx": {"expected": "'tool' or 'toy'"}}])
+        );
+    }
+    let errors = thing_errors(&client, json!({"kind": "toy", "meta": [1]}));
+    assert_eq!(errors[0]["type"], "dict_type");
+    assert_eq!(errors[0]["msg"], "Input should be a valid dictionary");
+    // Too long: that error alone, not the items' errors too.
+    let errors = thing_errors(&client, json!({"kind": "toy", "tags": [1, 2, 3]}));
+    assert_eq!(errors.as_array().unwrap().len(), 1);
+    assert_eq!(errors[0]["type"], "too_long");
+}
+
+#[test]
+fn a_missing_body_field_reports_the_object_that_lacks_it() {
+    let client = errors_app().test_client();
+    let errors = thing_errors(&client, json!({"tags": []}));
+    assert_eq!(
+        errors,
+        json!([{"type": "missing", "loc": ["body", "kind"], "msg": "Field required",
+                "input": {"tags": []}}])
+    );
+}
+
+#[test]
+fn email_errors_use_email_validators_words() {
+    let client = errors_app().test_client();
+    for (owner, reason) in [
+        ("ana.example.com", "An email address must have an @-sign."),
+        ("a@b@example.com", "The part after the @-sign contains invalid characters: '@'."),
+        ("a na@example.com", "The email address contains invalid characters before the @-sign: SPACE."),
+        ("ana.@example.com", "An email address cannot have a period immediately before the @-sign."),
+        ("ana@localhost", "The part after the @-sign is not valid. It should have a period."),
+        ("ana@host.local", "The part after the @-sign is a special-use or reserved name that cannot be used with email."),
+    ] {
+        let errors = thing_errors(&client, json!({"kind": "toy", "owner": owner}));
+        assert_eq!(errors[0]["ctx"]["reason"], reason, "{owner}");
+        assert_eq!(errors[0]["msg"], format!("value is not a valid email address: {reason}"));
+    }
+}

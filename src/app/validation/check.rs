@@ -18,6 +18,9 @@ pub(crate) struct Checker<'s> {
     pub errors: Vec<ErrorItem>,
     /// How a top-level field is named in locations (headers: `user_agent` → `user-agent`).
     pub alias: Option<fn(&str) -> String>,
+    /// Whether a missing field's input is the object that lacks it (pydantic's, for a JSON
+    /// body) rather than `null` (FastAPI's, for query, path, header, cookie and form fields).
+    pub missing_input_is_object: bool,
 }
 
 /// One step of the checker's location.
@@ -35,6 +38,7 @@ impl<'s> Checker<'s> {
             loc: vec![Step::Key(Cow::Borrowed(root))],
             errors: Vec::new(),
             alias: None,
+            missing_input_is_object: false,
         }
     }
 
@@ -87,16 +91,22 @@ impl<'s> Checker<'s> {
             && node.types & ty::STRING == 0
             && matches!(value, Value::String(_) | Value::Bool(_)))
         .then(|| value.clone());
-        if node.types != 0 && !self.coerce_type(node, value) {
-            return;
-        }
         if let Some(allowed) = &node.enum_values
             && !allowed.contains(value)
         {
-            let value = sent.as_ref().unwrap_or(value);
-            let expected = expected_list(allowed);
-            let msg = format!("Input should be {expected}");
-            self.error_ctx("enum", msg, value, json!({ "expected": expected }));
+            // pydantic reports any value outside an enum (null, a number for a string enum)
+            // as `enum`, not as a type error; lax coercion still applies (`"1"` for 1).
+            let mut coerced = value.clone();
+            let mut quiet = Checker::new(self.schema, "");
+            if node.types == 0 || !quiet.coerce_type(node, &mut coerced) || !allowed.contains(&coerced) {
+                let expected = expected_list(allowed);
+                let msg = format!("Input should be {expected}");
+                self.error_ctx("enum", msg, value, json!({ "expected": expected }));
+                return;
+            }
+            *value = coerced;
+        }
+        if node.types != 0 && !self.coerce_type(node, value) {
             return;
         }
         match value {
@@ -128,6 +138,7 @@ impl<'s> Checker<'s> {
                 loc: self.loc.clone(),
                 errors: Vec::new(),
                 alias: self.alias,
+                missing_input_is_object: self.missing_input_is_object,
             };
             inner.check(branch, &mut candidate);
             if inner.errors.is_empty() {
@@ -240,7 +251,11 @@ impl<'s> Checker<'s> {
                 return false;
             }
         }
-        let (kind, msg) = type_error(types);
+        let (kind, msg) = if node.properties.is_empty() && node.additional.is_some() {
+            ("dict_type", "Input should be a valid dictionary")
+        } else {
+            type_error(types)
+        };
         self.error(kind, msg, value);
         false
     }
@@ -381,9 +396,23 @@ impl<'s> Checker<'s> {
         }
     }
 
+    /// A list, as pydantic checks one: too long is reported alone; otherwise the items'
+    /// errors; then, if there were none, too short.
     fn check_array(&mut self, node: &'s Node, value: &mut Value) {
         let Value::Array(items) = value else { return };
         let len = items.len();
+        if let Some(max) = node.max_items
+            && len > max
+        {
+            let msg = format!(
+                "List should have at most {max} item{} after validation, not {len}",
+                plural(max)
+            );
+            let ctx = json!({ "field_type": "List", "max_length": max, "actual_length": len });
+            self.error_ctx("too_long", msg, value, ctx);
+            return;
+        }
+        let before = self.errors.len();
         for (index, item) in items.iter_mut().enumerate() {
             let item_node = node.prefix_items.get(index).or(node.items.as_deref());
             if let Some(item_node) = item_node {
@@ -391,6 +420,9 @@ impl<'s> Checker<'s> {
                 self.check(item_node, item);
                 self.loc.pop();
             }
+        }
+        if self.errors.len() != before {
+            return;
         }
         if let Some(min) = node.min_items
             && len < min
@@ -401,19 +433,17 @@ impl<'s> Checker<'s> {
             );
             let ctx = json!({ "field_type": "List", "min_length": min, "actual_length": len });
             self.error_ctx("too_short", msg, value, ctx);
-        } else if let Some(max) = node.max_items
-            && len > max
-        {
-            let msg = format!(
-                "List should have at most {max} item{} after validation, not {len}",
-                plural(max)
-            );
-            let ctx = json!({ "field_type": "List", "max_length": max, "actual_length": len });
-            self.error_ctx("too_long", msg, value, ctx);
         }
     }
 
     fn check_object(&mut self, node: &'s Node, value: &mut Value) {
+        let missing_input = if self.missing_input_is_object
+            && node.properties.iter().any(|p| p.required && value.get(&p.name).is_none())
+        {
+            value.clone()
+        } else {
+            Value::Null
+        };
         let Value::Object(fields) = value else { return };
         let top = self.loc.len() == 1;
         for property in &node.properties {
@@ -424,7 +454,11 @@ impl<'s> Checker<'s> {
             self.loc.push(Step::Key(name));
             match fields.get_mut(&property.name) {
                 Some(field) => self.check(&property.node, field),
-                None if property.required => self.errors.push(ErrorItem::missing(self.loc_owned())),
+                None if property.required => {
+                    let mut missing = ErrorItem::missing(self.loc_owned());
+                    missing.input = missing_input.clone();
+                    self.errors.push(missing);
+                }
                 None => {}
             }
             self.loc.pop();
@@ -602,27 +636,89 @@ fn compare_numbers(value: &Value, bound: &Value) -> std::cmp::Ordering {
     }
 }
 
-/// A pragmatic email check (what `email_validator` rejects most often), with its reason.
-fn check_email(text: &str) -> Result<(), &'static str> {
-    let mut parts = text.split('@');
-    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
-        return Err("The email address is not valid. It must have exactly one @-sign.");
+/// The syntax checks of `email-validator` (what pydantic's `EmailStr` runs, without the DNS
+/// checks), in its order and with its words, for addresses without quoting or display names:
+/// the @-sign, the characters and periods on each side, a period and a letter-ending
+/// top-level domain after the @-sign, and the special-use domains.
+fn check_email(text: &str) -> Result<(), String> {
+    let Some((local, domain)) = text.split_once('@') else {
+        return Err("An email address must have an @-sign.".into());
     };
     if local.is_empty() {
-        return Err("There must be something before the @-sign.");
+        return Err("There must be something before the @-sign.".into());
     }
+    // RFC 5322 atext, a period, and (RFC 6531) any non-ASCII character.
+    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c);
+    invalid_chars(local, |c| atext(c) || !c.is_ascii())
+        .map_or(Ok(()), |bad| Err(format!("The email address contains invalid characters before the @-sign: {bad}.")))?;
+    check_dot_atom(
+        local,
+        "An email address cannot start with a period.",
+        "An email address cannot have a period immediately before the @-sign.",
+    )?;
     if domain.is_empty() {
-        return Err("There must be something after the @-sign.");
+        return Err("There must be something after the @-sign.".into());
     }
-    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("The email address contains invalid characters.");
+    let hostname = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.' || !c.is_ascii();
+    invalid_chars(domain, hostname)
+        .map_or(Ok(()), |bad| Err(format!("The part after the @-sign contains invalid characters: {bad}.")))?;
+    check_dot_atom(
+        domain,
+        "An email address cannot have a period immediately after the @-sign.",
+        "An email address cannot end with a period.",
+    )?;
+    if domain.ends_with('-') {
+        return Err("An email address cannot end with a hyphen.".into());
     }
-    if !domain.contains('.')
-        || domain.starts_with('.')
-        || domain.ends_with('.')
-        || domain.contains("..")
-    {
-        return Err("The part after the @-sign is not valid. It should have a period.");
+    if domain.starts_with('-') {
+        return Err("An email address cannot have a hyphen immediately after the @-sign.".into());
+    }
+    if domain.contains(".-") || domain.contains("-.") {
+        return Err("An email address cannot have a period and a hyphen next to each other.".into());
+    }
+    if !domain.contains('.') {
+        return Err("The part after the @-sign is not valid. It should have a period.".into());
+    }
+    if !domain.ends_with(|c: char| c.is_ascii_alphabetic()) {
+        return Err("The part after the @-sign is not valid. It is not within a valid top-level domain.".into());
+    }
+    const SPECIAL_USE: [&str; 6] = ["arpa", "invalid", "local", "localhost", "onion", "test"];
+    let lower = domain.to_ascii_lowercase();
+    if SPECIAL_USE.iter().any(|d| lower == *d || lower.ends_with(&format!(".{d}"))) {
+        return Err("The part after the @-sign is a special-use or reserved name that cannot be used with email.".into());
     }
     Ok(())
+}
+
+/// email-validator's period rules for one side of the @-sign.
+fn check_dot_atom(part: &str, at_start: &str, at_end: &str) -> Result<(), String> {
+    if part.ends_with('.') {
+        return Err(at_end.into());
+    }
+    if part.starts_with('.') {
+        return Err(at_start.into());
+    }
+    if part.contains("..") {
+        return Err("An email address cannot have two periods in a row.".into());
+    }
+    Ok(())
+}
+
+/// The characters of `part` that `allowed` refuses, as email-validator lists them: each once,
+/// sorted, shown as Python's `repr` (`'@'`), or by name (`SPACE`), or as `U+0009`.
+fn invalid_chars(part: &str, allowed: impl Fn(char) -> bool) -> Option<String> {
+    let mut shown: Vec<String> = part
+        .chars()
+        .filter(|&c| !allowed(c))
+        .map(|c| match c {
+            ' ' => "SPACE".to_owned(),
+            '\\' => "\"\\\"".to_owned(),
+            '\'' => "\"'\"".to_owned(),
+            c if c.is_control() => format!("U+{:04X}", u32::from(c)),
+            c => format!("'{c}'"),
+        })
+        .collect();
+    shown.sort();
+    shown.dedup();
+    (!shown.is_empty()).then(|| shown.join(", "))
 }

@@ -146,6 +146,17 @@ where
         }
     };
     checker.check_root(&mut value);
+    if !root.prefix_items.is_empty() {
+        // A tuple of path parameters: errors are located by the parameters' names, as
+        // FastAPI locates its separate parameters, not by position.
+        for error in &mut checker.errors {
+            if let Some(LocPart::Index(index)) = error.loc.get(1)
+                && let Some((name, _)) = pairs.get(*index)
+            {
+                error.loc[1] = LocPart::Key(name.clone().into_owned());
+            }
+        }
+    }
     finish(checker, value)
 }
 
@@ -156,6 +167,7 @@ where
 {
     let schema = CompiledSchema::of::<T>();
     let mut checker = Checker::new(&schema, root);
+    checker.missing_input_is_object = true;
     checker.check_root(&mut value);
     finish(checker, value)
 }
