@@ -133,10 +133,18 @@ const CASES: &[Case] = &[
         None,
         FORBIDDEN,
     ),
-    // HTTP Bearer: the scheme is case-insensitive.
+    // HTTP Bearer: the scheme is case-insensitive; the token is trimmed (FastAPI's
+    // get_authorization_scheme_param), so two spaces after the scheme are accepted.
     case(
         "/secure/bearer",
         &[("Authorization", "bearer good-key")],
+        200,
+        None,
+        "bearer 8",
+    ),
+    case(
+        "/secure/bearer",
+        &[("Authorization", "Bearer  good-key")],
         200,
         None,
         "bearer 8",
@@ -236,6 +244,22 @@ const CASES: &[Case] = &[
         401,
         BEARER,
         INVALID,
+    ),
+    // FastAPI's OAuth2PasswordBearer hands an empty Bearer token to the check; the token is
+    // trimmed, as for HTTP Bearer.
+    case(
+        "/secure/oauth2",
+        &[("Authorization", "Bearer")],
+        401,
+        BEARER,
+        INVALID,
+    ),
+    case(
+        "/secure/oauth2",
+        &[("Authorization", "Bearer  good-key")],
+        200,
+        None,
+        "oauth2 8",
     ),
     case(
         "/secure/oauth2",

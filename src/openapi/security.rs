@@ -297,11 +297,13 @@ fn scheme_object(kind: &str, description: Option<&str>, fields: Value) -> Value 
     Value::Object(object)
 }
 
-/// The `Authorization` value split at its first space into scheme and parameter (FastAPI's
-/// `get_authorization_scheme_param`).
+/// The `Authorization` value split at its first space into scheme and parameter, the
+/// parameter trimmed (FastAPI's `get_authorization_scheme_param`: `Bearer  token` is the
+/// token `token`).
 fn authorization(req: &Request) -> Option<(&str, &str)> {
     let value = std::str::from_utf8(req.header("authorization")?).ok()?;
-    Some(value.split_once(' ').unwrap_or((value, "")))
+    let (scheme, param) = value.split_once(' ').unwrap_or((value, ""));
+    Some((scheme, param.trim()))
 }
 
 macro_rules! api_key_scheme {
@@ -644,8 +646,10 @@ impl Scheme for OAuth2PasswordBearer {
     }
 
     fn credentials(&self, req: &Request) -> Option<String> {
+        // As FastAPI's OAuth2PasswordBearer: any Bearer value, even an empty one, is the
+        // token, and the check decides.
         let (scheme, token) = authorization(req)?;
-        (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.to_owned())
     }
 }
 
