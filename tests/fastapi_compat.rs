@@ -442,3 +442,60 @@ fn email_errors_use_email_validators_words() {
         assert_eq!(errors[0]["msg"], format!("value is not a valid email address: {reason}"));
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Routing: trailing-slash redirects, unreserved escapes, OPTIONS, the OAuth2 redirect page.
+
+fn routing_app() -> App {
+    async fn items() -> &'static str {
+        "items"
+    }
+    App::new().get("/items", items).post("/items", items)
+}
+
+#[test]
+fn a_trailing_slash_that_does_not_match_is_a_307_to_the_other_form() {
+    let client = routing_app().test_client();
+    for method in ["GET", "POST", "DELETE"] {
+        let resp = client.request(method, "/items/?a=1").header("host", "test").send();
+        assert_eq!(resp.status(), 307, "{method}");
+        assert_eq!(resp.header("location"), Some("http://test/items?a=1"));
+        assert_eq!(resp.header("content-type"), None);
+    }
+    assert_eq!(client.get("/nothing/").send().status(), 404);
+    let client = routing_app().redirect_slashes(false).test_client();
+    assert_eq!(client.get("/items/").send().status(), 404);
+}
+
+#[test]
+fn unreserved_escapes_are_decoded_before_routing_and_encoded_slashes_are_not() {
+    async fn name(nanoapi::app::Path(name): nanoapi::app::Path<String>) -> String {
+        name
+    }
+    let client = routing_app().get("/names/{name}", name).test_client();
+    assert_eq!(client.get("/%69tems").send().text(), "items");
+    assert_eq!(client.get("/%69%74%65%6D%73").send().text(), "items");
+    assert_eq!(client.get("/names/a%2Fb").send().text(), "a/b");
+    assert_eq!(client.get("/names/%7Eme").send().text(), "~me");
+}
+
+#[test]
+fn options_without_a_route_is_405() {
+    let client = routing_app().test_client();
+    let resp = client.options("/items").send();
+    assert_eq!(resp.status(), 405);
+    assert_eq!(resp.header("allow"), Some("GET, HEAD, POST"));
+    assert_eq!(resp.text(), r#"{"detail":"Method Not Allowed"}"#);
+}
+
+#[test]
+fn swagger_uis_oauth2_redirect_page_is_served_with_the_docs() {
+    let client = routing_app().test_client();
+    let resp = client.get("/docs/oauth2-redirect").send();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.text().contains("swaggerUIRedirectOauth2"));
+    let docs = client.get("/docs").send().text();
+    assert!(docs.contains("oauth2RedirectUrl: window.location.origin + '/docs/oauth2-redirect'"));
+    let client = routing_app().docs_url(None).test_client();
+    assert_eq!(client.get("/docs/oauth2-redirect").send().status(), 404);
+}
