@@ -499,3 +499,21 @@ fn swagger_uis_oauth2_redirect_page_is_served_with_the_docs() {
     let client = routing_app().docs_url(None).test_client();
     assert_eq!(client.get("/docs/oauth2-redirect").send().status(), 404);
 }
+
+// ---------------------------------------------------------------------------------------------
+// The OpenAPI document as FastAPI writes it.
+
+#[test]
+fn any_json_is_an_empty_schema_and_a_declared_status_has_no_content() {
+    async fn anything() -> Json<Value> {
+        Json(json!({"ok": true}))
+    }
+    let doc = App::new()
+        .route(nanoapi::app::Route::get("/any", anything).response(404, "Not here"))
+        .build()
+        .unwrap()
+        .openapi();
+    let responses = &doc["paths"]["/any"]["get"]["responses"];
+    assert_eq!(responses["200"]["content"]["application/json"]["schema"], json!({}));
+    assert_eq!(responses["404"], json!({"description": "Not here"}));
+}

@@ -190,7 +190,7 @@ fn render_operation(
     }
     if let Some(body) = &doc.body {
         let schema = match body.schema {
-            Some(schema) => schema(generator).to_value(),
+            Some(schema) => schema_object(schema(generator).to_value()),
             None => untyped_schema(body.content_type),
         };
         operation.insert(
@@ -307,6 +307,11 @@ fn render_responses(generator: &mut SchemaGenerator, op: &Operation<'_>) -> Valu
         if !StatusCode::from_u16(status).is_ok_and(StatusCode::allows_body) {
             continue;
         }
+        // An extra status declared with a description only (Route::response) has no content,
+        // as FastAPI's `responses={404: {"description": ...}}`.
+        if declared.status.is_some() && declared.schema.is_none() {
+            continue;
+        }
         // A fixed response knows its real media type; the type-level one is a placeholder.
         let media = match (declared.status, op.fixed_media) {
             (None, Some(fixed)) => {
@@ -321,7 +326,7 @@ fn render_responses(generator: &mut SchemaGenerator, op: &Operation<'_>) -> Valu
             _ => declared.content_type.to_owned(),
         };
         let schema = match declared.schema {
-            Some(schema) => schema(generator).to_value(),
+            Some(schema) => schema_object(schema(generator).to_value()),
             None => untyped_schema(&media),
         };
         let content = entry
@@ -375,6 +380,15 @@ fn reason(status: u16) -> String {
 }
 
 /// The schema of a body with no declared type.
+/// A schema as a Schema Object: schemars's `true` (any value, e.g. `serde_json::Value`) is
+/// written `{}`, as FastAPI writes `Any`.
+fn schema_object(schema: Value) -> Value {
+    match schema {
+        Value::Bool(true) => json!({}),
+        other => other,
+    }
+}
+
 fn untyped_schema(media: &str) -> Value {
     match media {
         "text/plain" | "text/html" | "text/event-stream" => json!({ "type": "string" }),
