@@ -7,9 +7,7 @@
 use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt};
-use nanoapi::app::{
-    App, Event, EventSource, HttpException, Json, LastEventId, Path, Query, Route,
-};
+use nanoapi::app::{App, Event, EventSource, HttpException, Json, LastEventId, Path, Query, Route};
 use nanoapi::executor::time::sleep;
 use nanoapi::http::{Response, StatusCode};
 use serde::{Deserialize, Serialize};

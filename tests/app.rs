@@ -84,9 +84,15 @@ fn segment_boundaries_and_trailing_slashes_are_respected() {
         .get("/users", ok)
         .test_client();
     let resp = client.get("/users/").header("host", "h").send();
-    assert_eq!((resp.status(), resp.header("location")), (307, Some("http://h/users")));
+    assert_eq!(
+        (resp.status(), resp.header("location")),
+        (307, Some("http://h/users"))
+    );
     let resp = client.get("/user/7").header("host", "h").send();
-    assert_eq!((resp.status(), resp.header("location")), (307, Some("http://h/user/7/")));
+    assert_eq!(
+        (resp.status(), resp.header("location")),
+        (307, Some("http://h/user/7/"))
+    );
 }
 
 #[test]

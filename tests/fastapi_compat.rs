@@ -85,9 +85,15 @@ fn repeated_query_form_and_cookie_keys_take_the_last_value() {
     assert_eq!(errors[0]["ctx"], json!({"le": 100}));
     assert_eq!(client.get("/limit?limit=200&limit=5").send().text(), "5");
     assert_eq!(client.get("/limit?limit=abc&limit=7").send().text(), "7");
-    let resp = client.post("/form").form(&[("limit", "1"), ("limit", "2")]).send();
+    let resp = client
+        .post("/form")
+        .form(&[("limit", "1"), ("limit", "2")])
+        .send();
     assert_eq!(resp.text(), "2");
-    let resp = client.get("/theme").header("cookie", "theme=a; theme=b").send();
+    let resp = client
+        .get("/theme")
+        .header("cookie", "theme=a; theme=b")
+        .send();
     assert_eq!(resp.text(), r#"Some("b") Some("b")"#);
     let resp = client
         .get("/theme")
@@ -113,7 +119,10 @@ fn an_api_key_sent_twice_is_checked_as_fastapi_checks_it() {
     let client = repeated_keys_app().test_client();
     let resp = client.get("/query-key?api_key=first&api_key=second").send();
     assert_eq!(resp.text(), "second");
-    let resp = client.get("/cookie-key").header("cookie", "key=first; key=second").send();
+    let resp = client
+        .get("/cookie-key")
+        .header("cookie", "key=first; key=second")
+        .send();
     assert_eq!(resp.text(), "second");
 }
 
@@ -223,26 +232,47 @@ fn booleans_accept_zero_and_one_and_refuse_padding() {
                 "msg": "Input should be a valid boolean, unable to interpret input",
                 "input": " true"}])
     );
-    assert_eq!(client.get("/flags?verbose=Y&n=3.0").send().text(), "true Some(3)");
+    assert_eq!(
+        client.get("/flags?verbose=Y&n=3.0").send().text(),
+        "true Some(3)"
+    );
 }
 
 #[test]
 fn floats_accept_booleans_and_non_finite_strings_meet_the_bounds() {
     let client = lax_app().test_client();
-    assert_eq!(post_json(&client, "/price", r#"{"price": true}"#).text(), "1");
-    assert_eq!(post_json(&client, "/price", r#"{"price": "1_0.5"}"#).text(), "10.5");
+    assert_eq!(
+        post_json(&client, "/price", r#"{"price": true}"#).text(),
+        "1"
+    );
+    assert_eq!(
+        post_json(&client, "/price", r#"{"price": "1_0.5"}"#).text(),
+        "10.5"
+    );
     for (sent, kind, bound) in [
         ("\"inf\"", "less_than_equal", "1000000"),
         ("\"nan\"", "less_than_equal", "1000000"),
         ("\"-Infinity\"", "greater_than_equal", "0"),
         ("-1", "greater_than_equal", "0"),
     ] {
-        let errors = detail(&post_json(&client, "/price", &format!(r#"{{"price": {sent}}}"#)));
+        let errors = detail(&post_json(
+            &client,
+            "/price",
+            &format!(r#"{{"price": {sent}}}"#),
+        ));
         assert_eq!(errors.as_array().unwrap().len(), 1, "{sent}");
         assert_eq!(errors[0]["type"], kind, "{sent}");
         // pydantic prints a float bound without its ".0".
-        assert!(errors[0]["msg"].as_str().unwrap().ends_with(&format!(" {bound}")));
-        assert_eq!(errors[0]["input"], serde_json::from_str::<Value>(sent).unwrap());
+        assert!(
+            errors[0]["msg"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!(" {bound}"))
+        );
+        assert_eq!(
+            errors[0]["input"],
+            serde_json::from_str::<Value>(sent).unwrap()
+        );
     }
 }
 
@@ -282,7 +312,11 @@ const USER: &str = r#"{"user_id": 1, "active": true, "name": "ana"}"#;
 #[test]
 fn a_json_body_without_a_json_type_is_validated_as_text_with_the_other_errors() {
     let client = bodies_app().test_client();
-    for content_type in [None, Some("text/plain"), Some("application/x-www-form-urlencoded")] {
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
         let mut request = client.post("/users?limit=0").body(USER);
         if let Some(content_type) = content_type {
             request = request.header("content-type", content_type);
@@ -297,8 +331,16 @@ fn a_json_body_without_a_json_type_is_validated_as_text_with_the_other_errors() 
             "{content_type:?}"
         );
     }
-    for content_type in ["application/json", "Application/JSON; charset=utf-8", "application/x+json"] {
-        let resp = client.post("/users").header("content-type", content_type).body(USER).send();
+    for content_type in [
+        "application/json",
+        "Application/JSON; charset=utf-8",
+        "application/x+json",
+    ] {
+        let resp = client
+            .post("/users")
+            .header("content-type", content_type)
+            .body(USER)
+            .send();
         assert_eq!(resp.status(), 200, "{content_type}");
     }
 }
@@ -322,13 +364,19 @@ fn malformed_json_is_reported_alone_and_invalid_utf8_is_a_400() {
         .body(&b"{\"name\": \"\xff\"}"[..])
         .send();
     assert_eq!(resp.status(), 400);
-    assert_eq!(resp.text(), r#"{"detail":"There was an error parsing the body"}"#);
+    assert_eq!(
+        resp.text(),
+        r#"{"detail":"There was an error parsing the body"}"#
+    );
 }
 
 #[test]
 fn form_fields_that_are_empty_or_not_in_a_form_are_missing() {
     let client = bodies_app().test_client();
-    let resp = client.post("/login").form(&[("username", ""), ("password", "pw")]).send();
+    let resp = client
+        .post("/login")
+        .form(&[("username", ""), ("password", "pw")])
+        .send();
     let errors = detail(&resp);
     assert_eq!(
         errors,
@@ -339,8 +387,16 @@ fn form_fields_that_are_empty_or_not_in_a_form_are_missing() {
         .header("content-type", "application/json")
         .body(r#"{"username": "ana", "password": "pw"}"#)
         .send();
-    let locs: Vec<Value> = detail(&resp).as_array().unwrap().iter().map(|e| e["loc"].clone()).collect();
-    assert_eq!(locs, [json!(["body", "username"]), json!(["body", "password"])]);
+    let locs: Vec<Value> = detail(&resp)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["loc"].clone())
+        .collect();
+    assert_eq!(
+        locs,
+        [json!(["body", "username"]), json!(["body", "password"])]
+    );
     let multipart = "--x\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\nana\r\n\
                      --x\r\nContent-Disposition: form-data; name=\"password\"\r\n\r\npw\r\n--x--\r\n";
     let resp = client
@@ -375,12 +431,20 @@ struct Thing {
 
 fn errors_app() -> App {
     async fn thing(Json(t): Json<Thing>) -> String {
-        format!("{} tags", t.tags.len())
+        let kind = if matches!(t.kind, Kind::Tool) {
+            "tool"
+        } else {
+            "toy"
+        };
+        let owner = t.owner.unwrap_or_default();
+        format!("{kind} {} {} {owner}", t.tags.len(), t.meta.len())
     }
     async fn pair(nanoapi::app::Path((a, b)): nanoapi::app::Path<(String, u8)>) -> String {
         format!("{a}:{b}")
     }
-    App::new().post("/things", thing).get("/pairs/{a}/{b}", pair)
+    App::new()
+        .post("/things", thing)
+        .get("/pairs/{a}/{b}", pair)
 }
 
 fn thing_errors(client: &nanoapi::app::TestClient, body: Value) -> Value {
@@ -431,15 +495,33 @@ fn email_errors_use_email_validators_words() {
     let client = errors_app().test_client();
     for (owner, reason) in [
         ("ana.example.com", "An email address must have an @-sign."),
-        ("a@b@example.com", "The part after the @-sign contains invalid characters: '@'."),
-        ("a na@example.com", "The email address contains invalid characters before the @-sign: SPACE."),
-        ("ana.@example.com", "An email address cannot have a period immediately before the @-sign."),
-        ("ana@localhost", "The part after the @-sign is not valid. It should have a period."),
-        ("ana@host.local", "The part after the @-sign is a special-use or reserved name that cannot be used with email."),
+        (
+            "a@b@example.com",
+            "The part after the @-sign contains invalid characters: '@'.",
+        ),
+        (
+            "a na@example.com",
+            "The email address contains invalid characters before the @-sign: SPACE.",
+        ),
+        (
+            "ana.@example.com",
+            "An email address cannot have a period immediately before the @-sign.",
+        ),
+        (
+            "ana@localhost",
+            "The part after the @-sign is not valid. It should have a period.",
+        ),
+        (
+            "ana@host.local",
+            "The part after the @-sign is a special-use or reserved name that cannot be used with email.",
+        ),
     ] {
         let errors = thing_errors(&client, json!({"kind": "toy", "owner": owner}));
         assert_eq!(errors[0]["ctx"]["reason"], reason, "{owner}");
-        assert_eq!(errors[0]["msg"], format!("value is not a valid email address: {reason}"));
+        assert_eq!(
+            errors[0]["msg"],
+            format!("value is not a valid email address: {reason}")
+        );
     }
 }
 
@@ -457,7 +539,10 @@ fn routing_app() -> App {
 fn a_trailing_slash_that_does_not_match_is_a_307_to_the_other_form() {
     let client = routing_app().test_client();
     for method in ["GET", "POST", "DELETE"] {
-        let resp = client.request(method, "/items/?a=1").header("host", "test").send();
+        let resp = client
+            .request(method, "/items/?a=1")
+            .header("host", "test")
+            .send();
         assert_eq!(resp.status(), 307, "{method}");
         assert_eq!(resp.header("location"), Some("http://test/items?a=1"));
         assert_eq!(resp.header("content-type"), None);
@@ -514,6 +599,9 @@ fn any_json_is_an_empty_schema_and_a_declared_status_has_no_content() {
         .unwrap()
         .openapi();
     let responses = &doc["paths"]["/any"]["get"]["responses"];
-    assert_eq!(responses["200"]["content"]["application/json"]["schema"], json!({}));
+    assert_eq!(
+        responses["200"]["content"]["application/json"]["schema"],
+        json!({})
+    );
     assert_eq!(responses["404"], json!({"description": "Not here"}));
 }

@@ -649,7 +649,9 @@ impl Scheme for OAuth2PasswordBearer {
         // As FastAPI's OAuth2PasswordBearer: any Bearer value, even an empty one, is the
         // token, and the check decides.
         let (scheme, token) = authorization(req)?;
-        scheme.eq_ignore_ascii_case("bearer").then(|| token.to_owned())
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.to_owned())
     }
 }
 

@@ -70,13 +70,19 @@ async fn read_json_value(req: &mut Request) -> Result<Value, Rejection> {
     // Python's json.loads reads bytes as utf-8-sig: a leading byte order mark is skipped.
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
     if std::str::from_utf8(bytes).is_err() {
-        let refusal = HttpException::new(StatusCode::BAD_REQUEST, "There was an error parsing the body");
+        let refusal = HttpException::new(
+            StatusCode::BAD_REQUEST,
+            "There was an error parsing the body",
+        );
         return Err(refusal.into());
     }
     serde_json::from_slice(bytes).map_err(|err| {
         let item = ErrorItem::new(
             "json_invalid",
-            vec!["body".into(), LocPart::Index(json_error_offset(bytes, &err))],
+            vec![
+                "body".into(),
+                LocPart::Index(json_error_offset(bytes, &err)),
+            ],
             "JSON decode error",
             json!({}),
         )

@@ -98,7 +98,10 @@ impl<'s> Checker<'s> {
             // as `enum`, not as a type error; lax coercion still applies (`"1"` for 1).
             let mut coerced = value.clone();
             let mut quiet = Checker::new(self.schema, "");
-            if node.types == 0 || !quiet.coerce_type(node, &mut coerced) || !allowed.contains(&coerced) {
+            if node.types == 0
+                || !quiet.coerce_type(node, &mut coerced)
+                || !allowed.contains(&coerced)
+            {
                 let expected = expected_list(allowed);
                 let msg = format!("Input should be {expected}");
                 self.error_ctx("enum", msg, value, json!({ "expected": expected }));
@@ -324,21 +327,30 @@ impl<'s> Checker<'s> {
         input: &Value,
     ) {
         use std::cmp::Ordering::{Equal, Greater, Less};
-        let checks: [(&Option<Value>, &[std::cmp::Ordering], &'static str, &str, &str); 4] = [
-            (&node.maximum, &[Less, Equal], "less_than_equal", "less than or equal to", "le"),
-            (&node.exclusive_maximum, &[Less], "less_than", "less than", "lt"),
-            (&node.minimum, &[Greater, Equal], "greater_than_equal", "greater than or equal to", "ge"),
-            (&node.exclusive_minimum, &[Greater], "greater_than", "greater than", "gt"),
-        ];
-        for (bound, admitted, kind, words, key) in checks {
-            let Some(bound) = bound else { continue };
-            if compare(bound).is_some_and(|ordering| admitted.contains(&ordering)) {
-                continue;
-            }
-            let msg = format!("Input should be {words} {}", bound_text(bound));
-            self.error_ctx(kind, msg, input, json!({ key: bound }));
-            return;
+        // The bound, if the value's ordering against it is not one of `admitted`.
+        fn broken<'b>(
+            bound: &'b Option<Value>,
+            admitted: &[std::cmp::Ordering],
+            compare: &dyn Fn(&Value) -> Option<std::cmp::Ordering>,
+        ) -> Option<&'b Value> {
+            bound
+                .as_ref()
+                .filter(|bound| !compare(bound).is_some_and(|o| admitted.contains(&o)))
         }
+        let broken = |bound, admitted: &[std::cmp::Ordering]| broken(bound, admitted, &compare);
+        let (kind, words, key, bound) = if let Some(b) = broken(&node.maximum, &[Less, Equal]) {
+            ("less_than_equal", "less than or equal to", "le", b)
+        } else if let Some(b) = broken(&node.exclusive_maximum, &[Less]) {
+            ("less_than", "less than", "lt", b)
+        } else if let Some(b) = broken(&node.minimum, &[Greater, Equal]) {
+            ("greater_than_equal", "greater than or equal to", "ge", b)
+        } else if let Some(b) = broken(&node.exclusive_minimum, &[Greater]) {
+            ("greater_than", "greater than", "gt", b)
+        } else {
+            return;
+        };
+        let msg = format!("Input should be {words} {}", bound_text(bound));
+        self.error_ctx(kind, msg, input, json!({ key: bound }));
     }
 
     /// Reports `n` outside the range of the node's integer format, on a side no declared bound
@@ -438,7 +450,10 @@ impl<'s> Checker<'s> {
 
     fn check_object(&mut self, node: &'s Node, value: &mut Value) {
         let missing_input = if self.missing_input_is_object
-            && node.properties.iter().any(|p| p.required && value.get(&p.name).is_none())
+            && node
+                .properties
+                .iter()
+                .any(|p| p.required && value.get(&p.name).is_none())
         {
             value.clone()
         } else {
@@ -538,7 +553,9 @@ fn parse_int(text: &str) -> Option<i128> {
     let magnitude = digits
         .bytes()
         .filter(u8::is_ascii_digit)
-        .try_fold(0i128, |n, d| n.checked_mul(10)?.checked_add(i128::from(d - b'0')));
+        .try_fold(0i128, |n, d| {
+            n.checked_mul(10)?.checked_add(i128::from(d - b'0'))
+        });
     Some(match (magnitude, negative) {
         (Some(n), true) => -n,
         (Some(n), false) => n,
@@ -649,8 +666,11 @@ fn check_email(text: &str) -> Result<(), String> {
     }
     // RFC 5322 atext, a period, and (RFC 6531) any non-ASCII character.
     let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c);
-    invalid_chars(local, |c| atext(c) || !c.is_ascii())
-        .map_or(Ok(()), |bad| Err(format!("The email address contains invalid characters before the @-sign: {bad}.")))?;
+    invalid_chars(local, |c| atext(c) || !c.is_ascii()).map_or(Ok(()), |bad| {
+        Err(format!(
+            "The email address contains invalid characters before the @-sign: {bad}."
+        ))
+    })?;
     check_dot_atom(
         local,
         "An email address cannot start with a period.",
@@ -660,8 +680,11 @@ fn check_email(text: &str) -> Result<(), String> {
         return Err("There must be something after the @-sign.".into());
     }
     let hostname = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.' || !c.is_ascii();
-    invalid_chars(domain, hostname)
-        .map_or(Ok(()), |bad| Err(format!("The part after the @-sign contains invalid characters: {bad}.")))?;
+    invalid_chars(domain, hostname).map_or(Ok(()), |bad| {
+        Err(format!(
+            "The part after the @-sign contains invalid characters: {bad}."
+        ))
+    })?;
     check_dot_atom(
         domain,
         "An email address cannot have a period immediately after the @-sign.",
@@ -674,17 +697,25 @@ fn check_email(text: &str) -> Result<(), String> {
         return Err("An email address cannot have a hyphen immediately after the @-sign.".into());
     }
     if domain.contains(".-") || domain.contains("-.") {
-        return Err("An email address cannot have a period and a hyphen next to each other.".into());
+        return Err(
+            "An email address cannot have a period and a hyphen next to each other.".into(),
+        );
     }
     if !domain.contains('.') {
         return Err("The part after the @-sign is not valid. It should have a period.".into());
     }
     if !domain.ends_with(|c: char| c.is_ascii_alphabetic()) {
-        return Err("The part after the @-sign is not valid. It is not within a valid top-level domain.".into());
+        return Err(
+            "The part after the @-sign is not valid. It is not within a valid top-level domain."
+                .into(),
+        );
     }
     const SPECIAL_USE: [&str; 6] = ["arpa", "invalid", "local", "localhost", "onion", "test"];
     let lower = domain.to_ascii_lowercase();
-    if SPECIAL_USE.iter().any(|d| lower == *d || lower.ends_with(&format!(".{d}"))) {
+    if SPECIAL_USE
+        .iter()
+        .any(|d| lower == *d || lower.ends_with(&format!(".{d}")))
+    {
         return Err("The part after the @-sign is a special-use or reserved name that cannot be used with email.".into());
     }
     Ok(())
