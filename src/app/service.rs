@@ -35,7 +35,7 @@ pub(crate) struct CompiledRoute {
 struct PathEndpoint {
     /// Indexes into `routes`, in registration order.
     routes: Vec<usize>,
-    /// The `Allow` value for 405 and OPTIONS.
+    /// The `Allow` value of a 405.
     allow: Bytes,
 }
 
