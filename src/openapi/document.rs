@@ -285,9 +285,9 @@ impl Parameters {
     }
 }
 
-/// The responses: the success status first, then the declared ones, then 401 and 403 when the
-/// operation is secured, then 422 when an extractor validates (FastAPI's order, plus the
-/// security refusals).
+/// The responses: the success status first, then the declared ones, then 400 for a JSON body,
+/// 401 and 403 when the operation is secured, then 422 when an extractor validates (FastAPI's
+/// order, plus the body and security refusals).
 fn render_responses(generator: &mut SchemaGenerator, op: &Operation<'_>) -> Value {
     let doc = op.doc;
     let success = doc.status.unwrap_or(200);
@@ -338,6 +338,21 @@ fn render_responses(generator: &mut SchemaGenerator, op: &Operation<'_>) -> Valu
             content[media] = json!({ "schema": schema });
         }
     }
+    if doc
+        .body
+        .as_ref()
+        .is_some_and(|b| b.content_type == "application/json")
+    {
+        // JSON that is not UTF-8 is FastAPI's 400; FastAPI does not document it, but a
+        // tester of the API from its document (schemathesis) must tell it from an
+        // undocumented answer.
+        responses.entry("400").or_insert_with(|| {
+            json!({
+                "description": "There was an error parsing the body",
+                "content": { "application/json": { "schema": detail_schema() } }
+            })
+        });
+    }
     if !doc.security.is_empty() {
         // FastAPI leaves these out; listing them lets tools that test an API from its
         // document (schemathesis) tell a refusal from an undocumented answer.
@@ -345,11 +360,7 @@ fn render_responses(generator: &mut SchemaGenerator, op: &Operation<'_>) -> Valu
             responses.entry(status.to_string()).or_insert_with(|| {
                 json!({
                     "description": description,
-                    "content": { "application/json": { "schema": {
-                        "type": "object",
-                        "properties": { "detail": { "type": "string" } },
-                        "required": ["detail"]
-                    } } }
+                    "content": { "application/json": { "schema": detail_schema() } }
                 })
             });
         }
@@ -368,6 +379,15 @@ fn render_responses(generator: &mut SchemaGenerator, op: &Operation<'_>) -> Valu
         );
     }
     Value::Object(responses)
+}
+
+/// The schema of an `HTTPException` body: `{"detail": "..."}`.
+fn detail_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": { "detail": { "type": "string" } },
+        "required": ["detail"]
+    })
 }
 
 /// The status's reason phrase, as a response description.
