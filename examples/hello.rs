@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt};
-use nanoapi::app::{App, Event, EventSource, HttpException, Json, LastEventId, Path, Query};
+use nanoapi::app::{App, Event, EventSource, HttpException, Json, LastEventId, Path, Query, Route};
 use nanoapi::executor::time::sleep;
 use nanoapi::http::{Response, StatusCode};
 use serde::{Deserialize, Serialize};
@@ -71,7 +71,7 @@ fn app() -> App {
             Response::json_bytes(StatusCode::OK, r#"{"message":"Hello, World!"}"#.into()),
         )
         .get("/users/{user_id}", read_user)
-        .post("/users", create_user)
+        .route(Route::post("/users", create_user).status(201))
         .get("/events", events)
 }
 

@@ -80,9 +80,9 @@ const CASES: &[Case] = &[
         None,
         FORBIDDEN,
     ),
-    // API key in the query (first value wins, decoded).
+    // API key in the query (last value wins, as in FastAPI, decoded).
     case(
-        "/secure/query?api_key=good%2Dkey&api_key=x",
+        "/secure/query?api_key=x&api_key=good%2Dkey",
         &[],
         200,
         None,
@@ -133,10 +133,18 @@ const CASES: &[Case] = &[
         None,
         FORBIDDEN,
     ),
-    // HTTP Bearer: the scheme is case-insensitive.
+    // HTTP Bearer: the scheme is case-insensitive; the token is trimmed (FastAPI's
+    // get_authorization_scheme_param), so two spaces after the scheme are accepted.
     case(
         "/secure/bearer",
         &[("Authorization", "bearer good-key")],
+        200,
+        None,
+        "bearer 8",
+    ),
+    case(
+        "/secure/bearer",
+        &[("Authorization", "Bearer  good-key")],
         200,
         None,
         "bearer 8",
@@ -236,6 +244,22 @@ const CASES: &[Case] = &[
         401,
         BEARER,
         INVALID,
+    ),
+    // FastAPI's OAuth2PasswordBearer hands an empty Bearer token to the check; the token is
+    // trimmed, as for HTTP Bearer.
+    case(
+        "/secure/oauth2",
+        &[("Authorization", "Bearer")],
+        401,
+        BEARER,
+        INVALID,
+    ),
+    case(
+        "/secure/oauth2",
+        &[("Authorization", "Bearer  good-key")],
+        200,
+        None,
+        "oauth2 8",
     ),
     case(
         "/secure/oauth2",

@@ -114,6 +114,7 @@ pub struct App {
     state: StateMap,
     proxies: TrustedProxies,
     hooks: Hooks,
+    redirect_slashes: bool,
     /// Where the OpenAPI document and its pages are served.
     #[cfg(feature = "openapi")]
     pub(crate) docs: crate::openapi::DocsConfig,
@@ -149,9 +150,34 @@ impl App {
             state: StateMap::default(),
             proxies: TrustedProxies::default(),
             hooks: Hooks::default(),
+            redirect_slashes: true,
             #[cfg(feature = "openapi")]
             docs: crate::openapi::DocsConfig::default(),
         }
+    }
+
+    /// Whether a path that matches no route but would with its trailing slash removed (or
+    /// one added) is answered with a 307 redirect to that path (default: yes, as FastAPI's
+    /// `redirect_slashes=True`); with `false`, it is a 404.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nanoapi::app::App;
+    ///
+    /// async fn items() -> &'static str { "items" }
+    ///
+    /// let client = App::new().get("/items", items).test_client();
+    /// let resp = client.get("/items/?page=2").header("host", "api.example").send();
+    /// assert_eq!(resp.status(), 307);
+    /// assert_eq!(resp.header("location"), Some("http://api.example/items?page=2"));
+    ///
+    /// let client = App::new().get("/items", items).redirect_slashes(false).test_client();
+    /// assert_eq!(client.get("/items/").send().status(), 404);
+    /// ```
+    pub fn redirect_slashes(mut self, redirect: bool) -> App {
+        self.redirect_slashes = redirect;
+        self
     }
 
     /// The API title.

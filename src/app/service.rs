@@ -35,7 +35,7 @@ pub(crate) struct CompiledRoute {
 struct PathEndpoint {
     /// Indexes into `routes`, in registration order.
     routes: Vec<usize>,
-    /// The `Allow` value for 405 and OPTIONS.
+    /// The `Allow` value of a 405.
     allow: Bytes,
 }
 
@@ -49,6 +49,7 @@ pub struct AppService {
     middleware: Vec<Arc<dyn Middleware>>,
     state: StateMap,
     proxies: TrustedProxies,
+    redirect_slashes: bool,
     pub(crate) hooks: Hooks,
     pub(crate) meta: super::AppMeta,
     #[cfg(feature = "openapi")]
@@ -64,6 +65,7 @@ impl AppService {
             state,
             proxies,
             hooks,
+            redirect_slashes,
             #[cfg(feature = "openapi")]
             docs,
         } = app;
@@ -125,6 +127,7 @@ impl AppService {
             middleware,
             state,
             proxies,
+            redirect_slashes,
             hooks,
             meta,
             #[cfg(feature = "openapi")]
@@ -161,8 +164,11 @@ impl AppService {
 
     async fn route(&self, req: &mut Request) -> Response {
         let mut captures = Captures::new();
-        let Some(index) = self.tree.find(req.path(), &mut captures) else {
-            return HttpException::new(StatusCode::NOT_FOUND, "Not Found").into_response();
+        // Matched (and captured from) with unreserved characters decoded: `/%69tems` is
+        // `/items`, as for Starlette; `%2F` stays encoded, so it never splits a segment.
+        let path = decode_unreserved(req.path());
+        let Some(index) = self.tree.find(&path, &mut captures) else {
+            return self.not_found(req, &path);
         };
         let endpoint = &self.endpoints[index];
         let method = req.method_bytes();
@@ -175,21 +181,16 @@ impl AppService {
         };
         // HEAD falls back to GET: the writer sends the same head without the body.
         let route = find(method).or_else(|| (method == b"HEAD").then(|| find(b"GET")).flatten());
+        // OPTIONS without a route of its own is a 405 as any other method, as in FastAPI (CORS
+        // preflights are answered by the CORS middleware before routing).
         let route = match route {
             Some(route) => route,
-            None if method == b"OPTIONS" => {
-                let resp = Response::empty(StatusCode::OK);
-                return resp
-                    .header("Allow", endpoint.allow.clone())
-                    .unwrap_or_else(|_| Response::empty(StatusCode::OK));
-            }
             None => {
                 return HttpException::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
                     .header("Allow", endpoint.allow.clone())
                     .into_response();
             }
         };
-        let path = req.path();
         let params: Vec<(Cow<'_, str>, Cow<'_, str>)> = route
             .param_names
             .iter()
@@ -214,9 +215,70 @@ impl AppService {
             Next::new(&route.middleware, &inner).run(req).await
         }
     }
+
+    /// The answer for a path no route matches: a 307 to the same path with its trailing
+    /// slash removed (or one added) when that matches a route (Starlette's
+    /// `redirect_slashes`), else 404.
+    fn not_found(&self, req: &Request, path: &[u8]) -> Response {
+        let not_found = || HttpException::new(StatusCode::NOT_FOUND, "Not Found").into_response();
+        if !self.redirect_slashes || path == b"/" {
+            return not_found();
+        }
+        let other: Vec<u8> = match path.iter().rposition(|&b| b != b'/') {
+            Some(last) if last + 1 < path.len() => path[..=last].to_vec(),
+            Some(_) => [path, b"/"].concat(),
+            None => return not_found(),
+        };
+        if self.tree.find(&other, &mut Captures::new()).is_none() {
+            return not_found();
+        }
+        // Starlette redirects to the absolute URL of the request, rebuilt from its Host.
+        let mut location = match req.header("host") {
+            Some(host) => [b"http://", host].concat(),
+            None => Vec::new(),
+        };
+        location.extend_from_slice(&other);
+        if let Some(query) = req.query() {
+            location.push(b'?');
+            location.extend_from_slice(query);
+        }
+        Response::empty(StatusCode::TEMPORARY_REDIRECT)
+            .header("Location", Bytes::from(location))
+            .unwrap_or_else(|_| not_found())
+    }
 }
 
-/// `GET, HEAD, POST, OPTIONS`: the registered methods, HEAD after GET, OPTIONS last.
+/// `path` with the percent-escapes of unreserved characters (RFC 3986: letters, digits,
+/// `-._~`) decoded; other escapes kept as sent. Borrowed when there is nothing to decode.
+fn decode_unreserved(path: &[u8]) -> Cow<'_, [u8]> {
+    let unreserved = |b: u8| b.is_ascii_alphanumeric() || b"-._~".contains(&b);
+    let hex = |b: u8| (b as char).to_digit(16);
+    let escaped = |i: usize| {
+        let (high, low) = (hex(*path.get(i + 1)?)?, hex(*path.get(i + 2)?)?);
+        let byte = (high * 16 + low) as u8;
+        unreserved(byte).then_some(byte)
+    };
+    if !path.contains(&b'%') || !(0..path.len()).any(|i| path[i] == b'%' && escaped(i).is_some()) {
+        return Cow::Borrowed(path);
+    }
+    let mut out = Vec::with_capacity(path.len());
+    let mut i = 0;
+    while i < path.len() {
+        match (path[i], escaped(i)) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// `GET, HEAD, POST`: the registered methods, HEAD after GET.
 fn allow_value<'a>(methods: impl Iterator<Item = &'a str>) -> Bytes {
     let mut list: Vec<&str> = Vec::new();
     for method in methods {
@@ -226,9 +288,6 @@ fn allow_value<'a>(methods: impl Iterator<Item = &'a str>) -> Bytes {
         if method == "GET" && !list.contains(&"HEAD") {
             list.push("HEAD");
         }
-    }
-    if !list.contains(&"OPTIONS") {
-        list.push("OPTIONS");
     }
     Bytes::from(list.join(", "))
 }

@@ -190,7 +190,7 @@ fn render_operation(
     }
     if let Some(body) = &doc.body {
         let schema = match body.schema {
-            Some(schema) => schema(generator).to_value(),
+            Some(schema) => schema_object(schema(generator).to_value()),
             None => untyped_schema(body.content_type),
         };
         operation.insert(
@@ -285,9 +285,9 @@ impl Parameters {
     }
 }
 
-/// The responses: the success status first, then the declared ones, then 401 and 403 when the
-/// operation is secured, then 422 when an extractor validates (FastAPI's order, plus the
-/// security refusals).
+/// The responses: the success status first, then the declared ones, then 400 for a JSON body,
+/// 401 and 403 when the operation is secured, then 422 when an extractor validates (FastAPI's
+/// order, plus the body and security refusals).
 fn render_responses(generator: &mut SchemaGenerator, op: &Operation<'_>) -> Value {
     let doc = op.doc;
     let success = doc.status.unwrap_or(200);
@@ -307,6 +307,11 @@ fn render_responses(generator: &mut SchemaGenerator, op: &Operation<'_>) -> Valu
         if !StatusCode::from_u16(status).is_ok_and(StatusCode::allows_body) {
             continue;
         }
+        // An extra status declared with a description only (Route::response) has no content,
+        // as FastAPI's `responses={404: {"description": ...}}`.
+        if declared.status.is_some() && declared.schema.is_none() {
+            continue;
+        }
         // A fixed response knows its real media type; the type-level one is a placeholder.
         let media = match (declared.status, op.fixed_media) {
             (None, Some(fixed)) => {
@@ -321,7 +326,7 @@ fn render_responses(generator: &mut SchemaGenerator, op: &Operation<'_>) -> Valu
             _ => declared.content_type.to_owned(),
         };
         let schema = match declared.schema {
-            Some(schema) => schema(generator).to_value(),
+            Some(schema) => schema_object(schema(generator).to_value()),
             None => untyped_schema(&media),
         };
         let content = entry
@@ -333,6 +338,21 @@ fn render_responses(generator: &mut SchemaGenerator, op: &Operation<'_>) -> Valu
             content[media] = json!({ "schema": schema });
         }
     }
+    if doc
+        .body
+        .as_ref()
+        .is_some_and(|b| b.content_type == "application/json")
+    {
+        // JSON that is not UTF-8 is FastAPI's 400; FastAPI does not document it, but a
+        // tester of the API from its document (schemathesis) must tell it from an
+        // undocumented answer.
+        responses.entry("400").or_insert_with(|| {
+            json!({
+                "description": "There was an error parsing the body",
+                "content": { "application/json": { "schema": detail_schema() } }
+            })
+        });
+    }
     if !doc.security.is_empty() {
         // FastAPI leaves these out; listing them lets tools that test an API from its
         // document (schemathesis) tell a refusal from an undocumented answer.
@@ -340,11 +360,7 @@ fn render_responses(generator: &mut SchemaGenerator, op: &Operation<'_>) -> Valu
             responses.entry(status.to_string()).or_insert_with(|| {
                 json!({
                     "description": description,
-                    "content": { "application/json": { "schema": {
-                        "type": "object",
-                        "properties": { "detail": { "type": "string" } },
-                        "required": ["detail"]
-                    } } }
+                    "content": { "application/json": { "schema": detail_schema() } }
                 })
             });
         }
@@ -365,6 +381,15 @@ fn render_responses(generator: &mut SchemaGenerator, op: &Operation<'_>) -> Valu
     Value::Object(responses)
 }
 
+/// The schema of an `HTTPException` body: `{"detail": "..."}`.
+fn detail_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": { "detail": { "type": "string" } },
+        "required": ["detail"]
+    })
+}
+
 /// The status's reason phrase, as a response description.
 fn reason(status: u16) -> String {
     StatusCode::from_u16(status)
@@ -375,6 +400,15 @@ fn reason(status: u16) -> String {
 }
 
 /// The schema of a body with no declared type.
+/// A schema as a Schema Object: schemars's `true` (any value, e.g. `serde_json::Value`) is
+/// written `{}`, as FastAPI writes `Any`.
+fn schema_object(schema: Value) -> Value {
+    match schema {
+        Value::Bool(true) => json!({}),
+        other => other,
+    }
+}
+
 fn untyped_schema(media: &str) -> Value {
     match media {
         "text/plain" | "text/html" | "text/event-stream" => json!({ "type": "string" }),

@@ -229,6 +229,9 @@ pub(crate) fn docs_routes(meta: &AppMeta, config: &DocsConfig, routes: &[Route])
     if let Some(url) = &config.docs_url {
         let page = pages::swagger_ui(&meta.title, openapi_url, &assets);
         fixed.push((url, Response::html(StatusCode::OK, page)));
+        // FastAPI's swagger_ui_oauth2_redirect_url, at its default path.
+        let redirect = Response::html(StatusCode::OK, pages::SWAGGER_OAUTH2_REDIRECT);
+        fixed.push((pages::SWAGGER_OAUTH2_REDIRECT_URL, redirect));
     }
     if let Some(url) = &config.redoc_url {
         let page = pages::redoc(&meta.title, openapi_url, &assets);

@@ -64,6 +64,7 @@ const ui = SwaggerUIBundle({{
     "deepLinking": true,
     "showExtensions": true,
     "showCommonExtensions": true,
+    oauth2RedirectUrl: window.location.origin + '{oauth2_redirect}',
     presets: [
         SwaggerUIBundle.presets.apis,
         SwaggerUIBundle.SwaggerUIStandalonePreset
@@ -78,8 +79,16 @@ const ui = SwaggerUIBundle({{
         title = html_text(title),
         js = html_attr(&assets.swagger_js),
         url = js_string(openapi_url),
+        oauth2_redirect = SWAGGER_OAUTH2_REDIRECT_URL,
     )
 }
+
+/// Where the page Swagger UI's OAuth2 flows return to is served (FastAPI's default).
+pub(crate) const SWAGGER_OAUTH2_REDIRECT_URL: &str = "/docs/oauth2-redirect";
+
+/// The page Swagger UI's OAuth2 flows return to: swagger-ui's `oauth2-redirect.html` (v4.14.0,
+/// Apache-2.0), as FastAPI serves it.
+pub(crate) const SWAGGER_OAUTH2_REDIRECT: &str = include_str!("oauth2_redirect.html");
 
 /// The ReDoc page for the document at `openapi_url`.
 pub(crate) fn redoc(title: &str, openapi_url: &str, assets: &Assets) -> String {

@@ -297,11 +297,13 @@ fn scheme_object(kind: &str, description: Option<&str>, fields: Value) -> Value 
     Value::Object(object)
 }
 
-/// The `Authorization` value split at its first space into scheme and parameter (FastAPI's
-/// `get_authorization_scheme_param`).
+/// The `Authorization` value split at its first space into scheme and parameter, the
+/// parameter trimmed (FastAPI's `get_authorization_scheme_param`: `Bearer  token` is the
+/// token `token`).
 fn authorization(req: &Request) -> Option<(&str, &str)> {
     let value = std::str::from_utf8(req.header("authorization")?).ok()?;
-    Some(value.split_once(' ').unwrap_or((value, "")))
+    let (scheme, param) = value.split_once(' ').unwrap_or((value, ""));
+    Some((scheme, param.trim()))
 }
 
 macro_rules! api_key_scheme {
@@ -360,17 +362,18 @@ api_key_scheme!(
 );
 
 api_key_scheme!(
-    /// An API key in a query parameter (its first value); the credentials are its value.
+    /// An API key in a query parameter (its last value, as FastAPI reads it); the credentials
+    /// are its value.
     APIKeyQuery, "query", |this, req| {
         parse_urlencoded(req.query().unwrap_or_default())
             .into_iter()
-            .find(|(name, _)| name == this.name)
+            .rfind(|(name, _)| name == this.name)
             .map(|(_, value)| value.into_owned())
     }
 );
 
 api_key_scheme!(
-    /// An API key in a cookie; the credentials are its value.
+    /// An API key in a cookie (its last value); the credentials are its value.
     APIKeyCookie, "cookie", |this, req| {
         let fields: Vec<String> = req
             .header_all("cookie")
@@ -643,8 +646,12 @@ impl Scheme for OAuth2PasswordBearer {
     }
 
     fn credentials(&self, req: &Request) -> Option<String> {
+        // As FastAPI's OAuth2PasswordBearer: any Bearer value, even an empty one, is the
+        // token, and the check decides.
         let (scheme, token) = authorization(req)?;
-        (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.to_owned())
     }
 }
 

@@ -1,14 +1,18 @@
 //! Body extractors: JSON and urlencoded forms, validated against their type's schema.
 
+use std::borrow::Cow;
+
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::params::parse_urlencoded;
-use super::{FromRequest, Rejection, RequestContext};
+use super::{FromRequest, Multipart, Rejection, RequestContext};
 use crate::app::doc::{BodyDoc, OperationDoc, schema_ref};
 use crate::app::response::{HttpException, Json};
-use crate::app::validation::{ErrorItem, LocPart, PairSource, from_json, from_pairs};
+use crate::app::validation::{
+    ErrorItem, LocPart, PairSource, ValidationError, from_json, from_pairs,
+};
 use crate::http::StatusCode;
 use crate::server::Request;
 
@@ -26,54 +30,85 @@ pub fn body_error(err: crate::Error) -> Rejection {
     Rejection::from(HttpException::new(status, detail))
 }
 
-/// Whether the request's `Content-Type` (if any) is one of `accepted`'s media types: the
-/// type/subtype before any parameter, case-insensitively, with `+json` suffixes for JSON.
-fn content_type_is(req: &Request, check: impl Fn(&str) -> bool) -> Option<bool> {
-    let value = req.header("content-type")?;
-    let value = String::from_utf8_lossy(value);
-    let media = value
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    Some(check(&media))
+/// The media type of the request's `Content-Type` (type/subtype, lower-cased, without
+/// parameters), if it has one.
+fn media_type(req: &Request) -> Option<String> {
+    let value = String::from_utf8_lossy(req.header("content-type")?);
+    let media = value.split(';').next().unwrap_or("").trim();
+    Some(media.to_ascii_lowercase())
 }
 
-fn unsupported() -> Rejection {
-    HttpException::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Unsupported Media Type").into()
-}
-
-/// Reads a JSON document from `req`: 415 for a non-JSON `Content-Type`, a `missing` error for
-/// an empty body, `json_invalid` (located at the byte offset) for malformed JSON.
-async fn read_json_value(req: &mut Request) -> Result<Value, Rejection> {
-    let is_json = |media: &str| media == "application/json" || media.ends_with("+json");
-    if content_type_is(req, is_json) == Some(false) {
-        return Err(unsupported());
+/// Whether FastAPI parses a body of this media type as JSON: `application/json` or
+/// `application/*+json`.
+fn is_json(media: &str) -> bool {
+    match media.split_once('/') {
+        Some(("application", subtype)) => subtype == "json" || subtype.ends_with("+json"),
+        _ => false,
     }
+}
+
+/// Reads the body of a JSON extractor as FastAPI does:
+///
+/// - an empty body is a `missing` error (reported with the other parameters' errors);
+/// - a body without a JSON `Content-Type` (none, `text/plain`, a form, ...) is not parsed: its
+///   text is validated as the value, so a model reports `model_attributes_type` with the text
+///   as input, among the other errors;
+/// - JSON that is not UTF-8 is a 400 "There was an error parsing the body";
+/// - malformed JSON is a 422 of its `json_invalid` error alone (FastAPI reads the body before
+///   it looks at any other parameter).
+async fn read_json_value(req: &mut Request) -> Result<Value, Rejection> {
+    let json = media_type(req).is_some_and(|media| is_json(&media));
     let bytes = req.read_to_end().await.map_err(body_error)?;
     if bytes.is_empty() {
         return Err(Rejection::Invalid(vec![ErrorItem::missing(vec![
             "body".into(),
         ])]));
     }
-    serde_json::from_slice(&bytes).map_err(|err| {
-        // Python's json reports the offset of the offending character; at the end of the
-        // input, the input's length.
-        let offset = if err.is_eof() {
-            bytes.len()
-        } else {
-            byte_offset(&bytes, err.line(), err.column())
-        };
+    if !json {
+        return Ok(Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    }
+    // Python's json.loads reads bytes as utf-8-sig: a leading byte order mark is skipped.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    if std::str::from_utf8(bytes).is_err() {
+        let refusal = HttpException::new(
+            StatusCode::BAD_REQUEST,
+            "There was an error parsing the body",
+        );
+        return Err(refusal.into());
+    }
+    serde_json::from_slice(bytes).map_err(|err| {
         let item = ErrorItem::new(
             "json_invalid",
-            vec!["body".into(), LocPart::Index(offset)],
+            vec![
+                "body".into(),
+                LocPart::Index(json_error_offset(bytes, &err)),
+            ],
             "JSON decode error",
             json!({}),
         )
         .with_ctx(json!({ "error": err.to_string() }));
-        Rejection::Invalid(vec![item])
+        Rejection::Response(ValidationError::new(vec![item]).into_response())
     })
+}
+
+/// Where Python's json reports `err`: the offset of the offending character, the input's
+/// length at its end. serde_json reports a misspelt literal (`tool` for `true`) where the
+/// spelling went wrong; Python, at the literal's first letter.
+fn json_error_offset(bytes: &[u8], err: &serde_json::Error) -> usize {
+    if err.is_eof() {
+        return bytes.len();
+    }
+    let mut offset = byte_offset(bytes, err.line(), err.column());
+    if err.to_string().starts_with("expected ident") {
+        // Column 0: serde_json had consumed the line break after the literal.
+        if err.column() == 0 {
+            offset = offset.saturating_sub(1);
+        }
+        while offset > 0 && bytes[offset - 1].is_ascii_alphabetic() {
+            offset -= 1;
+        }
+    }
+    offset
 }
 
 /// The byte offset of serde_json's (1-based line, 1-based column) position.
@@ -104,8 +139,9 @@ impl<T: DeserializeOwned + JsonSchema + 'static> FromRequest for Json<T> {
     }
 }
 
-/// An `application/x-www-form-urlencoded` body as a struct (422 at `["body", name]`; 415 for
-/// another `Content-Type`).
+/// An `application/x-www-form-urlencoded` or `multipart/form-data` body as a struct (422 at
+/// `["body", name]`). As in FastAPI, an empty field counts as missing, and a body of another
+/// `Content-Type` is an empty form.
 ///
 /// # Examples
 ///
@@ -123,13 +159,28 @@ impl<T: DeserializeOwned + JsonSchema + 'static> FromRequest for Json<T> {
 pub struct Form<T>(pub T);
 
 impl<T: DeserializeOwned + JsonSchema + 'static> FromRequest for Form<T> {
-    async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
-        let is_form = |media: &str| media == "application/x-www-form-urlencoded";
-        if content_type_is(req, is_form) == Some(false) {
-            return Err(unsupported());
-        }
-        let bytes = req.read_to_end().await.map_err(body_error)?;
-        let pairs = parse_urlencoded(&bytes);
+    async fn from_request(req: &mut Request, cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+        // Starlette's request.form(): urlencoded and multipart bodies are read, any other body
+        // is an empty form (so its fields are missing).
+        let pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = match media_type(req).as_deref() {
+            Some("application/x-www-form-urlencoded") => {
+                let bytes = req.read_to_end().await.map_err(body_error)?;
+                parse_urlencoded(&bytes)
+                    .into_iter()
+                    .map(|(n, v)| (Cow::Owned(n.into_owned()), Cow::Owned(v.into_owned())))
+                    .collect()
+            }
+            Some("multipart/form-data") => {
+                let mut multipart = Multipart::from_request(req, cx).await?;
+                let mut pairs = Vec::new();
+                while let Some(field) = multipart.next_field().await? {
+                    let name = field.name().to_owned();
+                    pairs.push((Cow::Owned(name), Cow::Owned(field.text().await?)));
+                }
+                pairs
+            }
+            _ => Vec::new(),
+        };
         from_pairs(PairSource::Form, &pairs)
             .map(Form)
             .map_err(Rejection::Invalid)

@@ -48,7 +48,8 @@ impl<T: DeserializeOwned + JsonSchema + 'static> FromRequest for Path<T> {
     }
 }
 
-/// Query parameters as a struct: the first value of a name wins unless the field is a list;
+/// Query parameters as a struct: the last value of a name wins (as in FastAPI) unless the field
+/// is a list;
 /// `Option` fields and `#[serde(default)]` make parameters optional; booleans accept
 /// true/false/1/0/yes/no/on/off; constraints declared on the type are checked (422 at
 /// `["query", name]`).
@@ -181,14 +182,16 @@ impl<T: DeserializeOwned + JsonSchema + 'static> FromRequest for Cookie<T> {
     }
 }
 
-/// Every cookie the request carries (all `Cookie` fields), names and values as sent.
+/// Every cookie the request carries (all `Cookie` fields), names and values as sent; a name
+/// sent twice reads as its last value, as Starlette's cookie dictionary has it.
 ///
 /// # Examples
 ///
 /// ```
 /// use nanoapi::app::Cookies;
 ///
-/// let cookies = Cookies::parse(["a=1; b=\"two\"", "c=3"]);
+/// let cookies = Cookies::parse(["a=1; b=\"two\"", "c=3; a=4"]);
+/// assert_eq!(cookies.get("a"), Some("4"));
 /// assert_eq!(cookies.get("b"), Some("two"));
 /// assert_eq!(cookies.get("c"), Some("3"));
 /// assert_eq!(cookies.get("d"), None);
@@ -229,11 +232,11 @@ impl Cookies {
         Cookies::parse(fields.iter().map(|f| f.as_ref()))
     }
 
-    /// The first cookie named `name`.
+    /// The last cookie named `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.pairs
             .iter()
-            .find(|(n, _)| n == name)
+            .rfind(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     }
 

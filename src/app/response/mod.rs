@@ -154,7 +154,8 @@ impl<T: IntoResponse, E: IntoResponse> IntoResponse for Result<T, E> {
 }
 
 /// A JSON body: as an extractor, the request body parsed and validated into `T` (422 on any
-/// failure, 415 on a non-JSON `Content-Type`); as a response, `T` serialized with
+/// failure; as in FastAPI, a body without a JSON `Content-Type` is not parsed but validated as
+/// text, and JSON that is not UTF-8 is a 400); as a response, `T` serialized with
 /// `Content-Type: application/json`.
 ///
 /// # Examples

@@ -8,8 +8,9 @@ use serde_json::{Number, Value, json};
 use super::error::{ErrorItem, LocPart};
 use super::schema::{CompiledSchema, Format, Node, ty};
 
-/// Walks a value against a schema, coercing strings where pydantic's lax mode would (`"42"` to
-/// an integer field, `"yes"` to a boolean), and collects errors.
+/// Walks a value against a schema, coercing where pydantic v2's lax mode would (its conversion
+/// table: `"42"` and `"1.0"` and `5.0` and `true` to an integer field, `"inf"` and `true` to a
+/// float, `"yes"`, `1` and `0.0` to a boolean), and collects errors.
 pub(crate) struct Checker<'s> {
     schema: &'s CompiledSchema,
     /// Where the checker is: borrowed names, materialised only for an error.
@@ -17,6 +18,9 @@ pub(crate) struct Checker<'s> {
     pub errors: Vec<ErrorItem>,
     /// How a top-level field is named in locations (headers: `user_agent` → `user-agent`).
     pub alias: Option<fn(&str) -> String>,
+    /// Whether a missing field's input is the object that lacks it (pydantic's, for a JSON
+    /// body) rather than `null` (FastAPI's, for query, path, header, cookie and form fields).
+    pub missing_input_is_object: bool,
 }
 
 /// One step of the checker's location.
@@ -34,6 +38,7 @@ impl<'s> Checker<'s> {
             loc: vec![Step::Key(Cow::Borrowed(root))],
             errors: Vec::new(),
             alias: None,
+            missing_input_is_object: false,
         }
     }
 
@@ -80,19 +85,38 @@ impl<'s> Checker<'s> {
             self.check_any_of(&node.any_of, value);
             return;
         }
-        if node.types != 0 && !self.coerce_type(node, value) {
-            return;
-        }
+        // A value coerced from a string (or a boolean) is reported as sent, as pydantic does:
+        // `"99999999999999999999"`, not the number it became.
+        let sent = (node.types != 0
+            && node.types & ty::STRING == 0
+            && matches!(value, Value::String(_) | Value::Bool(_)))
+        .then(|| value.clone());
         if let Some(allowed) = &node.enum_values
             && !allowed.contains(value)
         {
-            let expected = expected_list(allowed);
-            let msg = format!("Input should be {expected}");
-            self.error_ctx("enum", msg, value, json!({ "expected": expected }));
+            // pydantic reports any value outside an enum (null, a number for a string enum)
+            // as `enum`, not as a type error; lax coercion still applies (`"1"` for 1).
+            let mut coerced = value.clone();
+            let mut quiet = Checker::new(self.schema, "");
+            if node.types == 0
+                || !quiet.coerce_type(node, &mut coerced)
+                || !allowed.contains(&coerced)
+            {
+                let expected = expected_list(allowed);
+                let msg = format!("Input should be {expected}");
+                self.error_ctx("enum", msg, value, json!({ "expected": expected }));
+                return;
+            }
+            *value = coerced;
+        }
+        if node.types != 0 && !self.coerce_type(node, value) {
             return;
         }
         match value {
-            Value::Number(_) => self.check_number(node, value),
+            Value::Number(_) => {
+                let value = &*value;
+                self.check_number(node, value, sent.as_ref().unwrap_or(value));
+            }
             Value::String(_) => self.check_string(node, value),
             Value::Array(_) => self.check_array(node, value),
             Value::Object(_) => self.check_object(node, value),
@@ -117,6 +141,7 @@ impl<'s> Checker<'s> {
                 loc: self.loc.clone(),
                 errors: Vec::new(),
                 alias: self.alias,
+                missing_input_is_object: self.missing_input_is_object,
             };
             inner.check(branch, &mut candidate);
             if inner.errors.is_empty() {
@@ -163,13 +188,23 @@ impl<'s> Checker<'s> {
             && types & ty::INTEGER != 0
             && let Some(f) = value.as_f64()
         {
-            if f.fract() == 0.0 && f.abs() < 9.0e15 {
-                *value = json!(f as i64);
+            return self.int_from_float(node, f, value);
+        }
+        if let Value::Bool(flag) = *value {
+            // pydantic's lax mode: a boolean is 1 or 0 for an integer or a float.
+            if types & ty::INTEGER != 0 {
+                *value = json!(u8::from(flag));
                 return true;
             }
-            let msg = "Input should be a valid integer, got a number with a fractional part";
-            self.error("int_from_float", msg, value);
-            return false;
+            if types & ty::NUMBER != 0 {
+                *value = json!(f64::from(u8::from(flag)));
+                return true;
+            }
+        }
+        if types & ty::BOOLEAN != 0
+            && let Value::Number(number) = &*value
+        {
+            return self.bool_from_number(number.clone(), value);
         }
         if let Value::String(text) = value {
             if types & ty::INTEGER != 0 {
@@ -190,9 +225,18 @@ impl<'s> Checker<'s> {
                 }
             }
             if types & ty::NUMBER != 0 {
-                if let Some(number) = parse_float(text) {
-                    *value = number;
-                    return true;
+                if let Some(f) = parse_float(text) {
+                    if let Some(number) = Number::from_f64(f) {
+                        *value = Value::Number(number);
+                        return true;
+                    }
+                    // inf and nan are floats to pydantic; a JSON value cannot hold them, so
+                    // they are checked against the bounds here and stay strings (refused
+                    // later, when T is built, if no bound refuses them first).
+                    let input = value.clone();
+                    let before = self.errors.len();
+                    self.check_bounds(node, |bound| f.partial_cmp(&bound.as_f64()?), &input);
+                    return self.errors.len() == before;
                 }
                 if types & ty::BOOLEAN == 0 {
                     let msg = "Input should be a valid number, unable to parse string as a number";
@@ -210,45 +254,103 @@ impl<'s> Checker<'s> {
                 return false;
             }
         }
-        let (kind, msg) = type_error(types);
+        let (kind, msg) = if node.properties.is_empty() && node.additional.is_some() {
+            ("dict_type", "Input should be a valid dictionary")
+        } else {
+            type_error(types)
+        };
         self.error(kind, msg, value);
         false
     }
 
-    fn check_number(&mut self, node: &Node, value: &Value) {
-        fn compare<'b>(
-            value: &Value,
+    /// A float for an integer field: exact integers within i64 are accepted (pydantic's
+    /// `int_from_float` rule), larger ones are out of range.
+    fn int_from_float(&mut self, node: &Node, f: f64, value: &mut Value) -> bool {
+        if f.fract() != 0.0 {
+            let msg = "Input should be a valid integer, got a number with a fractional part";
+            self.error("int_from_float", msg, value);
+            return false;
+        }
+        // 2^63: the floats from here on do not fit an i64.
+        const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+        if (-LIMIT..LIMIT).contains(&f) {
+            *value = json!(f as i64);
+            return true;
+        }
+        // serde_json reads an integer literal past u64 (or below i64) as a float: report it
+        // against the integer type's range as pydantic reports the integer; a float that
+        // is in the type's range but past i64 is pydantic's `int_parsing_size`.
+        let before = self.errors.len();
+        self.check_bounds(node, |bound| f.partial_cmp(&bound.as_f64()?), value);
+        // `as` saturates: a float past i128 is past every Rust integer's range.
+        if self.errors.len() != before || self.int_range_error(node, f as i128, value) {
+            return false;
+        }
+        let msg = "Unable to parse input string as an integer, exceeded maximum size";
+        self.error("int_parsing_size", msg, value);
+        false
+    }
+
+    /// A number for a boolean field: 0 and 1 (also as 0.0 and 1.0) are booleans to pydantic.
+    fn bool_from_number(&mut self, number: Number, value: &mut Value) -> bool {
+        let f = number.as_f64().unwrap_or(f64::NAN);
+        if f == 0.0 || f == 1.0 {
+            *value = Value::Bool(f == 1.0);
+            return true;
+        }
+        if f.fract() != 0.0 {
+            self.error("bool_type", "Input should be a valid boolean", value);
+        } else {
+            let msg = "Input should be a valid boolean, unable to interpret input";
+            self.error("bool_parsing", msg, value);
+        }
+        false
+    }
+
+    /// Checks a number against the node's bounds, reporting `input` (the value as sent).
+    fn check_number(&mut self, node: &Node, value: &Value, input: &Value) {
+        let before = self.errors.len();
+        self.check_bounds(node, |bound| Some(compare_numbers(value, bound)), input);
+        if self.errors.len() == before
+            && let Some(n) = as_i128(value)
+        {
+            self.int_range_error(node, n, input);
+        }
+    }
+
+    /// The first bound `compare` (the value's ordering against a bound; `None` for nan) finds
+    /// broken, in pydantic's order: le, lt, ge, gt.
+    fn check_bounds(
+        &mut self,
+        node: &Node,
+        compare: impl Fn(&Value) -> Option<std::cmp::Ordering>,
+        input: &Value,
+    ) {
+        use std::cmp::Ordering::{Equal, Greater, Less};
+        // The bound, if the value's ordering against it is not one of `admitted`.
+        fn broken<'b>(
             bound: &'b Option<Value>,
-        ) -> Option<(std::cmp::Ordering, &'b Value)> {
-            bound.as_ref().map(|b| (compare_numbers(value, b), b))
+            admitted: &[std::cmp::Ordering],
+            compare: &dyn Fn(&Value) -> Option<std::cmp::Ordering>,
+        ) -> Option<&'b Value> {
+            bound
+                .as_ref()
+                .filter(|bound| !compare(bound).is_some_and(|o| admitted.contains(&o)))
         }
-        if let Some((ordering, bound)) = compare(value, &node.minimum)
-            && ordering.is_lt()
-        {
-            let msg = format!("Input should be greater than or equal to {bound}");
-            self.error_ctx("greater_than_equal", msg, value, json!({ "ge": bound }));
-        }
-        if let Some((ordering, bound)) = compare(value, &node.maximum)
-            && ordering.is_gt()
-        {
-            let msg = format!("Input should be less than or equal to {bound}");
-            self.error_ctx("less_than_equal", msg, value, json!({ "le": bound }));
-        }
-        if let Some((ordering, bound)) = compare(value, &node.exclusive_minimum)
-            && !ordering.is_gt()
-        {
-            let msg = format!("Input should be greater than {bound}");
-            self.error_ctx("greater_than", msg, value, json!({ "gt": bound }));
-        }
-        if let Some((ordering, bound)) = compare(value, &node.exclusive_maximum)
-            && !ordering.is_lt()
-        {
-            let msg = format!("Input should be less than {bound}");
-            self.error_ctx("less_than", msg, value, json!({ "lt": bound }));
-        }
-        if let Some(n) = as_i128(value) {
-            self.int_range_error(node, n, value);
-        }
+        let broken = |bound, admitted: &[std::cmp::Ordering]| broken(bound, admitted, &compare);
+        let (kind, words, key, bound) = if let Some(b) = broken(&node.maximum, &[Less, Equal]) {
+            ("less_than_equal", "less than or equal to", "le", b)
+        } else if let Some(b) = broken(&node.exclusive_maximum, &[Less]) {
+            ("less_than", "less than", "lt", b)
+        } else if let Some(b) = broken(&node.minimum, &[Greater, Equal]) {
+            ("greater_than_equal", "greater than or equal to", "ge", b)
+        } else if let Some(b) = broken(&node.exclusive_minimum, &[Greater]) {
+            ("greater_than", "greater than", "gt", b)
+        } else {
+            return;
+        };
+        let msg = format!("Input should be {words} {}", bound_text(bound));
+        self.error_ctx(kind, msg, input, json!({ key: bound }));
     }
 
     /// Reports `n` outside the range of the node's integer format, on a side no declared bound
@@ -306,9 +408,23 @@ impl<'s> Checker<'s> {
         }
     }
 
+    /// A list, as pydantic checks one: too long is reported alone; otherwise the items'
+    /// errors; then, if there were none, too short.
     fn check_array(&mut self, node: &'s Node, value: &mut Value) {
         let Value::Array(items) = value else { return };
         let len = items.len();
+        if let Some(max) = node.max_items
+            && len > max
+        {
+            let msg = format!(
+                "List should have at most {max} item{} after validation, not {len}",
+                plural(max)
+            );
+            let ctx = json!({ "field_type": "List", "max_length": max, "actual_length": len });
+            self.error_ctx("too_long", msg, value, ctx);
+            return;
+        }
+        let before = self.errors.len();
         for (index, item) in items.iter_mut().enumerate() {
             let item_node = node.prefix_items.get(index).or(node.items.as_deref());
             if let Some(item_node) = item_node {
@@ -316,6 +432,9 @@ impl<'s> Checker<'s> {
                 self.check(item_node, item);
                 self.loc.pop();
             }
+        }
+        if self.errors.len() != before {
+            return;
         }
         if let Some(min) = node.min_items
             && len < min
@@ -326,19 +445,20 @@ impl<'s> Checker<'s> {
             );
             let ctx = json!({ "field_type": "List", "min_length": min, "actual_length": len });
             self.error_ctx("too_short", msg, value, ctx);
-        } else if let Some(max) = node.max_items
-            && len > max
-        {
-            let msg = format!(
-                "List should have at most {max} item{} after validation, not {len}",
-                plural(max)
-            );
-            let ctx = json!({ "field_type": "List", "max_length": max, "actual_length": len });
-            self.error_ctx("too_long", msg, value, ctx);
         }
     }
 
     fn check_object(&mut self, node: &'s Node, value: &mut Value) {
+        let missing_input = if self.missing_input_is_object
+            && node
+                .properties
+                .iter()
+                .any(|p| p.required && value.get(&p.name).is_none())
+        {
+            value.clone()
+        } else {
+            Value::Null
+        };
         let Value::Object(fields) = value else { return };
         let top = self.loc.len() == 1;
         for property in &node.properties {
@@ -349,7 +469,11 @@ impl<'s> Checker<'s> {
             self.loc.push(Step::Key(name));
             match fields.get_mut(&property.name) {
                 Some(field) => self.check(&property.node, field),
-                None if property.required => self.errors.push(ErrorItem::missing(self.loc_owned())),
+                None if property.required => {
+                    let mut missing = ErrorItem::missing(self.loc_owned());
+                    missing.input = missing_input.clone();
+                    self.errors.push(missing);
+                }
                 None => {}
             }
             self.loc.pop();
@@ -408,18 +532,46 @@ fn expected_list(values: &[Value]) -> String {
     }
 }
 
-/// An integer written in decimal (`_` separators allowed, as pydantic does).
+/// An integer as pydantic reads one from a string: surrounding whitespace ignored, an optional
+/// sign, decimal digits with single `_` between them, and an optional fraction of zeros
+/// (`"1.0"`, `"5.00"`). One too large for an i128 saturates (it is out of every Rust range).
 fn parse_int(text: &str) -> Option<i128> {
     let trimmed = text.trim();
-    let digits = trimmed.strip_prefix(['+', '-']).unwrap_or(trimmed);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit() || b == b'_') {
+    let (negative, digits) = match trimmed.as_bytes().first() {
+        Some(b'-') => (true, &trimmed[1..]),
+        Some(b'+') => (false, &trimmed[1..]),
+        _ => (false, trimmed),
+    };
+    let digits = match digits.split_once('.') {
+        Some((whole, zeros)) if !zeros.is_empty() && zeros.bytes().all(|b| b == b'0') => whole,
+        Some(_) => return None,
+        None => digits,
+    };
+    if !is_separated_digits(digits) {
         return None;
     }
-    if trimmed.contains('_') {
-        trimmed.replace('_', "").parse().ok()
-    } else {
-        trimmed.parse().ok()
-    }
+    let magnitude = digits
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .try_fold(0i128, |n, d| {
+            n.checked_mul(10)?.checked_add(i128::from(d - b'0'))
+        });
+    Some(match (magnitude, negative) {
+        (Some(n), true) => -n,
+        (Some(n), false) => n,
+        (None, true) => i128::MIN,
+        (None, false) => i128::MAX,
+    })
+}
+
+/// Digits with single underscores between them (`1_000`), as Python's `int()` takes them.
+fn is_separated_digits(digits: &str) -> bool {
+    let bytes = digits.as_bytes();
+    !bytes.is_empty()
+        && bytes[0].is_ascii_digit()
+        && bytes[bytes.len() - 1].is_ascii_digit()
+        && bytes.iter().all(|b| b.is_ascii_digit() || *b == b'_')
+        && !digits.contains("__")
 }
 
 /// `n` as a JSON number: exact when it fits i64 or u64, else the nearest float (only an
@@ -434,22 +586,41 @@ fn int_value(n: i128) -> Value {
     }
 }
 
-fn parse_float(text: &str) -> Option<Value> {
-    let f: f64 = text.trim().parse().ok()?;
-    Number::from_f64(f).map(Value::Number)
+/// A float as pydantic reads one from a string: surrounding whitespace ignored, `_` between
+/// digits, and `inf`, `infinity` and `nan` in any case with an optional sign.
+fn parse_float(text: &str) -> Option<f64> {
+    let trimmed = text.trim();
+    if trimmed.contains('_') {
+        let separated = trimmed
+            .split(|c: char| !c.is_ascii_digit() && c != '_')
+            .filter(|run| !run.is_empty())
+            .all(is_separated_digits);
+        return separated.then(|| trimmed.replace('_', "").parse().ok())?;
+    }
+    trimmed.parse().ok()
 }
 
-/// The words pydantic accepts for a boolean, case-insensitively.
+/// The words pydantic accepts for a boolean, case-insensitively (surrounding whitespace is
+/// not trimmed: `" true"` is refused, as pydantic refuses it).
 pub(crate) fn parse_bool(text: &str) -> Option<bool> {
     const TRUE: [&str; 6] = ["true", "1", "yes", "on", "t", "y"];
     const FALSE: [&str; 6] = ["false", "0", "no", "off", "f", "n"];
-    let word = text.trim();
+    let word = text;
     if TRUE.iter().any(|w| w.eq_ignore_ascii_case(word)) {
         Some(true)
     } else if FALSE.iter().any(|w| w.eq_ignore_ascii_case(word)) {
         Some(false)
     } else {
         None
+    }
+}
+
+/// A bound as pydantic prints it in a message: a float without a fraction prints as an
+/// integer (`0`, not `0.0`); the `ctx` keeps the bound as declared.
+fn bound_text(bound: &Value) -> String {
+    match bound.as_f64() {
+        Some(f) if bound.is_f64() && f.fract() == 0.0 && f.abs() < 1e16 => format!("{}", f as i64),
+        _ => bound.to_string(),
     }
 }
 
@@ -482,27 +653,103 @@ fn compare_numbers(value: &Value, bound: &Value) -> std::cmp::Ordering {
     }
 }
 
-/// A pragmatic email check (what `email_validator` rejects most often), with its reason.
-fn check_email(text: &str) -> Result<(), &'static str> {
-    let mut parts = text.split('@');
-    let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
-        return Err("The email address is not valid. It must have exactly one @-sign.");
+/// The syntax checks of `email-validator` (what pydantic's `EmailStr` runs, without the DNS
+/// checks), in its order and with its words, for addresses without quoting or display names:
+/// the @-sign, the characters and periods on each side, a period and a letter-ending
+/// top-level domain after the @-sign, and the special-use domains.
+fn check_email(text: &str) -> Result<(), String> {
+    let Some((local, domain)) = text.split_once('@') else {
+        return Err("An email address must have an @-sign.".into());
     };
     if local.is_empty() {
-        return Err("There must be something before the @-sign.");
+        return Err("There must be something before the @-sign.".into());
     }
+    // RFC 5322 atext, a period, and (RFC 6531) any non-ASCII character.
+    let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c);
+    invalid_chars(local, |c| atext(c) || !c.is_ascii()).map_or(Ok(()), |bad| {
+        Err(format!(
+            "The email address contains invalid characters before the @-sign: {bad}."
+        ))
+    })?;
+    check_dot_atom(
+        local,
+        "An email address cannot start with a period.",
+        "An email address cannot have a period immediately before the @-sign.",
+    )?;
     if domain.is_empty() {
-        return Err("There must be something after the @-sign.");
+        return Err("There must be something after the @-sign.".into());
     }
-    if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("The email address contains invalid characters.");
+    let hostname = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '.' || !c.is_ascii();
+    invalid_chars(domain, hostname).map_or(Ok(()), |bad| {
+        Err(format!(
+            "The part after the @-sign contains invalid characters: {bad}."
+        ))
+    })?;
+    check_dot_atom(
+        domain,
+        "An email address cannot have a period immediately after the @-sign.",
+        "An email address cannot end with a period.",
+    )?;
+    if domain.ends_with('-') {
+        return Err("An email address cannot end with a hyphen.".into());
     }
-    if !domain.contains('.')
-        || domain.starts_with('.')
-        || domain.ends_with('.')
-        || domain.contains("..")
+    if domain.starts_with('-') {
+        return Err("An email address cannot have a hyphen immediately after the @-sign.".into());
+    }
+    if domain.contains(".-") || domain.contains("-.") {
+        return Err(
+            "An email address cannot have a period and a hyphen next to each other.".into(),
+        );
+    }
+    if !domain.contains('.') {
+        return Err("The part after the @-sign is not valid. It should have a period.".into());
+    }
+    if !domain.ends_with(|c: char| c.is_ascii_alphabetic()) {
+        return Err(
+            "The part after the @-sign is not valid. It is not within a valid top-level domain."
+                .into(),
+        );
+    }
+    const SPECIAL_USE: [&str; 6] = ["arpa", "invalid", "local", "localhost", "onion", "test"];
+    let lower = domain.to_ascii_lowercase();
+    if SPECIAL_USE
+        .iter()
+        .any(|d| lower == *d || lower.ends_with(&format!(".{d}")))
     {
-        return Err("The part after the @-sign is not valid. It should have a period.");
+        return Err("The part after the @-sign is a special-use or reserved name that cannot be used with email.".into());
     }
     Ok(())
+}
+
+/// email-validator's period rules for one side of the @-sign.
+fn check_dot_atom(part: &str, at_start: &str, at_end: &str) -> Result<(), String> {
+    if part.ends_with('.') {
+        return Err(at_end.into());
+    }
+    if part.starts_with('.') {
+        return Err(at_start.into());
+    }
+    if part.contains("..") {
+        return Err("An email address cannot have two periods in a row.".into());
+    }
+    Ok(())
+}
+
+/// The characters of `part` that `allowed` refuses, as email-validator lists them: each once,
+/// sorted, shown as Python's `repr` (`'@'`), or by name (`SPACE`), or as `U+0009`.
+fn invalid_chars(part: &str, allowed: impl Fn(char) -> bool) -> Option<String> {
+    let mut shown: Vec<String> = part
+        .chars()
+        .filter(|&c| !allowed(c))
+        .map(|c| match c {
+            ' ' => "SPACE".to_owned(),
+            '\\' => "\"\\\"".to_owned(),
+            '\'' => "\"'\"".to_owned(),
+            c if c.is_control() => format!("U+{:04X}", u32::from(c)),
+            c => format!("'{c}'"),
+        })
+        .collect();
+    shown.sort();
+    shown.dedup();
+    (!shown.is_empty()).then(|| shown.join(", "))
 }

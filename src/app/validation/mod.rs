@@ -52,6 +52,12 @@ impl PairSource {
         }
     }
 
+    /// Whether the last of a repeated name wins: Starlette's query, form and cookie
+    /// dictionaries keep the last value, its `Headers.get` the first.
+    fn last_wins(self) -> bool {
+        self != PairSource::Header
+    }
+
     fn matches(self, field: &str, key: &str) -> bool {
         match self {
             PairSource::Header => self.wire_name(field).eq_ignore_ascii_case(key),
@@ -60,8 +66,8 @@ impl PairSource {
     }
 }
 
-/// Builds a `T` from name/value pairs (the first value of a name wins, unless the field is a
-/// list), checking it against `T`'s schema.
+/// Builds a `T` from name/value pairs (the last value of a name wins, the first for headers, as
+/// in FastAPI; a list field takes them all), checking it against `T`'s schema.
 ///
 /// A `T` that is not a struct (a single `u64`, a tuple) takes the pairs' values in order: what
 /// a path with one or several parameters gives.
@@ -96,13 +102,23 @@ where
                 if !all.is_empty() {
                     object.insert(property.name.clone(), Value::Array(all));
                 }
-            } else if let Some(first) = values.next() {
-                object.insert(property.name.clone(), first);
+            } else {
+                let chosen = if source.last_wins() {
+                    values.last()
+                } else {
+                    values.next()
+                };
+                // FastAPI: an empty form field is a missing one.
+                let empty_field = source == PairSource::Form && chosen == Some(Value::from(""));
+                if let Some(value) = chosen.filter(|_| !empty_field) {
+                    object.insert(property.name.clone(), value);
+                }
             }
         }
         if root.additional.is_some() {
             for (key, value) in pairs {
-                if !object.contains_key(key.as_ref()) {
+                let declared = root.properties.iter().any(|p| p.name == key.as_ref());
+                if !declared && (source.last_wins() || !object.contains_key(key.as_ref())) {
                     object.insert(
                         key.clone().into_owned(),
                         Value::String(value.clone().into_owned()),
@@ -130,6 +146,17 @@ where
         }
     };
     checker.check_root(&mut value);
+    if !root.prefix_items.is_empty() {
+        // A tuple of path parameters: errors are located by the parameters' names, as
+        // FastAPI locates its separate parameters, not by position.
+        for error in &mut checker.errors {
+            if let Some(LocPart::Index(index)) = error.loc.get(1)
+                && let Some((name, _)) = pairs.get(*index)
+            {
+                error.loc[1] = LocPart::Key(name.clone().into_owned());
+            }
+        }
+    }
     finish(checker, value)
 }
 
@@ -140,6 +167,7 @@ where
 {
     let schema = CompiledSchema::of::<T>();
     let mut checker = Checker::new(&schema, root);
+    checker.missing_input_is_object = true;
     checker.check_root(&mut value);
     finish(checker, value)
 }
