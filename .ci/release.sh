@@ -74,7 +74,9 @@ MAX_FILE_BYTES=$((256 * 1024))
 # Packages the three crates in one command: Cargo (1.90+) packages them together, verifying
 # each against the others' packaged versions through a local overlay registry, so nanoapi is
 # verified against the nanoapi-executor that would be published with it. `--allow-dirty` lets
-# a developer run this before committing; CI's clone is clean anyway.
+# a developer run this before committing; CI's clone is clean anyway. The "ignoring test ...
+# as ... is not included" warnings are expected: the include lists leave tests and most
+# examples in the repository, and Cargo drops their targets from the published manifests.
 package() {
     local args=() crate
     for crate in "${CRATES[@]}"; do
