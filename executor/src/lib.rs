@@ -36,6 +36,8 @@
     clippy::missing_safety_doc
 )]
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+// docs.rs (nightly, `--cfg docsrs`) marks platform-specific items (io_uring is Linux-only).
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod blocking;
 mod buf;

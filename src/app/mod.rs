@@ -35,6 +35,7 @@
 //! ```
 
 #[cfg(feature = "http-compat")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http-compat")))]
 pub mod compat;
 mod doc;
 mod extract;
@@ -359,6 +360,7 @@ impl App {
     ///
     /// `AWS_LAMBDA_RUNTIME_API` unset, a route error, or a failure of the Runtime API.
     #[cfg(feature = "serverless")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "serverless")))]
     pub fn run_lambda(self) -> io::Result<()> {
         let service = match self.build() {
             Ok(service) => service,

@@ -3,9 +3,9 @@
 //! `/redoc`), a deploy manifest, and enforced [security schemes](security).
 //!
 //! Nothing is declared twice: every extractor and response type records what it reads and
-//! returns when its route is registered ([`OperationDoc`](crate::app::OperationDoc)), and the
-//! schemas come from the types' `schemars::JsonSchema` derives, constraints included, the same
-//! schemas that drive the 422 checks.
+//! returns when its route is registered ([`OperationDoc`]), and the schemas come from the
+//! types' `schemars::JsonSchema` derives, constraints included, the same schemas that drive
+//! the 422 checks.
 //!
 //! [`App::build`](crate::app::App::build) renders the document once and serves it, with the two
 //! pages, as fixed responses (from the runtime's static cache when no middleware applies).
@@ -79,6 +79,7 @@ impl Default for DocsConfig {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 impl App {
     /// Where the OpenAPI document is served (default `/openapi.json`); `None` serves neither
     /// the document nor the pages that read it.
@@ -143,6 +144,7 @@ impl App {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 impl AppService {
     /// The OpenAPI 3.1 document of this app (the one served at `/openapi.json`).
     pub fn openapi(&self) -> Value {

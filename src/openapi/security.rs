@@ -163,6 +163,7 @@ impl<S: SecurityScheme> FromRequest for Security<S> {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 impl Route {
     /// Requires `S` before the handler runs (FastAPI's `dependencies=[Security(...)]`), and
     /// documents it.
@@ -192,6 +193,7 @@ impl Route {
     }
 }
 
+#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 impl APIRouter {
     /// Requires `S` before every handler of this router (nested routers included) and
     /// documents it on each of their operations.
