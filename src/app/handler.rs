@@ -50,18 +50,23 @@ pub trait Handler<Args>: Send + Sync + 'static {
     fn describe(doc: &mut OperationDoc);
 }
 
+/// What one extractor's result means for the handler call.
+enum Gathered<T> {
+    /// The value, or `None` when its errors joined the others (a 422 follows).
+    Value(Option<T>),
+    /// An answer that ends the request at once (not a validation error).
+    Respond(Response),
+}
+
 /// Folds one extractor's result into the errors gathered so far.
-fn gather<T>(
-    result: Result<T, Rejection>,
-    errors: &mut Vec<super::ErrorItem>,
-) -> Result<Option<T>, Response> {
+fn gather<T>(result: Result<T, Rejection>, errors: &mut Vec<super::ErrorItem>) -> Gathered<T> {
     match result {
-        Ok(value) => Ok(Some(value)),
+        Ok(value) => Gathered::Value(Some(value)),
         Err(Rejection::Invalid(items)) => {
             errors.extend(items);
-            Ok(None)
+            Gathered::Value(None)
         }
-        Err(Rejection::Response(resp)) => Err(resp),
+        Err(Rejection::Response(resp)) => Gathered::Respond(resp),
     }
 }
 
@@ -84,8 +89,8 @@ macro_rules! impl_handler {
                     let mut errors = Vec::new();
                     $(
                         let $arg = match gather($arg::from_request(req, cx).await, &mut errors) {
-                            Ok(value) => value,
-                            Err(resp) => return resp,
+                            Gathered::Value(value) => value,
+                            Gathered::Respond(resp) => return resp,
                         };
                     )*
                     if !errors.is_empty() {

@@ -24,11 +24,11 @@ pub(crate) use exchange::{BodyStep, ResponseProgress};
 use recycled::Recycled;
 pub(crate) use shared::{Conn, DynConn, encode_error, error_response};
 
+use super::MetricsHook;
 use super::static_cache::StaticCache;
 use super::{
     Dispatch, Limits, Options, Request, ResponseWriter, ShutdownSignal, Timeouts, Transport,
 };
-use super::{Metrics, MetricsHook};
 use crate::error::Result;
 use crate::http::{self, RequestHead, Status, StatusCode, Version};
 
@@ -195,21 +195,17 @@ where
     T: Transport + 'static,
     D: Dispatch<C>,
 {
-    let metrics = options
-        .metrics
-        .as_ref()
-        .map(|MetricsHook(metrics)| &**metrics);
     let conn = Rc::new(Conn::new(
         io,
         options.timeouts.clone(),
         options.server_header.clone(),
     ));
-    let head_limits = http::Limits {
-        max_target: options.limits.max_target,
-        max_head: options.limits.max_head,
-        max_headers: options.limits.max_headers,
-    };
     let mut state = ConnState {
+        head_limits: http::Limits {
+            max_target: options.limits.max_target,
+            max_head: options.limits.max_head,
+            max_headers: options.limits.max_headers,
+        },
         served: 0,
         // The header deadline is absolute: from accept, then from the first byte of each
         // request (by the worker's clock, read once per pass of its loop, not per request).
@@ -223,16 +219,7 @@ where
         // requests: the connection future itself stays small while idle, whatever size the
         // dispatcher's future is.
         if !conn.inbuf.borrow().is_empty() {
-            let batch = answer_batch(
-                &conn,
-                &mut state,
-                ctx,
-                dispatch,
-                options,
-                addrs,
-                &head_limits,
-                metrics,
-            );
+            let batch = answer_batch(&conn, &mut state, ctx, dispatch, options, addrs);
             if !Recycled::new(batch).await? {
                 return Ok(());
             }
@@ -281,6 +268,8 @@ where
 
 /// What a connection keeps between batches.
 struct ConnState {
+    /// The parser's limits, from the options.
+    head_limits: http::Limits,
     served: u64,
     header_deadline: Instant,
     first_request: bool,
@@ -295,19 +284,21 @@ async fn answer_batch<T, C, D>(
     dispatch: &D,
     options: &ConnOptions,
     addrs: &Addrs,
-    head_limits: &http::Limits,
-    metrics: Option<&dyn Metrics>,
 ) -> Result<bool>
 where
     T: Transport + 'static,
     D: Dispatch<C>,
 {
+    let metrics = options
+        .metrics
+        .as_ref()
+        .map(|MetricsHook(metrics)| &**metrics);
     let batch_started = coarse_now();
     // The parsed head, reused for every request of the batch (its field list keeps its
     // capacity), then handed back to the worker for the next batch of any connection.
     let mut head = spare_buffers::take_head();
     loop {
-        let parsed = head.parse_into(&conn.inbuf.borrow(), head_limits);
+        let parsed = head.parse_into(&conn.inbuf.borrow(), &state.head_limits);
         let len = match parsed {
             Ok(Status::Complete(len)) => len,
             Ok(Status::Partial) => break,
@@ -413,7 +404,7 @@ where
         let next = conn.exchange.borrow().next(panicked);
         let carry_on = match next {
             Next::KeepAlive => true,
-            Next::Drain => drain_body(&conn, &mut req).await,
+            Next::Drain => drain_body(conn, &mut req).await,
             Next::Close => false,
             // A streamed body stopped halfway (or the connection was upgraded): close without
             // another byte.

@@ -125,11 +125,9 @@ mod tests {
     use super::*;
 
     /// A future that holds `held` until it is dropped; every call returns the same type.
-    fn holding(held: Rc<()>, fill: u8) -> impl Future<Output = [u8; 100]> {
-        async move {
-            let _held = held;
-            [fill; 100]
-        }
+    async fn holding(held: Rc<()>, fill: u8) -> [u8; 100] {
+        let _held = held;
+        [fill; 100]
     }
 
     #[test]
