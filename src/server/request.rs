@@ -10,8 +10,8 @@ use bytes::{Bytes, BytesMut};
 use nanoapi_executor::BufResult;
 
 use super::body::{self, RequestBody};
-use super::conn::{Conn, DynConn};
-use super::{Extensions, Timeouts, Transport};
+use super::conn::{Addrs, Conn, DynConn};
+use super::{Extensions, Transport};
 use crate::error::Result;
 use crate::http::{BodyFraming, Limits as HeadLimits, Method, RequestHead, Status, Version};
 
@@ -38,9 +38,7 @@ use crate::http::{BodyFraming, Limits as HeadLimits, Method, RequestHead, Status
 pub struct Request {
     head: RequestHead,
     head_bytes: Bytes,
-    peer: Option<SocketAddr>,
-    local: Option<SocketAddr>,
-    /// The connection, which holds the body's bytes and the exchange's state.
+    /// The connection, which holds the body's bytes, the exchange's state and the addresses.
     conn: Rc<DynConn>,
     /// Which exchange of the connection this request is.
     seq: u32,
@@ -49,19 +47,11 @@ pub struct Request {
 
 impl Request {
     /// The request of the exchange under way on `conn`.
-    pub(crate) fn new(
-        head: RequestHead,
-        head_bytes: Bytes,
-        peer: Option<SocketAddr>,
-        local: Option<SocketAddr>,
-        conn: Rc<DynConn>,
-    ) -> Request {
+    pub(crate) fn new(head: RequestHead, head_bytes: Bytes, conn: Rc<DynConn>) -> Request {
         let seq = conn.exchange.borrow().seq;
         Request {
             head,
             head_bytes,
-            peer,
-            local,
             conn,
             seq,
             extensions: Extensions::new(),
@@ -112,12 +102,16 @@ impl Request {
             Status::Complete(_) => {}
             Status::Partial => unreachable!("a head ending in CRLF CRLF is complete"),
         }
-        let conn = Rc::new(Conn::new(NoPeer, Timeouts::default(), None));
+        let addrs = Addrs {
+            peer: None,
+            local: None,
+        };
+        let conn = Rc::new(Conn::new(NoPeer, Rc::default(), addrs));
         *conn.inbuf.borrow_mut() = BytesMut::from(&body[..]);
         conn.exchange
             .borrow_mut()
             .begin(head.framing(), false, false, u64::MAX, 0);
-        Ok(Request::new(head, text.freeze(), None, None, conn))
+        Ok(Request::new(head, text.freeze(), conn))
     }
 
     /// The method.
@@ -190,12 +184,12 @@ impl Request {
 
     /// The client's address (absent for requests built with `from_parts`).
     pub fn peer_addr(&self) -> Option<SocketAddr> {
-        self.peer
+        self.conn.addrs.peer
     }
 
     /// The local address the request arrived on.
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.local
+        self.conn.addrs.local
     }
 
     /// Values other layers attached to this request (see [`Extensions`]).
@@ -275,7 +269,7 @@ impl fmt::Debug for Request {
             .field("method", &String::from_utf8_lossy(self.method_bytes()))
             .field("target", &String::from_utf8_lossy(self.target()))
             .field("version", &self.version())
-            .field("peer", &self.peer)
+            .field("peer", &self.peer_addr())
             .finish_non_exhaustive()
     }
 }

@@ -17,7 +17,7 @@ use nanoapi_executor::net::{TcpListener, TcpStream};
 use nanoapi_executor::time::sleep;
 use nanoapi_executor::{Runtime, spawn_local};
 
-use super::conn::{Addrs, encode_error, serve_accepted};
+use super::conn::{Addrs, Conn, ConnSettings, encode_error, serve_conn};
 use super::{ConnOptions, Dispatch, Options, ShutdownSignal};
 
 /// Serves `dispatch` with options from the environment ([`Options::from_env`]) until SIGINT or
@@ -212,6 +212,7 @@ where
 {
     let local = listener.local_addr().ok();
     let open = Rc::new(OpenConnections::default());
+    let settings = Rc::new(ConnSettings::new(&shared.conn));
     // Responses on this worker read the Date from a cache this task keeps current.
     let _date_refresher = spawn_local(crate::http::refresh_every_second());
     loop {
@@ -245,20 +246,15 @@ where
         };
         let _ = stream.set_nodelay(true);
         let guard = open.open();
+        let addrs = Addrs {
+            peer: Some(peer),
+            local,
+        };
+        let conn = Rc::new(Conn::new(stream, settings.clone(), addrs));
         let (shared, ctx) = (shared.clone(), ctx.clone());
         spawn_local(async move {
             let _guard = guard;
-            let addrs = Addrs {
-                peer: Some(peer),
-                local,
-            };
-            let served = serve_accepted::<TcpStream, C, D>(
-                stream,
-                &*ctx,
-                &shared.dispatch,
-                &shared.conn,
-                &addrs,
-            );
+            let served = serve_conn::<TcpStream, C, D>(conn, &*ctx, &shared.dispatch, &shared.conn);
             if let Err(err) = served.await {
                 log::debug!("connection from {peer}: {err}");
             }

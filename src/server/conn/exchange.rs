@@ -38,8 +38,9 @@ enum BodyProgress {
     Done,
     /// `Content-Length`: the bytes still to read.
     Length(u64),
-    /// Chunked: the decoder (which knows where it is).
-    Chunked(ChunkedDecoder),
+    /// Chunked: the decoder (which knows where it is), boxed: it is rare, and inline it would
+    /// size every connection's state.
+    Chunked(Box<ChunkedDecoder>),
     /// A read failed (malformed, too large, cut short, stalled): where the body ends is
     /// unknown, so the connection cannot carry another request.
     Failed,
@@ -312,10 +313,12 @@ impl BodyProgress {
         match framing {
             BodyFraming::None => BodyProgress::Done,
             BodyFraming::Length(n) => BodyProgress::Length(n),
-            BodyFraming::Chunked => BodyProgress::Chunked(ChunkedDecoder::new(ChunkedLimits {
-                max_body: limit,
-                ..ChunkedLimits::default()
-            })),
+            BodyFraming::Chunked => {
+                BodyProgress::Chunked(Box::new(ChunkedDecoder::new(ChunkedLimits {
+                    max_body: limit,
+                    ..ChunkedLimits::default()
+                })))
+            }
         }
     }
 }

@@ -22,13 +22,13 @@ use nanoapi_executor::time::coarse_now;
 use exchange::Next;
 pub(crate) use exchange::{BodyStep, ResponseProgress};
 use recycled::Recycled;
-pub(crate) use shared::{Conn, DynConn, encode_error, error_response};
+pub(crate) use shared::{Conn, ConnSettings, DynConn, encode_error, error_response};
 
-use super::MetricsHook;
 use super::static_cache::StaticCache;
 use super::{
     Dispatch, Limits, Options, Request, ResponseWriter, ShutdownSignal, Timeouts, Transport,
 };
+use super::{Metrics, MetricsHook};
 use crate::error::Result;
 use crate::http::{self, RequestHead, Status, StatusCode, Version};
 
@@ -152,7 +152,14 @@ where
         peer: options.peer,
         local: options.local,
     };
-    serve_accepted(io, ctx, dispatch, options, &addrs).await
+    let settings = Rc::new(ConnSettings::new(options));
+    serve_conn(
+        Rc::new(Conn::new(io, settings, addrs)),
+        ctx,
+        dispatch,
+        options,
+    )
+    .await
 }
 
 /// The two ends of an accepted connection.
@@ -162,44 +169,23 @@ pub(crate) struct Addrs {
     pub(crate) local: Option<SocketAddr>,
 }
 
-/// [`serve_connection`] with the addresses apart from the options, so that every connection of
-/// a worker shares one `ConnOptions` (an idle connection does not carry a copy).
-pub(crate) async fn serve_accepted<T, C, D>(
-    io: T,
+/// [`serve_connection`] over a connection already set up: the accept loop builds `conn` before
+/// it spawns the connection's task, so that the task holds one pointer rather than the
+/// transport and the addresses, and every connection of a worker shares one `ConnOptions`.
+pub(crate) async fn serve_conn<T, C, D>(
+    conn: Rc<Conn<T>>,
     ctx: &C,
     dispatch: &D,
     options: &ConnOptions,
-    addrs: &Addrs,
 ) -> Result<()>
 where
     T: Transport + 'static,
     D: Dispatch<C>,
 {
-    let Some(MetricsHook(metrics)) = &options.metrics else {
-        return serve(io, ctx, dispatch, options, addrs).await;
-    };
-    metrics.connection_opened(addrs.peer);
-    let res = serve(io, ctx, dispatch, options, addrs).await;
-    metrics.connection_closed(addrs.peer);
-    res
-}
-
-async fn serve<T, C, D>(
-    io: T,
-    ctx: &C,
-    dispatch: &D,
-    options: &ConnOptions,
-    addrs: &Addrs,
-) -> Result<()>
-where
-    T: Transport + 'static,
-    D: Dispatch<C>,
-{
-    let conn = Rc::new(Conn::new(
-        io,
-        options.timeouts.clone(),
-        options.server_header.clone(),
-    ));
+    let _opened = options
+        .metrics
+        .as_ref()
+        .map(|MetricsHook(metrics)| Opened::new(&**metrics, conn.addrs.peer));
     let mut state = ConnState {
         head_limits: http::Limits {
             max_target: options.limits.max_target,
@@ -219,7 +205,7 @@ where
         // requests: the connection future itself stays small while idle, whatever size the
         // dispatcher's future is.
         if !conn.inbuf.borrow().is_empty() {
-            let batch = answer_batch(&conn, &mut state, ctx, dispatch, options, addrs);
+            let batch = answer_batch(&conn, &mut state, ctx, dispatch, options);
             if !Recycled::new(batch).await? {
                 return Ok(());
             }
@@ -239,7 +225,7 @@ where
                 .as_ref()
                 .is_some_and(ShutdownSignal::is_raised)
         {
-            return conn.flush_and_close().await;
+            return Box::pin(conn.flush_and_close()).await;
         }
         let received = async {
             let fill = pin!(conn.fill_inbuf());
@@ -251,9 +237,10 @@ where
         };
         match conn.read_until(deadline, received).await {
             None if idle => return Ok(()),
+            // Closing paths are boxed: their futures would otherwise size every idle
+            // connection.
             None => {
-                return conn
-                    .fail_and_close(StatusCode::REQUEST_TIMEOUT, Version::Http11)
+                return Box::pin(conn.fail_and_close(StatusCode::REQUEST_TIMEOUT, Version::Http11))
                     .await;
             }
             Some(Err(err)) => return Err(err),
@@ -263,6 +250,25 @@ where
             }
             Some(Ok(_)) => {}
         }
+    }
+}
+
+/// Tells the metrics hook of a connection's end when dropped (however the connection ends).
+struct Opened<'a> {
+    metrics: &'a dyn Metrics,
+    peer: Option<SocketAddr>,
+}
+
+impl<'a> Opened<'a> {
+    fn new(metrics: &'a dyn Metrics, peer: Option<SocketAddr>) -> Opened<'a> {
+        metrics.connection_opened(peer);
+        Opened { metrics, peer }
+    }
+}
+
+impl Drop for Opened<'_> {
+    fn drop(&mut self) {
+        self.metrics.connection_closed(self.peer);
     }
 }
 
@@ -283,7 +289,6 @@ async fn answer_batch<T, C, D>(
     ctx: &C,
     dispatch: &D,
     options: &ConnOptions,
-    addrs: &Addrs,
 ) -> Result<bool>
 where
     T: Transport + 'static,
@@ -304,7 +309,7 @@ where
             Ok(Status::Partial) => break,
             Err(err) => {
                 let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);
-                log::debug!("{:?}: bad request: {}", addrs.peer, err.description());
+                log::debug!("{:?}: bad request: {}", conn.addrs.peer, err.description());
                 conn.fail_and_close(status, version_of(&head)).await?;
                 return Ok(false);
             }
@@ -360,13 +365,7 @@ where
             options.limits.max_drain,
         );
         let dyn_conn: Rc<DynConn> = conn.clone();
-        let mut req = Request::new(
-            std::mem::take(&mut head),
-            head_bytes,
-            addrs.peer,
-            addrs.local,
-            dyn_conn.clone(),
-        );
+        let mut req = Request::new(std::mem::take(&mut head), head_bytes, dyn_conn.clone());
         let mut writer = ResponseWriter::new(dyn_conn, version, is_head);
         let outcome = CatchUnwind::new(dispatch.dispatch(ctx, &mut req, &mut writer)).await;
         let panicked = outcome.is_err();
@@ -463,14 +462,20 @@ mod tests {
         w.send(Response::text(StatusCode::OK, "x")).await
     }
 
-    /// The connection task is what an idle keep-alive connection costs (with its `Conn`);
-    /// answering is boxed per batch so the dispatcher's future never makes it bigger.
+    /// The connection task is what an idle keep-alive connection costs (with its `Conn`):
+    /// answering is boxed per batch so the dispatcher's future never makes it bigger, closing
+    /// is boxed, and the transport lives in the `Conn`, not in the task.
     #[test]
     fn an_idle_connection_future_stays_small() {
         let (a, _b) = crate::server::duplex(16);
         let options = ConnOptions::default();
-        let fut = serve_connection(a, &(), &tiny, &options);
+        let addrs = Addrs {
+            peer: None,
+            local: None,
+        };
+        let conn = Rc::new(Conn::new(a, Rc::default(), addrs));
+        let fut = serve_conn(conn, &(), &tiny, &options);
         let size = std::mem::size_of_val(&fut);
-        assert!(size <= 640, "serve_connection future grew to {size} bytes");
+        assert!(size <= 384, "serve_conn future grew to {size} bytes");
     }
 }

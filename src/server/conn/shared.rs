@@ -11,6 +11,7 @@ use std::cell::{Cell, RefCell, RefMut};
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -22,6 +23,7 @@ use pin_project_lite::pin_project;
 
 use super::exchange::ExchangeState;
 use super::spare_buffers;
+use super::{Addrs, ConnOptions};
 use crate::error::{Error, Result};
 use crate::http::{self, Response, StatusCode, Version};
 use crate::server::writer::OUT_HIGH_WATER;
@@ -47,8 +49,9 @@ pub(crate) struct Conn<T: ?Sized> {
     read_deadline: RefCell<Deadline>,
     /// When a send that the peer does not take gives up (the write-stall timeout).
     write_deadline: RefCell<Deadline>,
-    timeouts: Timeouts,
-    server_header: Option<Arc<str>>,
+    settings: Rc<ConnSettings>,
+    /// The client's and the local address, when known.
+    pub(crate) addrs: Addrs,
     /// The peer closed its sending side.
     eof: Cell<bool>,
     io: T,
@@ -111,16 +114,32 @@ fn append(inbuf: &RefCell<BytesMut>, chunk: &[u8]) -> usize {
     chunk.len()
 }
 
+/// What every connection of a server needs from its options, shared by them.
+#[derive(Debug, Default)]
+pub(crate) struct ConnSettings {
+    timeouts: Timeouts,
+    server_header: Option<Arc<str>>,
+}
+
+impl ConnSettings {
+    pub(crate) fn new(options: &ConnOptions) -> ConnSettings {
+        ConnSettings {
+            timeouts: options.timeouts.clone(),
+            server_header: options.server_header.clone(),
+        }
+    }
+}
+
 impl<T> Conn<T> {
-    pub(crate) fn new(io: T, timeouts: Timeouts, server_header: Option<Arc<str>>) -> Conn<T> {
+    pub(crate) fn new(io: T, settings: Rc<ConnSettings>, addrs: Addrs) -> Conn<T> {
         Conn {
             inbuf: RefCell::new(BytesMut::new()),
             out: RefCell::new(BytesMut::new()),
             exchange: RefCell::new(ExchangeState::idle()),
             read_deadline: RefCell::new(Deadline::new(coarse_now())),
             write_deadline: RefCell::new(Deadline::new(coarse_now())),
-            timeouts,
-            server_header,
+            settings,
+            addrs,
             eof: Cell::new(false),
             io,
         }
@@ -171,7 +190,7 @@ impl<T: Transport> Conn<T> {
     pub(super) async fn flush_and_close(&self) -> Result<()> {
         self.flush().await?;
         let _ = Transport::shutdown_write(&self.io);
-        let linger = coarse_now() + self.timeouts.linger;
+        let linger = coarse_now() + self.settings.timeouts.linger;
         let drain = async {
             while !self.eof.get() {
                 self.inbuf.borrow_mut().clear();
@@ -214,7 +233,7 @@ impl<T: ?Sized> Conn<T> {
 
     /// The `Server` header value, if any.
     pub(crate) fn server_header(&self) -> Option<&[u8]> {
-        self.server_header.as_deref().map(str::as_bytes)
+        self.settings.server_header.as_deref().map(str::as_bytes)
     }
 
     /// While the connection waits idle, its buffers go back to the worker's spare list: an
@@ -247,7 +266,7 @@ impl<T: ?Sized> Conn<T> {
     fn write_within<F: Future>(&self, send: F) -> Within<'_, F> {
         self.write_deadline
             .borrow_mut()
-            .set(coarse_now() + self.timeouts.write_stall);
+            .set(coarse_now() + self.settings.timeouts.write_stall);
         Within {
             fut: send,
             deadline: &self.write_deadline,
@@ -291,7 +310,7 @@ impl DynConn {
         if self.eof.get() {
             return Ok(0);
         }
-        let deadline = coarse_now() + self.timeouts.body_idle;
+        let deadline = coarse_now() + self.settings.timeouts.body_idle;
         match self
             .read_until(deadline, self.io.recv_into(&self.inbuf))
             .await

@@ -8,8 +8,10 @@ use bytes::BytesMut;
 use super::shared::READ_RESERVE;
 use crate::http::RequestHead;
 
-/// How many spare buffers a worker keeps; more are freed.
-const MAX_SPARE: usize = 1024;
+/// How many spare buffers (and heads) a worker keeps; more are freed. Enough for the
+/// connections that are busy at one moment; every one kept is memory that idle connections are
+/// charged for (4 KiB each).
+const MAX_SPARE: usize = 128;
 /// Buffers that grew past this (a large response) are freed rather than kept.
 const MAX_KEPT_CAPACITY: usize = 64 * 1024;
 
