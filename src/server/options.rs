@@ -134,7 +134,9 @@ impl Default for Timeouts {
 impl Options {
     /// The defaults, overridden by the environment: `NANOAPI_HOST` (default 127.0.0.1),
     /// `NANOAPI_PORT` falling back to `PORT` (default 8080), `NANOAPI_WORKERS`,
-    /// `NANOAPI_BACKEND` (`uring`, `poll` or `auto`).
+    /// `NANOAPI_BACKEND` (`uring`, `poll` or `auto`), `NANOAPI_KEEP_ALIVE_SECS` (how long an
+    /// idle keep-alive connection is kept, default 5), `NANOAPI_MAX_CONNECTIONS` (open
+    /// connections per worker, default 10,000).
     ///
     /// # Errors
     ///
@@ -164,6 +166,13 @@ impl Options {
         }
         if let Some(backend) = lookup("NANOAPI_BACKEND") {
             options.backend = parse_var("NANOAPI_BACKEND", &backend)?;
+        }
+        if let Some(max) = lookup("NANOAPI_MAX_CONNECTIONS") {
+            options.max_connections = parse_var("NANOAPI_MAX_CONNECTIONS", &max)?;
+        }
+        if let Some(secs) = lookup("NANOAPI_KEEP_ALIVE_SECS") {
+            let secs: u64 = parse_var("NANOAPI_KEEP_ALIVE_SECS", &secs)?;
+            options.timeouts.keep_alive = std::time::Duration::from_secs(secs);
         }
         Ok(options)
     }
@@ -300,11 +309,18 @@ mod tests {
             ("NANOAPI_HOST", "::"),
             ("NANOAPI_BACKEND", "poll"),
             ("NANOAPI_WORKERS", "3"),
+            ("NANOAPI_KEEP_ALIVE_SECS", "60"),
+            ("NANOAPI_MAX_CONNECTIONS", "50000"),
         ])
         .unwrap();
         assert_eq!(options.host, "::".parse::<IpAddr>().unwrap());
         assert_eq!(options.backend, Backend::Poll);
         assert_eq!(options.workers, Some(3));
+        assert_eq!(
+            options.timeouts.keep_alive,
+            std::time::Duration::from_secs(60)
+        );
+        assert_eq!(options.max_connections, 50_000);
     }
 
     #[test]
@@ -313,5 +329,6 @@ mod tests {
         assert!(err.to_string().contains("NANOAPI_PORT"), "{err}");
         assert!(from(&[("NANOAPI_BACKEND", "kqueue2")]).is_err());
         assert!(from(&[("NANOAPI_HOST", "localhost:80")]).is_err());
+        assert!(from(&[("NANOAPI_KEEP_ALIVE_SECS", "5s")]).is_err());
     }
 }

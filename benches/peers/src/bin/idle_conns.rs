@@ -3,7 +3,13 @@
 //! ```text
 //! idle_conns --addr 127.0.0.1:8080 --server-pid PID [--connections 5000]
 //!            [--concurrency 256] [--path /plaintext] [--hold-secs 0]
+//!            [--sources 1] [--serve-again 0]
 //! ```
+//!
+//! `--sources N` spreads the connections over the source addresses 127.0.0.1 … 127.0.0.N
+//! (one address has only ~28,000 ephemeral ports towards one server port);
+//! `--serve-again 1` sends one more request on every connection after the check and
+//! counts the answers (`served_again`): idle connections must still be served.
 //!
 //! 1. One warmup request on a fresh connection (then closed), 300 ms pause, then the
 //!    server's `VmRSS` is read from `/proc/PID/status` ("before").
@@ -39,6 +45,8 @@ struct Args {
     concurrency: usize,
     path: String,
     hold: f64,
+    sources: u8,
+    serve_again: bool,
 }
 
 fn usage(msg: &str) -> ! {
@@ -58,6 +66,8 @@ fn parse_args() -> Args {
         concurrency: 256,
         path: "/plaintext".into(),
         hold: 0.0,
+        sources: 1,
+        serve_again: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -72,6 +82,8 @@ fn parse_args() -> Args {
             "--concurrency" => a.concurrency = num(&k, &v),
             "--path" => a.path = v.clone(),
             "--hold-secs" => a.hold = num(&k, &v),
+            "--sources" => a.sources = num(&k, &v),
+            "--serve-again" => a.serve_again = num::<u8>(&k, &v) != 0,
             _ => usage(&format!("unknown option {k}")),
         }
     }
@@ -143,8 +155,14 @@ async fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<
     }
 }
 
-async fn one(addr: &str, req: &[u8]) -> std::io::Result<TcpStream> {
-    let mut s = TcpStream::connect(addr).await?;
+async fn one(addr: &str, req: &[u8], source: u8) -> std::io::Result<TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(std::net::SocketAddr::from(([127, 0, 0, source.max(1)], 0)))?;
+    let target = tokio::net::lookup_host(addr)
+        .await?
+        .next()
+        .ok_or_else(|| std::io::Error::other("no address"))?;
+    let mut s = socket.connect(target).await?;
     s.set_nodelay(true)?;
     s.write_all(req).await?;
     let mut buf = Vec::with_capacity(512);
@@ -165,7 +183,7 @@ fn main() {
     .into_bytes();
     rt.block_on(async move {
         // 1. warmup + baseline
-        drop(one(&args.addr, &req).await.unwrap_or_else(|e| fail(format!("warmup: {e}"))));
+        drop(one(&args.addr, &req, 1).await.unwrap_or_else(|e| fail(format!("warmup: {e}"))));
         tokio::time::sleep(Duration::from_millis(300)).await;
         let before = rss_kib(args.server_pid);
 
@@ -182,9 +200,10 @@ fn main() {
                     let addr = args.addr.clone();
                     let req = req.clone();
                     let first = first_done.clone();
+                    let source = 1 + (i % usize::from(args.sources.max(1))) as u8;
                     handles.push(tokio::task::spawn_local(async move {
                         let _permit = permit_sem.acquire().await.expect("semaphore");
-                        let s = one(&addr, &req)
+                        let s = one(&addr, &req, source)
                             .await
                             .unwrap_or_else(|e| fail(format!("connection {i}: {e}")));
                         if first.get().is_none() {
@@ -221,13 +240,46 @@ fn main() {
                 _ => closed += 1,
             }
         }
+        // 5. every idle connection is still served
+        let mut served_again = 0usize;
+        let streams = if args.serve_again {
+            let local = tokio::task::LocalSet::new();
+            let (served, streams) = local
+                .run_until(async {
+                    let mut handles = Vec::with_capacity(streams.len());
+                    for s in streams {
+                        let req = req.clone();
+                        handles.push(tokio::task::spawn_local(async move {
+                            let mut s = TcpStream::from_std(s).expect("from_std");
+                            let mut buf = Vec::with_capacity(512);
+                            let ok = s.write_all(&req).await.is_ok()
+                                && read_response(&mut s, &mut buf).await.is_ok();
+                            (ok, s.into_std().expect("into_std"))
+                        }));
+                    }
+                    let mut served = 0usize;
+                    let mut v = Vec::with_capacity(handles.len());
+                    for h in handles {
+                        let (ok, s) = h.await.expect("task");
+                        served += usize::from(ok);
+                        v.push(s);
+                    }
+                    (served, v)
+                })
+                .await;
+            served_again = served;
+            streams
+        } else {
+            streams
+        };
         let per = (after as f64 - before as f64) / args.connections as f64;
         let mut out = std::io::stdout().lock();
         let _ = writeln!(
             out,
             "{{\"connections\":{},\"rss_before_kib\":{},\"rss_after_kib\":{},\"kib_per_conn\":{:.3},\
-             \"open_secs\":{:.3},\"sample_after_first_response_secs\":{:.3},\"closed_at_check\":{}}}",
-            args.connections, before, after, per, open_secs, age, closed
+             \"open_secs\":{:.3},\"sample_after_first_response_secs\":{:.3},\"closed_at_check\":{},\
+             \"served_again\":{}}}",
+            args.connections, before, after, per, open_secs, age, closed, served_again
         );
         let _ = out.flush();
         if args.hold > 0.0 {
