@@ -10,7 +10,9 @@
 #
 #   start_server_cmd NAME PORT   start the server in the background (pinned with
 #                                `taskset -c "$SERVER_CPU"`, stdout to $TMP/server.out,
-#                                stderr to $TMP/server.err) so that $! is its pid
+#                                stderr to $TMP/server.err) so that $! is its pid; during
+#                                `bench_run_all`, BENCH_SCENARIO names the scenario the
+#                                server is started for
 #   server_ready NAME PORT       true once it accepts connections (see server_ready_* below)
 #   wrk_args SCENARIO PORT       fill the array WRK_ARGS with wrk's arguments after the
 #                                common ones (-t1 -c -d --latency --timeout)
@@ -199,6 +201,7 @@ run_wrk() {
 measure() {
     local name=$1 scenario=$2 run=$3 port=$4 ok=1 before after busy0 total0 busy1 total1 wrk_cpu0 wrk_cpu1
     : > "$TMP/row.tsv"
+    BENCH_SCENARIO=$scenario
     start_server "$name" "$port" || return 1
     if (( WARMUP > 0 )) && ! run_wrk "$scenario" "$port" "$WARMUP" "$TMP/warmup.out"; then
         log "run $run $name $scenario: warmup wrk failed:"; cat "$TMP/warmup.out" >&2; ok=0
