@@ -40,6 +40,10 @@
 #   RESULTS=path.tsv               also keep the raw per-run figures
 #   REPORT_ONLY=path.tsv           measure nothing: print the table for raw figures
 #                                  kept earlier with RESULTS=
+#   CHART=path.svg                 the chart of the medians, drawn with the table
+#                                  (default benches/charts/http.svg; CHART= for none)
+#   CHART_NOTE="..."               the chart's line under the title (default: when
+#                                  measured, and nanoapi's commit)
 #
 # CLK_TCK is 100 here (10 ms ticks): use duration >= 10 s for real numbers. The
 # user/system split is sampled by the scheduler tick, so user ns/req is the noisiest
