@@ -39,6 +39,7 @@
 #   CONNECTIONS=64 WARMUP=2 SERVER_CPU=0 LOAD_CPU=1 PORT_BASE=19500
 #   QUIET_WAIT=120 QUIET_PCT=10 BUSY_RETRIES=2
 #   NO_BUILD=1 RESULTS=path.tsv REPORT_ONLY=path.tsv
+#   CHART=path.svg CHART_NOTE="..."  the chart of the medians (default benches/charts/app.svg)
 #   VERIFY_ONLY=1                  check every server's answers, measure nothing
 set -euo pipefail
 

@@ -19,6 +19,9 @@
 #   PORT_BASE=19100                             first port (one port per server start)
 #   NO_BUILD=1                                  use already-built binaries
 #   RESULTS=path.tsv                            also keep the raw per-run figures
+#   CHART=path.svg                              the chart of the medians (default
+#                                               benches/charts/echo.svg; CHART= for none)
+#   CHART_NOTE="..."                            the chart's line under the title
 #
 # CLK_TCK is 100 here (10 ms): use duration >= 10 s for real numbers; the
 # user/system split is sampled by the kernel tick, so user ns/msg is the
@@ -167,10 +170,11 @@ done
 [[ -n ${RESULTS:-} ]] && cp "$TMP/results.tsv" "$RESULTS" && log "raw results: $RESULTS"
 
 # ---- report -------------------------------------------------------------------------
-python3 - "$TMP/results.tsv" "$CLK_TCK" "$RUNS" "$DURATION" "$CONNECTIONS" "$SIZE" "${SERVER_LIST[@]}" <<'PY'
+python3 - "$TMP/results.tsv" "$CLK_TCK" "$RUNS" "$DURATION" "$CONNECTIONS" "$SIZE" "$TMP/medians.tsv" "${SERVER_LIST[@]}" <<'PY'
 import csv, statistics, sys
 path, tck, runs, dur, conns, size = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
-servers = sys.argv[7:]
+medians_path = sys.argv[7]
+servers = sys.argv[8:]
 rows = {}
 with open(path) as f:
     for r in csv.DictReader(f, delimiter="\t"):
@@ -197,9 +201,17 @@ try:
             model = line.split(":", 1)[1].strip(); break
 except OSError:
     pass
-print(f"Echo, {conns} connections x {size} B ping-pong, {dur} s measured per run, "
-      f"median of {runs} run(s); server on 1 core, load on the other ({model}, loopback).")
+headline = (f"Echo, {conns} connections x {size} B ping-pong, {dur} s measured per run, "
+            f"median of {runs} run(s); server on 1 core, load on the other ({model}, loopback).")
+print(headline)
 print()
+# The same medians for benches/chart.py: a failed server is an empty cell.
+with open(medians_path, "w") as f:
+    f.write(f"# {headline}\n")
+    f.write("load\tserver\tmsgs per server CPU-s (higher is better)\tuser ns/msg (lower is better)\n")
+    for name in servers:
+        x = med.get(name)
+        f.write(f"echo, {conns} x {size} B\t{name}\t" + (f"{x['per_cpu']:.0f}\t{x['user_ns']:.1f}\n" if x else "\t\n"))
 print("| server | msgs/s | server CPU | msgs per server CPU-s | vs tokio | user ns/msg | vs tokio | sys ns/msg | runs ok |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for name in servers:
@@ -214,6 +226,7 @@ print("msgs per server CPU-s = messages / (utime+stime delta); vs tokio = nanoap
       "(higher is better for msgs per CPU-s, lower is better for user ns/msg). "
       "A server CPU well under 100% means the load generator, not the server, was the limit.")
 PY
+bench_chart "$TMP/medians.tsv"
 
 if (( failures > 0 )); then
     log "echo.sh: $failures measurement(s) failed"

@@ -19,8 +19,13 @@
 #   plaintext-p16  GET /plaintext, 16 requests pipelined per write (benches/pipeline.lua)
 #   json           GET /json, one request in flight per connection
 #
+# Servers: hyper, may_minihttp (benches/peers), nanoapi-uring, nanoapi-poll (examples/bench_raw.rs),
+# and uring-bare (benches/peers/src/bin/uring_responder.rs): no HTTP at all, one pre-rendered
+# response per "\r\n\r\n" received, on a bare io_uring loop; the limit a real server can
+# approach. For json it sends a pre-rendered {"message":"Hello, World!"} (nothing serialized).
+#
 # Environment knobs (all optional):
-#   SERVERS="hyper may_minihttp nanoapi-uring nanoapi-poll"
+#   SERVERS="hyper may_minihttp nanoapi-uring nanoapi-poll uring-bare"
 #   SCENARIOS="plaintext plaintext-p16 json"
 #   CONNECTIONS=64 DEPTH=16 WARMUP=2
 #   SERVER_CPU=0 LOAD_CPU=1
@@ -35,6 +40,10 @@
 #   RESULTS=path.tsv               also keep the raw per-run figures
 #   REPORT_ONLY=path.tsv           measure nothing: print the table for raw figures
 #                                  kept earlier with RESULTS=
+#   CHART=path.svg                 the chart of the medians, drawn with the table
+#                                  (default benches/charts/http.svg; CHART= for none)
+#   CHART_NOTE="..."               the chart's line under the title (default: when
+#                                  measured, and nanoapi's commit)
 #
 # CLK_TCK is 100 here (10 ms ticks): use duration >= 10 s for real numbers. The
 # user/system split is sampled by the scheduler tick, so user ns/req is the noisiest
@@ -49,7 +58,7 @@ DEPTH=${DEPTH:-16}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 PORT_BASE=${PORT_BASE:-19300}
-SERVERS=${SERVERS:-"hyper may_minihttp nanoapi-uring nanoapi-poll"}
+SERVERS=${SERVERS:-"hyper may_minihttp nanoapi-uring nanoapi-poll uring-bare"}
 SCENARIOS=${SCENARIOS:-"plaintext plaintext-p16 json"}
 QUIET_WAIT=${QUIET_WAIT:-120}
 QUIET_PCT=${QUIET_PCT:-10}
@@ -76,6 +85,9 @@ start_server_cmd() {   # start_server_cmd NAME PORT
     case $name in
         hyper)         taskset -c "$SERVER_CPU" "$HYPER" "$addr" > "$TMP/server.out" 2> "$TMP/server.err" & ;;
         may_minihttp)  taskset -c "$SERVER_CPU" "$MAY" "$addr" > "$TMP/server.out" 2> "$TMP/server.err" & ;;
+        # Its one fixed response is chosen at start: the JSON body for json, else plaintext.
+        uring-bare)    taskset -c "$SERVER_CPU" "$URING_BARE" "$addr" "$([[ ${BENCH_SCENARIO:-} == json ]] && echo json || echo plaintext)" \
+                           > "$TMP/server.out" 2> "$TMP/server.err" & ;;
         nanoapi-uring|nanoapi-poll)
             NANOAPI_HOST=127.0.0.1 NANOAPI_PORT=$port NANOAPI_WORKERS=1 NANOAPI_BACKEND=${name#nanoapi-} \
                 taskset -c "$SERVER_CPU" "$NANOAPI" > "$TMP/server.out" 2> "$TMP/server.err" & ;;
@@ -83,7 +95,7 @@ start_server_cmd() {   # start_server_cmd NAME PORT
 }
 server_ready() {   # server_ready NAME PORT
     case $1 in
-        hyper|may_minihttp) server_ready_stdout ;;
+        hyper|may_minihttp|uring-bare) server_ready_stdout ;;
         *) server_ready_port "$2" ;;
     esac
 }
@@ -112,9 +124,9 @@ fi
 want_nanoapi=0
 for s in $SERVERS; do
     case $s in
-        hyper|may_minihttp) ;;
+        hyper|may_minihttp|uring-bare) ;;
         nanoapi-uring|nanoapi-poll) want_nanoapi=1 ;;
-        *) die "unknown server '$s' in SERVERS (known: hyper may_minihttp nanoapi-uring nanoapi-poll)" ;;
+        *) die "unknown server '$s' in SERVERS (known: hyper may_minihttp nanoapi-uring nanoapi-poll uring-bare)" ;;
     esac
 done
 for s in $SCENARIOS; do
@@ -125,9 +137,9 @@ for s in $SCENARIOS; do
 done
 
 PEERS_MANIFEST=benches/peers/Cargo.toml
-HYPER=""; MAY=""
+HYPER=""; MAY=""; URING_BARE=""
 if [[ -z ${NO_BUILD:-} ]]; then
-    log "building peers (hyper_raw, may_minihttp_raw) ..."
+    log "building peers (hyper_raw, may_minihttp_raw, uring_responder) ..."
     cargo build --release --manifest-path "$PEERS_MANIFEST" --bin hyper_raw \
         --message-format=json-render-diagnostics > "$TMP/peers.json" || die "building hyper_raw failed"
     HYPER=$(artifact hyper_raw < "$TMP/peers.json")
@@ -136,13 +148,19 @@ if [[ -z ${NO_BUILD:-} ]]; then
         --message-format=json-render-diagnostics > "$TMP/may.json"; then
         MAY=$(artifact may_minihttp_raw < "$TMP/may.json")
     fi
+    if cargo build --release --manifest-path "$PEERS_MANIFEST" --bin uring_responder \
+        --message-format=json-render-diagnostics > "$TMP/uring.json"; then
+        URING_BARE=$(artifact uring_responder < "$TMP/uring.json")
+    fi
 else
     PEERS_BIN=${CARGO_TARGET_DIR:-benches/peers/target}/release
     HYPER=$PEERS_BIN/hyper_raw
     MAY=$PEERS_BIN/may_minihttp_raw
+    URING_BARE=$PEERS_BIN/uring_responder
 fi
 [[ -n $HYPER && -x $HYPER ]] || { log "*** hyper_raw not available: skipping hyper (no 'vs hyper' ratios)."; drop_server hyper; }
 [[ -n $MAY && -x $MAY ]] || { log "*** may_minihttp_raw not available (build failed?): skipping may_minihttp."; drop_server may_minihttp; }
+[[ -n $URING_BARE && -x $URING_BARE ]] || { log "*** uring_responder not available (build failed?): skipping uring-bare."; drop_server uring-bare; }
 
 NANOAPI=""
 if (( want_nanoapi )); then

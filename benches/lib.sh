@@ -1,6 +1,6 @@
 # Shared machinery of the benchmarks (benches/http.sh and benches/app.sh use all of it;
 # benches/echo.sh and benches/idle_rss.sh use the server lifecycle: bench_setup,
-# start_server with its hooks, stop_server, artifact). Sourced, not run. The sourcing script sets, before `bench_init`:
+# start_server with its hooks, stop_server, artifact; echo.sh also bench_chart). Sourced, not run. The sourcing script sets, before `bench_init`:
 #
 #   BENCH_NAME   script name for messages (e.g. http.sh)
 #   RUNS DURATION WARMUP CONNECTIONS SERVER_CPU LOAD_CPU PORT_BASE QUIET_WAIT QUIET_PCT
@@ -10,7 +10,9 @@
 #
 #   start_server_cmd NAME PORT   start the server in the background (pinned with
 #                                `taskset -c "$SERVER_CPU"`, stdout to $TMP/server.out,
-#                                stderr to $TMP/server.err) so that $! is its pid
+#                                stderr to $TMP/server.err) so that $! is its pid; during
+#                                `bench_run_all`, BENCH_SCENARIO names the scenario the
+#                                server is started for
 #   server_ready NAME PORT       true once it accepts connections (see server_ready_* below)
 #   wrk_args SCENARIO PORT       fill the array WRK_ARGS with wrk's arguments after the
 #                                common ones (-t1 -c -d --latency --timeout)
@@ -21,7 +23,10 @@
 # latency histogram is meaningless, e.g. pipelined ones).
 #
 # `bench_run_all` then measures every run x server (order rotated per run) x scenario
-# with a fresh server each time, and `report FILE` prints the markdown table.
+# with a fresh server each time, and `report FILE` prints the markdown table and draws
+# the chart (`bench_chart`, benches/chart.py; CHART, CHART_NOTE).
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 die() { echo "$BENCH_NAME: $*" >&2; exit 1; }
 log() { echo "$*" >&2; }
@@ -199,6 +204,7 @@ run_wrk() {
 measure() {
     local name=$1 scenario=$2 run=$3 port=$4 ok=1 before after busy0 total0 busy1 total1 wrk_cpu0 wrk_cpu1
     : > "$TMP/row.tsv"
+    BENCH_SCENARIO=$scenario
     start_server "$name" "$port" || return 1
     if (( WARMUP > 0 )) && ! run_wrk "$scenario" "$port" "$WARMUP" "$TMP/warmup.out"; then
         log "run $run $name $scenario: warmup wrk failed:"; cat "$TMP/warmup.out" >&2; ok=0
@@ -322,18 +328,20 @@ PY
     report "$1"
 }
 
-# report TSV: the markdown table of the medians (and best runs) on stdout.
+# report TSV: the markdown table of the medians (and best runs) on stdout, and the chart
+# of the same medians (bench_chart).
 report() {
 python3 - "$1" "$CLK_TCK" "$RUNS" "$DURATION" "$CONNECTIONS" "$REPORT_TITLE" "$REPORT_BASELINES" \
-    "$REPORT_USER_BASELINES" "$REPORT_LABELS" "$REPORT_NO_P99" \
+    "$REPORT_USER_BASELINES" "$REPORT_LABELS" "$REPORT_NO_P99" "$TMP/medians.tsv" \
     "${SCENARIO_LIST[*]}" "${SERVER_LIST[@]}" <<'PY'
 import csv, math, statistics, sys
 path, tck, runs, dur, conns, title = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
 bases, user_bases = sys.argv[7].split(), sys.argv[8].split()
 label = dict(kv.split("=", 1) for kv in sys.argv[9].split(";") if kv)
 no_p99 = set(sys.argv[10].split())
-scenarios = sys.argv[11].split()
-servers = sys.argv[12:]
+medians_path = sys.argv[11]
+scenarios = sys.argv[12].split()
+servers = sys.argv[13:]
 rows = {}
 with open(path) as f:
     for r in csv.DictReader(f, delimiter="\t"):
@@ -364,9 +372,18 @@ try:
             model = line.split(":", 1)[1].strip(); break
 except OSError:
     pass
-print(f"{title}, wrk -t1 -c{conns}, {dur} s measured per run, median of {runs} run(s); "
-      f"server on 1 core with 1 worker, wrk on the other ({model}, loopback).")
+headline = (f"{title}, wrk -t1 -c{conns}, {dur} s measured per run, median of {runs} run(s); "
+            f"server on 1 core with 1 worker, wrk on the other ({model}, loopback).")
+print(headline)
 print()
+# The same medians for benches/chart.py: a failed measurement is an empty cell.
+with open(medians_path, "w") as f:
+    f.write(f"# {headline}\n")
+    f.write("scenario\tserver\treq per server CPU-s (higher is better)\tuser ns/req (lower is better)\n")
+    for scen in scenarios:
+        for name in servers:
+            x = med.get((name, scen))
+            f.write(f"{label.get(scen, scen)}\t{name}\t" + (f"{x['per_cpu']:.0f}\t{x['user_ns']:.1f}\n" if x else "\t\n"))
 vs = "".join(f" | vs {b}" for b in bases)
 uvs = "".join(f" | vs {b}" for b in user_bases)
 print(f"| scenario | server | req/s | server CPU | req per server CPU-s{vs} | best run: req per CPU-s{vs} "
@@ -396,4 +413,24 @@ print("req per server CPU-s = requests / (utime+stime delta of the server proces
       "of all CPUs minus the server's and wrk's, in % of one core (another job on the machine, or kernel work "
       "not charged to either)." + (" wrk's latency histogram is not meaningful with pipelining, so no p99 there." if no_p99 & set(scenarios) else ""))
 PY
+bench_chart "$TMP/medians.tsv"
+}
+
+# bench_chart MEDIANS_TSV: draw the medians (benches/chart.py: requests or messages per
+# server CPU-s and user ns, a panel per scenario, a bar per server) into CHART, by default
+# benches/charts/<script>.svg; CHART= (empty) draws none. CHART_NOTE replaces the line
+# under the title (by default when and at which commit the figures were measured).
+bench_chart() {
+    local out=${CHART-$BENCH_DIR/charts/${BENCH_NAME%.sh}.svg} note
+    [[ -n $out ]] || return 0
+    if [[ -n ${CHART_NOTE:-} ]]; then
+        note=$CHART_NOTE
+    elif [[ -n ${REPORT_ONLY:-} ]]; then
+        note="figures kept in $(basename "$REPORT_ONLY"); drawn $(date -u '+%Y-%m-%d %H:%M') UTC"
+    else
+        note="measured $(date -u '+%Y-%m-%d %H:%M') UTC, nanoapi at $(git -C "$BENCH_DIR" describe --always --dirty 2>/dev/null || echo '?')"
+    fi
+    mkdir -p "$(dirname "$out")" &&
+        python3 "$BENCH_DIR/chart.py" --subtitle "$note" "$1" "$out" &&
+        log "chart: $out" || log "chart: could not write $out"
 }
