@@ -31,7 +31,10 @@ pub(crate) async fn read_chunk(conn: &DynConn, seq: u32) -> Result<Option<Bytes>
     };
     if send_continue {
         let _reading = Reading::start(conn);
-        conn.send_continue().await?;
+        if let Err(err) = conn.send_continue().await {
+            let err = conn.exchange.borrow_mut().fail_body(err);
+            return Err(err);
+        }
     }
     loop {
         let step = conn
