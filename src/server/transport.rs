@@ -4,6 +4,7 @@ use std::future::Future;
 use std::io;
 use std::net::Shutdown;
 use std::ops::Deref;
+use std::task::{Context, Poll};
 
 use bytes::BytesMut;
 use nanoapi_executor::net::TcpStream;
@@ -31,6 +32,31 @@ pub trait Transport {
     ///
     /// As the underlying shutdown fails (for a socket, `ENOTCONN` once the peer is gone).
     fn shutdown_write(&self) -> io::Result<()>;
+
+    /// Starts sending all of `buf` without waiting for it to complete, where the transport can
+    /// (a TCP stream on io_uring): the completion wakes no task, `buf` goes to `done` once
+    /// sent, and an error waits for [`poll_started`](Transport::poll_started). The connection
+    /// uses this for the last write before it waits for the next request.
+    ///
+    /// # Errors
+    ///
+    /// `Err(buf)` (the default) when it cannot: send it with
+    /// [`send_all`](Transport::send_all).
+    fn start_send(&self, buf: BytesMut, done: fn(BytesMut)) -> Result<(), BytesMut> {
+        let _ = done;
+        Err(buf)
+    }
+
+    /// Ready once no send begun by [`start_send`](Transport::start_send) is in flight: call it
+    /// before any other write or a shutdown, so that bytes stay in order.
+    ///
+    /// # Errors
+    ///
+    /// The error of a started send that failed.
+    fn poll_started(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let _ = cx;
+        Poll::Ready(Ok(()))
+    }
 }
 
 impl Transport for TcpStream {
@@ -46,5 +72,13 @@ impl Transport for TcpStream {
 
     fn shutdown_write(&self) -> io::Result<()> {
         self.shutdown(Shutdown::Write)
+    }
+
+    fn start_send(&self, buf: BytesMut, done: fn(BytesMut)) -> Result<(), BytesMut> {
+        TcpStream::start_send(self, buf, done)
+    }
+
+    fn poll_started(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_sent(cx)
     }
 }

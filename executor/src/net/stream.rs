@@ -1,16 +1,22 @@
+use std::cell::OnceCell;
 use std::fmt;
 use std::io;
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::rc::Rc;
+use std::task::{Context, Poll};
 
 use socket2::SockRef;
 
 use super::listener::socket_addr;
 use super::{new_socket, register};
+use bytes::BytesMut;
+
 use crate::buf::{BufResult, IoBuf, IoBufMut, PooledBuf};
-use crate::fd::SharedFd;
+use crate::fd::{FdBackend, SharedFd};
 use crate::op;
 use crate::op::recv::Receiver;
+use crate::op::send_detached::{self, DetachedState};
 
 /// A TCP connection.
 ///
@@ -19,6 +25,8 @@ use crate::op::recv::Receiver;
 pub struct TcpStream {
     fd: SharedFd,
     receiver: Receiver,
+    /// The state of [`start_send`](TcpStream::start_send)'s sends, made at the first one.
+    detached: OnceCell<Rc<DetachedState>>,
 }
 
 impl TcpStream {
@@ -50,6 +58,7 @@ impl TcpStream {
         TcpStream {
             fd,
             receiver: Receiver::default(),
+            detached: OnceCell::new(),
         }
     }
 
@@ -146,6 +155,42 @@ impl TcpStream {
         (Ok(()), bufs)
     }
 
+    /// Starts sending all of `buf` without waiting for the kernel to take it, on the io_uring
+    /// backend: the completion wakes no task, and `buf` is handed to `done` once the kernel is
+    /// done with it (`done` runs inside the reactor: it must not use the executor; it is
+    /// meant to put the buffer on a free list). An error is kept for
+    /// [`poll_sent`](TcpStream::poll_sent).
+    ///
+    /// One such send at a time keeps the bytes in order: before anything else is written,
+    /// wait for [`poll_sent`](TcpStream::poll_sent). Dropping the stream cancels a send still
+    /// in flight.
+    ///
+    /// # Errors
+    ///
+    /// `Err(buf)` when the stream cannot start one (the poll backend, an empty buffer, or a
+    /// send still in flight): send it with [`write_all`](TcpStream::write_all).
+    pub fn start_send(&self, buf: BytesMut, done: fn(BytesMut)) -> Result<(), BytesMut> {
+        #[cfg(target_os = "linux")]
+        if let FdBackend::Uring = self.fd.backend() {
+            let state = self.detached.get_or_init(Rc::default);
+            return send_detached::start(&self.fd, state, buf, done);
+        }
+        let _ = done;
+        Err(buf)
+    }
+
+    /// Ready once no send started by [`start_send`](TcpStream::start_send) is in flight.
+    ///
+    /// # Errors
+    ///
+    /// The error of a started send that failed (reported once).
+    pub fn poll_sent(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.detached.get() {
+            Some(state) => state.poll_sent(cx),
+            None => Poll::Ready(Ok(())),
+        }
+    }
+
     /// Shuts down the read side, the write side (the peer reads end of stream) or both.
     ///
     /// # Errors
@@ -203,6 +248,12 @@ impl AsFd for TcpStream {
 impl Drop for TcpStream {
     fn drop(&mut self) {
         self.receiver.release(&self.fd);
+        // A started send the peer does not take would keep the fd open: stop it (its slot
+        // still frees its buffer at the completion).
+        #[cfg(target_os = "linux")]
+        if let Some(key) = self.detached.get().and_then(|state| state.in_flight()) {
+            crate::runtime::try_with_current(|ctx| ctx.driver.borrow_mut().uring().cancel_op(key));
+        }
     }
 }
 

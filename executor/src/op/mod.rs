@@ -7,6 +7,7 @@ pub(crate) mod connect;
 pub(crate) mod file;
 pub(crate) mod recv;
 pub(crate) mod send;
+pub(crate) mod send_detached;
 pub(crate) mod writev;
 
 use std::future::poll_fn;

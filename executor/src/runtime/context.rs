@@ -29,6 +29,8 @@ pub(crate) struct Context {
     /// The instant read when the worker last came back from its reactor (timers due by then
     /// have fired): the clock of [`crate::time::coarse_now`].
     pub(crate) now: Cell<Instant>,
+    /// Tasks run so far (see `runtime::task_runs`).
+    pub(crate) task_runs: Cell<u64>,
     /// A waker for every task of this worker that has been polled and not yet dropped, so that
     /// shutdown can wake them all and drop their futures here, on their own thread.
     pub(crate) active: RefCell<Slab<Waker>>,
@@ -55,6 +57,7 @@ impl Context {
             driver: RefCell::new(driver),
             timers: RefCell::new(Timers::default()),
             now: Cell::new(Instant::now()),
+            task_runs: Cell::new(0),
             active: RefCell::new(Slab::new()),
             heap_pool,
             wake_list: RefCell::new(Vec::new()),

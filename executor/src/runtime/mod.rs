@@ -650,3 +650,19 @@ where
 pub fn worker_index() -> Option<usize> {
     try_with_current(|ctx| ctx.shared.index)
 }
+
+/// How many times this worker has run a task so far (0 off a worker): each run is one wake-up
+/// of a task. For counting wake-ups per request in tests and benchmarks.
+///
+/// # Examples
+///
+/// ```
+/// nanoapi_executor::block_on(async {
+///     let before = nanoapi_executor::task_runs();
+///     nanoapi_executor::spawn_local(async {}).await.unwrap();
+///     assert!(nanoapi_executor::task_runs() > before);
+/// });
+/// ```
+pub fn task_runs() -> u64 {
+    try_with_current(|ctx| ctx.task_runs.get()).unwrap_or(0)
+}

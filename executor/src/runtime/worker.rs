@@ -88,6 +88,7 @@ fn run_ready_tasks(ctx: &Context) {
         let Some(runnable) = ctx.local.borrow_mut().pop_front() else {
             break;
         };
+        ctx.task_runs.set(ctx.task_runs.get() + 1);
         runnable.run();
     }
 }

@@ -8,7 +8,7 @@
 //! fixed-response one.
 
 use std::cell::{Cell, RefCell, RefMut};
-use std::future::Future;
+use std::future::{Future, poll_fn};
 use std::io;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -77,6 +77,9 @@ pub(crate) trait ErasedIo {
 
     /// Half-closes.
     fn shutdown_write(&self) -> io::Result<()>;
+
+    /// [`Transport::poll_started`].
+    fn poll_started_erased(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
 }
 
 impl<T: Transport> ErasedIo for T {
@@ -97,6 +100,10 @@ impl<T: Transport> ErasedIo for T {
 
     fn shutdown_write(&self) -> io::Result<()> {
         Transport::shutdown_write(self)
+    }
+
+    fn poll_started_erased(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.poll_started(cx)
     }
 }
 
@@ -157,13 +164,22 @@ impl<T: Transport> Conn<T> {
         Ok(n)
     }
 
-    /// Writes everything queued, within the write-stall timeout.
+    /// Writes everything queued. Where the transport can, the send is only started: its
+    /// completion wakes nobody (the connection waits for the next request meanwhile), its
+    /// buffer goes back to the worker's spare list, and the next write or close waits for it
+    /// first. Otherwise the send is awaited, within the write-stall timeout.
     pub(super) async fn flush(&self) -> Result<()> {
+        self.wait_started().await?;
         let Some(out) = self.take_out() else {
             return Ok(());
         };
-        let sent = self.write_within(self.io.send_all(out)).await;
-        self.sent(sent)
+        match self.io.start_send(out, spare_buffers::give_back) {
+            Ok(()) => Ok(()),
+            Err(out) => {
+                let sent = self.write_within(self.io.send_all(out)).await;
+                self.sent(sent)
+            }
+        }
     }
 
     /// Between two requests of a batch: writes early past the high-water mark, and starts the
@@ -189,6 +205,7 @@ impl<T: Transport> Conn<T> {
     /// a while so that the close does not turn into a reset that destroys the response.
     pub(super) async fn flush_and_close(&self) -> Result<()> {
         self.flush().await?;
+        self.wait_started().await?;
         let _ = Transport::shutdown_write(&self.io);
         let linger = coarse_now() + self.settings.timeouts.linger;
         let drain = async {
@@ -247,6 +264,24 @@ impl<T: ?Sized> Conn<T> {
         }
     }
 
+    /// Waits until no send begun by `start_send` is in flight (within the write-stall
+    /// timeout), and reports its error.
+    async fn wait_started(&self) -> Result<()>
+    where
+        T: ErasedIo,
+    {
+        match self
+            .write_within(poll_fn(|cx| self.io.poll_started_erased(cx)))
+            .await
+        {
+            Some(res) => res.map_err(Error::from),
+            None => Err(Error::with_status(
+                StatusCode::REQUEST_TIMEOUT,
+                "write stalled",
+            )),
+        }
+    }
+
     /// Waits for `fut` until `deadline` at most (`None`: the deadline passed first).
     pub(super) fn read_until<F: Future>(&self, deadline: Instant, fut: F) -> Within<'_, F> {
         self.read_deadline.borrow_mut().set(deadline);
@@ -292,8 +327,10 @@ impl<T: ?Sized> Conn<T> {
 }
 
 impl DynConn {
-    /// Writes everything queued, within the write-stall timeout (boxed: the slow path).
+    /// Writes everything queued, within the write-stall timeout (boxed: the slow path), after
+    /// a send the loop started.
     pub(crate) async fn flush_dyn(&self) -> Result<()> {
+        self.wait_started().await?;
         let Some(out) = self.take_out() else {
             return Ok(());
         };

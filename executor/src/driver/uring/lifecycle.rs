@@ -4,6 +4,9 @@
 //! Submitted ──poll──▶ Waiting(waker) ──CQE──▶ Completed(res, flags) ──poll──▶ (slot freed)
 //!     │                   │
 //!     └──future dropped───┴──▶ Ignored(payload) ──CQE──▶ (slot freed, payload dropped)
+//!
+//! Detached(send) ──short CQE──▶ Detached(send) (the rest resubmitted)
+//!                ──last CQE───▶ (slot freed, buffer to its `done`, waiter woken)
 //! ```
 //!
 //! A future may be dropped while the kernel still owns its buffer. The slot then takes the
@@ -26,6 +29,8 @@ pub(crate) enum Lifecycle {
     Ignored(Orphan),
     /// A multishot operation's queued results.
     Multishot(Multishot),
+    /// A send nobody awaits: the driver finishes it (`op::send_detached`).
+    Detached(crate::op::send_detached::uring::DetachedSend),
 }
 
 /// The payload of an abandoned operation.
@@ -81,6 +86,8 @@ pub(crate) enum AfterCompletion {
     Wake(Waker),
     /// The slot is finished with; free it (and drop this payload, if any).
     Free(Option<Box<dyn Any>>),
+    /// A detached send completed (the result is for the driver to apply to the slot).
+    Detached,
 }
 
 impl Lifecycle {
@@ -134,6 +141,7 @@ impl Lifecycle {
                     .take()
                     .map_or(AfterCompletion::Nothing, AfterCompletion::Wake)
             }
+            Lifecycle::Detached(_) => AfterCompletion::Detached,
             Lifecycle::Completed(..) => {
                 log::error!("io_uring: a second completion for a single-shot operation");
                 AfterCompletion::Nothing
@@ -159,7 +167,7 @@ impl Lifecycle {
                 *self = Lifecycle::Waiting(cx.waker().clone());
                 Poll::Pending
             }
-            Lifecycle::Ignored(_) | Lifecycle::Multishot(_) => {
+            Lifecycle::Ignored(_) | Lifecycle::Multishot(_) | Lifecycle::Detached(_) => {
                 unreachable!("a live operation future polls its own single-shot slot")
             }
         }

@@ -29,6 +29,8 @@ pub(crate) use lifecycle::MultishotKind;
 use lifecycle::{AfterCompletion, Lifecycle, Multishot, close_fd};
 pub(crate) use multishot::MultishotOp;
 
+use crate::op::send_detached::uring::Progress;
+
 use super::DriverConfig;
 
 /// `user_data` of the eventfd read that wakes a parked worker.
@@ -119,6 +121,21 @@ impl UringDriver {
         // SAFETY: forwarded from the caller.
         unsafe { self.push(&sqe.user_data(key as u64)) };
         key
+    }
+
+    /// Queues a send nobody awaits; its slot key (see `op::send_detached`).
+    pub(crate) fn detach(&mut self, send: crate::op::send_detached::uring::DetachedSend) -> usize {
+        let sqe = send.sqe();
+        let key = self.ops.insert(Lifecycle::Detached(send));
+        // SAFETY: the entry points into the send's buffer, whose heap memory the slot owns
+        // (moving the slot moves the `BytesMut`, not its bytes) until its last completion.
+        unsafe { self.push(&sqe.user_data(key as u64)) };
+        key
+    }
+
+    /// Asks the kernel to stop the operation of slot `key` (its completion still arrives).
+    pub(crate) fn cancel_op(&mut self, key: usize) {
+        self.cancel(key);
     }
 
     pub(crate) fn poll_op(&mut self, key: usize, cx: &mut Context<'_>) -> Poll<(i32, u32)> {
@@ -354,6 +371,10 @@ impl UringDriver {
                             graveyard.extend(payload);
                             continue;
                         }
+                        AfterCompletion::Detached => {
+                            self.detached_completed(key, res, wakers);
+                            continue;
+                        }
                     }
                     // A receiver that does not keep up is paused before it drains the ring
                     // that every connection of this worker shares; it re-arms once it caught up.
@@ -369,6 +390,26 @@ impl UringDriver {
         }
         cqes.clear();
         self.cqes = cqes;
+    }
+
+    /// A completion of detached send `key`: resubmits the rest of a short send, or frees the
+    /// slot (the buffer goes to its `done`, the stream's waiter is woken).
+    fn detached_completed(&mut self, key: usize, res: i32, wakers: &mut Vec<Waker>) {
+        let Lifecycle::Detached(send) = &mut self.ops[key] else {
+            unreachable!("slot {key} is a detached send")
+        };
+        match send.complete(res) {
+            Progress::More(sqe) => {
+                // SAFETY: as in `detach`: the slot still owns the buffer the entry points into.
+                unsafe { self.push(&sqe.user_data(key as u64)) };
+            }
+            Progress::Done => {
+                let Lifecycle::Detached(send) = self.ops.remove(key) else {
+                    unreachable!("matched above")
+                };
+                wakers.extend(send.finish());
+            }
+        }
     }
 
     /// Whether any slot still waits for the kernel.
