@@ -5,20 +5,12 @@ mod common;
 
 use std::time::Duration;
 
-use nanoapi_executor::net::{TcpListener, TcpStream};
+use nanoapi_executor::net::TcpStream;
 use nanoapi_executor::time::{sleep, timeout};
 use nanoapi_executor::{Runtime, spawn_local};
 
 fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 131 % 251) as u8).collect()
-}
-
-async fn pair() -> (TcpStream, TcpStream) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let client = spawn_local(async move { TcpStream::connect(addr).await.unwrap() });
-    let (server, _) = listener.accept().await.unwrap();
-    (server, client.await.unwrap())
 }
 
 /// Reads `len` bytes, alternating pooled reads and reads into small caller buffers.
@@ -43,7 +35,7 @@ async fn read_mixed(stream: &TcpStream, len: usize) -> Vec<u8> {
 #[test]
 fn mixed_pooled_and_caller_buffer_reads_keep_the_byte_order() {
     common::on_each_backend(|_| async {
-        let (server, client) = pair().await;
+        let (server, client) = common::pair().await;
         let data = pattern(200_000);
         let sent = data.clone();
         let writer = spawn_local(async move {
@@ -69,7 +61,7 @@ fn mixed_pooled_and_caller_buffer_reads_keep_the_byte_order() {
 fn data_and_end_of_stream_arriving_together_are_both_read() {
     common::on_each_backend(|_| async {
         for read_pooled in [true, false] {
-            let (server, client) = pair().await;
+            let (server, client) = common::pair().await;
             let writer = spawn_local(async move {
                 client.write_all(b"last words".to_vec()).await.0.unwrap();
                 client.shutdown(std::net::Shutdown::Write).unwrap();
@@ -105,7 +97,7 @@ fn a_flood_into_a_tiny_pool_arrives_intact_after_a_slow_start() {
             .backend(backend)
             .recv_buffers(8, 256)
             .block_on(async {
-                let (server, client) = pair().await;
+                let (server, client) = common::pair().await;
                 let data = pattern(1 << 20);
                 let sent = data.clone();
                 let writer = spawn_local(async move {
@@ -133,7 +125,7 @@ fn a_stream_dropped_with_unread_data_leaves_the_pool_usable() {
             .recv_buffers(8, 256)
             .block_on(async {
                 for _ in 0..20 {
-                    let (server, client) = pair().await;
+                    let (server, client) = common::pair().await;
                     client.write_all(pattern(10_000)).await.0.unwrap();
                     let first = server.read_pooled().await.unwrap();
                     assert!(!first.is_empty());
@@ -144,7 +136,7 @@ fn a_stream_dropped_with_unread_data_leaves_the_pool_usable() {
                     drop(first);
                     drop(server);
                 }
-                let (server, client) = pair().await;
+                let (server, client) = common::pair().await;
                 client.write_all(pattern(3_000)).await.0.unwrap();
                 assert_eq!(read_mixed(&server, 3_000).await, pattern(3_000));
             })

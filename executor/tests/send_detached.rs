@@ -7,16 +7,8 @@ use std::cell::Cell;
 use std::future::poll_fn;
 
 use bytes::BytesMut;
-use nanoapi_executor::net::{TcpListener, TcpStream};
-use nanoapi_executor::{Backend, spawn_local};
 
-async fn pair() -> (TcpStream, TcpStream) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let client = spawn_local(async move { TcpStream::connect(addr).await.unwrap() });
-    let (server, _) = listener.accept().await.unwrap();
-    (server, client.await.unwrap())
-}
+use nanoapi_executor::{Backend, spawn_local};
 
 thread_local! {
     /// Buffers handed back by finished sends, and their lengths.
@@ -41,7 +33,7 @@ fn pattern(from: usize, len: usize) -> BytesMut {
 #[test]
 fn started_sends_arrive_whole_and_in_order_and_give_their_buffers_back() {
     common::on_each_backend(|backend| async move {
-        let (server, client) = pair().await;
+        let (server, client) = common::pair().await;
         RETURNED.with(|r| r.set((0, 0)));
         // Larger than the socket buffers: the kernel takes them in parts while the peer reads.
         let sizes = [100, 4 * 1024 * 1024, 7, 1024 * 1024];
@@ -91,7 +83,7 @@ fn a_second_send_waits_for_the_first() {
         if backend != Backend::IoUring {
             return;
         }
-        let (server, _client) = pair().await;
+        let (server, _client) = common::pair().await;
         // The peer reads nothing: 16 MiB cannot all fit in the socket buffers.
         server
             .start_send(pattern(0, 16 * 1024 * 1024), returned)
@@ -107,7 +99,7 @@ fn a_started_send_to_a_reset_peer_reports_its_error() {
         if backend != Backend::IoUring {
             return;
         }
-        let (server, client) = pair().await;
+        let (server, client) = common::pair().await;
         let sock = socket2::SockRef::from(&client);
         sock.set_linger(Some(std::time::Duration::ZERO)).unwrap();
         // On loopback the reset reaches the server's socket within this close.
@@ -130,7 +122,7 @@ fn dropping_a_stream_with_a_send_in_flight_cancels_it_and_closes_the_fd() {
             return;
         }
         let before = common::open_fds();
-        let (server, client) = pair().await;
+        let (server, client) = common::pair().await;
         // The peer reads nothing, so the send stays in the kernel until cancelled.
         server
             .start_send(pattern(0, 16 * 1024 * 1024), returned)

@@ -3,7 +3,8 @@
 
 use std::future::Future;
 
-use nanoapi_executor::{Backend, Runtime};
+use nanoapi_executor::net::{TcpListener, TcpStream};
+use nanoapi_executor::{Backend, Runtime, spawn_local};
 
 /// The backends this machine runs, narrowed by `NANOAPI_BACKEND` (`uring` or `poll`) if set.
 /// Where io_uring cannot be set up and the variable does not ask for it, only poll runs.
@@ -59,4 +60,13 @@ pub fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd")
         .map(|dir| dir.count())
         .unwrap_or(0)
+}
+
+/// A connected loopback pair on the current worker: (the accepted end, the connecting end).
+pub async fn pair() -> (TcpStream, TcpStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let client = spawn_local(async move { TcpStream::connect(addr).await.unwrap() });
+    let (server, _) = listener.accept().await.unwrap();
+    (server, client.await.unwrap())
 }
