@@ -53,7 +53,7 @@ pub mod time;
 
 pub use buf::{BufResult, IoBuf, IoBufMut, PooledBuf};
 pub use runtime::{
-    Backend, Builder, Handle, Runtime, block_on, spawn, spawn_blocking, spawn_local, task_runs,
-    worker_index,
+    Backend, Builder, Handle, Runtime, StuckWorkers, block_on, spawn, spawn_blocking, spawn_local,
+    task_runs, worker_index,
 };
 pub use task::{JoinError, JoinHandle, YieldNow, yield_now};

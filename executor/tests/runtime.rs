@@ -243,6 +243,56 @@ fn shutdown_timeout_lets_tasks_finish_then_cancels_the_rest() {
 }
 
 #[test]
+fn shutdown_within_gives_up_on_a_worker_stuck_inside_a_poll() {
+    for backend in common::backends() {
+        let rt = Runtime::builder()
+            .workers(2)
+            .backend(backend)
+            .build()
+            .unwrap();
+        let (started_tx, started) = std::sync::mpsc::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        // Blocks its worker's thread (as a handler holding a std lock across .await would).
+        rt.handle()
+            .spawn_on(1, move || async move {
+                started_tx.send(()).unwrap();
+                released.recv().unwrap();
+            })
+            .detach();
+        started.recv().unwrap();
+        let began = std::time::Instant::now();
+        let stuck = rt
+            .shutdown_within(Duration::from_millis(100), Duration::from_millis(100))
+            .unwrap_err();
+        let waited = began.elapsed();
+        assert!(
+            waited >= Duration::from_millis(200),
+            "waited the deadline and the grace: {waited:?}"
+        );
+        assert_eq!(stuck.workers().collect::<Vec<_>>(), [1], "{backend:?}");
+        let report = stuck.to_string();
+        assert!(
+            report.starts_with(
+                "worker 1 (thread nanoapi-worker-1) has been inside one task's poll for at least 0."
+            ),
+            "{report}"
+        );
+        assert!(report.ends_with("with 1 tasks alive"), "{report}");
+        release.send(()).unwrap();
+    }
+}
+
+#[test]
+fn shutdown_within_returns_once_every_worker_ended() {
+    let rt = Runtime::builder().workers(2).build().unwrap();
+    rt.handle().spawn(std::future::pending::<()>()).detach();
+    let began = std::time::Instant::now();
+    rt.shutdown_within(Duration::ZERO, Duration::from_secs(60))
+        .unwrap();
+    assert!(began.elapsed() < Duration::from_secs(30));
+}
+
+#[test]
 fn dropping_a_runtime_joins_its_workers() {
     let dropped = Arc::new(AtomicUsize::new(0));
     let rt = Runtime::builder().workers(2).build().unwrap();

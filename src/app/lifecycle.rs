@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use super::extract::{FromRequest, Rejection, RequestContext};
 use super::handler::LocalBoxFuture;
-use crate::server::Request;
+use crate::server::{Request, ShutdownSignal};
 
 /// A hook: an async function run once.
 pub(crate) type Hook = Box<dyn Fn() -> LocalBoxFuture<'static, ()> + Send + Sync>;
@@ -98,5 +98,36 @@ impl FromRequest for BackgroundTasks {
         let tasks = BackgroundTasks::default();
         req.extensions_mut().insert(tasks.clone());
         Ok(tasks)
+    }
+}
+
+/// The server's drain signal as a handler argument: raised when the server begins to shut
+/// down, so that a long poll or an endless stream can end early instead of holding the
+/// shutdown to its timeout (an [`EventSource`](super::EventSource) ends at the drain on its
+/// own). Outside a server (the [`TestClient`](super::TestClient)) it is a signal nothing
+/// raises.
+///
+/// # Examples
+///
+/// ```
+/// use std::pin::pin;
+/// use std::time::Duration;
+/// use nanoapi::executor::future::first_of;
+/// use nanoapi::executor::time::sleep;
+/// use nanoapi::server::ShutdownSignal;
+///
+/// /// A long poll: waits up to 30 s for news, less when the server is draining.
+/// async fn poll_news(draining: ShutdownSignal) -> &'static str {
+///     let news = pin!(sleep(Duration::from_secs(30)));
+///     match first_of(news, pin!(draining.raised())).await {
+///         Some(()) => "no news",
+///         None => "the server is restarting: ask again",
+///     }
+/// }
+/// # let _ = nanoapi::app::App::new().get("/news", poll_news);
+/// ```
+impl FromRequest for ShutdownSignal {
+    async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+        Ok(req.shutdown_signal().cloned().unwrap_or_default())
     }
 }

@@ -74,6 +74,14 @@ impl AppService {
         let mut shapes: HashMap<String, usize> = HashMap::new();
         let mut routes: Vec<CompiledRoute> = Vec::new();
         for route in router.into_routes() {
+            if let Some(need) = (route.doc.states.iter()).find(|need| !state.contains(need.type_id))
+            {
+                return Err(RouteError(format!(
+                    "{} {}: the handler extracts `State<{}>`, which the app was never given: \
+                     register it with `App::state`",
+                    route.method, route.path, need.name
+                )));
+            }
             let pattern = Pattern::parse(&route.path)?;
             if !route
                 .method
@@ -296,6 +304,14 @@ impl Inner for AppService {
     fn call<'a>(&'a self, req: &'a mut Request) -> LocalBoxFuture<'a, Response> {
         Box::pin(self.route(req))
     }
+
+    fn context(&self) -> RequestContext<'_> {
+        RequestContext {
+            params: &[],
+            state: &self.state,
+            proxies: &self.proxies,
+        }
+    }
 }
 
 /// The end of a route's middleware chain: its handler.
@@ -307,6 +323,10 @@ struct RouteInner<'a> {
 impl Inner for RouteInner<'_> {
     fn call<'b>(&'b self, req: &'b mut Request) -> LocalBoxFuture<'b, Response> {
         self.endpoint.call(req, self.cx)
+    }
+
+    fn context(&self) -> RequestContext<'_> {
+        *self.cx
     }
 }
 

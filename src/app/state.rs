@@ -15,6 +15,10 @@ impl StateMap {
         self.values.insert(TypeId::of::<T>(), Box::new(value));
     }
 
+    pub(crate) fn contains(&self, type_id: TypeId) -> bool {
+        self.values.contains_key(&type_id)
+    }
+
     pub(crate) fn get<T: 'static>(&self) -> Option<&T> {
         self.values
             .get(&TypeId::of::<T>())

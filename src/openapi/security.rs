@@ -122,6 +122,64 @@ pub trait SecurityScheme: Send + Sync + 'static {
         let _ = credentials;
         std::future::ready(Ok(()))
     }
+
+    /// [`check`](SecurityScheme::check) with the request and the app's state at hand: for
+    /// checks against a token store or a database registered with
+    /// [`App::state`](crate::app::App::state), or that look at other parts of the request.
+    /// The default calls `check`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::collections::HashSet;
+    /// use std::sync::Arc;
+    /// use nanoapi::app::{App, RequestContext};
+    /// use nanoapi::openapi::security::{CredentialsOf, Denied, HTTPBearer, Security, SecurityScheme};
+    /// use nanoapi::server::Request;
+    ///
+    /// /// The tokens issued so far: a database in a real service.
+    /// #[derive(Clone, Default)]
+    /// struct Tokens(Arc<HashSet<String>>);
+    ///
+    /// struct Bearer;
+    ///
+    /// impl SecurityScheme for Bearer {
+    ///     type Scheme = HTTPBearer;
+    ///     const SCHEME: HTTPBearer = HTTPBearer::new();
+    ///
+    ///     async fn check_request(
+    ///         credentials: &CredentialsOf<Self>,
+    ///         _req: &Request,
+    ///         cx: &RequestContext<'_>,
+    ///     ) -> Result<(), Denied> {
+    ///         let tokens = cx.state::<Tokens>().ok_or(Denied::Unauthenticated)?;
+    ///         if tokens.0.contains(&credentials.credentials) {
+    ///             Ok(())
+    ///         } else {
+    ///             Err(Denied::Unauthenticated)
+    ///         }
+    ///     }
+    /// }
+    ///
+    /// async fn me(Security(token): Security<Bearer>) -> String {
+    ///     format!("hello, holder of {}", token.credentials)
+    /// }
+    ///
+    /// let tokens = Tokens(Arc::new(HashSet::from(["t0k3n".to_owned()])));
+    /// let client = App::new().state(tokens).get("/me", me).test_client();
+    /// let ok = client.get("/me").header("authorization", "Bearer t0k3n").send();
+    /// assert_eq!(ok.text(), "hello, holder of t0k3n");
+    /// let refused = client.get("/me").header("authorization", "Bearer guess").send();
+    /// assert_eq!(refused.status(), 401);
+    /// ```
+    fn check_request(
+        credentials: &CredentialsOf<Self>,
+        req: &Request,
+        cx: &RequestContext<'_>,
+    ) -> impl Future<Output = Result<(), Denied>> {
+        let _ = (req, cx);
+        Self::check(credentials)
+    }
 }
 
 /// The credentials type of a [`SecurityScheme`].
@@ -151,8 +209,8 @@ where
 }
 
 impl<S: SecurityScheme> FromRequest for Security<S> {
-    async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
-        authenticate::<S>(req)
+    async fn from_request(req: &mut Request, cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+        authenticate::<S>(req, cx)
             .await
             .map(Security)
             .map_err(Rejection::Response)
@@ -204,7 +262,10 @@ impl APIRouter {
 }
 
 /// Reads and checks `S`'s credentials, or gives the response that refuses the request.
-async fn authenticate<S: SecurityScheme>(req: &Request) -> Result<CredentialsOf<S>, Response> {
+async fn authenticate<S: SecurityScheme>(
+    req: &Request,
+    cx: &RequestContext<'_>,
+) -> Result<CredentialsOf<S>, Response> {
     let scheme = S::SCHEME;
     let refuse = |detail: &str| {
         HttpException::new(StatusCode::UNAUTHORIZED, detail)
@@ -214,7 +275,7 @@ async fn authenticate<S: SecurityScheme>(req: &Request) -> Result<CredentialsOf<
     let Some(credentials) = scheme.credentials(req) else {
         return Err(refuse("Not authenticated"));
     };
-    match S::check(&credentials).await {
+    match S::check_request(&credentials, req, cx).await {
         Ok(()) => Ok(credentials),
         Err(Denied::Unauthenticated) => Err(refuse("Invalid authentication credentials")),
         Err(Denied::Forbidden) => {
@@ -238,7 +299,8 @@ struct Guard<S>(PhantomData<fn() -> S>);
 impl<S: SecurityScheme> Middleware for Guard<S> {
     fn call<'a>(&'a self, req: &'a mut Request, next: Next<'a>) -> LocalBoxFuture<'a, Response> {
         Box::pin(async move {
-            match authenticate::<S>(req).await {
+            let cx = next.context();
+            match authenticate::<S>(req, &cx).await {
                 Ok(_) => next.run(req).await,
                 Err(refusal) => refusal,
             }

@@ -136,7 +136,9 @@ impl Options {
     /// `NANOAPI_PORT` falling back to `PORT` (default 8080), `NANOAPI_WORKERS`,
     /// `NANOAPI_BACKEND` (`uring`, `poll` or `auto`), `NANOAPI_KEEP_ALIVE_SECS` (how long an
     /// idle keep-alive connection is kept, default 5), `NANOAPI_MAX_CONNECTIONS` (open
-    /// connections per worker, default 10,000).
+    /// connections per worker, default 10,000), `NANOAPI_SHUTDOWN_TIMEOUT_SECS` (how long a
+    /// drain may take, default 30; fractions allowed). The host may be a name (`localhost`):
+    /// it is resolved once, preferring an IPv4 address.
     ///
     /// # Errors
     ///
@@ -153,7 +155,7 @@ impl Options {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> io::Result<Options> {
         let mut options = Options::default();
         if let Some(host) = lookup("NANOAPI_HOST") {
-            options.host = parse_var("NANOAPI_HOST", &host)?;
+            options.host = resolve_host(&host)?;
         }
         if let Some(port) = lookup("NANOAPI_PORT") {
             options.port = parse_var("NANOAPI_PORT", &port)?;
@@ -173,6 +175,15 @@ impl Options {
         if let Some(secs) = lookup("NANOAPI_KEEP_ALIVE_SECS") {
             let secs: u64 = parse_var("NANOAPI_KEEP_ALIVE_SECS", &secs)?;
             options.timeouts.keep_alive = std::time::Duration::from_secs(secs);
+        }
+        if let Some(secs) = lookup("NANOAPI_SHUTDOWN_TIMEOUT_SECS") {
+            let secs: f64 = parse_var("NANOAPI_SHUTDOWN_TIMEOUT_SECS", &secs)?;
+            options.shutdown_timeout = Duration::try_from_secs_f64(secs).map_err(|err| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("NANOAPI_SHUTDOWN_TIMEOUT_SECS={secs}: {err}"),
+                )
+            })?;
         }
         Ok(options)
     }
@@ -258,6 +269,32 @@ impl Options {
     }
 }
 
+/// An address, or a name resolved to its first IPv4 address (else its first address).
+fn resolve_host(host: &str) -> io::Result<IpAddr> {
+    let host = host.trim();
+    if let Ok(ip) = host.parse() {
+        return Ok(ip);
+    }
+    let unresolved = |reason: String| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("NANOAPI_HOST={host:?}: {reason}"),
+        )
+    };
+    if host.contains(':') {
+        return Err(unresolved(
+            "expected an IP address or a host name without a port".into(),
+        ));
+    }
+    let addrs: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(&(host, 0))
+        .map_err(|err| unresolved(err.to_string()))?
+        .collect();
+    (addrs.iter().find(|addr| addr.is_ipv4()))
+        .or(addrs.first())
+        .map(SocketAddr::ip)
+        .ok_or_else(|| unresolved("the name has no address".into()))
+}
+
 fn parse_var<T: std::str::FromStr>(name: &str, value: &str) -> io::Result<T>
 where
     T::Err: std::fmt::Display,
@@ -330,5 +367,24 @@ mod tests {
         assert!(from(&[("NANOAPI_BACKEND", "kqueue2")]).is_err());
         assert!(from(&[("NANOAPI_HOST", "localhost:80")]).is_err());
         assert!(from(&[("NANOAPI_KEEP_ALIVE_SECS", "5s")]).is_err());
+        assert!(from(&[("NANOAPI_SHUTDOWN_TIMEOUT_SECS", "-1")]).is_err());
+        let err = from(&[("NANOAPI_HOST", "no-such-host.invalid")]).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("NANOAPI_HOST=\"no-such-host.invalid\": "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_host_name_resolves_to_an_address() {
+        let options = from(&[("NANOAPI_HOST", "localhost")]).unwrap();
+        assert!(options.host.is_loopback(), "{}", options.host);
+    }
+
+    #[test]
+    fn the_shutdown_timeout_takes_fractions() {
+        let options = from(&[("NANOAPI_SHUTDOWN_TIMEOUT_SECS", "0.25")]).unwrap();
+        assert_eq!(options.shutdown_timeout, Duration::from_millis(250));
     }
 }

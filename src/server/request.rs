@@ -11,7 +11,7 @@ use nanoapi_executor::BufResult;
 
 use super::body::{self, RequestBody};
 use super::conn::{Addrs, Conn, DynConn};
-use super::{Extensions, Transport};
+use super::{Extensions, ShutdownSignal, Transport};
 use crate::error::Result;
 use crate::http::{BodyFraming, Limits as HeadLimits, Method, RequestHead, Status, Version};
 
@@ -190,6 +190,15 @@ impl Request {
     /// The local address the request arrived on.
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.conn.addrs.local
+    }
+
+    /// The drain signal of the server that received this request: raised when the server
+    /// begins to shut down, so that long work (a stream, a long poll) can end early. `None`
+    /// for a request not served by a server (`from_parts`, a connection served on its own).
+    ///
+    /// Event streams (`Content-Type: text/event-stream`) end at the drain on their own.
+    pub fn shutdown_signal(&self) -> Option<&ShutdownSignal> {
+        self.conn.shutdown_signal()
     }
 
     /// Values other layers attached to this request (see [`Extensions`]).

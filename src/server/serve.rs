@@ -2,12 +2,15 @@
 //! `Server::bind(..).serve(..)` (a future on the current worker), and the accept loops.
 
 use std::cell::Cell;
+use std::fmt;
 use std::future::{Future, poll_fn};
-use std::io;
+use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::ops::Deref;
+use std::os::unix::thread::JoinHandleExt;
 use std::pin::pin;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 use std::time::Duration;
@@ -15,7 +18,7 @@ use std::time::Duration;
 use nanoapi_executor::future::first_of;
 use nanoapi_executor::net::{TcpListener, TcpStream};
 use nanoapi_executor::time::sleep;
-use nanoapi_executor::{Runtime, spawn_local};
+use nanoapi_executor::{Runtime, StuckWorkers, spawn_local};
 
 use super::conn::{Addrs, Conn, ConnSettings, encode_error, serve_conn};
 use super::{ConnOptions, Dispatch, Options, ShutdownSignal};
@@ -56,20 +59,78 @@ where
         libc::pthread_sigmask(libc::SIG_BLOCK, &signals, &mut previous);
         previous
     };
-    let served = serve(options, ctx, dispatch).map(|handle| wait_for_signal(&handle, &signals));
+    let served =
+        serve(options, ctx, dispatch).and_then(|handle| wait_for_signal(&handle, &signals));
     // SAFETY: restores the mask saved above.
     unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &previous, std::ptr::null_mut()) };
     served
 }
 
-/// Blocks until SIGINT or SIGTERM, then drains `handle`.
-fn wait_for_signal(handle: &ServerHandle, signals: &libc::sigset_t) {
-    log::info!("nanoapi listening on http://{}", handle.local_addr());
+/// Blocks until SIGINT or SIGTERM, then drains `handle`; a second signal during the drain ends
+/// the process at once (status 128 + the signal's number).
+///
+/// # Errors
+///
+/// `TimedOut` when workers were still stuck at the shutdown deadline: returned from `main`, the
+/// error ends the process although their threads still run.
+fn wait_for_signal(handle: &ServerHandle, signals: &libc::sigset_t) -> io::Result<()> {
+    announce(format_args!(
+        "nanoapi listening on http://{}",
+        handle.local_addr()
+    ));
+    let first = wait_signal(signals);
+    announce(format_args!(
+        "signal {first}: draining (up to {:?}; a second signal exits at once)",
+        handle.shutdown_timeout
+    ));
+    let drained = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let (drained, signals) = (drained.clone(), *signals);
+        std::thread::Builder::new()
+            .name("nanoapi-signals".to_owned())
+            .spawn(move || {
+                let second = wait_signal(&signals);
+                if !drained.load(Ordering::SeqCst) {
+                    announce(format_args!(
+                        "signal {second} during the drain: exiting now"
+                    ));
+                    std::process::exit(128 + second);
+                }
+            })?
+    };
+    let stuck = handle.drain();
+    drained.store(true, Ordering::SeqCst);
+    // Ends the watcher's wait: the signal is blocked in every thread, so it goes to the
+    // watcher's `sigwait`, which sees `drained`.
+    // SAFETY: the watcher has not been joined, so its pthread_t names a live thread.
+    unsafe { libc::pthread_kill(watcher.as_pthread_t(), libc::SIGTERM) };
+    let _ = watcher.join();
+    stuck.map_err(|stuck| {
+        let err = io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("the shutdown deadline passed with workers still running: {stuck}"),
+        );
+        log::error!("{err}");
+        err
+    })
+}
+
+/// Waits for one of `signals` (blocked in this thread); returns its number.
+fn wait_signal(signals: &libc::sigset_t) -> i32 {
     let mut signal = 0;
     // SAFETY: waits for one of the blocked signals; both pointers are to live values.
     unsafe { libc::sigwait(signals, &mut signal) };
-    log::info!("signal {signal}: draining");
-    handle.shutdown_blocking();
+    signal
+}
+
+/// A line for whoever runs the server: logged at info, and written to stderr as well when no
+/// logger takes info records (the start-up address and the drain must be seen).
+fn announce(line: fmt::Arguments<'_>) {
+    if log::log_enabled!(log::Level::Info) {
+        log::info!("{line}");
+    } else {
+        let _ = writeln!(io::stderr(), "{line}");
+    }
 }
 
 fn termination_signals() -> libc::sigset_t {
@@ -152,7 +213,8 @@ where
                     None => TcpListener::builder(addr)
                         .reuse_port(true)
                         .backlog(4096)
-                        .bind(),
+                        .bind()
+                        .map_err(|err| naming(addr, err)),
                 };
                 let listener = match bound {
                     Ok(listener) => listener,
@@ -176,6 +238,12 @@ where
         shutdown_timeout: options.shutdown_timeout,
         done: ShutdownSignal::new(),
     })
+}
+
+/// A bind error that says which address could not be bound ("Address already in use" alone
+/// does not).
+fn naming(addr: SocketAddr, err: io::Error) -> io::Error {
+    io::Error::new(err.kind(), format!("cannot listen on {addr}: {err}"))
 }
 
 /// What every worker of a server shares.
@@ -354,11 +422,15 @@ impl ServerHandle {
     /// Stops accepting, lets in-flight requests finish (up to the shutdown timeout), closes
     /// idle connections, and completes when every worker has stopped. Awaitable from any
     /// executor; the waiting happens on a thread of its own.
+    ///
+    /// The timeout is a deadline: tasks still running then are cancelled, and a worker stuck
+    /// inside a handler that blocks its thread is given up on a second later (logged as an
+    /// error; its thread is left running).
     pub fn shutdown(&self) -> impl Future<Output = ()> + Send + '_ {
         if let Some(runtime) = self.begin_shutdown() {
             let (done, timeout) = (self.done.clone(), self.shutdown_timeout);
             std::thread::spawn(move || {
-                runtime.shutdown_timeout(timeout);
+                log_stuck(runtime.shutdown_within(timeout, SHUTDOWN_GRACE));
                 done.raise();
             });
         }
@@ -367,10 +439,17 @@ impl ServerHandle {
 
     /// [`shutdown`](ServerHandle::shutdown), blocking this thread until it completes.
     pub fn shutdown_blocking(&self) {
-        if let Some(runtime) = self.begin_shutdown() {
-            runtime.shutdown_timeout(self.shutdown_timeout);
-            self.done.raise();
-        }
+        log_stuck(self.drain());
+    }
+
+    /// Drains, blocking; the workers left stuck past the deadline, if any.
+    fn drain(&self) -> Result<(), StuckWorkers> {
+        let Some(runtime) = self.begin_shutdown() else {
+            return Ok(());
+        };
+        let drained = runtime.shutdown_within(self.shutdown_timeout, SHUTDOWN_GRACE);
+        self.done.raise();
+        drained
     }
 
     /// Tells the workers to drain; the runtime to wait for, unless a shutdown already took it.
@@ -380,6 +459,15 @@ impl ServerHandle {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .take()
+    }
+}
+
+/// How long after the shutdown deadline a worker has to drop its cancelled tasks and end.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
+
+fn log_stuck(drained: Result<(), StuckWorkers>) {
+    if let Err(stuck) = drained {
+        log::error!("the shutdown deadline passed with workers still running: {stuck}");
     }
 }
 
@@ -404,7 +492,8 @@ impl Server {
     ///
     /// The address cannot be bound.
     pub fn bind(options: Options) -> io::Result<Server> {
-        let listener = std::net::TcpListener::bind(options.addr())?;
+        let addr = options.addr();
+        let listener = std::net::TcpListener::bind(addr).map_err(|err| naming(addr, err))?;
         Ok(Server { listener, options })
     }
 

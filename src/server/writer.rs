@@ -5,14 +5,15 @@
 use std::fmt;
 use std::future::{Future, poll_fn};
 use std::io;
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::rc::Rc;
 
 use bytes::{Bytes, BytesMut};
 use nanoapi_executor::BufResult;
+use nanoapi_executor::future::first_of;
 
-use super::Transport;
 use super::conn::{DynConn, ResponseProgress};
+use super::{ShutdownSignal, Transport};
 use crate::error::{Error, Result};
 use crate::http::{
     Body, Framing, FramingKind, Response, ResponseContext, StatusCode, Version, encode_chunk,
@@ -59,11 +60,19 @@ impl ResponseWriter {
         self.check_unsent()?;
         let framing = self.encode_head(&resp);
         if framing.streams_body() {
+            let events = is_event_stream(&resp);
             let (_, _, body) = resp.into_parts();
             let (Body::Stream(stream) | Body::SizedStream { stream, .. }) = body else {
                 unreachable!("only stream bodies are streamed")
             };
-            return self.stream_body(framing, stream).await;
+            // An event stream never ends on its own, and its clients reconnect: at a drain it
+            // ends after the event in progress, rather than hold the shutdown to its timeout.
+            let drain = if events {
+                self.conn.shutdown_signal().cloned()
+            } else {
+                None
+            };
+            return self.stream_body(framing, stream, drain).await;
         }
         self.set_progress(ResponseProgress::Sent {
             keep_alive_after: framing.keep_alive_after,
@@ -176,6 +185,7 @@ impl ResponseWriter {
         &mut self,
         framing: Framing,
         mut stream: crate::http::BodyStream,
+        drain: Option<ShutdownSignal>,
     ) -> Result<()> {
         self.set_progress(ResponseProgress::Streaming {
             keep_alive_after: framing.keep_alive_after,
@@ -193,7 +203,16 @@ impl ResponseWriter {
             FramingKind::SizedStream(len) => Some(len),
             _ => None,
         };
-        while let Some(chunk) = poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
+        loop {
+            let next = pin!(poll_fn(|cx| stream.as_mut().poll_next(cx)));
+            let next = match &drain {
+                Some(drain) => match first_of(next, pin!(drain.raised())).await {
+                    Some(next) => next,
+                    None => break,
+                },
+                None => next.await,
+            };
+            let Some(chunk) = next else { break };
             let chunk = chunk?;
             if let Some(left) = &mut left {
                 *left = left.checked_sub(chunk.len() as u64).ok_or_else(|| {
@@ -217,6 +236,14 @@ impl fmt::Debug for ResponseWriter {
             .field("response", &self.progress())
             .finish_non_exhaustive()
     }
+}
+
+/// Whether `resp` is a stream of server-sent events (`Content-Type: text/event-stream`).
+fn is_event_stream(resp: &Response) -> bool {
+    resp.headers()
+        .get("content-type")
+        .and_then(|value| value.get(..17))
+        .is_some_and(|essence| essence.eq_ignore_ascii_case(b"text/event-stream"))
 }
 
 /// A stream that ends at once: the placeholder body of a head sent by `start_chunked`.

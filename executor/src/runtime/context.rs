@@ -31,6 +31,8 @@ pub(crate) struct Context {
     pub(crate) now: Cell<Instant>,
     /// Tasks run so far (see `runtime::task_runs`).
     pub(crate) task_runs: Cell<u64>,
+    /// Passes that ran tasks so far (the number shutdown reports watch).
+    pub(crate) passes: Cell<u64>,
     /// A waker for every task of this worker that has been polled and not yet dropped, so that
     /// shutdown can wake them all and drop their futures here, on their own thread.
     pub(crate) active: RefCell<Slab<Waker>>,
@@ -58,6 +60,7 @@ impl Context {
             timers: RefCell::new(Timers::default()),
             now: Cell::new(Instant::now()),
             task_runs: Cell::new(0),
+            passes: Cell::new(0),
             active: RefCell::new(Slab::new()),
             heap_pool,
             wake_list: RefCell::new(Vec::new()),

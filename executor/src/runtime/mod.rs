@@ -178,15 +178,18 @@ impl Builder {
         let kind = self.backend.resolve(&self.config.driver)?;
         let blocking = BlockingPool::new(&self.config);
         let (ready_tx, ready_rx) = mpsc::channel();
+        let (exit_tx, exits) = mpsc::channel();
         let mut starts = Vec::with_capacity(n_workers);
         let mut threads = Vec::with_capacity(n_workers);
         for index in 0..n_workers {
             let (start_tx, start_rx) = mpsc::channel::<Option<Handle>>();
             let ready_tx = ready_tx.clone();
             let config = self.config.driver.clone();
+            let exit_notice = ExitNotice(exit_tx.clone(), index);
             let spawned = thread::Builder::new()
                 .name(format!("{}-{index}", self.config.thread_name))
                 .spawn(move || {
+                    let _exit_notice = exit_notice;
                     let driver = match Driver::new(kind, &config) {
                         Ok(driver) => driver,
                         Err(err) => {
@@ -242,7 +245,20 @@ impl Builder {
         for start in starts {
             let _ = start.send(Some(handle.clone()));
         }
-        Ok(Runtime { handle, threads })
+        Ok(Runtime {
+            handle,
+            threads,
+            exits,
+        })
+    }
+}
+
+/// Sent when a worker thread ends, however it ends (dropped as the thread unwinds too).
+struct ExitNotice(mpsc::Sender<usize>, usize);
+
+impl Drop for ExitNotice {
+    fn drop(&mut self) {
+        let _ = self.0.send(self.1);
     }
 }
 
@@ -316,6 +332,8 @@ fn default_workers() -> usize {
 pub struct Runtime {
     handle: Handle,
     threads: Vec<thread::JoinHandle<()>>,
+    /// The index of each worker thread that has ended.
+    exits: mpsc::Receiver<usize>,
 }
 
 impl Runtime {
@@ -382,6 +400,76 @@ impl Runtime {
         self.stop(timeout);
     }
 
+    /// [`shutdown_timeout`](Runtime::shutdown_timeout) that gives up `grace` after the deadline.
+    ///
+    /// A worker whose thread is stuck inside one task's poll (a handler that blocks: a
+    /// `std::sync::Mutex` held across an `.await`, blocking I/O, an endless loop) never comes
+    /// back to cancel its tasks, and nothing can stop it from outside. This returns anyway,
+    /// with a report naming each worker that did not finish; their threads are left running
+    /// (detached), so a process that must end should exit after logging the report.
+    ///
+    /// # Errors
+    ///
+    /// [`StuckWorkers`] when some worker threads had not ended `timeout + grace` from now.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = nanoapi_executor::Runtime::builder().workers(1).build().unwrap();
+    /// rt.handle().spawn(async { 1 }).detach();
+    /// assert!(rt.shutdown_within(Duration::from_secs(1), Duration::from_secs(1)).is_ok());
+    /// ```
+    pub fn shutdown_within(
+        mut self,
+        timeout: Duration,
+        grace: Duration,
+    ) -> Result<(), StuckWorkers> {
+        let began = Instant::now();
+        let deadline = began + timeout;
+        let passes_at_start: Vec<_> = (self.handle.inner.workers.iter())
+            .map(|worker| worker.running_pass())
+            .collect();
+        for worker in &self.handle.inner.workers {
+            worker.request_shutdown(deadline);
+        }
+        let give_up = deadline + grace;
+        let mut ended = vec![false; self.threads.len()];
+        while ended.iter().any(|ended| !ended) {
+            let wait = give_up.saturating_duration_since(Instant::now());
+            match self.exits.recv_timeout(wait) {
+                Ok(index) => ended[index] = true,
+                Err(_) => break,
+            }
+        }
+        if ended.iter().all(|&ended| ended) {
+            self.stop(Duration::ZERO);
+            return Ok(());
+        }
+        let workers = (self.handle.inner.workers.iter())
+            .filter(|worker| !ended[worker.index])
+            .map(|worker| {
+                let pass = worker.running_pass();
+                StuckWorker {
+                    index: worker.index,
+                    live_tasks: worker.live_tasks.load(Ordering::Acquire),
+                    // The same pass as when the shutdown began: stuck in it all along.
+                    in_one_poll_for: (pass.is_some() && pass == passes_at_start[worker.index])
+                        .then(|| began.elapsed()),
+                }
+            })
+            .collect();
+        // Dropping the join handles detaches the stuck threads (and the finished ones, which
+        // have ended anyway); the blocking pool stops taking work.
+        self.threads.clear();
+        self.handle.inner.blocking.shutdown();
+        Err(StuckWorkers {
+            thread_name: self.handle.inner.config.thread_name.clone(),
+            workers,
+        })
+    }
+
     fn stop(&mut self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
         for worker in &self.handle.inner.workers {
@@ -410,6 +498,57 @@ impl fmt::Debug for Runtime {
             .finish()
     }
 }
+
+/// The workers a [`Runtime::shutdown_within`] left running, and what they were doing.
+#[derive(Debug, Clone)]
+pub struct StuckWorkers {
+    thread_name: String,
+    workers: Vec<StuckWorker>,
+}
+
+#[derive(Debug, Clone)]
+struct StuckWorker {
+    index: usize,
+    live_tasks: usize,
+    /// At least this long inside one pass of task runs, when it was so since the shutdown
+    /// began.
+    in_one_poll_for: Option<Duration>,
+}
+
+impl StuckWorkers {
+    /// The indices of the workers whose threads had not ended.
+    pub fn workers(&self) -> impl Iterator<Item = usize> + '_ {
+        self.workers.iter().map(|worker| worker.index)
+    }
+}
+
+impl fmt::Display for StuckWorkers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (n, worker) in self.workers.iter().enumerate() {
+            if n > 0 {
+                f.write_str("; ")?;
+            }
+            write!(
+                f,
+                "worker {} (thread {}-{}) ",
+                worker.index, self.thread_name, worker.index
+            )?;
+            match worker.in_one_poll_for {
+                Some(running) => write!(
+                    f,
+                    "has been inside one task's poll for at least {:.1} s (a task blocking its \
+                     thread: a lock held across .await, blocking I/O or a busy loop)",
+                    running.as_secs_f64()
+                )?,
+                None => f.write_str("did not stop")?,
+            }
+            write!(f, " with {} tasks alive", worker.live_tasks)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for StuckWorkers {}
 
 /// Blocks a thread that is not a worker until `handle` completes.
 fn wait_for<T>(handle: JoinHandle<T>) -> T {

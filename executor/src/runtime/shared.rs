@@ -1,6 +1,6 @@
 //! The part of a worker that other threads reach: its remote queue and its wake-up.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -21,6 +21,10 @@ pub(crate) struct WorkerShared {
     pub(crate) live_tasks: AtomicUsize,
     shutdown: Mutex<Option<Instant>>,
     shutdown_requested: AtomicBool,
+    /// The number of the worker's current pass of task runs; 0 between passes. A worker seen
+    /// in the same pass at two moments seconds apart is stuck inside a task's poll (a handler
+    /// blocking its thread): what a shutdown deadline reports.
+    running_pass: AtomicU64,
 }
 
 struct RemoteQueue {
@@ -42,6 +46,20 @@ impl WorkerShared {
             live_tasks: AtomicUsize::new(0),
             shutdown: Mutex::new(None),
             shutdown_requested: AtomicBool::new(false),
+            running_pass: AtomicU64::new(0),
+        }
+    }
+
+    /// Marks the start of pass `pass` (non-zero) of task runs, or the end of one (0).
+    pub(crate) fn set_running_pass(&self, pass: u64) {
+        self.running_pass.store(pass, Ordering::Relaxed);
+    }
+
+    /// The pass of task runs the worker is inside, if any.
+    pub(crate) fn running_pass(&self) -> Option<u64> {
+        match self.running_pass.load(Ordering::Relaxed) {
+            0 => None,
+            pass => Some(pass),
         }
     }
 

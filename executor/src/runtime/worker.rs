@@ -84,6 +84,12 @@ fn run_until<F: Future>(ctx: &Rc<Context>, main: F) -> Option<F::Output> {
 fn run_ready_tasks(ctx: &Context) {
     ctx.shared.drain_remote(&mut ctx.local.borrow_mut());
     let n_ready = ctx.local.borrow().len();
+    if n_ready == 0 {
+        return;
+    }
+    let pass = ctx.passes.get() + 1;
+    ctx.passes.set(pass);
+    ctx.shared.set_running_pass(pass);
     for _ in 0..n_ready {
         let Some(runnable) = ctx.local.borrow_mut().pop_front() else {
             break;
@@ -91,6 +97,7 @@ fn run_ready_tasks(ctx: &Context) {
         ctx.task_runs.set(ctx.task_runs.get() + 1);
         runnable.run();
     }
+    ctx.shared.set_running_pass(0);
 }
 
 /// Timers have millisecond resolution: waking a little late is fine, waking early means a

@@ -22,7 +22,7 @@ pub(crate) use params::decode_path_param;
 pub(crate) use params::parse_urlencoded;
 pub use params::{Cookie, Cookies, Header, Path, Query};
 
-use super::doc::OperationDoc;
+use super::doc::{OperationDoc, StateNeed};
 use super::response::{HttpException, IntoResponse};
 use super::state::StateMap;
 use super::validation::ErrorItem;
@@ -50,6 +50,14 @@ impl<'a> RequestContext<'a> {
             .iter()
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_ref())
+    }
+
+    /// The app's state of type `T` ([`App::state`](super::App::state)), for extractors and
+    /// security checks that need it (a database pool, a token store). An extractor that reads
+    /// state should declare it in its `describe` (call `State::<T>::describe(doc)`), so that
+    /// `App::build` refuses an app that lacks it.
+    pub fn state<T: Send + Sync + 'static>(&self) -> Option<&'a T> {
+        self.state.get::<T>()
     }
 }
 
@@ -293,20 +301,29 @@ pub struct State<T>(pub T);
 
 impl<T: Clone + Send + Sync + 'static> FromRequest for State<T> {
     async fn from_request(_req: &mut Request, cx: &RequestContext<'_>) -> Result<Self, Rejection> {
-        match cx.state.get::<T>() {
-            Some(value) => Ok(State(value.clone())),
-            None => {
-                tracing::error!(
-                    state = std::any::type_name::<T>(),
-                    "a handler asks for state the app was never given (App::state)"
-                );
-                Err(
-                    HttpException::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
-                        .into(),
-                )
-            }
-        }
+        cx.state::<T>()
+            .cloned()
+            .map(State)
+            .ok_or_else(|| missing_state::<T>().into())
     }
+
+    fn describe(doc: &mut OperationDoc) {
+        doc.states.push(StateNeed {
+            type_id: std::any::TypeId::of::<T>(),
+            name: std::any::type_name::<T>(),
+        });
+    }
+}
+
+/// The answer to a request whose handler extracts state the app does not have: `App::build`
+/// refuses such handlers, so only an extractor that looks state up by hand
+/// ([`RequestContext::state`]) without declaring it meets this.
+fn missing_state<T>() -> HttpException {
+    tracing::error!(
+        state = std::any::type_name::<T>(),
+        "a handler asks for state the app was never given (App::state)"
+    );
+    HttpException::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
 }
 
 /// A value a middleware attached to the request (see

@@ -13,6 +13,7 @@ mod timeout;
 use std::fmt;
 use std::sync::Arc;
 
+use super::extract::RequestContext;
 use super::handler::LocalBoxFuture;
 use crate::http::Response;
 use crate::server::Request;
@@ -47,6 +48,10 @@ where
 /// What a chain ends in: the router (app middleware) or the handler (route middleware).
 pub(crate) trait Inner {
     fn call<'a>(&'a self, req: &'a mut Request) -> LocalBoxFuture<'a, Response>;
+
+    /// What the end of the chain knows about the request: the route's path parameters once
+    /// routed, the app's state always.
+    fn context(&self) -> RequestContext<'_>;
 }
 
 /// The rest of the chain after the current middleware.
@@ -75,6 +80,13 @@ pub struct Next<'a> {
 impl<'a> Next<'a> {
     pub(crate) fn new(chain: &'a [Arc<dyn Middleware>], inner: &'a dyn Inner) -> Next<'a> {
         Next { chain, inner }
+    }
+
+    /// The app's state and, in a route's middleware ([`Route::middleware`](crate::app::Route::middleware),
+    /// a router's), the route's path parameters; an app-wide middleware runs before routing
+    /// and sees no parameters.
+    pub fn context(&self) -> RequestContext<'a> {
+        self.inner.context()
     }
 
     /// Runs the rest of the chain on `req`.

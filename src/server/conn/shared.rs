@@ -27,7 +27,7 @@ use super::{Addrs, ConnOptions};
 use crate::error::{Error, Result};
 use crate::http::{self, Response, StatusCode, Version};
 use crate::server::writer::OUT_HIGH_WATER;
-use crate::server::{Timeouts, Transport};
+use crate::server::{ShutdownSignal, Timeouts, Transport};
 
 /// A boxed future borrowing the connection.
 type LocalBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
@@ -126,6 +126,8 @@ fn append(inbuf: &RefCell<BytesMut>, chunk: &[u8]) -> usize {
 pub(crate) struct ConnSettings {
     timeouts: Timeouts,
     server_header: Option<Arc<str>>,
+    /// The server's drain signal (`None` for a connection served on its own).
+    shutdown: Option<ShutdownSignal>,
 }
 
 impl ConnSettings {
@@ -133,6 +135,7 @@ impl ConnSettings {
         ConnSettings {
             timeouts: options.timeouts.clone(),
             server_header: options.server_header.clone(),
+            shutdown: options.shutdown.clone(),
         }
     }
 }
@@ -251,6 +254,11 @@ impl<T: ?Sized> Conn<T> {
     /// The `Server` header value, if any.
     pub(crate) fn server_header(&self) -> Option<&[u8]> {
         self.settings.server_header.as_deref().map(str::as_bytes)
+    }
+
+    /// The drain signal of the server this connection belongs to, if it belongs to one.
+    pub(crate) fn shutdown_signal(&self) -> Option<&ShutdownSignal> {
+        self.settings.shutdown.as_ref()
     }
 
     /// While the connection waits idle, its buffers go back to the worker's spare list: an
