@@ -2,11 +2,16 @@
 # Lints and tests the feature sets the default build does not: `http-compat` (conversions to
 # and from the `http` crate; its lint covers every target, its tests are the ones that
 # exercise it: the middleware suite's compat module and the compat doc tests), and the bare
-# runtime (`--no-default-features`: every target must build and lint without the overlay).
+# runtime (`--no-default-features`: every target must build and lint without the overlay), and
+# `tokio` (tokio inside handlers and tasks: its own tests on both layers, and the descriptor
+# audit with the background tokio runtime started).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo clippy --workspace --all-targets --locked --features http-compat -- -D warnings
+cargo clippy --workspace --all-targets --locked --features http-compat,tokio -- -D warnings
 cargo test --locked -p nanoapi --features http-compat --test app_middleware
 cargo test --locked -p nanoapi --features http-compat --doc -- compat
 cargo clippy --locked -p nanoapi --no-default-features --all-targets -- -D warnings
+cargo test --locked -p nanoapi --features tokio --test tokio_handlers
+cargo test --locked -p nanoapi-executor --features tokio --test tokio --test fd_leaks
+cargo test --locked -p nanoapi-executor --features tokio --doc -- tokio_compat

@@ -27,6 +27,8 @@ struct Inner {
     max_threads: usize,
     keep_alive: Duration,
     thread_name: String,
+    /// What the threads run inside (a tokio runtime's context, with feature `tokio`).
+    config: RuntimeConfig,
 }
 
 struct State {
@@ -50,6 +52,7 @@ impl BlockingPool {
                 max_threads: config.max_blocking_threads,
                 keep_alive: config.blocking_keep_alive,
                 thread_name: format!("{}-blocking", config.thread_name),
+                config: config.clone(),
             }),
         }
     }
@@ -101,7 +104,7 @@ impl Inner {
             let inner = self.clone();
             let started = thread::Builder::new()
                 .name(self.thread_name.clone())
-                .spawn(move || inner.run());
+                .spawn(move || inner.config.in_context(|| inner.run()));
             if let Err(err) = started {
                 log::error!("blocking pool: cannot start a thread: {err}");
                 lock(&self.state).n_threads -= 1;

@@ -48,8 +48,12 @@ pub mod future;
 pub mod net;
 mod op;
 mod runtime;
+pub mod sync;
 mod task;
 pub mod time;
+#[cfg(feature = "tokio")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+pub mod tokio_compat;
 
 pub use buf::{BufResult, IoBuf, IoBufMut, PooledBuf};
 pub use runtime::{

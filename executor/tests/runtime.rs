@@ -333,6 +333,13 @@ async fn a_runtime_starts_and_shuts_down_inside_a_tokio_test() {
 }
 
 #[test]
+fn runtimes_and_handles_cross_threads() {
+    fn send_and_sync<T: Send + Sync>() {}
+    send_and_sync::<Runtime>();
+    send_and_sync::<Handle>();
+}
+
+#[test]
 fn backend_names_parse() {
     assert_eq!("uring".parse::<Backend>().unwrap(), Backend::IoUring);
     assert_eq!("poll".parse::<Backend>().unwrap(), Backend::Poll);

@@ -67,8 +67,8 @@ pub use extract::{
 pub use handler::{Handler, LocalBoxFuture};
 pub use lifecycle::BackgroundTasks;
 pub use middleware::{
-    AccessLog, BodyLimit, Cors, MAX_REQUEST_ID_LEN, Middleware, Next, RequestId,
-    RequestIdMiddleware, Timeout,
+    AccessLog, BodyEnd, BodyLimit, Cors, MAX_REQUEST_ID_LEN, Middleware, Next, RequestId,
+    RequestIdMiddleware, Timeout, on_body_end,
 };
 pub use response::{
     Conditional, Content, Event, EventSource, FileResponse, Html, HttpException, IntoResponse,

@@ -2,12 +2,14 @@
 //! every response has exactly the wire's framing, headers and errors.
 
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::AppService;
+use crate::executor::Runtime;
 use crate::http::{ResponseEvent, StatusCode};
 use crate::server::{ClientResponse, ConnOptions, Exchange, encode_request, exchange};
 
@@ -15,8 +17,9 @@ use crate::server::{ClientResponse, ConnOptions, Exchange, encode_request, excha
 ///
 /// Requests go through [`serve_connection`](crate::server::serve_connection) over an in-memory
 /// duplex: parsing, HEAD, `Date`, limits and errors are the server's own. `send` blocks on a
-/// private executor (call it from plain `#[test]` functions); `send_async` awaits on the
-/// current one.
+/// private executor (call it from plain `#[test]` functions); `send_async` awaits from any
+/// executor (on a nanoapi worker the exchange runs there; elsewhere, as in `#[tokio::test]`, on
+/// a background worker).
 ///
 /// # Examples
 ///
@@ -32,7 +35,7 @@ use crate::server::{ClientResponse, ConnOptions, Exchange, encode_request, excha
 /// assert_eq!(client.get("/nope").send().status(), 404);
 /// ```
 pub struct TestClient {
-    service: AppService,
+    service: Arc<AppService>,
     options: ConnOptions,
 }
 
@@ -40,7 +43,7 @@ impl TestClient {
     /// A client for `service` with default connection options.
     pub fn new(service: AppService) -> TestClient {
         TestClient {
-            service,
+            service: Arc::new(service),
             options: ConnOptions::default(),
         }
     }
@@ -105,7 +108,7 @@ impl TestClient {
     /// On a worker thread, or if the exchange fails (a response the client cannot parse).
     pub fn raw(&self, wire: impl Into<Bytes>) -> Vec<TestResponse> {
         let wire = wire.into();
-        crate::executor::block_on(exchange(&(), &self.service, &self.options, wire))
+        crate::executor::block_on(exchange(&(), &*self.service, &self.options, wire))
             .unwrap_or_else(|err| panic!("in-memory exchange failed: {err}"))
             .into_iter()
             .map(TestResponse)
@@ -116,6 +119,19 @@ impl TestClient {
     pub fn service(&self) -> &AppService {
         &self.service
     }
+}
+
+/// The worker `send_async` uses off the executor: one for the whole process, started on first
+/// use.
+fn background_worker() -> &'static Runtime {
+    static WORKER: OnceLock<Runtime> = OnceLock::new();
+    WORKER.get_or_init(|| {
+        Runtime::builder()
+            .workers(1)
+            .thread_name("nanoapi-test-client")
+            .build()
+            .unwrap_or_else(|err| panic!("cannot start the test client's worker: {err}"))
+    })
 }
 
 impl fmt::Debug for TestClient {
@@ -197,17 +213,43 @@ impl TestRequest<'_> {
             .expect("the server answered")
     }
 
-    /// Sends the request on the current executor.
+    /// Sends the request and awaits the response, from any executor: on a nanoapi worker the
+    /// exchange runs on it; anywhere else (a `#[tokio::test]`, another executor) it runs on a
+    /// background nanoapi worker shared by every test client of the process.
     ///
     /// # Panics
     ///
     /// If no response comes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nanoapi::app::App;
+    ///
+    /// async fn hello() -> &'static str { "hello" }
+    ///
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// // In a `#[tokio::test]`:
+    /// let client = App::new().get("/", hello).test_client();
+    /// assert_eq!(client.get("/").send_async().await.text(), "hello");
+    /// # });
+    /// ```
     pub async fn send_async(self) -> TestResponse {
         let wire = self.wire();
         let client = self.client;
-        let responses = exchange(&(), &client.service, &client.options, wire)
-            .await
-            .unwrap_or_else(|err| panic!("in-memory exchange failed: {err}"));
+        let responses = if crate::executor::worker_index().is_some() {
+            exchange(&(), &*client.service, &client.options, wire).await
+        } else {
+            let (service, options) = (client.service.clone(), client.options.clone());
+            let exchanged = background_worker()
+                .handle()
+                .spawn_on(0, move || async move {
+                    exchange(&(), &*service, &options, wire).await
+                })
+                .await;
+            exchanged.unwrap_or_else(|err| panic!("the background test worker failed: {err}"))
+        };
+        let responses = responses.unwrap_or_else(|err| panic!("in-memory exchange failed: {err}"));
         TestResponse(responses.into_iter().next().expect("the server answered"))
     }
 
@@ -221,7 +263,7 @@ impl TestRequest<'_> {
         let wire = self.wire();
         let client = self.client;
         crate::executor::block_on(async {
-            let mut exchange = Exchange::new(&(), &client.service, &client.options, wire);
+            let mut exchange = Exchange::new(&(), &*client.service, &client.options, wire);
             let mut head = None;
             let mut chunks = Vec::new();
             while let Some(event) = exchange.next_event().await.expect("a parsable response") {

@@ -94,6 +94,27 @@ pub(crate) struct RuntimeConfig {
     pub(crate) max_blocking_threads: usize,
     pub(crate) blocking_keep_alive: Duration,
     pub(crate) thread_name: String,
+    /// The tokio runtime every thread enters (feature `tokio`): settled by `build`.
+    #[cfg(feature = "tokio")]
+    pub(crate) tokio: Option<tokio::runtime::Handle>,
+}
+
+impl RuntimeConfig {
+    /// Runs `f` on this thread inside the tokio runtime's context, when there is one.
+    pub(crate) fn in_context<R>(&self, f: impl FnOnce() -> R) -> R {
+        #[cfg(feature = "tokio")]
+        let _tokio = self.tokio.as_ref().map(tokio::runtime::Handle::enter);
+        f()
+    }
+
+    /// Settles which tokio runtime the threads enter (feature `tokio`).
+    fn settle_tokio(&mut self) -> io::Result<()> {
+        #[cfg(feature = "tokio")]
+        if self.tokio.is_none() {
+            self.tokio = Some(crate::tokio_compat::handle()?);
+        }
+        Ok(())
+    }
 }
 
 /// Configures and builds a [`Runtime`].
@@ -123,6 +144,8 @@ impl Builder {
                 max_blocking_threads: 64,
                 blocking_keep_alive: Duration::from_secs(10),
                 thread_name: "nanoapi-worker".to_owned(),
+                #[cfg(feature = "tokio")]
+                tokio: None,
             },
         }
     }
@@ -167,13 +190,23 @@ impl Builder {
         self
     }
 
+    /// The tokio runtime whose handle every worker and blocking thread enters (feature
+    /// `tokio`; see [`tokio_compat`](crate::tokio_compat) for the default).
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    pub fn tokio_handle(mut self, handle: tokio::runtime::Handle) -> Builder {
+        self.config.tokio = Some(handle);
+        self
+    }
+
     /// Starts the worker threads, each with its own reactor.
     ///
     /// # Errors
     ///
     /// `NANOAPI_BACKEND` holds an unknown value, an explicitly chosen backend is not available
     /// here, or a worker's reactor or thread could not be created.
-    pub fn build(self) -> io::Result<Runtime> {
+    pub fn build(mut self) -> io::Result<Runtime> {
+        self.config.settle_tokio()?;
         let n_workers = self.workers.unwrap_or_else(default_workers);
         let kind = self.backend.resolve(&self.config.driver)?;
         let blocking = BlockingPool::new(&self.config);
@@ -184,13 +217,13 @@ impl Builder {
         for index in 0..n_workers {
             let (start_tx, start_rx) = mpsc::channel::<Option<Handle>>();
             let ready_tx = ready_tx.clone();
-            let config = self.config.driver.clone();
+            let config = self.config.clone();
             let exit_notice = ExitNotice(exit_tx.clone(), index);
             let spawned = thread::Builder::new()
                 .name(format!("{}-{index}", self.config.thread_name))
                 .spawn(move || {
                     let _exit_notice = exit_notice;
-                    let driver = match Driver::new(kind, &config) {
+                    let driver = match Driver::new(kind, &config.driver) {
                         Ok(driver) => driver,
                         Err(err) => {
                             let _ = ready_tx.send((index, Err(err)));
@@ -203,7 +236,7 @@ impl Builder {
                     if let Ok(Some(handle)) = start_rx.recv() {
                         let ctx = Rc::new(Context::new(shared, handle, driver));
                         let _guard = context::enter(ctx.clone());
-                        worker::run(&ctx, std::future::pending::<()>());
+                        config.in_context(|| worker::run(&ctx, std::future::pending::<()>()));
                     }
                 });
             match spawned {
@@ -248,7 +281,7 @@ impl Builder {
         Ok(Runtime {
             handle,
             threads,
-            exits,
+            exits: std::sync::Mutex::new(exits),
         })
     }
 }
@@ -283,12 +316,13 @@ impl Builder {
     /// let n = Runtime::builder().backend(Backend::Poll).block_on(async { 3 }).unwrap();
     /// assert_eq!(n, 3);
     /// ```
-    pub fn block_on<F: Future>(self, fut: F) -> io::Result<F::Output> {
+    pub fn block_on<F: Future>(mut self, fut: F) -> io::Result<F::Output> {
         assert!(
             !context::is_worker_thread(),
             "block_on called on a worker thread: it would block the worker that must drive \
              it; await the future or spawn it instead"
         );
+        self.config.settle_tokio()?;
         let kind = self.backend.resolve(&self.config.driver)?;
         let driver = Driver::new(kind, &self.config.driver)?;
         let shared = Arc::new(WorkerShared::new(0, driver.unparker()));
@@ -304,7 +338,7 @@ impl Builder {
         let ctx = Rc::new(Context::new(shared, handle.clone(), driver));
         let output = {
             let _guard = context::enter(ctx.clone());
-            worker::run(&ctx, fut)
+            handle.inner.config.in_context(|| worker::run(&ctx, fut))
         };
         handle.inner.blocking.shutdown();
         Ok(output.expect("the main future of block_on always completes before the worker stops"))
@@ -332,8 +366,9 @@ fn default_workers() -> usize {
 pub struct Runtime {
     handle: Handle,
     threads: Vec<thread::JoinHandle<()>>,
-    /// The index of each worker thread that has ended.
-    exits: mpsc::Receiver<usize>,
+    /// The index of each worker thread that has ended (behind a mutex only to keep `Runtime`
+    /// `Sync`).
+    exits: std::sync::Mutex<mpsc::Receiver<usize>>,
 }
 
 impl Runtime {
@@ -436,13 +471,15 @@ impl Runtime {
         }
         let give_up = deadline + grace;
         let mut ended = vec![false; self.threads.len()];
+        let exits = lock(&self.exits);
         while ended.iter().any(|ended| !ended) {
             let wait = give_up.saturating_duration_since(Instant::now());
-            match self.exits.recv_timeout(wait) {
+            match exits.recv_timeout(wait) {
                 Ok(index) => ended[index] = true,
                 Err(_) => break,
             }
         }
+        drop(exits);
         if ended.iter().all(|&ended| ended) {
             self.stop(Duration::ZERO);
             return Ok(());

@@ -5,6 +5,7 @@
 //! [`BodyLimit`].
 
 mod access_log;
+mod body_end;
 mod body_limit;
 mod cors;
 mod request_id;
@@ -19,6 +20,7 @@ use crate::http::Response;
 use crate::server::Request;
 
 pub use access_log::AccessLog;
+pub use body_end::{BodyEnd, on_body_end};
 pub use body_limit::BodyLimit;
 pub use cors::Cors;
 pub use request_id::{MAX_REQUEST_ID_LEN, RequestId, RequestIdMiddleware};
