@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo clippy --workspace --all-targets --locked --features http-compat,tokio -- -D warnings
+cargo clippy --workspace --all-targets --locked --features http-compat,tokio,macros -- -D warnings
 cargo test --locked -p nanoapi --features http-compat --test app_middleware
 cargo test --locked -p nanoapi --features http-compat --doc -- compat
 cargo clippy --locked -p nanoapi --no-default-features --all-targets -- -D warnings

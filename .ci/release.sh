@@ -6,8 +6,8 @@
 #             docs.rs builds it (`--cfg docsrs`, nightly `doc_cfg` badges)
 #   licenses  every crate in the dependency tree is under a licence of deny.toml's allow-list
 #             (cargo-deny, offline)
-#   package   `cargo package` of nanoapi-executor, nanoapi and nanoapi-ffi together, verified,
-#             and what each crate carries: no file over 256 KiB, no build artefact or fixture
+#   package   `cargo package` of nanoapi-executor, nanoapi-macros, nanoapi and nanoapi-ffi
+#             together, verified, and what each crate carries: no file over 256 KiB, no build artefact or fixture
 #   c_install the C library built, installed with ffi/Makefile into a temporary prefix, and
 #             ffi/examples/hello.c compiled through pkg-config (shared and static) and served
 #
@@ -67,11 +67,11 @@ licenses() {
 }
 
 # The crates that are published, in dependency order; ssr-example has `publish = false`.
-CRATES=(nanoapi-executor nanoapi nanoapi-ffi)
+CRATES=(nanoapi-executor nanoapi-macros nanoapi nanoapi-ffi)
 # The largest file a crate may carry.
 MAX_FILE_BYTES=$((256 * 1024))
 
-# Packages the three crates in one command: Cargo (1.90+) packages them together, verifying
+# Packages the four crates in one command: Cargo (1.90+) packages them together, verifying
 # each against the others' packaged versions through a local overlay registry, so nanoapi is
 # verified against the nanoapi-executor that would be published with it. `--allow-dirty` lets
 # a developer run this before committing; CI's clone is clean anyway. The "ignoring test ...

@@ -1,12 +1,11 @@
 //! The parity suite's app (`parity/README.md`) as `App` routes: the overlay must put the same
-//! bytes on the wire as the bare runtime's `parity_raw`. Prints `PORT <n>` and serves until its
-//! standard input closes. `NANOAPI_PORT` (default 0) and `NANOAPI_BACKEND` apply.
+//! bytes on the wire as the bare runtime's `parity_raw`. Prints `PORT <n>` and serves until SIGINT
+//! or SIGTERM, then drains. `NANOAPI_PORT` (default 0) and `NANOAPI_BACKEND` apply.
 //!
 //! `cargo run --example parity_app`
 
 use std::collections::{HashMap, VecDeque};
 use std::future::{Future, ready};
-use std::io::Read;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -157,8 +156,6 @@ fn main() -> std::io::Result<()> {
     }
     let server = app().serve(options)?;
     println!("PORT {}", server.handle().local_addr().port());
-    // Serve until standard input closes (the parity suite's way to stop a consumer).
-    std::io::stdin().read_to_end(&mut Vec::new())?;
-    server.shutdown_blocking();
-    Ok(())
+    // Serve until SIGTERM (the parity suite's way to stop a consumer), then drain.
+    server.wait_for_signal()
 }

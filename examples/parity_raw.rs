@@ -1,11 +1,10 @@
 //! The parity suite's app (`parity/README.md`) as a plain dispatcher on the bare runtime: the
-//! reference every other consumer is compared with. Prints `PORT <n>` and serves until its
-//! standard input closes. `NANOAPI_PORT` (default 0) and `NANOAPI_BACKEND` apply.
+//! reference every other consumer is compared with. Prints `PORT <n>` and serves until
+//! SIGINT or SIGTERM, then drains. `NANOAPI_PORT` (default 0) and `NANOAPI_BACKEND` apply.
 //!
 //! `cargo run --example parity_raw --no-default-features`
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -102,8 +101,6 @@ fn main() -> std::io::Result<()> {
         options.static_response("GET", "/static", Response::text(StatusCode::OK, "static"));
     let server = serve(options, Ctx::default(), dispatch)?;
     println!("PORT {}", server.local_addr().port());
-    // Serve until standard input closes (the parity suite's way to stop a consumer).
-    std::io::stdin().read_to_end(&mut Vec::new())?;
-    server.shutdown_blocking();
-    Ok(())
+    // Serve until SIGTERM (the parity suite's way to stop a consumer), then drain.
+    server.wait_for_signal()
 }

@@ -55,12 +55,16 @@ class Running:
         self.port = int(line.split()[1])
 
     def stop(self):
-        self.proc.stdin.close()
+        # SIGTERM, as a process manager stops a server; its standard input stays open, so a
+        # consumer that also stops at EOF (the Python host) proves its signal handling.
+        self.proc.terminate()
         try:
             return self.proc.wait(30)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             return self.proc.wait()
+        finally:
+            self.proc.stdin.close()
 
 
 @pytest.fixture(scope="session")

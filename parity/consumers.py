@@ -1,7 +1,7 @@
 """The consumers the suite runs against: one entry each.
 
 A consumer is a command that starts a server serving the parity app (README.md), prints
-``PORT <n>`` on its first line of output, and stops when its standard input closes. It reads
+``PORT <n>`` on its first line of output, and drains and exits 0 at SIGTERM. It reads
 ``NANOAPI_BACKEND``. ``{target}`` in the command is the cargo target directory and ``{python}``
 this interpreter. The first consumer is the reference: every other consumer's observations must
 equal its own.

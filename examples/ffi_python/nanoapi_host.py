@@ -66,17 +66,20 @@ DISPATCH_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, c
 
 
 def library_path():
-    """Where the built ``libnanoapi_ffi`` is."""
+    """Where the built ``libnanoapi_ffi`` is: ``NANOAPI_FFI_LIB`` if set, else the most recently
+    built of the release and debug libraries under the cargo target directory (so a fresh
+    ``cargo build --release -p nanoapi-ffi`` wins over an older debug build, and the other way
+    round)."""
     explicit = os.environ.get("NANOAPI_FFI_LIB")
     if explicit:
         return Path(explicit)
     repo = Path(__file__).resolve().parents[2]
     target = Path(os.environ.get("CARGO_TARGET_DIR") or repo / "target")
     name = "libnanoapi_ffi.dylib" if sys.platform == "darwin" else "libnanoapi_ffi.so"
-    for profile in ("debug", "release"):
-        candidate = target / profile / name
-        if candidate.exists():
-            return candidate
+    built = [target / profile / name for profile in ("release", "debug")]
+    built = [candidate for candidate in built if candidate.exists()]
+    if built:
+        return max(built, key=lambda candidate: candidate.stat().st_mtime)
     raise FileNotFoundError(
         f"{name} not found under {target}: build it with `cargo build -p nanoapi-ffi` "
         "or set NANOAPI_FFI_LIB"

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from conftest import LIB, connect, get, read_chunk, read_head
-from nanoapi_host import NanoapiError, Server
+from nanoapi_host import NanoapiError, Server, library_path
 
 TEXT = "text/plain; charset=utf-8"
 
@@ -234,3 +234,23 @@ def test_the_example_script_serves_and_stops_on_sigterm(backend):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_the_most_recently_built_library_is_chosen(tmp_path, monkeypatch):
+    name = "libnanoapi_ffi.dylib" if sys.platform == "darwin" else "libnanoapi_ffi.so"
+    monkeypatch.delenv("NANOAPI_FFI_LIB", raising=False)
+    monkeypatch.setenv("CARGO_TARGET_DIR", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="cargo build -p nanoapi-ffi"):
+        library_path()
+    paths = {}
+    for profile in ("debug", "release"):
+        (tmp_path / profile).mkdir()
+        paths[profile] = tmp_path / profile / name
+        paths[profile].write_bytes(b"")
+    os.utime(paths["debug"], (1_000, 1_000))
+    os.utime(paths["release"], (2_000, 2_000))
+    assert library_path() == paths["release"]
+    os.utime(paths["debug"], (3_000, 3_000))
+    assert library_path() == paths["debug"]
+    monkeypatch.setenv("NANOAPI_FFI_LIB", "/elsewhere/lib.so")
+    assert str(library_path()) == "/elsewhere/lib.so"

@@ -49,6 +49,11 @@ pub mod net;
 mod op;
 mod runtime;
 pub mod sync;
+
+/// The README's examples, compiled as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 mod task;
 pub mod time;
 #[cfg(feature = "tokio")]

@@ -70,6 +70,10 @@ pub use middleware::{
     AccessLog, BodyEnd, BodyLimit, Cors, MAX_REQUEST_ID_LEN, Middleware, Next, RequestId,
     RequestIdMiddleware, Timeout, on_body_end,
 };
+#[cfg(feature = "macros")]
+#[doc(inline)]
+#[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
+pub use nanoapi_macros::debug_handler;
 pub use response::{
     Conditional, Content, Event, EventSource, FileResponse, Html, HttpException, IntoResponse,
     Json, KeepAlive, LastEventId, Redirect, SameSite, SetCookie, StreamingResponse,
@@ -343,12 +347,7 @@ impl App {
     ///
     /// Bad environment values, a route error, or the address cannot be bound.
     pub fn run(self) -> io::Result<()> {
-        let (service, options) = self.prepare(Options::from_env()?)?;
-        let service = Arc::new(service);
-        crate::executor::block_on(Hooks::run(&service.hooks.startup));
-        crate::server::run_with(options, (), SharedService(service.clone()))?;
-        crate::executor::block_on(Hooks::run(&service.hooks.shutdown));
-        Ok(())
+        self.serve(Options::from_env()?)?.wait_for_signal()
     }
 
     /// Serves the app as an AWS Lambda function (the Runtime API loop of
@@ -434,6 +433,21 @@ impl AppServer {
     pub fn shutdown_blocking(&self) {
         self.handle.shutdown_blocking();
         crate::executor::block_on(Hooks::run(&self.service.hooks.shutdown));
+    }
+
+    /// Serves until SIGINT or SIGTERM, drains ([`ServerHandle::wait_for_signal`]: a second
+    /// signal exits at once, the shutdown timeout is a deadline), then runs the shutdown hooks.
+    /// What [`App::run`] does once the server has started, for a program that needs the
+    /// handle first (to print its port).
+    ///
+    /// # Errors
+    ///
+    /// `TimedOut` when workers were still stuck at the shutdown deadline (the hooks do not
+    /// run then).
+    pub fn wait_for_signal(&self) -> io::Result<()> {
+        self.handle.wait_for_signal()?;
+        crate::executor::block_on(Hooks::run(&self.service.hooks.shutdown));
+        Ok(())
     }
 }
 

@@ -25,7 +25,7 @@ use super::{ConnOptions, Dispatch, Options, ShutdownSignal};
 
 /// Serves `dispatch` with options from the environment ([`Options::from_env`]) until SIGINT or
 /// SIGTERM, then drains gracefully (in-flight requests finish, up to the shutdown timeout).
-/// Blocks the calling thread. Only `run` installs signal handling.
+/// Blocks the calling thread. Only `run` and [`ServerHandle::wait_for_signal`] handle signals.
 ///
 /// # Errors
 ///
@@ -49,21 +49,7 @@ where
     C: Send + Sync + 'static,
     D: Dispatch<C>,
 {
-    // Blocked before the workers start, so they inherit the mask and only `sigwait` below
-    // sees the signals.
-    let signals = termination_signals();
-    // SAFETY: `signals` is an initialised set and `previous` a valid out-pointer; changing the
-    // mask has no memory effects.
-    let previous = unsafe {
-        let mut previous = std::mem::zeroed::<libc::sigset_t>();
-        libc::pthread_sigmask(libc::SIG_BLOCK, &signals, &mut previous);
-        previous
-    };
-    let served =
-        serve(options, ctx, dispatch).and_then(|handle| wait_for_signal(&handle, &signals));
-    // SAFETY: restores the mask saved above.
-    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &previous, std::ptr::null_mut()) };
-    served
+    serve(options, ctx, dispatch)?.wait_for_signal()
 }
 
 /// Blocks until SIGINT or SIGTERM, then drains `handle`; a second signal during the drain ends
@@ -121,6 +107,34 @@ fn wait_signal(signals: &libc::sigset_t) -> i32 {
     // SAFETY: waits for one of the blocked signals; both pointers are to live values.
     unsafe { libc::sigwait(signals, &mut signal) };
     signal
+}
+
+/// Runs `f` with SIGINT and SIGTERM blocked on this thread: the threads it starts inherit the
+/// mask, so those signals reach whichever thread waits for them
+/// ([`ServerHandle::wait_for_signal`]) or takes them by default (the main thread), never a
+/// worker.
+fn with_termination_signals_blocked<T>(f: impl FnOnce() -> T) -> T {
+    let previous = block_signals(&termination_signals());
+    let output = f();
+    restore_signal_mask(&previous);
+    output
+}
+
+/// Blocks `signals` on this thread; the mask before, for [`restore_signal_mask`].
+fn block_signals(signals: &libc::sigset_t) -> libc::sigset_t {
+    // SAFETY: `signals` is an initialised set and `previous` a valid out-pointer; changing the
+    // mask has no memory effects.
+    unsafe {
+        let mut previous = std::mem::zeroed::<libc::sigset_t>();
+        libc::pthread_sigmask(libc::SIG_BLOCK, signals, &mut previous);
+        previous
+    }
+}
+
+fn restore_signal_mask(previous: &libc::sigset_t) {
+    // SAFETY: `previous` is a mask `block_signals` saved; changing the mask has no memory
+    // effects.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, previous, std::ptr::null_mut()) };
 }
 
 /// A line for whoever runs the server: logged at info, and written to stderr as well when no
@@ -191,7 +205,7 @@ where
     if let Some(workers) = options.workers {
         builder = builder.workers(workers);
     }
-    let runtime = builder.build()?;
+    let runtime = with_termination_signals_blocked(|| builder.build())?;
     let signal = ShutdownSignal::new();
     let shared = Arc::new(Shared::new(dispatch, options.clone(), signal.clone()));
     let make_ctx = Arc::new(make_ctx);
@@ -435,6 +449,44 @@ impl ServerHandle {
             });
         }
         self.done.raised()
+    }
+
+    /// Blocks this thread until SIGINT or SIGTERM, then drains as
+    /// [`shutdown_blocking`](ServerHandle::shutdown_blocking) does; a second signal during the
+    /// drain ends the process at once (status 128 + the signal's number). What [`run`] does
+    /// after starting the server, for a program that needs the handle first (to print its
+    /// port, or to attach a readiness probe).
+    ///
+    /// Prints where the server listens and when the drain begins (through `log` at info, or
+    /// to stderr when no logger takes those records).
+    ///
+    /// # Errors
+    ///
+    /// `TimedOut` when workers were still stuck at the shutdown deadline: returned from
+    /// `main`, the error ends the process although their threads still run.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use nanoapi::http::{Response, StatusCode};
+    /// use nanoapi::server::{Options, Request, ResponseWriter, serve};
+    ///
+    /// async fn hello(_: &(), _: &mut Request, w: &mut ResponseWriter) -> nanoapi::Result<()> {
+    ///     w.send(Response::text(StatusCode::OK, "Hello, World!")).await
+    /// }
+    ///
+    /// fn main() -> std::io::Result<()> {
+    ///     let server = serve(Options::from_env()?, (), hello)?;
+    ///     println!("PORT {}", server.local_addr().port());
+    ///     server.wait_for_signal()
+    /// }
+    /// ```
+    pub fn wait_for_signal(&self) -> io::Result<()> {
+        let signals = termination_signals();
+        let previous = block_signals(&signals);
+        let waited = wait_for_signal(self, &signals);
+        restore_signal_mask(&previous);
+        waited
     }
 
     /// [`shutdown`](ServerHandle::shutdown), blocking this thread until it completes.

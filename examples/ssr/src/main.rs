@@ -1,9 +1,7 @@
-//! Serves the site: prints `PORT <n>` and serves until standard input closes.
+//! Serves the site: prints `PORT <n>` and serves until SIGINT or SIGTERM, then drains.
 //! `NANOAPI_PORT` (default 0: any free port), `NANOAPI_BACKEND` and `NANOAPI_WORKERS` apply.
 //!
 //! `cargo run -p ssr-example`
-
-use std::io::Read;
 
 use nanoapi::server::{Options, serve};
 use ssr_example::{Site, dispatch};
@@ -15,7 +13,5 @@ fn main() -> std::io::Result<()> {
     }
     let server = serve(options, Site::new(), dispatch)?;
     println!("PORT {}", server.local_addr().port());
-    std::io::stdin().read_to_end(&mut Vec::new())?;
-    server.shutdown_blocking();
-    Ok(())
+    server.wait_for_signal()
 }

@@ -1,41 +1,21 @@
 //! The SSR site over real sockets, on both backends.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::time::Duration;
+/// The runtime's test helpers (backends, client connections).
+#[path = "../../../tests/common/mod.rs"]
+mod common;
 
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+
+use common::{backends, connect};
 use nanoapi::ServerHandle;
-use nanoapi::executor::{Backend, Runtime};
+use nanoapi::executor::Backend;
 use nanoapi::server::{Options, ShutdownSignal, serve};
 use ssr_example::{Site, dispatch};
-
-/// The backends this machine runs, narrowed by `NANOAPI_BACKEND`.
-fn backends() -> Vec<Backend> {
-    match std::env::var("NANOAPI_BACKEND").as_deref() {
-        Ok("uring") => vec![Backend::IoUring],
-        Ok("poll") => vec![Backend::Poll],
-        _ if Runtime::builder()
-            .backend(Backend::IoUring)
-            .block_on(async {})
-            .is_ok() =>
-        {
-            vec![Backend::IoUring, Backend::Poll]
-        }
-        _ => vec![Backend::Poll],
-    }
-}
 
 fn start(backend: Backend, site: Site) -> ServerHandle {
     let options = Options::default().port(0).workers(1).backend(backend);
     serve(options, site, dispatch).unwrap()
-}
-
-fn connect(addr: SocketAddr) -> TcpStream {
-    let stream = TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .unwrap();
-    stream
 }
 
 /// Sends `request` (which asks for close) and reads the whole response.

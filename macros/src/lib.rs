@@ -1,0 +1,142 @@
+//! Procedural macros for nanoapi's `App` overlay. Use them through `nanoapi` (feature
+//! `macros`): `nanoapi::app::debug_handler`.
+//!
+//! Without the attribute, a handler argument that is not an extractor, or an output that is
+//! not a response, makes `App::get("/", handler)` fail with "`fn(..) {handler}` is not a
+//! handler", which names neither the argument nor the trait it lacks. `#[debug_handler]` adds
+//! one assertion per argument and one for the output, each pointing at its type, so the
+//! compiler names the argument and the missing trait (`FromRequest`, `IntoResponse`, or a
+//! trait those need, such as `JsonSchema` for `Json<T>`). The handler itself is unchanged.
+#![warn(missing_docs)]
+
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as TokenStream2, TokenTree};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{FnArg, ItemFn, ReturnType, Type};
+
+/// The most arguments a handler takes (`Handler` is implemented for up to 12 extractors).
+const MAX_ARGUMENTS: usize = 12;
+
+/// Checks a handler's arguments and output one by one, so a mistake is reported at the
+/// argument (or output type) that causes it, with the trait it is missing.
+///
+/// Put it on the `async fn` given to `App::get` / `post` / ...; it changes nothing else (the
+/// assertions are compile-time bounds, with no cost when the handler runs).
+///
+/// ```
+/// use nanoapi::app::{App, Json, Path, debug_handler};
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct NewTodo {
+///     title: String,
+/// }
+///
+/// #[debug_handler]
+/// async fn create(Path(list): Path<u32>, Json(todo): Json<NewTodo>) -> String {
+///     format!("{list}: {}", todo.title)
+/// }
+///
+/// let app = App::new().post("/lists/{list}/todos", create);
+/// ```
+///
+/// Without its `JsonSchema` derive, the error points at `Json<NewTodo>` and says "the trait
+/// bound `NewTodo: JsonSchema` is not satisfied" (where plain `App::post` says only that
+/// `create` is not a handler):
+///
+/// ```compile_fail,E0277
+/// use nanoapi::app::{Json, debug_handler};
+///
+/// #[derive(serde::Deserialize)]
+/// struct NewTodo {
+///     title: String,
+/// }
+///
+/// #[debug_handler]
+/// async fn create(Json(todo): Json<NewTodo>) -> String {
+///     todo.title
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn debug_handler(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let attr = TokenStream2::from(attr);
+    let expanded = if attr.is_empty() {
+        syn::parse::<ItemFn>(item).and_then(expand)
+    } else {
+        Err(syn::Error::new(
+            attr.span(),
+            "`#[debug_handler]` takes no arguments",
+        ))
+    };
+    expanded
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// The handler with its assertions at the top of its body.
+fn expand(mut handler: ItemFn) -> syn::Result<TokenStream2> {
+    let sig = &handler.sig;
+    if sig.asyncness.is_none() {
+        return Err(syn::Error::new(
+            sig.fn_token.span(),
+            "a handler is an `async fn`: add `async`",
+        ));
+    }
+    let mut assertions = Vec::with_capacity(sig.inputs.len() + 1);
+    for (index, input) in sig.inputs.iter().enumerate() {
+        let ty = match input {
+            FnArg::Receiver(receiver) => {
+                return Err(syn::Error::new(
+                    receiver.span(),
+                    "a handler cannot take `self`: make it a free `async fn` (or an associated \
+                     one without a receiver)",
+                ));
+            }
+            FnArg::Typed(typed) => &typed.ty,
+        };
+        if index == MAX_ARGUMENTS {
+            return Err(syn::Error::new(
+                input.span(),
+                format!("a handler takes at most {MAX_ARGUMENTS} arguments (extractors)"),
+            ));
+        }
+        assertions.push(quote_spanned! {ty.span()=>
+            __nanoapi_argument_is_an_extractor::<#ty>();
+        });
+    }
+    // An output written as `impl Trait` cannot be named here; the compiler already holds the
+    // body to the trait it names.
+    let output: Option<(Span, TokenStream2)> = match &sig.output {
+        ReturnType::Default => Some((sig.ident.span(), quote!(()))),
+        ReturnType::Type(_, ty) if !mentions_impl(ty) => Some((ty.span(), quote!(#ty))),
+        ReturnType::Type(..) => None,
+    };
+    if let Some((span, ty)) = output {
+        assertions.push(quote_spanned! {span=>
+            __nanoapi_output_is_a_response::<#ty>();
+        });
+    }
+    let body = &handler.block;
+    handler.block = syn::parse_quote! {{
+        #[allow(dead_code, clippy::all)]
+        {
+            fn __nanoapi_argument_is_an_extractor<T: ::nanoapi::app::FromRequest>() {}
+            fn __nanoapi_output_is_a_response<T: ::nanoapi::app::IntoResponse>() {}
+            #(#assertions)*
+        }
+        #body
+    }};
+    Ok(quote!(#handler))
+}
+
+/// Whether a type contains `impl Trait` anywhere (it cannot be named in a turbofish).
+fn mentions_impl(ty: &Type) -> bool {
+    fn walk(tokens: TokenStream2) -> bool {
+        tokens.into_iter().any(|token| match token {
+            TokenTree::Ident(ident) => ident == "impl",
+            TokenTree::Group(group) => walk(group.stream()),
+            _ => false,
+        })
+    }
+    walk(quote!(#ty))
+}

@@ -1,0 +1,8 @@
+use nanoapi::app::debug_handler;
+
+#[debug_handler]
+fn read() -> String {
+    String::new()
+}
+
+fn main() {}
