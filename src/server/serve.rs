@@ -317,6 +317,13 @@ where
                 refuse_queued(&listener, &shared).await;
                 break;
             }
+            // A connection and the signal can be ready in the same turn (the signal closed the
+            // connection that held the last slot): the signal wins.
+            Some(Ok((stream, _))) if shared.signal.is_raised() => {
+                refuse(stream, &shared);
+                refuse_queued(&listener, &shared).await;
+                break;
+            }
             Some(Ok(accepted)) => accepted,
             Some(Err(err)) => {
                 // Out of descriptors (EMFILE/ENFILE) or a connection reset while queued:
@@ -353,20 +360,25 @@ async fn refuse_queued<D>(listener: &TcpListener, shared: &Shared<D>) {
     while let Ok(Ok((stream, _))) =
         nanoapi_executor::time::timeout(Duration::from_millis(1), listener.accept()).await
     {
-        let server = shared.conn.server_header.clone();
-        spawn_local(async move {
-            let mut out = bytes::BytesMut::new();
-            encode_error(
-                crate::http::StatusCode::SERVICE_UNAVAILABLE,
-                crate::http::Version::Http11,
-                server.as_deref().map(str::as_bytes),
-                &mut out,
-            );
-            let _ = stream.write_all(out).await;
-            let _ = stream.shutdown(std::net::Shutdown::Write);
-        })
-        .detach();
+        refuse(stream, shared);
     }
+}
+
+/// Answers one connection accepted after the shutdown signal with 503 and closes it.
+fn refuse<D>(stream: TcpStream, shared: &Shared<D>) {
+    let server = shared.conn.server_header.clone();
+    spawn_local(async move {
+        let mut out = bytes::BytesMut::new();
+        encode_error(
+            crate::http::StatusCode::SERVICE_UNAVAILABLE,
+            crate::http::Version::Http11,
+            server.as_deref().map(str::as_bytes),
+            &mut out,
+        );
+        let _ = stream.write_all(out).await;
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+    })
+    .detach();
 }
 
 /// The connections open on one worker.
