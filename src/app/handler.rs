@@ -159,3 +159,26 @@ impl<H: Handler<Args>, Args: 'static> Endpoint for HandlerEndpoint<H, Args> {
         Box::pin(self.handler.call(req, cx))
     }
 }
+
+/// An endpoint whose `200 OK` answers take the route's declared status instead
+/// ([`Route::status`](super::Route::status), FastAPI's `status_code`).
+pub(crate) struct DefaultStatus {
+    pub(crate) status: crate::http::StatusCode,
+    pub(crate) inner: std::sync::Arc<dyn Endpoint>,
+}
+
+impl Endpoint for DefaultStatus {
+    fn call<'a>(
+        &'a self,
+        req: &'a mut Request,
+        cx: &'a RequestContext<'a>,
+    ) -> LocalBoxFuture<'a, Response> {
+        Box::pin(async move {
+            let mut resp = self.inner.call(req, cx).await;
+            if resp.status() == crate::http::StatusCode::OK {
+                resp.set_status(self.status);
+            }
+            resp
+        })
+    }
+}

@@ -99,7 +99,23 @@ impl Route {
         self
     }
 
-    /// The documented success status (the handler sets the real one).
+    /// The route's success status, as FastAPI's `status_code`: a `200 OK` the handler answers
+    /// is sent with `status` instead (and documented so); any other status the handler sets
+    /// (an error, a redirect, an explicit `202`) is kept. A handler that must answer `200` on a
+    /// route declared otherwise cannot: give that route no status.
+    ///
+    /// [`App::build`](super::App::build) refuses a number that is not a status (100–999).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nanoapi::app::{App, Route};
+    ///
+    /// async fn create() -> &'static str { "created" }
+    ///
+    /// let client = App::new().route(Route::post("/items", create).status(201)).test_client();
+    /// assert_eq!(client.post("/items").send().status(), 201);
+    /// ```
     pub fn status(mut self, status: u16) -> Route {
         self.doc.status = Some(status);
         self

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use super::App;
 use super::doc::OperationDoc;
 use super::extract::{RequestContext, TrustedProxies, decode_path_param};
-use super::handler::{Endpoint, LocalBoxFuture};
+use super::handler::{DefaultStatus, Endpoint, LocalBoxFuture};
 use super::lifecycle::{BackgroundTasks, Hooks};
 use super::middleware::{Inner, Middleware, Next};
 use super::response::{HttpException, IntoResponse};
@@ -113,12 +113,25 @@ impl AppService {
                     route.method, route.path, routes[clash].method, routes[clash].path
                 )));
             }
+            let mut endpoint_fn = route.endpoint;
+            if let Some(code) = route.doc.status.filter(|&code| code != 200) {
+                let status = StatusCode::from_u16(code).map_err(|_| {
+                    RouteError(format!(
+                        "{} {}: {code} is not an HTTP status (Route::status)",
+                        route.method, route.path
+                    ))
+                })?;
+                endpoint_fn = Arc::new(DefaultStatus {
+                    status,
+                    inner: endpoint_fn,
+                });
+            }
             endpoint.routes.push(routes.len());
             routes.push(CompiledRoute {
                 method: route.method,
                 param_names: pattern.param_names().map(str::to_owned).collect(),
                 path: route.path,
-                endpoint: route.endpoint,
+                endpoint: endpoint_fn,
                 middleware: route.middleware,
                 doc: route.doc,
                 fixed: route.fixed,

@@ -218,7 +218,7 @@ fn not_found() -> Response {
 }
 
 fn internal_error() -> Response {
-    HttpException::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
+    HttpException::internal_server_error().into_response()
 }
 
 /// The part of the request path under the mount: raw (for redirects), decoded, and as a safe

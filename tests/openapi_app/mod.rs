@@ -294,7 +294,7 @@ async fn read_item(Path(item_id): Path<u32>) -> Result<Json<Item>, HttpException
     Ok(Json(item(item_id, "hammer")))
 }
 
-async fn create_item(Json(new): Json<NewItem>) -> (StatusCode, Json<Item>) {
+async fn create_item(Json(new): Json<NewItem>) -> Json<Item> {
     let created = Item {
         id: 1,
         name: new.name,
@@ -302,7 +302,7 @@ async fn create_item(Json(new): Json<NewItem>) -> (StatusCode, Json<Item>) {
         price: new.price,
         tags: new.tags,
     };
-    (StatusCode::CREATED, Json(created))
+    Json(created)
 }
 
 async fn user_item(Path(p): Path<UserItemPath>) -> String {

@@ -26,7 +26,7 @@ use super::doc::{OperationDoc, StateNeed};
 use super::response::{HttpException, IntoResponse};
 use super::state::StateMap;
 use super::validation::ErrorItem;
-use crate::http::{Response, StatusCode, Version};
+use crate::http::{Response, Version};
 use crate::server::{Request, RequestBody};
 
 /// What the App knows about the request beyond the request itself: the path parameters the
@@ -323,7 +323,7 @@ fn missing_state<T>() -> HttpException {
         state = std::any::type_name::<T>(),
         "a handler asks for state the app was never given (App::state)"
     );
-    HttpException::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+    HttpException::internal_server_error()
 }
 
 /// A value a middleware attached to the request (see
@@ -340,10 +340,7 @@ impl<T: Clone + 'static> FromRequest for Extension<T> {
                     extension = std::any::type_name::<T>(),
                     "a handler asks for a request extension no middleware set"
                 );
-                Err(
-                    HttpException::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
-                        .into(),
-                )
+                Err(HttpException::internal_server_error().into())
             }
         }
     }

@@ -53,6 +53,12 @@ impl HttpException {
         self
     }
 
+    /// 500 `{"detail":"Internal Server Error"}`: the answer to a failure on the server's side,
+    /// whose cause belongs in the log, not in the response.
+    pub fn internal_server_error() -> HttpException {
+        HttpException::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
+    }
+
     /// The status.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -71,6 +77,61 @@ impl fmt::Display for HttpException {
 }
 
 impl std::error::Error for HttpException {}
+
+/// A runtime error as the client should see it: its status with the status's reason phrase as
+/// `detail` (a 4xx such as a body over its limit, 413), or a 500 when it names no status. Server
+/// errors are logged with their cause; the response never carries the error's text.
+///
+/// This is what lets `?` apply a [`nanoapi::Error`](crate::Error) in a handler that returns
+/// `Result<_, HttpException>`.
+impl From<crate::Error> for HttpException {
+    fn from(err: crate::Error) -> HttpException {
+        let status = err.status_or_500();
+        if status.is_client_error() {
+            tracing::debug!(error = %err, "a handler failed with a client error");
+        } else {
+            tracing::error!(error = %err, "a handler failed");
+        }
+        HttpException::new(status, status.reason().unwrap_or("Error"))
+    }
+}
+
+/// An I/O error in a handler (a file, a socket to a backend) is the server's failure: a 500,
+/// its cause logged.
+///
+/// # Examples
+///
+/// ```
+/// use nanoapi::app::HttpException;
+///
+/// async fn motd() -> Result<String, HttpException> {
+///     Ok(std::fs::read_to_string("/etc/motd")?)
+/// }
+/// ```
+impl From<std::io::Error> for HttpException {
+    fn from(err: std::io::Error) -> HttpException {
+        HttpException::from(crate::Error::new(err))
+    }
+}
+
+/// A JSON error in a handler (serializing a value, decoding a backend's answer) is the server's
+/// failure: a 500, its cause logged. Request bodies are decoded by the extractors, whose errors
+/// are 422s.
+impl From<serde_json::Error> for HttpException {
+    fn from(err: serde_json::Error) -> HttpException {
+        HttpException::from(crate::Error::new(err))
+    }
+}
+
+/// A runtime error returned by a handler (`Result<_, nanoapi::Error>`): answered as its
+/// [`HttpException`].
+impl IntoResponse for crate::Error {
+    fn into_response(self) -> Response {
+        HttpException::from(self).into_response()
+    }
+
+    fn describe(_doc: &mut OperationDoc) {}
+}
 
 impl IntoResponse for HttpException {
     fn into_response(self) -> Response {

@@ -179,8 +179,7 @@ impl<T: Serialize + JsonSchema> IntoResponse for Json<T> {
             Ok(()) => Response::json_bytes(StatusCode::OK, buf.into()),
             Err(err) => {
                 tracing::error!(error = %err, "a response body failed to serialize");
-                HttpException::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error")
-                    .into_response()
+                HttpException::internal_server_error().into_response()
             }
         }
     }
