@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nanoapi::app::{
-    App, FromRequest, HttpException, OperationDoc, Query, Rejection, RequestContext, Route, State,
+    App, FromRequestParts, HttpException, OperationDoc, Query, Rejection, RequestContext,
+    RequestParts, Route, State,
 };
 use nanoapi::executor::future::first_of;
 use nanoapi::executor::time::sleep;
@@ -57,9 +58,12 @@ struct TokenParam {
     token: String,
 }
 
-impl FromRequest for CurrentUser {
-    async fn from_request(req: &mut Request, cx: &RequestContext<'_>) -> Result<Self, Rejection> {
-        let Query(TokenParam { token }) = Query::from_request(req, cx).await?;
+impl FromRequestParts for CurrentUser {
+    async fn from_request_parts(
+        req: &mut RequestParts<'_>,
+        cx: &RequestContext<'_>,
+    ) -> Result<Self, Rejection> {
+        let Query(TokenParam { token }) = Query::from_request_parts(req, cx).await?;
         let users = cx
             .state::<Users>()
             .expect("declared in describe, so checked at build");

@@ -5,8 +5,10 @@
 //! not a response, makes `App::get("/", handler)` fail with "`fn(..) {handler}` is not a
 //! handler", which names neither the argument nor the trait it lacks. `#[debug_handler]` adds
 //! one assertion per argument and one for the output, each pointing at its type, so the
-//! compiler names the argument and the missing trait (`FromRequest`, `IntoResponse`, or a
-//! trait those need, such as `JsonSchema` for `Json<T>`). The handler itself is unchanged.
+//! compiler names the argument and the missing trait (`FromRequestParts` for every argument
+//! but the last, which reads the body: a `Json<T>` too early is named; `FromRequest` for the
+//! last; `IntoResponse`; or a trait those need, such as `JsonSchema` for `Json<T>`). The
+//! handler itself is unchanged.
 #![warn(missing_docs)]
 
 use proc_macro::TokenStream;
@@ -100,8 +102,15 @@ fn expand(mut handler: ItemFn) -> syn::Result<TokenStream2> {
                 format!("a handler takes at most {MAX_ARGUMENTS} arguments (extractors)"),
             ));
         }
-        assertions.push(quote_spanned! {ty.span()=>
-            __nanoapi_argument_is_an_extractor::<#ty>();
+        // Every argument but the last reads the head only; the last may read the body.
+        assertions.push(if index + 1 == sig.inputs.len() {
+            quote_spanned! {ty.span()=>
+                __nanoapi_last_argument_is_an_extractor::<#ty, _>();
+            }
+        } else {
+            quote_spanned! {ty.span()=>
+                __nanoapi_argument_is_a_head_extractor::<#ty>();
+            }
         });
     }
     // An output written as `impl Trait` cannot be named here; the compiler already holds the
@@ -120,7 +129,8 @@ fn expand(mut handler: ItemFn) -> syn::Result<TokenStream2> {
     handler.block = syn::parse_quote! {{
         #[allow(dead_code, clippy::all)]
         {
-            fn __nanoapi_argument_is_an_extractor<T: ::nanoapi::app::FromRequest>() {}
+            fn __nanoapi_argument_is_a_head_extractor<T: ::nanoapi::app::FromRequestParts>() {}
+            fn __nanoapi_last_argument_is_an_extractor<T: ::nanoapi::app::FromRequest<M>, M>() {}
             fn __nanoapi_output_is_a_response<T: ::nanoapi::app::IntoResponse>() {}
             #(#assertions)*
         }

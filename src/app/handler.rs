@@ -6,7 +6,7 @@ use std::marker::PhantomData;
 use std::pin::Pin;
 
 use super::doc::OperationDoc;
-use super::extract::{FromRequest, Rejection, RequestContext};
+use super::extract::{FromRequest, FromRequestParts, Rejection, RequestContext, RequestParts};
 use super::response::IntoResponse;
 use super::validation::ValidationError;
 use crate::http::Response;
@@ -15,11 +15,13 @@ use crate::server::Request;
 /// A boxed, thread-local future: what [`Middleware::call`](super::Middleware::call) returns.
 pub type LocalBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
-/// A function usable as a route handler: `async fn(A, B, ...) -> R` where every argument is a
-/// [`FromRequest`] extractor and `R` is [`IntoResponse`] (up to 12 arguments).
+/// A function usable as a route handler: `async fn(A, B, ..., Z) -> R` where every argument
+/// but the last is a head extractor ([`FromRequestParts`]), the last may also read the body
+/// ([`FromRequest`]), and `R` is [`IntoResponse`] (up to 12 arguments). `Args` is the
+/// arguments' types, with the last one's kind first: leave it to inference.
 ///
-/// All extractors run before the handler; the validation failures of all of them are answered
-/// together with one 422.
+/// All extractors run before the handler, in order; the validation failures of all of them are
+/// answered together with one 422.
 ///
 /// An argument that is not an extractor is a compile error that names it:
 ///
@@ -36,7 +38,7 @@ pub type LocalBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 /// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a handler",
-    note = "a handler is an `async fn` of up to 12 arguments that implement `FromRequest`, returning a type that implements `IntoResponse`, and is `Send + Sync + 'static`"
+    note = "a handler is an `async fn` of up to 12 extractors (`FromRequestParts`; the last may read the body, `FromRequest`) returning a type that implements `IntoResponse`, and is `Send + Sync + 'static`"
 )]
 pub trait Handler<Args>: Send + Sync + 'static {
     /// Extracts the arguments from `req`, calls the handler, converts its output.
@@ -66,20 +68,43 @@ fn gather<T>(result: Result<T, Rejection>, errors: &mut Vec<super::ErrorItem>) -
             errors.extend(items);
             Gathered::Value(None)
         }
-        Err(Rejection::Response(resp)) => Gathered::Respond(resp),
+        Err(Rejection::Response(resp) | Rejection::Missing(resp)) => Gathered::Respond(resp),
+    }
+}
+
+impl<F, Fut, R> Handler<()> for F
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = R>,
+    R: IntoResponse,
+{
+    // As an `async fn` the future would need `Fut: 'a` and `R: 'a`, which `Handler` cannot
+    // promise; the block borrows only `self`.
+    #[allow(clippy::manual_async_fn)]
+    fn call<'a>(
+        &'a self,
+        _req: &'a mut Request,
+        _cx: &'a RequestContext<'a>,
+    ) -> impl Future<Output = Response> + 'a {
+        async move { self().await.into_response() }
+    }
+
+    fn describe(doc: &mut OperationDoc) {
+        R::describe(doc);
     }
 }
 
 macro_rules! impl_handler {
-    ($($arg:ident),*) => {
-        impl<F, Fut, R, $($arg,)*> Handler<($($arg,)*)> for F
+    ([$($head:ident),*], $last:ident) => {
+        impl<F, Fut, R, M, $($head,)* $last> Handler<(M, $($head,)* $last,)> for F
         where
-            F: Fn($($arg),*) -> Fut + Send + Sync + 'static,
+            F: Fn($($head,)* $last) -> Fut + Send + Sync + 'static,
             Fut: Future<Output = R>,
             R: IntoResponse,
-            $($arg: FromRequest,)*
+            $($head: FromRequestParts,)*
+            $last: FromRequest<M>,
         {
-            #[allow(non_snake_case, unused_variables, unused_mut)]
+            #[allow(non_snake_case, unused_mut)]
             fn call<'a>(
                 &'a self,
                 req: &'a mut Request,
@@ -87,44 +112,56 @@ macro_rules! impl_handler {
             ) -> impl Future<Output = Response> + 'a {
                 async move {
                     let mut errors = Vec::new();
+                    let mut parts = RequestParts::new(req);
                     $(
-                        let $arg = match gather($arg::from_request(req, cx).await, &mut errors) {
+                        let $head = match gather(
+                            $head::from_request_parts(&mut parts, cx).await,
+                            &mut errors,
+                        ) {
                             Gathered::Value(value) => value,
                             Gathered::Respond(resp) => return resp,
                         };
                     )*
+                    let $last = match gather(
+                        $last::from_request(parts.into_request(), cx).await,
+                        &mut errors,
+                    ) {
+                        Gathered::Value(value) => value,
+                        Gathered::Respond(resp) => return resp,
+                    };
                     if !errors.is_empty() {
                         return ValidationError::new(errors).into_response();
                     }
-                    match ($($arg,)*) {
-                        ($(Some($arg),)*) => self($($arg),*).await.into_response(),
-                        #[allow(unreachable_patterns)]
+                    match ($($head,)* $last,) {
+                        ($(Some($head),)* Some($last),) => {
+                            self($($head,)* $last).await.into_response()
+                        }
                         _ => unreachable!("every extractor succeeded when no error was gathered"),
                     }
                 }
             }
 
             fn describe(doc: &mut OperationDoc) {
-                $($arg::describe(doc);)*
+                $(<$head as FromRequestParts>::describe(doc);)*
+                <$last as FromRequest<M>>::describe(doc);
                 R::describe(doc);
             }
         }
     };
 }
 
-impl_handler!();
-impl_handler!(A1);
-impl_handler!(A1, A2);
-impl_handler!(A1, A2, A3);
-impl_handler!(A1, A2, A3, A4);
-impl_handler!(A1, A2, A3, A4, A5);
-impl_handler!(A1, A2, A3, A4, A5, A6);
-impl_handler!(A1, A2, A3, A4, A5, A6, A7);
-impl_handler!(A1, A2, A3, A4, A5, A6, A7, A8);
-impl_handler!(A1, A2, A3, A4, A5, A6, A7, A8, A9);
-impl_handler!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10);
-impl_handler!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11);
-impl_handler!(A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11, A12);
+impl_handler!([], A1);
+impl_handler!([A1], A2);
+impl_handler!([A1, A2], A3);
+impl_handler!([A1, A2, A3], A4);
+impl_handler!([A1, A2, A3, A4], A5);
+impl_handler!([A1, A2, A3, A4, A5], A6);
+impl_handler!([A1, A2, A3, A4, A5, A6], A7);
+impl_handler!([A1, A2, A3, A4, A5, A6, A7], A8);
+impl_handler!([A1, A2, A3, A4, A5, A6, A7, A8], A9);
+impl_handler!([A1, A2, A3, A4, A5, A6, A7, A8, A9], A10);
+impl_handler!([A1, A2, A3, A4, A5, A6, A7, A8, A9, A10], A11);
+impl_handler!([A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11], A12);
 
 /// A route's handler with its argument types erased.
 pub(crate) trait Endpoint: Send + Sync {

@@ -6,9 +6,9 @@ use std::fmt;
 use std::future::Future;
 use std::rc::Rc;
 
-use super::extract::{FromRequest, Rejection, RequestContext};
+use super::extract::{FromRequestParts, Rejection, RequestContext, RequestParts};
 use super::handler::LocalBoxFuture;
-use crate::server::{Request, ShutdownSignal};
+use crate::server::ShutdownSignal;
 
 /// A hook: an async function run once.
 pub(crate) type Hook = Box<dyn Fn() -> LocalBoxFuture<'static, ()> + Send + Sync>;
@@ -90,8 +90,11 @@ impl fmt::Debug for BackgroundTasks {
     }
 }
 
-impl FromRequest for BackgroundTasks {
-    async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+impl FromRequestParts for BackgroundTasks {
+    async fn from_request_parts(
+        req: &mut RequestParts<'_>,
+        _cx: &RequestContext<'_>,
+    ) -> Result<Self, Rejection> {
         if let Some(tasks) = req.extensions().get::<BackgroundTasks>() {
             return Ok(tasks.clone());
         }
@@ -126,8 +129,11 @@ impl FromRequest for BackgroundTasks {
 /// }
 /// # let _ = nanoapi::app::App::new().get("/news", poll_news);
 /// ```
-impl FromRequest for ShutdownSignal {
-    async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+impl FromRequestParts for ShutdownSignal {
+    async fn from_request_parts(
+        req: &mut RequestParts<'_>,
+        _cx: &RequestContext<'_>,
+    ) -> Result<Self, Rejection> {
         Ok(req.shutdown_signal().cloned().unwrap_or_default())
     }
 }

@@ -60,9 +60,9 @@ pub use doc::{
     schema_inline, schema_ref,
 };
 pub use extract::{
-    ClientAddr, Cookie, Cookies, Extension, Field, Form, FromRequest, Header, HeaderMap, Multipart,
-    MultipartError, MultipartLimits, Path, Query, Rejection, RequestContext, RequestHead, State,
-    TrustedProxies, body_error,
+    ClientAddr, Cookie, Cookies, Extension, Field, Form, FromRequest, FromRequestParts, Header,
+    HeaderMap, Multipart, MultipartError, MultipartLimits, Path, Query, Rejection, RequestContext,
+    RequestHead, RequestParts, State, TrustedProxies, body_error, via,
 };
 pub use handler::{Handler, LocalBoxFuture};
 pub use lifecycle::BackgroundTasks;

@@ -7,11 +7,10 @@ use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
-use super::extract::{FromRequest, Rejection, RequestContext};
+use super::extract::{FromRequestParts, Rejection, RequestContext, RequestParts};
 use super::response::{Conditional, FileResponse, HttpException, IntoResponse, Redirect};
 use super::routes::Route;
 use crate::http::{Response, StatusCode};
-use crate::server::Request;
 
 /// A directory to serve with [`App::mount`](super::App::mount).
 ///
@@ -229,8 +228,11 @@ struct MountedPath {
     relative: Option<PathBuf>,
 }
 
-impl FromRequest for MountedPath {
-    async fn from_request(req: &mut Request, cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+impl FromRequestParts for MountedPath {
+    async fn from_request_parts(
+        req: &mut RequestParts<'_>,
+        cx: &RequestContext<'_>,
+    ) -> Result<Self, Rejection> {
         let raw = String::from_utf8_lossy(req.path()).into_owned();
         let decoded = cx.param("path").unwrap_or_default().to_owned();
         let relative = if has_encoded_separator(req.path()) {

@@ -23,8 +23,9 @@
 //!   {"detail":"Invalid authentication credentials"}` with the same challenge.
 //! - [`check`](SecurityScheme::check) returning [`Denied::Forbidden`]: `403
 //!   {"detail":"Not enough permissions"}`.
-//! - `Option<Security<S>>` is FastAPI's `auto_error=False`: instead of any of these errors,
-//!   the handler gets `None`.
+//! - `Option<Security<S>>` is FastAPI's `auto_error=False`: missing or malformed credentials
+//!   give the handler `None`; credentials that [`check`](SecurityScheme::check) refuses are
+//!   still answered 401 or 403 (FastAPI leaves that check to the handler's own code).
 //!
 //! # Examples
 //!
@@ -73,8 +74,9 @@ use base64::Engine;
 use serde_json::{Map, Value, json};
 
 use crate::app::{
-    APIRouter, Cookies, FromRequest, HttpException, IntoResponse, LocalBoxFuture, Middleware, Next,
-    OperationDoc, Rejection, RequestContext, Route, SecurityDoc, parse_urlencoded,
+    APIRouter, Cookies, FromRequestParts, HttpException, IntoResponse, LocalBoxFuture, Middleware,
+    Next, OperationDoc, Rejection, RequestContext, RequestParts, Route, SecurityDoc,
+    parse_urlencoded,
 };
 use crate::http::{Response, StatusCode};
 use crate::server::Request;
@@ -196,7 +198,8 @@ pub enum Denied {
 }
 
 /// The credentials of a request, checked: a handler argument that answers 401 or 403 itself
-/// (see the [module documentation](self)); `Option<Security<S>>` yields `None` instead.
+/// (see the [module documentation](self)); `Option<Security<S>>` yields `None` when there are
+/// none.
 pub struct Security<S: SecurityScheme>(pub CredentialsOf<S>);
 
 impl<S: SecurityScheme> fmt::Debug for Security<S>
@@ -208,12 +211,12 @@ where
     }
 }
 
-impl<S: SecurityScheme> FromRequest for Security<S> {
-    async fn from_request(req: &mut Request, cx: &RequestContext<'_>) -> Result<Self, Rejection> {
-        authenticate::<S>(req, cx)
-            .await
-            .map(Security)
-            .map_err(Rejection::Response)
+impl<S: SecurityScheme> FromRequestParts for Security<S> {
+    async fn from_request_parts(
+        req: &mut RequestParts<'_>,
+        cx: &RequestContext<'_>,
+    ) -> Result<Self, Rejection> {
+        authenticate::<S>(req, cx).await.map(Security)
     }
 
     fn describe(doc: &mut OperationDoc) {
@@ -261,11 +264,12 @@ impl APIRouter {
     }
 }
 
-/// Reads and checks `S`'s credentials, or gives the response that refuses the request.
+/// Reads and checks `S`'s credentials, or gives the refusal: [`Rejection::Missing`] when there
+/// are none (or none the scheme can read), [`Rejection::Response`] when `check` refuses them.
 async fn authenticate<S: SecurityScheme>(
     req: &Request,
     cx: &RequestContext<'_>,
-) -> Result<CredentialsOf<S>, Response> {
+) -> Result<CredentialsOf<S>, Rejection> {
     let scheme = S::SCHEME;
     let refuse = |detail: &str| {
         HttpException::new(StatusCode::UNAUTHORIZED, detail)
@@ -273,13 +277,13 @@ async fn authenticate<S: SecurityScheme>(
             .into_response()
     };
     let Some(credentials) = scheme.credentials(req) else {
-        return Err(refuse("Not authenticated"));
+        return Err(Rejection::Missing(refuse("Not authenticated")));
     };
     match S::check_request(&credentials, req, cx).await {
         Ok(()) => Ok(credentials),
-        Err(Denied::Unauthenticated) => Err(refuse("Invalid authentication credentials")),
+        Err(Denied::Unauthenticated) => Err(refuse("Invalid authentication credentials").into()),
         Err(Denied::Forbidden) => {
-            Err(HttpException::new(StatusCode::FORBIDDEN, "Not enough permissions").into_response())
+            Err(HttpException::new(StatusCode::FORBIDDEN, "Not enough permissions").into())
         }
     }
 }
@@ -302,7 +306,7 @@ impl<S: SecurityScheme> Middleware for Guard<S> {
             let cx = next.context();
             match authenticate::<S>(req, &cx).await {
                 Ok(_) => next.run(req).await,
-                Err(refusal) => refusal,
+                Err(refusal) => refusal.into_response(),
             }
         })
     }

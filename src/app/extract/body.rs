@@ -1,7 +1,9 @@
-//! Body extractors: JSON and urlencoded forms, validated against their type's schema.
+//! Body extractors: the raw body (`Bytes`, `String`, streamed `RequestBody`), and JSON and
+//! forms validated against their type's schema.
 
 use std::borrow::Cow;
 
+use bytes::Bytes;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -14,7 +16,7 @@ use crate::app::validation::{
     ErrorItem, LocPart, PairSource, ValidationError, from_json, from_pairs,
 };
 use crate::http::StatusCode;
-use crate::server::Request;
+use crate::server::{Request, RequestBody};
 
 /// The rejection for a body that could not be read: its status (413 too large, 400 malformed
 /// framing, 408 too slow) with a `detail`.
@@ -28,6 +30,51 @@ pub fn body_error(err: crate::Error) -> Rejection {
     };
     tracing::debug!(error = %err, "request body read failed");
     Rejection::from(HttpException::new(status, detail))
+}
+
+impl FromRequest for Bytes {
+    async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+        req.read_to_end().await.map_err(body_error)
+    }
+
+    fn describe(doc: &mut OperationDoc) {
+        doc.body = Some(BodyDoc {
+            content_type: "application/octet-stream",
+            schema: None,
+            required: false,
+        });
+    }
+}
+
+impl FromRequest for String {
+    async fn from_request(req: &mut Request, cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+        let bytes = Bytes::from_request(req, cx).await?;
+        String::from_utf8(bytes.into()).map_err(|_| {
+            let msg =
+                "Input should be a valid string, unable to parse raw data as a unicode string";
+            Rejection::Invalid(vec![ErrorItem::new(
+                "string_unicode",
+                vec!["body".into()],
+                msg,
+                Value::Null,
+            )])
+        })
+    }
+
+    fn describe(doc: &mut OperationDoc) {
+        doc.body = Some(BodyDoc {
+            content_type: "text/plain",
+            schema: None,
+            required: false,
+        });
+    }
+}
+
+/// The body, streamed: read it chunk by chunk inside the handler.
+impl FromRequest for RequestBody {
+    async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+        Ok(req.take_body())
+    }
 }
 
 /// The media type of the request's `Content-Type` (type/subtype, lower-cased, without

@@ -2,7 +2,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use super::{FromRequest, Rejection, RequestContext};
+use super::{FromRequestParts, Rejection, RequestContext, RequestParts};
 use crate::server::Request;
 
 /// Networks whose forwarding headers are believed (configured with
@@ -195,8 +195,11 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
         .map(canonical)
 }
 
-impl FromRequest for ClientAddr {
-    async fn from_request(req: &mut Request, cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+impl FromRequestParts for ClientAddr {
+    async fn from_request_parts(
+        req: &mut RequestParts<'_>,
+        cx: &RequestContext<'_>,
+    ) -> Result<Self, Rejection> {
         Ok(ClientAddr::resolve(req, cx.proxies))
     }
 }

@@ -1,33 +1,39 @@
 //! Extractors: the typed arguments of a handler, built from the request.
 //!
+//! Two kinds, told apart by their trait so that the rule is the compiler's: head extractors
+//! ([`FromRequestParts`]: path, query, headers, state, ...) read the request without its body and
+//! may stand anywhere; a body extractor ([`FromRequest`]: `Json`, `Form`, `String`, ...) consumes
+//! the body and may only be a handler's last argument.
+//!
 //! Every extractor of a handler runs (in argument order) before the handler is called, and the
 //! validation failures of all of them are reported together in one 422, as FastAPI does.
 
 mod body;
 mod client;
+mod head;
 mod multipart;
+mod optional;
 mod params;
 
 use std::borrow::Cow;
 use std::future::Future;
-use std::net::SocketAddr;
-
-use bytes::Bytes;
+use std::ops::Deref;
 
 pub use body::{Form, body_error};
 pub use client::{ClientAddr, TrustedProxies};
+pub use head::{Extension, HeaderMap, RequestHead, State};
 pub use multipart::{Field, Multipart, MultipartError, MultipartLimits};
 pub(crate) use params::decode_path_param;
 #[cfg(feature = "openapi")]
 pub(crate) use params::parse_urlencoded;
 pub use params::{Cookie, Cookies, Header, Path, Query};
 
-use super::doc::{OperationDoc, StateNeed};
+use super::doc::OperationDoc;
 use super::response::{HttpException, IntoResponse};
 use super::state::StateMap;
-use super::validation::ErrorItem;
-use crate::http::{Response, Version};
-use crate::server::{Request, RequestBody};
+use super::validation::{ErrorItem, ValidationError};
+use crate::http::Response;
+use crate::server::{Extensions, Request};
 
 /// What the App knows about the request beyond the request itself: the path parameters the
 /// router captured and the app's shared state.
@@ -66,8 +72,48 @@ impl<'a> RequestContext<'a> {
 pub enum Rejection {
     /// Input failed validation: reported with every other extractor's failures in one 422.
     Invalid(Vec<ErrorItem>),
-    /// Answer with this response at once (415, 413, 401, ...).
+    /// Answer with this response at once (415, 413, 403, ...).
     Response(Response),
+    /// What the extractor reads is absent (no credentials: a 401 "Not authenticated"): answered
+    /// with this response, unless the extractor is optional (`Option<T>` gives `None`).
+    Missing(Response),
+}
+
+impl Rejection {
+    /// Whether the input is absent rather than malformed: a [`Missing`](Rejection::Missing)
+    /// rejection, or validation errors that are all `missing` (no body, no such parameter).
+    /// `Option<T>` turns exactly these into `None`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nanoapi::app::{ErrorItem, Rejection};
+    ///
+    /// let absent = Rejection::Invalid(vec![ErrorItem::missing(vec!["query".into(), "q".into()])]);
+    /// assert!(absent.is_missing());
+    /// let bad = Rejection::Invalid(vec![ErrorItem::new(
+    ///     "int_parsing", vec!["query".into(), "q".into()], "Input should be a valid integer", "x".into(),
+    /// )]);
+    /// assert!(!bad.is_missing());
+    /// ```
+    pub fn is_missing(&self) -> bool {
+        match self {
+            Rejection::Missing(_) => true,
+            Rejection::Invalid(items) => items.iter().all(|item| item.kind == "missing"),
+            Rejection::Response(_) => false,
+        }
+    }
+}
+
+/// A rejection as the answer the handler would have given: a 422 of its validation errors, or
+/// its response (for handlers that take `Result<T, Rejection>` and pass some on).
+impl IntoResponse for Rejection {
+    fn into_response(self) -> Response {
+        match self {
+            Rejection::Invalid(items) => ValidationError::new(items).into_response(),
+            Rejection::Response(resp) | Rejection::Missing(resp) => resp,
+        }
+    }
 }
 
 impl From<HttpException> for Rejection {
@@ -82,21 +128,63 @@ impl From<Response> for Rejection {
     }
 }
 
-/// A handler argument built from the request.
+/// The request without its body: what a head extractor ([`FromRequestParts`]) sees. It reads
+/// as a [`Request`] (method, path, headers, addresses, extensions) and can attach extensions,
+/// but it cannot read the body, which belongs to the handler's last argument.
+pub struct RequestParts<'a> {
+    req: &'a mut Request,
+}
+
+impl<'a> RequestParts<'a> {
+    /// The head of `req`.
+    pub fn new(req: &'a mut Request) -> RequestParts<'a> {
+        RequestParts { req }
+    }
+
+    /// The whole request again, body included: for the handler's last argument.
+    pub(crate) fn into_request(self) -> &'a mut Request {
+        self.req
+    }
+
+    /// The request's extensions, to attach a value for later extractors, the handler or
+    /// middleware (see [`Request::extensions_mut`]).
+    pub fn extensions_mut(&mut self) -> &mut Extensions {
+        self.req.extensions_mut()
+    }
+}
+
+impl Deref for RequestParts<'_> {
+    type Target = Request;
+
+    fn deref(&self) -> &Request {
+        self.req
+    }
+}
+
+impl std::fmt::Debug for RequestParts<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.req, f)
+    }
+}
+
+/// A handler argument built from the request's head: any argument of a handler may be one.
 ///
-/// Implement it for your own types to extract them (an authenticated user from a header, say).
+/// Implement it for your own types to extract them (an authenticated user from a header, an
+/// API version); it may run other head extractors (FastAPI's `Depends`).
 ///
 /// # Examples
 ///
 /// ```
-/// use nanoapi::app::{FromRequest, HttpException, Rejection, RequestContext};
+/// use nanoapi::app::{FromRequestParts, HttpException, Rejection, RequestContext, RequestParts};
 /// use nanoapi::http::StatusCode;
-/// use nanoapi::server::Request;
 ///
 /// struct ApiVersion(u8);
 ///
-/// impl FromRequest for ApiVersion {
-///     async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+/// impl FromRequestParts for ApiVersion {
+///     async fn from_request_parts(
+///         req: &mut RequestParts<'_>,
+///         _cx: &RequestContext<'_>,
+///     ) -> Result<Self, Rejection> {
 ///         match req.header("x-api-version") {
 ///             Some(b"2") => Ok(ApiVersion(2)),
 ///             None | Some(b"1") => Ok(ApiVersion(1)),
@@ -105,12 +193,86 @@ impl From<Response> for Rejection {
 ///     }
 /// }
 /// ```
+///
+/// A head extractor cannot read the body; this does not compile:
+///
+/// ```compile_fail,E0596
+/// use nanoapi::app::{FromRequestParts, Rejection, RequestContext, RequestParts};
+///
+/// struct Sneaky(bytes::Bytes);
+///
+/// impl FromRequestParts for Sneaky {
+///     async fn from_request_parts(
+///         req: &mut RequestParts<'_>,
+///         _cx: &RequestContext<'_>,
+///     ) -> Result<Self, Rejection> {
+///         Ok(Sneaky(req.read_to_end().await.unwrap()))
+///     }
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a head extractor: only a handler's last argument may read the body",
+    note = "arguments before the last implement `FromRequestParts` (`Path<T>`, `Query<T>`, `Header<T>`, `Cookie<T>`, `State<T>`, ...); body extractors (`Json<T>`, `Form<T>`, `String`, `Bytes`, `Multipart`) go last"
+)]
+pub trait FromRequestParts: Sized {
+    /// Builds the value from the head.
+    fn from_request_parts(
+        req: &mut RequestParts<'_>,
+        cx: &RequestContext<'_>,
+    ) -> impl Future<Output = Result<Self, Rejection>>;
+
+    /// Describes what this extractor reads, for the OpenAPI document.
+    fn describe(_doc: &mut OperationDoc) {}
+}
+
+/// Which way a type is a [`FromRequest`]: the parameter that lets every head extractor be a
+/// last argument too, without overlapping the body extractors' own implementations.
+pub mod via {
+    /// Through [`FromRequestParts`](super::FromRequestParts).
+    #[derive(Debug)]
+    pub enum Parts {}
+    /// By reading the body: the default of [`FromRequest`](super::FromRequest).
+    #[derive(Debug)]
+    pub enum Body {}
+}
+
+/// A handler's last argument: it may consume the body (`Json<T>`, `Form<T>`, `String`,
+/// `Bytes`, `Multipart`, `RequestBody`). Every head extractor is one too.
+///
+/// Only the last argument may read the body; a body extractor elsewhere does not compile:
+///
+/// ```compile_fail,E0277
+/// use nanoapi::app::{App, Json};
+///
+/// async fn both(Json(a): Json<u32>, body: String) -> String {
+///     format!("{a} {body}")
+/// }
+///
+/// let app = App::new().post("/", both);
+/// ```
+///
+/// # Examples
+///
+/// ```
+/// use nanoapi::app::{FromRequest, Rejection, RequestContext};
+/// use nanoapi::server::Request;
+///
+/// /// The body's lines.
+/// struct Lines(Vec<String>);
+///
+/// impl FromRequest for Lines {
+///     async fn from_request(req: &mut Request, cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+///         let text = String::from_request(req, cx).await?;
+///         Ok(Lines(text.lines().map(str::to_owned).collect()))
+///     }
+/// }
+/// ```
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an extractor: it cannot be a handler argument",
-    note = "handler arguments implement `FromRequest`: `Path<T>`, `Query<T>`, `Json<T>`, `Form<T>`, `Header<T>`, `State<T>`, ... (types of `nanoapi::app`)"
+    note = "handler arguments implement `FromRequestParts` (`Path<T>`, `Query<T>`, `Header<T>`, `State<T>`, ...) or, last, `FromRequest` (`Json<T>`, `Form<T>`, `String`, ...): types of `nanoapi::app`"
 )]
-pub trait FromRequest: Sized {
-    /// Builds the value (it may read the body: at most one argument of a handler should).
+pub trait FromRequest<M = via::Body>: Sized {
+    /// Builds the value; it may read the body.
     fn from_request(
         req: &mut Request,
         cx: &RequestContext<'_>,
@@ -120,239 +282,12 @@ pub trait FromRequest: Sized {
     fn describe(_doc: &mut OperationDoc) {}
 }
 
-impl FromRequest for Bytes {
-    async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
-        req.read_to_end().await.map_err(body_error)
-    }
-
-    fn describe(doc: &mut OperationDoc) {
-        doc.body = Some(super::doc::BodyDoc {
-            content_type: "application/octet-stream",
-            schema: None,
-            required: false,
-        });
-    }
-}
-
-impl FromRequest for String {
-    async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
-        let bytes = req.read_to_end().await.map_err(body_error)?;
-        String::from_utf8(bytes.into()).map_err(|_| {
-            let msg =
-                "Input should be a valid string, unable to parse raw data as a unicode string";
-            Rejection::Invalid(vec![ErrorItem::new(
-                "string_unicode",
-                vec!["body".into()],
-                msg,
-                serde_json::Value::Null,
-            )])
-        })
-    }
-
-    fn describe(doc: &mut OperationDoc) {
-        doc.body = Some(super::doc::BodyDoc {
-            content_type: "text/plain",
-            schema: None,
-            required: false,
-        });
-    }
-}
-
-/// The body, streamed: read it chunk by chunk inside the handler.
-impl FromRequest for RequestBody {
-    async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
-        Ok(req.take_body())
-    }
-}
-
-/// The request's head, owned: method, target, path, query, version and headers.
-///
-/// # Examples
-///
-/// ```
-/// use nanoapi::app::RequestHead;
-///
-/// async fn handler(head: RequestHead) -> String {
-///     format!("{} {}", head.method, head.path)
-/// }
-/// ```
-#[derive(Debug, Clone)]
-pub struct RequestHead {
-    /// The method.
-    pub method: String,
-    /// The raw request target.
-    pub target: String,
-    /// The path, not decoded.
-    pub path: String,
-    /// The raw query, if any.
-    pub query: Option<String>,
-    /// The protocol version.
-    pub version: Version,
-    /// The header fields, in order.
-    pub headers: HeaderMap,
-    /// The client's address (the socket's peer; see [`ClientAddr`] behind proxies).
-    pub peer: Option<SocketAddr>,
-}
-
-impl FromRequest for RequestHead {
+impl<T: FromRequestParts> FromRequest<via::Parts> for T {
     async fn from_request(req: &mut Request, cx: &RequestContext<'_>) -> Result<Self, Rejection> {
-        let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-        Ok(RequestHead {
-            method: lossy(req.method_bytes()),
-            target: lossy(req.target()),
-            path: lossy(req.path()),
-            query: req.query().map(lossy),
-            version: req.version(),
-            headers: HeaderMap::from_request(req, cx).await?,
-            peer: req.peer_addr(),
-        })
-    }
-}
-
-/// The request's header fields, owned, in order, duplicates kept; lookups ignore case.
-///
-/// # Examples
-///
-/// ```
-/// use nanoapi::app::HeaderMap;
-///
-/// let headers = HeaderMap::from_pairs([("Accept", "text/html"), ("X-Tag", "a"), ("x-tag", "b")]);
-/// assert_eq!(headers.get("accept"), Some("text/html"));
-/// assert_eq!(headers.get_all("X-TAG").collect::<Vec<_>>(), ["a", "b"]);
-/// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HeaderMap {
-    fields: Vec<(String, String)>,
-}
-
-impl HeaderMap {
-    /// A map of these fields.
-    pub fn from_pairs<N: Into<String>, V: Into<String>>(
-        pairs: impl IntoIterator<Item = (N, V)>,
-    ) -> HeaderMap {
-        HeaderMap {
-            fields: pairs
-                .into_iter()
-                .map(|(n, v)| (n.into(), v.into()))
-                .collect(),
-        }
-    }
-
-    /// The first value of `name`.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Every value of `name`, in order.
-    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.fields
-            .iter()
-            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Every field, in order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.fields.iter().map(|(n, v)| (n.as_str(), v.as_str()))
-    }
-
-    /// How many fields there are.
-    pub fn len(&self) -> usize {
-        self.fields.len()
-    }
-
-    /// Whether there are none.
-    pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
-    }
-}
-
-impl FromRequest for HeaderMap {
-    async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
-        let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-        Ok(HeaderMap {
-            fields: req.headers().map(|(n, v)| (lossy(n), lossy(v))).collect(),
-        })
-    }
-}
-
-/// App state registered with [`App::state`](super::App::state): a clone of it per request
-/// (wrap large state in an `Arc`).
-///
-/// # Examples
-///
-/// ```
-/// use std::sync::Arc;
-/// use nanoapi::app::{App, State};
-///
-/// struct Db { name: String }
-///
-/// async fn db_name(State(db): State<Arc<Db>>) -> String {
-///     db.name.clone()
-/// }
-///
-/// let app = App::new().state(Arc::new(Db { name: "main".into() })).get("/db", db_name);
-/// ```
-#[derive(Debug, Clone, Copy, Default)]
-pub struct State<T>(pub T);
-
-impl<T: Clone + Send + Sync + 'static> FromRequest for State<T> {
-    async fn from_request(_req: &mut Request, cx: &RequestContext<'_>) -> Result<Self, Rejection> {
-        cx.state::<T>()
-            .cloned()
-            .map(State)
-            .ok_or_else(|| missing_state::<T>().into())
+        T::from_request_parts(&mut RequestParts::new(req), cx).await
     }
 
     fn describe(doc: &mut OperationDoc) {
-        doc.states.push(StateNeed {
-            type_id: std::any::TypeId::of::<T>(),
-            name: std::any::type_name::<T>(),
-        });
-    }
-}
-
-/// The answer to a request whose handler extracts state the app does not have: `App::build`
-/// refuses such handlers, so only an extractor that looks state up by hand
-/// ([`RequestContext::state`]) without declaring it meets this.
-fn missing_state<T>() -> HttpException {
-    tracing::error!(
-        state = std::any::type_name::<T>(),
-        "a handler asks for state the app was never given (App::state)"
-    );
-    HttpException::internal_server_error()
-}
-
-/// A value a middleware attached to the request (see
-/// [`Request::extensions_mut`](crate::server::Request::extensions_mut)), cloned.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Extension<T>(pub T);
-
-impl<T: Clone + 'static> FromRequest for Extension<T> {
-    async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
-        match req.extensions().get::<T>() {
-            Some(value) => Ok(Extension(value.clone())),
-            None => {
-                tracing::error!(
-                    extension = std::any::type_name::<T>(),
-                    "a handler asks for a request extension no middleware set"
-                );
-                Err(HttpException::internal_server_error().into())
-            }
-        }
-    }
-}
-
-/// An optional extractor: `None` where the inner one would reject.
-impl<T: FromRequest> FromRequest for Option<T> {
-    async fn from_request(req: &mut Request, cx: &RequestContext<'_>) -> Result<Self, Rejection> {
-        Ok(T::from_request(req, cx).await.ok())
-    }
-
-    fn describe(doc: &mut OperationDoc) {
-        T::describe(doc);
+        <T as FromRequestParts>::describe(doc);
     }
 }

@@ -6,7 +6,7 @@ use percent_encoding::percent_decode;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
-use super::{FromRequest, Rejection, RequestContext};
+use super::{FromRequestParts, Rejection, RequestContext, RequestParts};
 use crate::app::doc::{OperationDoc, ParamLocation};
 use crate::app::validation::{ErrorItem, PairSource, from_pairs};
 use crate::server::Request;
@@ -36,8 +36,11 @@ use crate::server::Request;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Path<T>(pub T);
 
-impl<T: DeserializeOwned + JsonSchema + 'static> FromRequest for Path<T> {
-    async fn from_request(_req: &mut Request, cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+impl<T: DeserializeOwned + JsonSchema + 'static> FromRequestParts for Path<T> {
+    async fn from_request_parts(
+        _req: &mut RequestParts<'_>,
+        cx: &RequestContext<'_>,
+    ) -> Result<Self, Rejection> {
         from_pairs(PairSource::Path, cx.params)
             .map(Path)
             .map_err(Rejection::Invalid)
@@ -103,8 +106,11 @@ impl<T: DeserializeOwned + JsonSchema + 'static> Query<T> {
     }
 }
 
-impl<T: DeserializeOwned + JsonSchema + 'static> FromRequest for Query<T> {
-    async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+impl<T: DeserializeOwned + JsonSchema + 'static> FromRequestParts for Query<T> {
+    async fn from_request_parts(
+        req: &mut RequestParts<'_>,
+        _cx: &RequestContext<'_>,
+    ) -> Result<Self, Rejection> {
         Query::from_query(req.query().unwrap_or_default()).map_err(Rejection::Invalid)
     }
 
@@ -131,8 +137,11 @@ impl<T: DeserializeOwned + JsonSchema + 'static> FromRequest for Query<T> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Header<T>(pub T);
 
-impl<T: DeserializeOwned + JsonSchema + 'static> FromRequest for Header<T> {
-    async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+impl<T: DeserializeOwned + JsonSchema + 'static> FromRequestParts for Header<T> {
+    async fn from_request_parts(
+        req: &mut RequestParts<'_>,
+        _cx: &RequestContext<'_>,
+    ) -> Result<Self, Rejection> {
         let pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = req
             .headers()
             .map(|(n, v)| (String::from_utf8_lossy(n), String::from_utf8_lossy(v)))
@@ -164,8 +173,11 @@ impl<T: DeserializeOwned + JsonSchema + 'static> FromRequest for Header<T> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Cookie<T>(pub T);
 
-impl<T: DeserializeOwned + JsonSchema + 'static> FromRequest for Cookie<T> {
-    async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+impl<T: DeserializeOwned + JsonSchema + 'static> FromRequestParts for Cookie<T> {
+    async fn from_request_parts(
+        req: &mut RequestParts<'_>,
+        _cx: &RequestContext<'_>,
+    ) -> Result<Self, Rejection> {
         let cookies = Cookies::from_request_ref(req);
         let pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = cookies
             .pairs
@@ -246,8 +258,11 @@ impl Cookies {
     }
 }
 
-impl FromRequest for Cookies {
-    async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+impl FromRequestParts for Cookies {
+    async fn from_request_parts(
+        req: &mut RequestParts<'_>,
+        _cx: &RequestContext<'_>,
+    ) -> Result<Self, Rejection> {
         Ok(Cookies::from_request_ref(req))
     }
 }

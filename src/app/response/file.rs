@@ -17,12 +17,11 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use super::IntoResponse;
 use super::stream::set_header;
 use crate::app::doc::OperationDoc;
-use crate::app::extract::{FromRequest, HeaderMap, Rejection, RequestContext};
+use crate::app::extract::{FromRequestParts, HeaderMap, Rejection, RequestContext, RequestParts};
 use crate::app::handler::LocalBoxFuture;
 use crate::executor::BufResult;
 use crate::executor::fs::File;
 use crate::http::{Body, HeaderList, Response, StatusCode};
-use crate::server::Request;
 
 /// How much of a file one read fetches: one chunk of the body.
 const CHUNK_SIZE: usize = 64 * 1024;
@@ -81,8 +80,11 @@ impl Conditional {
     }
 }
 
-impl FromRequest for Conditional {
-    async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+impl FromRequestParts for Conditional {
+    async fn from_request_parts(
+        req: &mut RequestParts<'_>,
+        _cx: &RequestContext<'_>,
+    ) -> Result<Self, Rejection> {
         let get = |name: &str| {
             req.header(name)
                 .map(|value| String::from_utf8_lossy(value).into_owned())

@@ -23,10 +23,9 @@ use serde::Serialize;
 use super::IntoResponse;
 use super::stream::{MapItems, set_header, stream_error};
 use crate::app::doc::{OperationDoc, ParamLocation, ParamsDoc};
-use crate::app::extract::{FromRequest, Rejection, RequestContext};
+use crate::app::extract::{FromRequestParts, Rejection, RequestContext, RequestParts};
 use crate::executor::time::{Sleep, sleep};
 use crate::http::{Body, HeaderList, Response, StatusCode};
-use crate::server::Request;
 
 /// One server-sent event: any of `event`, `data`, `id`, `retry` and a comment.
 ///
@@ -410,8 +409,11 @@ fn last_event_id_schema(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
-impl FromRequest for LastEventId {
-    async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+impl FromRequestParts for LastEventId {
+    async fn from_request_parts(
+        req: &mut RequestParts<'_>,
+        _cx: &RequestContext<'_>,
+    ) -> Result<Self, Rejection> {
         Ok(LastEventId(
             req.header("last-event-id")
                 .map(|id| String::from_utf8_lossy(id).into_owned()),

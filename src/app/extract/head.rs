@@ -1,0 +1,202 @@
+//! Head extractors of the request as a whole: its head owned ([`RequestHead`], [`HeaderMap`]),
+//! the app's state ([`State`]) and what middleware attached ([`Extension`]).
+
+use std::net::SocketAddr;
+
+use super::{FromRequestParts, Rejection, RequestContext, RequestParts};
+use crate::app::doc::{OperationDoc, StateNeed};
+use crate::app::response::HttpException;
+use crate::http::Version;
+
+/// The request's head, owned: method, target, path, query, version and headers.
+///
+/// # Examples
+///
+/// ```
+/// use nanoapi::app::RequestHead;
+///
+/// async fn handler(head: RequestHead) -> String {
+///     format!("{} {}", head.method, head.path)
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct RequestHead {
+    /// The method.
+    pub method: String,
+    /// The raw request target.
+    pub target: String,
+    /// The path, not decoded.
+    pub path: String,
+    /// The raw query, if any.
+    pub query: Option<String>,
+    /// The protocol version.
+    pub version: Version,
+    /// The header fields, in order.
+    pub headers: HeaderMap,
+    /// The client's address (the socket's peer; see [`ClientAddr`] behind proxies).
+    pub peer: Option<SocketAddr>,
+}
+
+impl FromRequestParts for RequestHead {
+    async fn from_request_parts(
+        req: &mut RequestParts<'_>,
+        cx: &RequestContext<'_>,
+    ) -> Result<Self, Rejection> {
+        let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        Ok(RequestHead {
+            method: lossy(req.method_bytes()),
+            target: lossy(req.target()),
+            path: lossy(req.path()),
+            query: req.query().map(lossy),
+            version: req.version(),
+            headers: HeaderMap::from_request_parts(req, cx).await?,
+            peer: req.peer_addr(),
+        })
+    }
+}
+
+/// The request's header fields, owned, in order, duplicates kept; lookups ignore case.
+///
+/// # Examples
+///
+/// ```
+/// use nanoapi::app::HeaderMap;
+///
+/// let headers = HeaderMap::from_pairs([("Accept", "text/html"), ("X-Tag", "a"), ("x-tag", "b")]);
+/// assert_eq!(headers.get("accept"), Some("text/html"));
+/// assert_eq!(headers.get_all("X-TAG").collect::<Vec<_>>(), ["a", "b"]);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HeaderMap {
+    fields: Vec<(String, String)>,
+}
+
+impl HeaderMap {
+    /// A map of these fields.
+    pub fn from_pairs<N: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (N, V)>,
+    ) -> HeaderMap {
+        HeaderMap {
+            fields: pairs
+                .into_iter()
+                .map(|(n, v)| (n.into(), v.into()))
+                .collect(),
+        }
+    }
+
+    /// The first value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of `name`, in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.fields
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every field, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.fields.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
+    /// How many fields there are.
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+}
+
+impl FromRequestParts for HeaderMap {
+    async fn from_request_parts(
+        req: &mut RequestParts<'_>,
+        _cx: &RequestContext<'_>,
+    ) -> Result<Self, Rejection> {
+        let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        Ok(HeaderMap {
+            fields: req.headers().map(|(n, v)| (lossy(n), lossy(v))).collect(),
+        })
+    }
+}
+
+/// App state registered with [`App::state`](super::App::state): a clone of it per request
+/// (wrap large state in an `Arc`).
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use nanoapi::app::{App, State};
+///
+/// struct Db { name: String }
+///
+/// async fn db_name(State(db): State<Arc<Db>>) -> String {
+///     db.name.clone()
+/// }
+///
+/// let app = App::new().state(Arc::new(Db { name: "main".into() })).get("/db", db_name);
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct State<T>(pub T);
+
+impl<T: Clone + Send + Sync + 'static> FromRequestParts for State<T> {
+    async fn from_request_parts(
+        _req: &mut RequestParts<'_>,
+        cx: &RequestContext<'_>,
+    ) -> Result<Self, Rejection> {
+        cx.state::<T>()
+            .cloned()
+            .map(State)
+            .ok_or_else(|| missing_state::<T>().into())
+    }
+
+    fn describe(doc: &mut OperationDoc) {
+        doc.states.push(StateNeed {
+            type_id: std::any::TypeId::of::<T>(),
+            name: std::any::type_name::<T>(),
+        });
+    }
+}
+
+/// The answer to a request whose handler extracts state the app does not have: `App::build`
+/// refuses such handlers, so only an extractor that looks state up by hand
+/// ([`RequestContext::state`]) without declaring it meets this.
+fn missing_state<T>() -> HttpException {
+    tracing::error!(
+        state = std::any::type_name::<T>(),
+        "a handler asks for state the app was never given (App::state)"
+    );
+    HttpException::internal_server_error()
+}
+
+/// A value a middleware attached to the request (see
+/// [`Request::extensions_mut`](crate::server::Request::extensions_mut)), cloned.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Extension<T>(pub T);
+
+impl<T: Clone + 'static> FromRequestParts for Extension<T> {
+    async fn from_request_parts(
+        req: &mut RequestParts<'_>,
+        _cx: &RequestContext<'_>,
+    ) -> Result<Self, Rejection> {
+        match req.extensions().get::<T>() {
+            Some(value) => Ok(Extension(value.clone())),
+            None => {
+                tracing::error!(
+                    extension = std::any::type_name::<T>(),
+                    "a handler asks for a request extension no middleware set"
+                );
+                Err(HttpException::internal_server_error().into())
+            }
+        }
+    }
+}
