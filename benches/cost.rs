@@ -17,9 +17,8 @@ use bytes::BytesMut;
 use nanoapi::executor::{Backend, Runtime, spawn_local};
 use nanoapi::http::parse::{Limits, RequestHead, Status};
 use nanoapi::http::{Response, StatusCode};
-use nanoapi::server::{
-    ConnOptions, Options, Request, ResponseWriter, Transport, duplex, serve_connection,
-};
+use nanoapi::server::testing::duplex;
+use nanoapi::server::{ConnOptions, Options, Request, ResponseWriter, Transport, serve_connection};
 
 /// Counts every allocation (the process runs one thread that allocates in the loop).
 struct Counting;

@@ -847,7 +847,7 @@ fn background_tasks_run_after_the_response() {
 }
 
 #[test]
-fn lifecycle_hooks_run_once_around_serving() {
+fn lifecycle_hooks_run_on_each_worker_around_serving() {
     common::raise_fd_limit();
     let log: Log = Arc::default();
     let (a, b, c) = (log.clone(), log.clone(), log.clone());
@@ -870,7 +870,7 @@ fn lifecycle_hooks_run_once_around_serving() {
         .get("/", handler)
         .serve(Options::default().port(0).workers(2))
         .unwrap();
-    assert_eq!(*log.lock().unwrap(), ["startup"]);
+    assert_eq!(*log.lock().unwrap(), ["startup", "startup"]);
     let mut stream = common::connect(server.handle().local_addr());
     stream
         .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
@@ -880,7 +880,10 @@ fn lifecycle_hooks_run_once_around_serving() {
     assert!(out.ends_with("\r\n\r\nok"), "{out}");
     drop(stream);
     server.shutdown_blocking();
-    assert_eq!(*log.lock().unwrap(), ["startup", "request", "shutdown"]);
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["startup", "startup", "request", "shutdown", "shutdown"]
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

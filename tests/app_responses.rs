@@ -22,7 +22,8 @@ use nanoapi::app::{
 };
 use nanoapi::executor::time::timeout;
 use nanoapi::http::{ResponseEvent, StatusCode};
-use nanoapi::server::{ConnOptions, Exchange, Options};
+use nanoapi::server::testing::Exchange;
+use nanoapi::server::{ConnOptions, Options};
 
 // Helpers.
 
@@ -1051,12 +1052,11 @@ fn malformed_multipart_bodies_are_400_with_the_reason() {
 
 #[test]
 fn multipart_limits_are_413_at_one_past_the_limit() {
-    let limits = MultipartLimits {
-        max_fields: 2,
-        max_field_size: 5,
-        max_file_size: 8,
-        max_total: None,
-    };
+    let mut limits = MultipartLimits::default();
+    limits.max_fields = 2;
+    limits.max_field_size = 5;
+    limits.max_file_size = 8;
+    limits.max_total = None;
     let client = multipart_app().state(limits).test_client();
     let send = |body: String| {
         let resp = client
@@ -1105,10 +1105,8 @@ fn multipart_limits_are_413_at_one_past_the_limit() {
         (413, detail("Multipart part headers too large"))
     );
     // The total replaces the server's body limit for multipart requests.
-    let total = MultipartLimits {
-        max_total: Some(100),
-        ..MultipartLimits::default()
-    };
+    let mut total = MultipartLimits::default();
+    total.max_total = Some(100);
     let client = multipart_app().state(total).test_client();
     let send = |body: String| {
         let resp = client

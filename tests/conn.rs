@@ -115,10 +115,8 @@ fn with_server<R: Send + 'static>(
                     let (stream, peer) = listener.accept().await.unwrap();
                     let options = options.clone();
                     spawn_local(async move {
-                        let options = ConnOptions {
-                            peer: Some(peer),
-                            ..(*options).clone()
-                        };
+                        let mut options = (*options).clone();
+                        options.peer = Some(peer);
                         let _ = serve_connection(stream, &(), &echo, &options).await;
                     })
                     .detach();
@@ -368,13 +366,8 @@ fn expect_continue_with_an_unread_body_closes_without_100() {
 
 #[test]
 fn slow_headers_get_408_at_the_absolute_deadline() {
-    let options = ConnOptions {
-        timeouts: nanoapi::server::Timeouts {
-            header: Duration::from_millis(200),
-            ..Default::default()
-        },
-        ..ConnOptions::default()
-    };
+    let mut options = ConnOptions::default();
+    options.timeouts.header = Duration::from_millis(200);
     for backend in common::backends() {
         with_server(backend, options.clone(), move |addr| {
             let mut stream = common::connect(addr);

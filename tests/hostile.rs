@@ -145,12 +145,11 @@ fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
 }
 
 fn short_timeouts() -> Timeouts {
-    Timeouts {
-        header: Duration::from_secs(2),
-        body_idle: Duration::from_secs(2),
-        write_stall: Duration::from_secs(2),
-        ..Timeouts::default()
-    }
+    let mut timeouts = Timeouts::default();
+    timeouts.header = Duration::from_secs(2);
+    timeouts.body_idle = Duration::from_secs(2);
+    timeouts.write_stall = Duration::from_secs(2);
+    timeouts
 }
 
 const SLOW: usize = 100;

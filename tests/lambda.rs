@@ -248,11 +248,9 @@ fn run_loop(rt: &Runtime, events: &[(&str, Value)], streaming: bool) -> Vec<Post
                 first_event: first_event.clone(),
             }));
             let server = spawn_local(fake_runtime_api(listener, api.clone()));
-            let config = Config {
-                streaming,
-                max_invocations: Some(n),
-                ..Config::new(addr.to_string())
-            };
+            let mut config = Config::new(addr.to_string());
+            config.streaming = streaming;
+            config.max_invocations = Some(n);
             serve(&config, &first_event, &app).await.unwrap();
             drop(server);
             std::mem::take(&mut api.borrow_mut().posts)

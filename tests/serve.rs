@@ -227,6 +227,122 @@ fn serve_per_worker_builds_a_context_on_each_worker() {
     server.shutdown_blocking();
 }
 
+/// Records each worker's start and stop, and the requests served between them.
+#[derive(Clone, Default)]
+struct Journal(Arc<Mutex<Vec<String>>>);
+
+impl Journal {
+    fn note(&self, line: String) {
+        self.0.lock().unwrap().push(line);
+    }
+
+    fn lines(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl nanoapi::server::Workers for Journal {
+    type Context = (usize, Journal);
+
+    async fn start(&self, worker: usize) -> (usize, Journal) {
+        // Runs on the worker's own executor: it can await there.
+        nanoapi::executor::yield_now().await;
+        let on = nanoapi::executor::worker_index();
+        self.note(format!("start {worker} on {on:?}"));
+        (worker, self.clone())
+    }
+
+    async fn stop(&self, worker: usize, _ctx: &(usize, Journal)) {
+        self.note(format!("stop {worker}"));
+    }
+}
+
+async fn journaled(
+    (worker, journal): &(usize, Journal),
+    req: &mut Request,
+    w: &mut ResponseWriter,
+) -> nanoapi::Result<()> {
+    if req.path() == b"/slow" {
+        journal.note(format!("slow request on {worker}"));
+        sleep(Duration::from_millis(300)).await;
+    }
+    let sent = w.send(Response::text(StatusCode::OK, "done")).await;
+    journal.note(format!("answered on {worker}"));
+    sent
+}
+
+#[test]
+fn serve_workers_starts_each_worker_before_serving_and_stops_it_after_the_drain() {
+    for backend in common::backends() {
+        let journal = Journal::default();
+        let options = Options::default().port(0).workers(2).backend(backend);
+        let server = nanoapi::server::serve_workers(options, journal.clone(), journaled).unwrap();
+        // Both workers have started when serve_workers returns.
+        let mut started = journal.lines();
+        started.sort();
+        assert_eq!(
+            started,
+            ["start 0 on Some(0)", "start 1 on Some(1)"],
+            "{backend:?}"
+        );
+
+        let addr = server.local_addr();
+        let slow = std::thread::spawn(move || get(addr, "/slow"));
+        let waiting = std::time::Instant::now();
+        while !journal
+            .lines()
+            .iter()
+            .any(|line| line.starts_with("slow request"))
+        {
+            assert!(
+                waiting.elapsed() < Duration::from_secs(10),
+                "the request never arrived"
+            );
+            std::thread::yield_now();
+        }
+        server.shutdown_blocking();
+        assert!(slow.join().unwrap().unwrap().ends_with("done"));
+        let lines = journal.lines();
+        let worker = lines
+            .iter()
+            .find_map(|line| line.strip_prefix("slow request on "))
+            .unwrap();
+        let answered = lines
+            .iter()
+            .position(|line| *line == format!("answered on {worker}"))
+            .unwrap();
+        let stopped = lines
+            .iter()
+            .position(|line| *line == format!("stop {worker}"))
+            .unwrap();
+        assert!(answered < stopped, "{backend:?}: {lines:?}");
+        assert!(lines.contains(&"stop 0".to_owned()) && lines.contains(&"stop 1".to_owned()));
+    }
+}
+
+/// A start that panics.
+struct FailingStart;
+
+impl nanoapi::server::Workers for FailingStart {
+    type Context = ();
+
+    async fn start(&self, worker: usize) {
+        if worker == 1 {
+            panic!("no database");
+        }
+    }
+}
+
+#[test]
+fn a_worker_start_that_panics_is_an_error_from_serve_workers() {
+    async fn never(_: &(), _: &mut Request, w: &mut ResponseWriter) -> nanoapi::Result<()> {
+        w.send(Response::text(StatusCode::OK, "unreachable")).await
+    }
+    let options = Options::default().port(0).workers(2);
+    let err = nanoapi::server::serve_workers(options, FailingStart, never).unwrap_err();
+    assert_eq!(err.to_string(), "worker 1 failed to start: no database");
+}
+
 #[derive(Default)]
 struct Counters {
     opened: AtomicUsize,

@@ -19,7 +19,8 @@ use std::sync::OnceLock;
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use nanoapi::app::{App, AppService, Cookie, Cookies, Form, Json, Path, Query};
-use nanoapi::server::{ConnOptions, exchange};
+use nanoapi::server::ConnOptions;
+use nanoapi::server::testing::exchange;
 use serde::{Deserialize, Serialize};
 use worker::on_worker;
 

@@ -27,9 +27,8 @@ use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use nanoapi::executor::{spawn_local, yield_now};
 use nanoapi::http::{Response, StatusCode};
-use nanoapi::server::{
-    ConnOptions, Limits, Request, ResponseWriter, Transport, duplex, serve_connection,
-};
+use nanoapi::server::testing::duplex;
+use nanoapi::server::{ConnOptions, Request, ResponseWriter, Transport, serve_connection};
 use worker::on_worker;
 
 /// What the dispatcher saw, in order: whether each request was a `HEAD`; whether one failed
@@ -91,16 +90,13 @@ async fn answer(req: &mut Request, w: &mut ResponseWriter) -> nanoapi::Result<()
 }
 
 fn options() -> ConnOptions {
-    ConnOptions {
-        limits: Limits {
-            max_target: 512,
-            max_head: 2048,
-            max_headers: 16,
-            max_body: 4096,
-            max_drain: 256,
-        },
-        ..ConnOptions::default()
-    }
+    let mut options = ConnOptions::default();
+    options.limits.max_target = 512;
+    options.limits.max_head = 2048;
+    options.limits.max_headers = 16;
+    options.limits.max_body = 4096;
+    options.limits.max_drain = 256;
+    options
 }
 
 /// Runs the connection over `stream` cut into pieces by `sizes`; returns what the server sent

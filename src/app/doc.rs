@@ -114,6 +114,8 @@ pub struct OperationDoc {
 pub(crate) struct StateNeed {
     pub(crate) type_id: std::any::TypeId,
     pub(crate) name: &'static str,
+    /// Registered with `App::worker_state` rather than `App::state`.
+    pub(crate) per_worker: bool,
 }
 
 impl OperationDoc {

@@ -1,14 +1,16 @@
-//! Lifecycle: start-up and shutdown hooks (once per server), and background tasks that run
-//! after a response is sent.
+//! Lifecycle: start-up and shutdown hooks (on each worker of a server), and background tasks
+//! that run after a response is sent.
 
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use super::extract::{FromRequestParts, Rejection, RequestContext, RequestParts};
 use super::handler::LocalBoxFuture;
-use crate::server::ShutdownSignal;
+use super::service::AppService;
+use crate::server::{ShutdownSignal, Workers};
 
 /// A hook: an async function run once.
 pub(crate) type Hook = Box<dyn Fn() -> LocalBoxFuture<'static, ()> + Send + Sync>;
@@ -26,6 +28,25 @@ impl Hooks {
         for hook in hooks {
             hook().await;
         }
+    }
+}
+
+/// An app's life on each worker of its server: the per-worker state and the start-up hooks
+/// before the first accept, the shutdown hooks after the drain.
+pub(crate) struct AppWorkers {
+    pub(crate) service: Arc<AppService>,
+}
+
+impl Workers for AppWorkers {
+    type Context = ();
+
+    async fn start(&self, worker: usize) {
+        self.service.state.build_per_worker(worker);
+        Hooks::run(&self.service.hooks.startup).await;
+    }
+
+    async fn stop(&self, _worker: usize, _ctx: &()) {
+        Hooks::run(&self.service.hooks.shutdown).await;
     }
 }
 

@@ -62,7 +62,7 @@ pub use doc::{
 pub use extract::{
     ClientAddr, Cookie, Cookies, Extension, Field, Form, FromRequest, FromRequestParts, Header,
     HeaderMap, Multipart, MultipartError, MultipartLimits, Path, Query, Rejection, RequestContext,
-    RequestHead, RequestParts, State, TrustedProxies, body_error, via,
+    RequestHead, RequestParts, State, TrustedProxies, WorkerState, body_error, via,
 };
 pub use handler::{Handler, LocalBoxFuture};
 pub use lifecycle::BackgroundTasks;
@@ -90,7 +90,7 @@ pub(crate) use extract::parse_urlencoded;
 #[cfg(feature = "openapi")]
 pub(crate) use routes::{FixedResponse, static_route};
 
-use lifecycle::{Hook, Hooks};
+use lifecycle::{AppWorkers, Hook, Hooks};
 use middleware::FnMiddleware;
 use routes::method_routes;
 use state::StateMap;
@@ -263,6 +263,21 @@ impl App {
         self
     }
 
+    /// Registers state built on each worker: `make(worker_index)` runs on the worker, before it
+    /// accepts a connection, and the value stays there, so it need not be `Send` (an `Rc`
+    /// cache, a connection pool per core: the thread-per-core runtime's
+    /// [`serve_per_worker`](crate::server::serve_per_worker) for the App). Handlers extract it
+    /// with [`WorkerState<T>`]. Outside a server (the [`TestClient`], the serverless adapters)
+    /// the value is built on the thread that first needs it.
+    pub fn worker_state<T, F>(mut self, make: F) -> App
+    where
+        T: Clone + 'static,
+        F: Fn(usize) -> T + Send + Sync + 'static,
+    {
+        self.state.insert_per_worker(make);
+        self
+    }
+
     /// Trusts forwarding headers from these proxies (see [`ClientAddr`]).
     ///
     /// # Panics
@@ -273,7 +288,9 @@ impl App {
         self
     }
 
-    /// Runs `hook` once when the server starts, before it accepts connections.
+    /// Runs `hook` on each worker when the server starts, on that worker's executor, before it
+    /// accepts connections (as a server with several worker processes runs FastAPI's start-up
+    /// events once in each); the server has started when every worker's hooks have finished.
     pub fn on_startup<F, Fut>(mut self, hook: F) -> App
     where
         F: Fn() -> Fut + Send + Sync + 'static,
@@ -283,7 +300,9 @@ impl App {
         self
     }
 
-    /// Runs `hook` once after the server has drained.
+    /// Runs `hook` on each worker, on its executor, once its connections have closed after the
+    /// server began to drain (or when 90 % of the shutdown timeout has passed, if some are
+    /// still open).
     pub fn on_shutdown<F, Fut>(mut self, hook: F) -> App
     where
         F: Fn() -> Fut + Send + Sync + 'static,
@@ -326,18 +345,22 @@ impl App {
         TestClient::new(self.build().unwrap_or_else(|err| panic!("{err}")))
     }
 
-    /// Starts serving with `options` and returns at once: start-up hooks run first (on this
-    /// thread), static routes go into the runtime's cache.
+    /// Starts serving with `options` and returns once every worker has run the start-up hooks
+    /// and built its [`worker_state`](App::worker_state); static routes go into the runtime's
+    /// cache.
     ///
     /// # Errors
     ///
-    /// A route error, or the address cannot be bound.
+    /// A route error, the address cannot be bound, or a start-up hook or a `worker_state`
+    /// function panicked.
     pub fn serve(self, options: Options) -> io::Result<AppServer> {
         let (service, options) = self.prepare(options)?;
         let service = Arc::new(service);
-        crate::executor::block_on(Hooks::run(&service.hooks.startup));
-        let handle = crate::serve(options, (), SharedService(service.clone()))?;
-        Ok(AppServer { handle, service })
+        let workers = AppWorkers {
+            service: service.clone(),
+        };
+        let handle = crate::server::serve_workers(options, workers, SharedService(service))?;
+        Ok(AppServer { handle })
     }
 
     /// Serves with options from the environment until SIGINT/SIGTERM, drains, then runs the
@@ -411,10 +434,9 @@ impl crate::server::Dispatch<()> for SharedService {
     }
 }
 
-/// A running app: its server handle, and the shutdown hooks to run after the drain.
+/// A running app: its server handle (the shutdown hooks run on the workers as they drain).
 pub struct AppServer {
     handle: ServerHandle,
-    service: Arc<AppService>,
 }
 
 impl AppServer {
@@ -423,31 +445,27 @@ impl AppServer {
         &self.handle
     }
 
-    /// Drains the server (awaitable from any executor), then runs the shutdown hooks.
+    /// Drains the server, the workers running the shutdown hooks (awaitable from any
+    /// executor).
     pub async fn shutdown(&self) {
         self.handle.shutdown().await;
-        Hooks::run(&self.service.hooks.shutdown).await;
     }
 
-    /// Drains the server and runs the shutdown hooks, blocking this thread.
+    /// Drains the server, the workers running the shutdown hooks, blocking this thread.
     pub fn shutdown_blocking(&self) {
         self.handle.shutdown_blocking();
-        crate::executor::block_on(Hooks::run(&self.service.hooks.shutdown));
     }
 
-    /// Serves until SIGINT or SIGTERM, drains ([`ServerHandle::wait_for_signal`]: a second
-    /// signal exits at once, the shutdown timeout is a deadline), then runs the shutdown hooks.
-    /// What [`App::run`] does once the server has started, for a program that needs the
-    /// handle first (to print its port).
+    /// Serves until SIGINT or SIGTERM, then drains ([`ServerHandle::wait_for_signal`]: a
+    /// second signal exits at once, the shutdown timeout is a deadline), the workers running
+    /// the shutdown hooks. What [`App::run`] does once the server has started, for a program
+    /// that needs the handle first (to print its port).
     ///
     /// # Errors
     ///
-    /// `TimedOut` when workers were still stuck at the shutdown deadline (the hooks do not
-    /// run then).
+    /// `TimedOut` when workers were still stuck at the shutdown deadline.
     pub fn wait_for_signal(&self) -> io::Result<()> {
-        self.handle.wait_for_signal()?;
-        crate::executor::block_on(Hooks::run(&self.service.hooks.shutdown));
-        Ok(())
+        self.handle.wait_for_signal()
     }
 }
 

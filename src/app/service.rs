@@ -47,7 +47,7 @@ pub struct AppService {
     endpoints: Vec<PathEndpoint>,
     pub(crate) routes: Vec<CompiledRoute>,
     middleware: Vec<Arc<dyn Middleware>>,
-    state: StateMap,
+    pub(crate) state: StateMap,
     proxies: TrustedProxies,
     redirect_slashes: bool,
     pub(crate) hooks: Hooks,
@@ -74,11 +74,18 @@ impl AppService {
         let mut shapes: HashMap<String, usize> = HashMap::new();
         let mut routes: Vec<CompiledRoute> = Vec::new();
         for route in router.into_routes() {
-            if let Some(need) = (route.doc.states.iter()).find(|need| !state.contains(need.type_id))
-            {
+            let missing = route.doc.states.iter().find(|need| match need.per_worker {
+                false => !state.contains(need.type_id),
+                true => !state.contains_per_worker(need.type_id),
+            });
+            if let Some(need) = missing {
+                let (extractor, register) = match need.per_worker {
+                    false => ("State", "App::state"),
+                    true => ("WorkerState", "App::worker_state"),
+                };
                 return Err(RouteError(format!(
-                    "{} {}: the handler extracts `State<{}>`, which the app was never given: \
-                     register it with `App::state`",
+                    "{} {}: the handler extracts `{extractor}<{}>`, which the app was never \
+                     given: register it with `{register}`",
                     route.method, route.path, need.name
                 )));
             }

@@ -11,7 +11,8 @@ use serde::de::DeserializeOwned;
 use super::AppService;
 use crate::executor::Runtime;
 use crate::http::{ResponseEvent, StatusCode};
-use crate::server::{ClientResponse, ConnOptions, Exchange, encode_request, exchange};
+use crate::server::ConnOptions;
+use crate::server::testing::{ClientResponse, Exchange, encode_request, exchange};
 
 /// Sends requests to an app without a socket (see [`App::test_client`](super::App::test_client)).
 ///

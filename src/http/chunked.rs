@@ -40,7 +40,11 @@ use std::fmt;
 use super::chars::{self, TOKEN, VALUE};
 
 /// Bounds on what a chunked body may contain.
+///
+/// Non-exhaustive, so that a new field is not a breaking change: start from `default()` and set
+/// the fields you need.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ChunkedLimits {
     /// Most bytes of chunk extensions on one chunk line, from the first `;` or whitespace after
     /// the size to the CR (default 4 KiB).

@@ -57,7 +57,11 @@ use super::chars::{self, PATH, QUERY, TOKEN};
 pub const MAX_EMPTY_LINES: usize = 8;
 
 /// Size limits applied while a head is parsed, also to incomplete heads.
+///
+/// Non-exhaustive, so that a new field is not a breaking change: start from `default()` and set
+/// the fields you need.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// Longest request-target in octets (default 8 KiB); longer is 414. RFC 9112 §3 asks for
     /// at least 8,000 octets.

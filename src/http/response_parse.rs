@@ -4,7 +4,7 @@
 //! [`ResponseEvent`]s: a [`ResponseHead`] (status line and header fields, owned, in order,
 //! duplicates kept), then the body as it arrives (`Data`), then `End`. Every response, interim
 //! `1xx` ones included, is a `Head` followed, after its body if it has one, by `End`. It serves
-//! the in-memory exchange (`nanoapi::server::Exchange`) and any HTTP/1.1 client built on the
+//! the in-memory exchange (`nanoapi::server::testing::Exchange`) and any HTTP/1.1 client built on the
 //! executor's sockets, such as the Lambda Runtime API client.
 //!
 //! Body framing, RFC 9112 §6.3:
@@ -35,17 +35,22 @@ use super::status::StatusCode;
 
 /// Bounds on what a response may contain.
 ///
+/// Non-exhaustive, so that a new field is not a breaking change: start from `default()` and set
+/// the fields you need.
+///
 /// # Examples
 ///
 /// ```
 /// use bytes::BytesMut;
 /// use nanoapi::http::response_parse::{ResponseError, ResponseLimits, ResponseParser};
 ///
-/// let limits = ResponseLimits { max_headers: 1, ..ResponseLimits::default() };
+/// let mut limits = ResponseLimits::default();
+/// limits.max_headers = 1;
 /// let mut buf = BytesMut::from(&b"HTTP/1.1 204 No Content\r\nA: 1\r\nB: 2\r\n\r\n"[..]);
 /// assert_eq!(ResponseParser::new(limits).parse(&mut buf), Err(ResponseError::TooManyHeaders));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ResponseLimits {
     /// Longest head in octets, status line through the final CRLF CRLF (default 64 KiB).
     pub max_head: usize,

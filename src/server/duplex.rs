@@ -25,7 +25,8 @@ use super::Transport;
 ///
 /// ```
 /// use bytes::BytesMut;
-/// use nanoapi::server::{Transport, duplex};
+/// use nanoapi::server::Transport;
+/// use nanoapi::server::testing::duplex;
 ///
 /// nanoapi::executor::block_on(async {
 ///     let (client, server) = duplex(1024);

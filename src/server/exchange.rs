@@ -22,7 +22,8 @@ use std::task::{Context, Poll};
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::{ConnOptions, Dispatch, Duplex, Transport, duplex, serve_connection};
+use super::duplex::{Duplex, duplex};
+use super::{ConnOptions, Dispatch, Transport, serve_connection};
 use crate::error::{Error, Result};
 use crate::http::{
     self, BodyFraming, Chunk, ChunkedDecoder, ChunkedLimits, Method, RequestHead, ResponseEvent,
@@ -42,7 +43,8 @@ const RESPONSE_BUFFER: usize = 64 * 1024;
 ///
 /// ```
 /// use nanoapi::http::{Response, StatusCode};
-/// use nanoapi::server::{ConnOptions, Request, ResponseWriter, exchange};
+/// use nanoapi::server::testing::exchange;
+/// use nanoapi::server::{ConnOptions, Request, ResponseWriter};
 ///
 /// async fn hello(_: &(), _: &mut Request, w: &mut ResponseWriter) -> nanoapi::Result<()> {
 ///     w.send(Response::text(StatusCode::OK, "hello")).await
@@ -92,7 +94,8 @@ impl Deref for ClientResponse {
 ///
 /// ```
 /// use nanoapi::http::{Response, StatusCode};
-/// use nanoapi::server::{ConnOptions, Request, ResponseWriter, exchange};
+/// use nanoapi::server::testing::exchange;
+/// use nanoapi::server::{ConnOptions, Request, ResponseWriter};
 ///
 /// async fn echo(_: &(), req: &mut Request, w: &mut ResponseWriter) -> nanoapi::Result<()> {
 ///     let body = req.read_to_end().await?;
@@ -132,7 +135,8 @@ pub async fn exchange<C, D: Dispatch<C>>(
 ///
 /// ```
 /// use nanoapi::http::{ResponseEvent, Response, StatusCode};
-/// use nanoapi::server::{ConnOptions, Exchange, Request, ResponseWriter};
+/// use nanoapi::server::testing::Exchange;
+/// use nanoapi::server::{ConnOptions, Request, ResponseWriter};
 ///
 /// async fn events(_: &(), _: &mut Request, w: &mut ResponseWriter) -> nanoapi::Result<()> {
 ///     let mut body = w.start_chunked(Response::new(StatusCode::OK)).await?;
@@ -227,7 +231,8 @@ impl<'a> Exchange<'a> {
     ///
     /// ```
     /// use nanoapi::http::{Response, StatusCode};
-    /// use nanoapi::server::{ConnOptions, Exchange, Request, ResponseWriter};
+    /// use nanoapi::server::testing::Exchange;
+    /// use nanoapi::server::{ConnOptions, Request, ResponseWriter};
     ///
     /// async fn ok(_: &(), _: &mut Request, w: &mut ResponseWriter) -> nanoapi::Result<()> {
     ///     w.send(Response::text(StatusCode::OK, "ok")).await
@@ -440,7 +445,7 @@ fn chunked_len(wire: &[u8]) -> Option<usize> {
 /// # Examples
 ///
 /// ```
-/// use nanoapi::server::encode_request;
+/// use nanoapi::server::testing::encode_request;
 ///
 /// let wire = encode_request("POST", "/items?x=1", [("Content-Type", "application/json")], b"{}").unwrap();
 /// assert_eq!(

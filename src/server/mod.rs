@@ -15,6 +15,7 @@ mod serve;
 mod signal;
 mod static_cache;
 mod transport;
+mod workers;
 mod writer;
 
 pub use blocking::{BlockingWriter, OwnedRequest, serve_blocking};
@@ -23,13 +24,22 @@ pub use conn::{ConnOptions, serve_connection};
 pub use dispatch::Dispatch;
 pub use writer::{ChunkedBody, ResponseWriter, Upgraded};
 
-pub use duplex::{Duplex, duplex};
-pub use exchange::{ClientResponse, Exchange, encode_request, exchange};
 pub use extensions::Extensions;
 pub use metrics::{Metrics, MetricsHook};
 pub use options::{Limits, Options, Timeouts};
 pub use request::Request;
-pub use serve::{Server, ServerHandle, run, run_with, serve, serve_per_worker};
+pub use serve::{Server, ServerHandle, run, run_with, serve, serve_per_worker, serve_workers};
 pub use signal::{Raised, ShutdownSignal};
-pub use static_cache::{PreparedResponse, StaticCache, StaticRoutes};
+pub use static_cache::{StaticCache, StaticRoutes};
+
+/// The connection code without a socket, for tests, benchmarks, fuzzing and adapters that
+/// receive requests as bytes (the `TestClient`, the serverless adapters): an in-memory
+/// [`Transport`] pair ([`duplex`](testing::duplex)), and [`exchange`](testing::exchange) (every
+/// response to a batch of request bytes) or [`Exchange`](testing::Exchange) (a streamed
+/// response chunk by chunk) over it.
+pub mod testing {
+    pub use super::duplex::{Duplex, duplex};
+    pub use super::exchange::{ClientResponse, Exchange, encode_request, exchange};
+}
 pub use transport::Transport;
+pub use workers::Workers;

@@ -12,6 +12,9 @@ use crate::http::Response;
 
 /// Everything a server needs to know before it binds.
 ///
+/// Non-exhaustive, so that a new field is not a breaking change: start from `default()` and set
+/// the fields you need.
+///
 /// # Examples
 ///
 /// ```
@@ -21,6 +24,7 @@ use crate::http::Response;
 /// assert_eq!(options.addr().port(), 0);
 /// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Options {
     /// The address to listen on (default 127.0.0.1).
     pub host: IpAddr,
@@ -53,7 +57,11 @@ pub struct Options {
 }
 
 /// Size limits of requests. Defaults follow RFC 9112's recommendations and common practice.
+///
+/// Non-exhaustive, so that a new field is not a breaking change: start from `default()` and set
+/// the fields you need.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Limits {
     /// Longest request-target (default 8 KiB; longer is 414).
     pub max_target: usize,
@@ -71,7 +79,11 @@ pub struct Limits {
 
 /// Connection timeouts. None costs a syscall per request: deadlines are checked by the
 /// worker's timers.
+///
+/// Non-exhaustive, so that a new field is not a breaking change: start from `default()` and set
+/// the fields you need.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Timeouts {
     /// From accept, and from the first byte of each later request, to the end of its head
     /// (default 10 s). Absolute: progress does not extend it (slowloris).

@@ -15,13 +15,14 @@ use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 use std::time::Duration;
 
-use nanoapi_executor::future::first_of;
+use nanoapi_executor::future::{CatchUnwind, first_of, panic_message};
 use nanoapi_executor::net::{TcpListener, TcpStream};
 use nanoapi_executor::time::sleep;
 use nanoapi_executor::{Runtime, StuckWorkers, spawn_local};
 
 use super::conn::{Addrs, Conn, ConnSettings, encode_error, serve_conn};
-use super::{ConnOptions, Dispatch, Options, ShutdownSignal};
+use super::workers::{FnWorkers, Lifecycle, PerWorker, SharedContext};
+use super::{ConnOptions, Dispatch, Options, ShutdownSignal, Workers};
 
 /// Serves `dispatch` with options from the environment ([`Options::from_env`]) until SIGINT or
 /// SIGTERM, then drains gracefully (in-flight requests finish, up to the shutdown timeout).
@@ -169,8 +170,7 @@ where
     C: Send + Sync + 'static,
     D: Dispatch<C>,
 {
-    let ctx = Arc::new(ctx);
-    start(options, dispatch, move |_| ctx.clone())
+    start(options, dispatch, SharedContext(Arc::new(ctx)))
 }
 
 /// [`serve`] with a context per worker: `make_ctx(worker_index)` runs on each worker and what it
@@ -189,17 +189,30 @@ where
     D: Dispatch<C>,
     M: Fn(usize) -> C + Send + Sync + 'static,
 {
-    start(options, dispatch, move |worker| Rc::new(make_ctx(worker)))
+    serve_workers(options, FnWorkers(make_ctx), dispatch)
 }
 
-/// Starts the runtime, binds one listener per worker, and runs the accept loops, each with
-/// the context `make_ctx` gives it on its worker.
-fn start<C, D, R, M>(options: Options, dispatch: D, make_ctx: M) -> io::Result<ServerHandle>
+/// [`serve_per_worker`] with an `async` start and stop on each worker (see [`Workers`]): returns
+/// once every worker has bound its listener and finished its `start`.
+///
+/// # Errors
+///
+/// As [`serve`]; and `Other` when a worker's `start` panicked (the server is stopped then).
+pub fn serve_workers<W, D>(options: Options, workers: W, dispatch: D) -> io::Result<ServerHandle>
+where
+    W: Workers,
+    D: Dispatch<W::Context>,
+{
+    start(options, dispatch, PerWorker(workers))
+}
+
+/// Starts the runtime, binds one listener per worker, builds each worker's context there
+/// (`life.start`), then runs the accept loops; after a worker's drain, `life.stop`.
+fn start<C, D, L>(options: Options, dispatch: D, life: L) -> io::Result<ServerHandle>
 where
     C: 'static,
     D: Dispatch<C>,
-    R: Deref<Target = C> + Clone + 'static,
-    M: Fn(usize) -> R + Send + Sync + 'static,
+    L: Lifecycle<C>,
 {
     let mut builder = Runtime::builder().backend(options.backend);
     if let Some(workers) = options.workers {
@@ -208,29 +221,21 @@ where
     let runtime = with_termination_signals_blocked(|| builder.build())?;
     let signal = ShutdownSignal::new();
     let shared = Arc::new(Shared::new(dispatch, options.clone(), signal.clone()));
-    let make_ctx = Arc::new(make_ctx);
+    let life = Arc::new(life);
 
     // The first worker binds (and learns the port if it was 0); then the others bind that port.
+    // Each starts (builds its context) once bound, all at the same time.
     let (bound_tx, bound_rx) = std::sync::mpsc::channel();
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
     let mut addr = options.addr();
-    for worker in 0..runtime.handle().workers() {
-        let (shared, make_ctx) = (shared.clone(), make_ctx.clone());
-        let bound_tx = bound_tx.clone();
+    let workers = runtime.handle().workers();
+    for worker in 0..workers {
+        let (shared, life) = (shared.clone(), life.clone());
+        let (bound_tx, started_tx) = (bound_tx.clone(), started_tx.clone());
         runtime
             .handle()
             .spawn_on(worker, move || async move {
-                let bound = match &shared.options.listener {
-                    Some(inherited) => inherited.try_clone().and_then(|listener| {
-                        listener.set_nonblocking(true)?;
-                        TcpListener::from_std(listener)
-                    }),
-                    None => TcpListener::builder(addr)
-                        .reuse_port(true)
-                        .backlog(4096)
-                        .bind()
-                        .map_err(|err| naming(addr, err)),
-                };
-                let listener = match bound {
+                let listener = match bind(&shared.options, addr) {
                     Ok(listener) => listener,
                     Err(err) => {
                         let _ = bound_tx.send(Err(err));
@@ -238,12 +243,40 @@ where
                     }
                 };
                 let _ = bound_tx.send(listener.local_addr());
-                accept_loop(listener, make_ctx(worker), shared).await;
+                let ctx = match CatchUnwind::new(life.start(worker)).await {
+                    Ok(ctx) => ctx,
+                    Err(panic) => {
+                        let what = panic_message(&*panic).unwrap_or("a panic").to_owned();
+                        let _ = started_tx.send(Err(io::Error::other(format!(
+                            "worker {worker} failed to start: {what}"
+                        ))));
+                        return;
+                    }
+                };
+                let _ = started_tx.send(Ok(()));
+                let open = accept_loop(listener, ctx.clone(), shared.clone()).await;
+                // Stop once the drain has closed every connection, or before the shutdown
+                // deadline cancels this task with the connections still open.
+                let drained = pin!(open.wait_below(1));
+                let deadline = pin!(sleep(shared.options.shutdown_timeout.mul_f64(0.9)));
+                first_of(drained, deadline).await;
+                life.stop(worker, &ctx).await;
             })
             .detach();
         addr = bound_rx
             .recv()
             .map_err(|_| io::Error::other("a worker stopped while binding"))??;
+    }
+    drop(started_tx);
+    for _ in 0..workers {
+        let started = started_rx
+            .recv()
+            .unwrap_or_else(|_| Err(io::Error::other("a worker stopped while starting")));
+        if let Err(err) = started {
+            signal.raise();
+            let _ = runtime.shutdown_within(options.shutdown_timeout, SHUTDOWN_GRACE);
+            return Err(err);
+        }
     }
     Ok(ServerHandle {
         addr,
@@ -252,6 +285,21 @@ where
         shutdown_timeout: options.shutdown_timeout,
         done: ShutdownSignal::new(),
     })
+}
+
+/// This worker's listener: the inherited one, or a new `SO_REUSEPORT` one on `addr`.
+fn bind(options: &Options, addr: SocketAddr) -> io::Result<TcpListener> {
+    match &options.listener {
+        Some(inherited) => inherited.try_clone().and_then(|listener| {
+            listener.set_nonblocking(true)?;
+            TcpListener::from_std(listener)
+        }),
+        None => TcpListener::builder(addr)
+            .reuse_port(true)
+            .backlog(4096)
+            .bind()
+            .map_err(|err| naming(addr, err)),
+    }
 }
 
 /// A bind error that says which address could not be bound ("Address already in use" alone
@@ -285,8 +333,13 @@ impl<D> Shared<D> {
 }
 
 /// Accepts until the shutdown signal, keeping at most `max_connections` open on this worker
-/// (beyond, the kernel's backlog holds new connections).
-async fn accept_loop<C, D, R>(listener: TcpListener, ctx: R, shared: Arc<Shared<D>>)
+/// (beyond, the kernel's backlog holds new connections). Returns the worker's open connections,
+/// which the drain is still finishing.
+async fn accept_loop<C, D, R>(
+    listener: TcpListener,
+    ctx: R,
+    shared: Arc<Shared<D>>,
+) -> Rc<OpenConnections>
 where
     C: 'static,
     D: Dispatch<C>,
@@ -350,6 +403,7 @@ where
         })
         .detach();
     }
+    open
 }
 
 /// At shutdown: answers the connections already queued on the listener with 503 and closes

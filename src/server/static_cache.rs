@@ -130,21 +130,8 @@ impl StaticCache {
 
 /// A response rendered ahead of time into every variant a request may need: HTTP/1.1 or 1.0,
 /// keep-alive or close, GET or HEAD. Sending one copies bytes and splices in the current
-/// `Date`.
-///
-/// # Examples
-///
-/// ```
-/// use bytes::BytesMut;
-/// use nanoapi::http::{Response, StatusCode, Version};
-/// use nanoapi::server::PreparedResponse;
-///
-/// let prepared = PreparedResponse::new(&Response::text(StatusCode::OK, "pong"), Some(b"nanoapi"));
-/// let mut out = BytesMut::new();
-/// prepared.append(Version::Http11, true, false, &nanoapi::http::http_date(), &mut out);
-/// assert!(out.ends_with(b"\r\n\r\npong"));
-/// ```
-pub struct PreparedResponse {
+/// `Date` (the tests below check every variant against the encoder).
+pub(crate) struct PreparedResponse {
     status: StatusCode,
     /// Indexed by [`variant`]; each with the offset of its Date value.
     variants: [(Bytes, usize); 8],

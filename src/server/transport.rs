@@ -15,7 +15,7 @@ use nanoapi_executor::{BufResult, PooledBuf};
 /// (tests, fuzzing, the App's test client, serverless adapters), or over anything else that
 /// implements it (a TLS session, later).
 ///
-/// [`Duplex`]: super::Duplex
+/// [`Duplex`]: super::testing::Duplex
 pub trait Transport {
     /// The bytes of one receive. An empty chunk means end of stream.
     type Chunk: Deref<Target = [u8]>;

@@ -8,7 +8,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use nanoapi_executor::net::TcpStream;
 
 use crate::http::{ResponseEvent, ResponseParser};
-use crate::server::ClientResponse;
+use crate::server::testing::ClientResponse;
 
 /// A client of one server (`host:port`), reconnecting when the server closed.
 pub(super) struct Client {

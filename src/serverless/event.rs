@@ -11,7 +11,7 @@ use serde::de::IgnoredAny;
 
 use crate::error::{Error, Result};
 use crate::http::StatusCode;
-use crate::server::encode_request;
+use crate::server::testing::encode_request;
 
 /// The shape an event came in, which is also the shape its response must take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

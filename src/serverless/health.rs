@@ -64,7 +64,8 @@ impl Readiness {
 ///
 /// ```
 /// use nanoapi::http::{Response, StatusCode};
-/// use nanoapi::server::{ConnOptions, Request, ResponseWriter, ShutdownSignal, exchange};
+/// use nanoapi::server::testing::exchange;
+/// use nanoapi::server::{ConnOptions, Request, ResponseWriter, ShutdownSignal};
 /// use nanoapi::serverless::health::{Probes, Readiness};
 ///
 /// async fn app(_: &(), _: &mut Request, w: &mut ResponseWriter) -> nanoapi::Result<()> {

@@ -31,12 +31,16 @@ use bytes::{BufMut, Bytes, BytesMut};
 use super::client::Client;
 use super::{EventKind, Guarded, Invocation, PanicGuard, ServerlessResponse, handle_with};
 use crate::http::ResponseEvent;
-use crate::server::{ConnOptions, Dispatch, Exchange, encode_request};
+use crate::server::testing::{Exchange, encode_request};
+use crate::server::{ConnOptions, Dispatch};
 
 /// The Runtime API's version prefix.
 const API: &str = "/2018-06-01/runtime";
 
 /// Where the Runtime API is and how to serve its invocations.
+///
+/// Non-exhaustive, so that a new field is not a breaking change: start from `Config::new`
+/// or `from_env` and set the fields you need.
 ///
 /// # Examples
 ///
@@ -48,6 +52,7 @@ const API: &str = "/2018-06-01/runtime";
 /// assert_eq!(config.max_invocations, None);
 /// ```
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct Config {
     /// The Runtime API's `host:port` (`AWS_LAMBDA_RUNTIME_API`).
     pub runtime_api: String,
@@ -191,7 +196,8 @@ where
 ///     w.send(Response::text(StatusCode::OK, "hello")).await
 /// }
 ///
-/// let config = Config { max_invocations: Some(1), ..Config::new("127.0.0.1:9001") };
+/// let mut config = Config::new("127.0.0.1:9001");
+/// config.max_invocations = Some(1);
 /// nanoapi::executor::block_on(serve(&config, &(), &hello)).unwrap();
 /// ```
 pub async fn serve<C, D: Dispatch<C>>(config: &Config, ctx: &C, dispatch: &D) -> io::Result<()> {
@@ -434,7 +440,7 @@ fn post_request(
 
 /// The Runtime API answers posts with 202; anything else is logged (the invocation is over
 /// either way), except a server error, which means the Runtime API is failing.
-fn expect_accepted(response: crate::server::ClientResponse) -> io::Result<()> {
+fn expect_accepted(response: crate::server::testing::ClientResponse) -> io::Result<()> {
     let status = response.status();
     if status.is_server_error() {
         return Err(io::Error::other(format!(

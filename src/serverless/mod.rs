@@ -4,7 +4,7 @@
 //! - [`Invocation::from_event`] decodes an API Gateway HTTP API (payload 2.0) or function URL
 //!   event, an API Gateway REST API (1.0) event, or an ALB target-group event (single- or
 //!   multi-value headers) into an HTTP/1.1 request;
-//! - [`handle`] serves it through the runtime's in-memory [`exchange`](crate::server::exchange),
+//! - [`handle`] serves it through the runtime's in-memory [`exchange`](crate::server::testing::exchange),
 //!   so framing, `HEAD`, static responses, errors and panics behave exactly as over a socket,
 //!   and returns a [`ServerlessResponse`] that [`to_json`](ServerlessResponse::to_json) encodes
 //!   back into the event's response shape (cookies, multi-value headers, base64 for binary
@@ -53,7 +53,8 @@ pub use response::ServerlessResponse;
 use nanoapi_executor::future::{CatchUnwind, panic_message};
 
 use crate::error::{Error, Result};
-use crate::server::{ConnOptions, Dispatch, Exchange, Request, ResponseWriter};
+use crate::server::testing::Exchange;
+use crate::server::{ConnOptions, Dispatch, Request, ResponseWriter};
 
 /// Serves `invocation` with `dispatch` (default connection options: the runtime's limits and
 /// timeouts, no static responses) and returns the response to encode for the platform.
@@ -64,7 +65,7 @@ use crate::server::{ConnOptions, Dispatch, Exchange, Request, ResponseWriter};
 /// # Errors
 ///
 /// The dispatcher panicked (the message says so; a Lambda loop reports it as an invocation
-/// error), or the exchange failed (see [`exchange`](crate::server::exchange)).
+/// error), or the exchange failed (see [`exchange`](crate::server::testing::exchange)).
 ///
 /// # Examples
 ///

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::EventKind;
 use crate::http::StatusCode;
-use crate::server::ClientResponse;
+use crate::server::testing::ClientResponse;
 
 /// A response to an invocation: status, header fields (framing fields removed: the platform
 /// frames the body) and the whole body, plus the event's shape, which decides the encoding.

@@ -33,7 +33,7 @@ pub struct RequestHead {
     pub version: Version,
     /// The header fields, in order.
     pub headers: HeaderMap,
-    /// The client's address (the socket's peer; see [`ClientAddr`] behind proxies).
+    /// The client's address (the socket's peer; see [`ClientAddr`](super::ClientAddr) behind proxies).
     pub peer: Option<SocketAddr>,
 }
 
@@ -128,7 +128,7 @@ impl FromRequestParts for HeaderMap {
     }
 }
 
-/// App state registered with [`App::state`](super::App::state): a clone of it per request
+/// App state registered with [`App::state`](crate::app::App::state): a clone of it per request
 /// (wrap large state in an `Arc`).
 ///
 /// # Examples
@@ -163,6 +163,55 @@ impl<T: Clone + Send + Sync + 'static> FromRequestParts for State<T> {
         doc.states.push(StateNeed {
             type_id: std::any::TypeId::of::<T>(),
             name: std::any::type_name::<T>(),
+            per_worker: false,
+        });
+    }
+}
+
+/// State built on each worker by [`App::worker_state`](crate::app::App::worker_state): this
+/// worker's value, cloned (an `Rc` to a cache or a connection pool of this core; it need not be
+/// `Send`).
+///
+/// # Examples
+///
+/// ```
+/// use std::cell::RefCell;
+/// use std::collections::HashMap;
+/// use std::rc::Rc;
+/// use nanoapi::app::{App, Path, WorkerState};
+///
+/// /// A cache per worker: no lock, no atomics.
+/// type Cache = Rc<RefCell<HashMap<u64, String>>>;
+///
+/// async fn user(Path(id): Path<u64>, WorkerState(cache): WorkerState<Cache>) -> String {
+///     cache.borrow_mut().entry(id).or_insert_with(|| format!("user {id}")).clone()
+/// }
+///
+/// let client = App::new()
+///     .worker_state(|_worker| Cache::default())
+///     .get("/users/{id}", user)
+///     .test_client();
+/// assert_eq!(client.get("/users/7").send().text(), "user 7");
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WorkerState<T>(pub T);
+
+impl<T: Clone + 'static> FromRequestParts for WorkerState<T> {
+    async fn from_request_parts(
+        _req: &mut RequestParts<'_>,
+        cx: &RequestContext<'_>,
+    ) -> Result<Self, Rejection> {
+        cx.state
+            .get_per_worker::<T>()
+            .map(WorkerState)
+            .ok_or_else(|| missing_state::<T>().into())
+    }
+
+    fn describe(doc: &mut OperationDoc) {
+        doc.states.push(StateNeed {
+            type_id: std::any::TypeId::of::<T>(),
+            name: std::any::type_name::<T>(),
+            per_worker: true,
         });
     }
 }

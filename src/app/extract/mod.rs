@@ -21,7 +21,7 @@ use std::ops::Deref;
 
 pub use body::{Form, body_error};
 pub use client::{ClientAddr, TrustedProxies};
-pub use head::{Extension, HeaderMap, RequestHead, State};
+pub use head::{Extension, HeaderMap, RequestHead, State, WorkerState};
 pub use multipart::{Field, Multipart, MultipartError, MultipartLimits};
 pub(crate) use params::decode_path_param;
 #[cfg(feature = "openapi")]

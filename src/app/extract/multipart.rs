@@ -25,18 +25,21 @@ const MAX_PART_HEADERS: usize = 8 * 1024;
 /// ([`App::state`](crate::app::App::state)) to change them for every [`Multipart`]
 /// extractor; without that, the defaults apply.
 ///
+/// Non-exhaustive, so that a new field is not a breaking change: start from `default()` and set
+/// the fields you need.
+///
 /// # Examples
 ///
 /// ```
 /// use nanoapi::app::{App, MultipartLimits};
 ///
-/// let app = App::new().state(MultipartLimits {
-///     max_file_size: 50 * 1024 * 1024,
-///     max_total: Some(64 * 1024 * 1024),
-///     ..MultipartLimits::default()
-/// });
+/// let mut limits = MultipartLimits::default();
+/// limits.max_file_size = 50 * 1024 * 1024;
+/// limits.max_total = Some(64 * 1024 * 1024);
+/// let app = App::new().state(limits);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MultipartLimits {
     /// Most parts (default 1,000; one more is 413).
     pub max_fields: usize,

@@ -33,7 +33,11 @@ use crate::error::Result;
 use crate::http::{self, RequestHead, Status, StatusCode, Version};
 
 /// What one connection needs to know.
+///
+/// Non-exhaustive, so that a new field is not a breaking change: start from `default()` and set
+/// the fields you need.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ConnOptions {
     /// Request size limits.
     pub limits: Limits,
@@ -120,7 +124,8 @@ impl ConnOptions {
 /// ```
 /// use bytes::BytesMut;
 /// use nanoapi::http::{Response, StatusCode};
-/// use nanoapi::server::{ConnOptions, Request, ResponseWriter, Transport, duplex, serve_connection};
+/// use nanoapi::server::testing::duplex;
+/// use nanoapi::server::{ConnOptions, Request, ResponseWriter, Transport, serve_connection};
 ///
 /// async fn hello(_: &(), _: &mut Request, w: &mut ResponseWriter) -> nanoapi::Result<()> {
 ///     w.send(Response::text(StatusCode::OK, "hello")).await
@@ -467,7 +472,7 @@ mod tests {
     /// is boxed, and the transport lives in the `Conn`, not in the task.
     #[test]
     fn an_idle_connection_future_stays_small() {
-        let (a, _b) = crate::server::duplex(16);
+        let (a, _b) = crate::server::testing::duplex(16);
         let options = ConnOptions::default();
         let addrs = Addrs {
             peer: None,

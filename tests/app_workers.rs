@@ -1,0 +1,185 @@
+//! The App on a thread-per-core server: state built on each worker (`App::worker_state`,
+//! `WorkerState<T>`), start-up hooks on each worker's executor before it accepts, shutdown
+//! hooks on each worker after its drain — over real sockets on both backends.
+#![cfg(feature = "app")]
+
+mod common;
+
+use std::cell::Cell;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use nanoapi::app::{App, WorkerState};
+use nanoapi::executor::worker_index;
+use nanoapi::server::Options;
+
+fn get(addr: SocketAddr, path: &str) -> String {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
+}
+
+/// What one worker built: its index and a counter no other worker touches.
+#[derive(Clone)]
+struct Local {
+    built_for: usize,
+    served: Rc<Cell<u32>>,
+}
+
+async fn whoami(WorkerState(local): WorkerState<Local>) -> String {
+    local.served.set(local.served.get() + 1);
+    let used_on = worker_index().map_or("no worker".to_owned(), |worker| worker.to_string());
+    format!(
+        "built for {} used on {used_on} served {}",
+        local.built_for,
+        local.served.get()
+    )
+}
+
+#[derive(Clone, Default)]
+struct Events(Arc<Mutex<Vec<String>>>);
+
+impl Events {
+    fn push(&self, event: String) {
+        self.0.lock().unwrap().push(event);
+    }
+
+    fn sorted(&self) -> Vec<String> {
+        let mut events = self.0.lock().unwrap().clone();
+        events.sort();
+        events
+    }
+}
+
+#[test]
+fn each_worker_builds_its_state_and_runs_the_hooks_on_its_own_executor() {
+    for backend in common::backends() {
+        let events = Events::default();
+        let (built, starting, stopping) = (events.clone(), events.clone(), events.clone());
+        let app = App::new()
+            .worker_state(move |worker| {
+                built.push(format!("built {worker} on {:?}", worker_index()));
+                Local {
+                    built_for: worker,
+                    served: Rc::default(),
+                }
+            })
+            .on_startup(move || {
+                let starting = starting.clone();
+                async move { starting.push(format!("startup on {:?}", worker_index())) }
+            })
+            .on_shutdown(move || {
+                let stopping = stopping.clone();
+                async move { stopping.push(format!("shutdown on {:?}", worker_index())) }
+            })
+            .get("/whoami", whoami);
+        let server = app
+            .serve(Options::default().port(0).workers(2).backend(backend))
+            .unwrap();
+        // Everything per worker happened before serve returned, once per worker.
+        assert_eq!(
+            events.sorted(),
+            [
+                "built 0 on Some(0)",
+                "built 1 on Some(1)",
+                "startup on Some(0)",
+                "startup on Some(1)"
+            ],
+            "{backend:?}"
+        );
+        let addr = server.handle().local_addr();
+        for _ in 0..4 {
+            let response = get(addr, "/whoami");
+            let body = response.rsplit("\r\n").next().unwrap();
+            let words: Vec<&str> = body.split(' ').collect();
+            // "built for W used on W served N": the value of the worker that serves.
+            assert_eq!(words[2], words[5], "{backend:?}: {body}");
+        }
+        server.shutdown_blocking();
+        let events = events.sorted();
+        assert!(
+            events.contains(&"shutdown on Some(0)".to_owned())
+                && events.contains(&"shutdown on Some(1)".to_owned()),
+            "{backend:?}: {events:?}"
+        );
+        assert_eq!(events.len(), 6, "{backend:?}: {events:?}");
+    }
+}
+
+#[test]
+fn a_worker_keeps_its_state_across_requests() {
+    let server = App::new()
+        .worker_state(|worker| Local {
+            built_for: worker,
+            served: Rc::default(),
+        })
+        .get("/whoami", whoami)
+        .serve(Options::default().port(0).workers(1))
+        .unwrap();
+    let addr = server.handle().local_addr();
+    for n in 1..=3 {
+        let response = get(addr, "/whoami");
+        assert!(
+            response.ends_with(&format!("built for 0 used on 0 served {n}")),
+            "{response}"
+        );
+    }
+    server.shutdown_blocking();
+}
+
+#[test]
+fn a_start_up_hook_that_panics_fails_serve() {
+    let err = App::new()
+        .on_startup(|| async { panic!("cannot reach the database") })
+        .get("/whoami", whoami)
+        .worker_state(|worker| Local {
+            built_for: worker,
+            served: Rc::default(),
+        })
+        .serve(Options::default().port(0).workers(1))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "worker 0 failed to start: cannot reach the database"
+    );
+}
+
+#[test]
+fn build_refuses_worker_state_that_was_never_registered() {
+    let err = App::new().get("/whoami", whoami).build().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "GET /whoami: the handler extracts `WorkerState<app_workers::Local>`, which the app was \
+         never given: register it with `App::worker_state`"
+    );
+}
+
+/// The blocking test client runs the app on the calling thread, as worker 0 of an executor of
+/// its own: the state is built there once and kept across requests.
+#[test]
+fn the_test_client_builds_worker_state_where_it_runs() {
+    let client = App::new()
+        .worker_state(|worker| Local {
+            built_for: worker,
+            served: Rc::default(),
+        })
+        .get("/whoami", whoami)
+        .test_client();
+    assert_eq!(
+        client.get("/whoami").send().text(),
+        "built for 0 used on 0 served 1"
+    );
+    assert_eq!(
+        client.get("/whoami").send().text(),
+        "built for 0 used on 0 served 2"
+    );
+}
