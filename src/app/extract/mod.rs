@@ -99,7 +99,9 @@ impl Rejection {
     pub fn is_missing(&self) -> bool {
         match self {
             Rejection::Missing(_) => true,
-            Rejection::Invalid(items) => items.iter().all(|item| item.kind == "missing"),
+            Rejection::Invalid(items) => {
+                !items.is_empty() && items.iter().all(|item| item.kind == "missing")
+            }
             Rejection::Response(_) => false,
         }
     }

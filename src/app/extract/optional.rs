@@ -41,8 +41,10 @@ impl<T: FromRequestParts> FromRequestParts for Option<T> {
     }
 }
 
-/// `None` when the body is absent (empty); a body that is present but malformed, too large or
-/// of the wrong type is still rejected. The body is documented as optional.
+/// `None` when `T` finds its input absent (for `Json<T>` an empty body, for `Form<T>` no
+/// fields; an empty `String` or `Bytes` body is a value, not an absence); a body that is
+/// present but malformed, too large or of the wrong type is still rejected. The body is
+/// documented as optional.
 impl<T: FromRequest> FromRequest for Option<T> {
     async fn from_request(req: &mut Request, cx: &RequestContext<'_>) -> Result<Self, Rejection> {
         absent_as_none(T::from_request(req, cx).await)
