@@ -46,6 +46,7 @@ mod response;
 mod router;
 mod routes;
 mod service;
+mod small_list;
 mod state;
 mod static_files;
 mod test_client;

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use super::small_list::SmallList;
+
 /// One segment of a route pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Segment {
@@ -109,11 +111,13 @@ impl Pattern {
     }
 }
 
-/// A matched path's captures: byte ranges into the path, in pattern order.
-pub(crate) type Captures = Vec<(usize, usize)>;
+/// A matched path's captures: byte ranges into the path, in pattern order (inline for up to
+/// four parameters).
+pub(crate) type Captures = SmallList<(usize, usize), 4>;
 
 #[derive(Debug, Default)]
 struct Node {
+    /// Sorted by segment, for a binary search (an app may have hundreds of siblings).
     statics: Vec<(Box<[u8]>, Node)>,
     param: Option<Box<Node>>,
     wildcard: Option<usize>,
@@ -134,15 +138,12 @@ impl PathTree {
         for segment in &pattern.segments {
             node = match segment {
                 Segment::Static(text) => {
-                    let position = node
-                        .statics
-                        .iter()
-                        .position(|(s, _)| &**s == text.as_bytes());
-                    let index = match position {
-                        Some(index) => index,
-                        None => {
-                            node.statics.push((text.as_bytes().into(), Node::default()));
-                            node.statics.len() - 1
+                    let text = text.as_bytes();
+                    let index = match node.statics.binary_search_by(|(s, _)| (**s).cmp(text)) {
+                        Ok(index) => index,
+                        Err(index) => {
+                            node.statics.insert(index, (text.into(), Node::default()));
+                            index
                         }
                     };
                     &mut node.statics[index].1
@@ -183,8 +184,8 @@ fn find_in(node: &Node, rest: &[u8], offset: usize, captures: &mut Captures) -> 
             find_in(child, &rest[end + 1..], offset + end + 1, captures)
         }
     };
-    if let Some((_, child)) = node.statics.iter().find(|(s, _)| **s == *segment)
-        && let Some(found) = next(child, captures)
+    if let Ok(index) = node.statics.binary_search_by(|(s, _)| (**s).cmp(segment))
+        && let Some(found) = next(&node.statics[index].1, captures)
     {
         return Some(found);
     }
@@ -215,11 +216,15 @@ mod tests {
     }
 
     fn find<'p>(tree: &PathTree, path: &'p str) -> Option<(usize, Vec<&'p str>)> {
-        let mut captures = Vec::new();
+        let mut captures = Captures::default();
         let endpoint = tree.find(path.as_bytes(), &mut captures)?;
         Some((
             endpoint,
-            captures.iter().map(|&(a, b)| &path[a..b]).collect(),
+            captures
+                .as_slice()
+                .iter()
+                .map(|&(a, b)| &path[a..b])
+                .collect(),
         ))
     }
 

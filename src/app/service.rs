@@ -16,6 +16,7 @@ use super::middleware::{Inner, Middleware, Next};
 use super::response::{HttpException, IntoResponse};
 use super::router::{Captures, PathTree, Pattern, RouteError};
 use super::routes::FixedResponse;
+use super::small_list::SmallList;
 use super::state::StateMap;
 use crate::http::{Response, StatusCode};
 use crate::server::{Dispatch, Request, ResponseWriter};
@@ -191,10 +192,13 @@ impl AppService {
     }
 
     async fn route(&self, req: &mut Request) -> Response {
-        let mut captures = Captures::new();
+        let mut captures = Captures::default();
         // Matched (and captured from) with unreserved characters decoded: `/%69tems` is
         // `/items`, as for Starlette; `%2F` stays encoded, so it never splits a segment.
-        let path = decode_unreserved(req.path());
+        // The path shares the head's bytes, so that path parameters can borrow it while the
+        // handler has the request.
+        let raw_path = req.head_bytes().slice_ref(req.path());
+        let path = decode_unreserved(&raw_path);
         let Some(index) = self.tree.find(&path, &mut captures) else {
             return self.not_found(req, &path);
         };
@@ -219,17 +223,16 @@ impl AppService {
                     .into_response();
             }
         };
-        let params: Vec<(Cow<'_, str>, Cow<'_, str>)> = route
-            .param_names
-            .iter()
-            .zip(&captures)
-            .map(|(name, &(start, end))| {
-                let value = decode_path_param(&path[start..end]).into_owned();
-                (Cow::Borrowed(name.as_str()), Cow::Owned(value))
-            })
-            .collect();
+        let mut params =
+            SmallList::<(Cow<'_, str>, Cow<'_, str>), 4>::with_capacity(route.param_names.len());
+        for (name, &(start, end)) in route.param_names.iter().zip(captures.as_slice()) {
+            params.push((
+                Cow::Borrowed(name.as_str()),
+                decode_path_param(&path[start..end]),
+            ));
+        }
         let cx = RequestContext {
-            params: &params,
+            params: params.as_slice(),
             state: &self.state,
             proxies: &self.proxies,
         };
@@ -257,7 +260,7 @@ impl AppService {
             Some(_) => [path, b"/"].concat(),
             None => return not_found(),
         };
-        if self.tree.find(&other, &mut Captures::new()).is_none() {
+        if self.tree.find(&other, &mut Captures::default()).is_none() {
             return not_found();
         }
         // Starlette redirects to the absolute URL of the request, rebuilt from its Host.

@@ -443,11 +443,7 @@ api_key_scheme!(
 api_key_scheme!(
     /// An API key in a cookie (its last value); the credentials are its value.
     APIKeyCookie, "cookie", |this, req| {
-        let fields: Vec<String> = req
-            .header_all("cookie")
-            .map(|v| String::from_utf8_lossy(v).into_owned())
-            .collect();
-        Cookies::parse(fields.iter().map(String::as_str))
+        Cookies::from_request_ref(req)
             .get(this.name)
             .map(str::to_owned)
     }

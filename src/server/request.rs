@@ -111,7 +111,9 @@ impl Request {
         conn.exchange
             .borrow_mut()
             .begin(head.framing(), false, false, u64::MAX, 0);
-        Ok(Request::new(head, text.freeze(), conn))
+        // `split` makes the buffer shared, as the server's head bytes are: a clone of them
+        // (an extractor keeping the head) is a reference count, not a copy.
+        Ok(Request::new(head, text.split().freeze(), conn))
     }
 
     /// The method.
@@ -145,7 +147,7 @@ impl Request {
     }
 
     /// The header fields in order, duplicates kept, bytes as sent.
-    pub fn headers(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+    pub fn headers(&self) -> impl Iterator<Item = (&[u8], &[u8])> + Clone {
         self.head.headers(&self.head_bytes)
     }
 

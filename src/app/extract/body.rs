@@ -13,7 +13,8 @@ use super::{FromRequest, Multipart, Rejection, RequestContext};
 use crate::app::doc::{BodyDoc, OperationDoc, schema_ref};
 use crate::app::response::{HttpException, Json};
 use crate::app::validation::{
-    ErrorItem, LocPart, PairSource, ValidationError, from_json, from_pairs,
+    ErrorItem, LocPart, PairSource, ValidationError, borrowed_pairs, from_json, from_json_fast,
+    from_pairs,
 };
 use crate::http::StatusCode;
 use crate::server::{Request, RequestBody};
@@ -78,11 +79,17 @@ impl FromRequest for RequestBody {
 }
 
 /// The media type of the request's `Content-Type` (type/subtype, lower-cased, without
-/// parameters), if it has one.
-fn media_type(req: &Request) -> Option<String> {
-    let value = String::from_utf8_lossy(req.header("content-type")?);
-    let media = value.split(';').next().unwrap_or("").trim();
-    Some(media.to_ascii_lowercase())
+/// parameters), if it has one; borrowed from the head unless it had to be lower-cased.
+fn media_type(req: &Request) -> Option<Cow<'_, str>> {
+    let media = match String::from_utf8_lossy(req.header("content-type")?) {
+        Cow::Borrowed(value) => Cow::Borrowed(value.split(';').next().unwrap_or("").trim()),
+        Cow::Owned(value) => Cow::Owned(value.split(';').next().unwrap_or("").trim().to_owned()),
+    };
+    Some(if media.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(media.to_ascii_lowercase())
+    } else {
+        media
+    })
 }
 
 /// Whether FastAPI parses a body of this media type as JSON: `application/json` or
@@ -103,7 +110,13 @@ fn is_json(media: &str) -> bool {
 /// - JSON that is not UTF-8 is a 400 "There was an error parsing the body";
 /// - malformed JSON is a 422 of its `json_invalid` error alone (FastAPI reads the body before
 ///   it looks at any other parameter).
-async fn read_json_value(req: &mut Request) -> Result<Value, Rejection> {
+///
+/// A JSON document that serde's derive takes as it is, for a type whose schema adds nothing,
+/// goes straight into `T`; every other body through the checker.
+async fn read_json<T>(req: &mut Request) -> Result<T, Rejection>
+where
+    T: DeserializeOwned + JsonSchema + 'static,
+{
     let json = media_type(req).is_some_and(|media| is_json(&media));
     let bytes = req.read_to_end().await.map_err(body_error)?;
     if bytes.is_empty() {
@@ -111,17 +124,27 @@ async fn read_json_value(req: &mut Request) -> Result<Value, Rejection> {
             "body".into(),
         ])]));
     }
-    if !json {
-        return Ok(Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    if json && let Some(value) = from_json_fast(&bytes) {
+        return Ok(value);
     }
+    let value = if json {
+        json_value(&bytes).map_err(|refusal| *refusal)?
+    } else {
+        Value::String(String::from_utf8_lossy(&bytes).into_owned())
+    };
+    from_json(value, "body").map_err(Rejection::Invalid)
+}
+
+/// A JSON body parsed for the checker, or the answer to a body that is not JSON.
+fn json_value(bytes: &[u8]) -> Result<Value, Box<Rejection>> {
     // Python's json.loads reads bytes as utf-8-sig: a leading byte order mark is skipped.
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if std::str::from_utf8(bytes).is_err() {
         let refusal = HttpException::new(
             StatusCode::BAD_REQUEST,
             "There was an error parsing the body",
         );
-        return Err(refusal.into());
+        return Err(Box::new(refusal.into()));
     }
     serde_json::from_slice(bytes).map_err(|err| {
         let item = ErrorItem::new(
@@ -134,7 +157,9 @@ async fn read_json_value(req: &mut Request) -> Result<Value, Rejection> {
             json!({}),
         )
         .with_ctx(json!({ "error": err.to_string() }));
-        Rejection::Response(ValidationError::new(vec![item]).into_response())
+        Box::new(Rejection::Response(
+            ValidationError::new(vec![item]).into_response(),
+        ))
     })
 }
 
@@ -170,10 +195,7 @@ fn byte_offset(bytes: &[u8], line: usize, column: usize) -> usize {
 
 impl<T: DeserializeOwned + JsonSchema + 'static> FromRequest for Json<T> {
     async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
-        let value = read_json_value(req).await?;
-        from_json(value, "body")
-            .map(Json)
-            .map_err(Rejection::Invalid)
+        read_json(req).await.map(Json)
     }
 
     fn describe(doc: &mut OperationDoc) {
@@ -228,7 +250,7 @@ impl<T: DeserializeOwned + JsonSchema + 'static> FromRequest for Form<T> {
             }
             _ => Vec::new(),
         };
-        from_pairs(PairSource::Form, &pairs)
+        from_pairs(PairSource::Form, borrowed_pairs(&pairs))
             .map(Form)
             .map_err(Rejection::Invalid)
     }

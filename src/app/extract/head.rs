@@ -3,6 +3,9 @@
 
 use std::net::SocketAddr;
 
+use bytes::Bytes;
+
+use super::text_pairs::{TextPairs, TextPairsBuilder, text};
 use super::{FromRequestParts, Rejection, RequestContext, RequestParts};
 use crate::app::doc::{OperationDoc, StateNeed};
 use crate::app::response::HttpException;
@@ -68,19 +71,22 @@ impl FromRequestParts for RequestHead {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HeaderMap {
-    fields: Vec<(String, String)>,
+    /// Extracted from a request: spans into its head, shared rather than copied.
+    fields: TextPairs,
 }
 
 impl HeaderMap {
     /// A map of these fields.
-    pub fn from_pairs<N: Into<String>, V: Into<String>>(
+    pub fn from_pairs<N: AsRef<str>, V: AsRef<str>>(
         pairs: impl IntoIterator<Item = (N, V)>,
     ) -> HeaderMap {
+        let pairs = pairs.into_iter();
+        let mut fields = TextPairsBuilder::new(Bytes::new(), pairs.size_hint().0);
+        for (name, value) in pairs {
+            fields.push(name.as_ref(), value.as_ref());
+        }
         HeaderMap {
-            fields: pairs
-                .into_iter()
-                .map(|(n, v)| (n.into(), v.into()))
-                .collect(),
+            fields: fields.finish(),
         }
     }
 
@@ -89,7 +95,7 @@ impl HeaderMap {
         self.fields
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v)
     }
 
     /// Every value of `name`, in order.
@@ -97,12 +103,12 @@ impl HeaderMap {
         self.fields
             .iter()
             .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v)
     }
 
     /// Every field, in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.fields.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+        self.fields.iter()
     }
 
     /// How many fields there are.
@@ -112,7 +118,7 @@ impl HeaderMap {
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
+        self.fields.len() == 0
     }
 }
 
@@ -121,9 +127,12 @@ impl FromRequestParts for HeaderMap {
         req: &mut RequestParts<'_>,
         _cx: &RequestContext<'_>,
     ) -> Result<Self, Rejection> {
-        let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        let mut fields = TextPairsBuilder::new(req.head_bytes().clone(), req.headers().count());
+        for (name, value) in req.headers() {
+            fields.push(&text(name), &text(value));
+        }
         Ok(HeaderMap {
-            fields: req.headers().map(|(n, v)| (lossy(n), lossy(v))).collect(),
+            fields: fields.finish(),
         })
     }
 }

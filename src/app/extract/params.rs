@@ -2,13 +2,15 @@
 
 use std::borrow::Cow;
 
+use bytes::Bytes;
 use percent_encoding::percent_decode;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
+use super::text_pairs::{TextPairs, TextPairsBuilder, text};
 use super::{FromRequestParts, Rejection, RequestContext, RequestParts};
 use crate::app::doc::{OperationDoc, ParamLocation};
-use crate::app::validation::{ErrorItem, PairSource, from_pairs};
+use crate::app::validation::{ErrorItem, PairIter, PairSource, borrowed_pairs, from_pairs};
 use crate::server::Request;
 
 /// Path parameters: a struct whose fields are named like the pattern's `{params}`, a single
@@ -41,7 +43,7 @@ impl<T: DeserializeOwned + JsonSchema + 'static> FromRequestParts for Path<T> {
         _req: &mut RequestParts<'_>,
         cx: &RequestContext<'_>,
     ) -> Result<Self, Rejection> {
-        from_pairs(PairSource::Path, cx.params)
+        from_pairs(PairSource::Path, borrowed_pairs(cx.params))
             .map(Path)
             .map_err(Rejection::Invalid)
     }
@@ -102,7 +104,7 @@ impl<T: DeserializeOwned + JsonSchema + 'static> Query<T> {
     /// assert_eq!(errors[0].kind, "greater_than_equal");
     /// ```
     pub fn from_query(raw: &[u8]) -> Result<Query<T>, Vec<ErrorItem>> {
-        from_pairs(PairSource::Query, &parse_urlencoded(raw)).map(Query)
+        from_pairs(PairSource::Query, urlencoded_pairs(raw)).map(Query)
     }
 }
 
@@ -142,11 +144,8 @@ impl<T: DeserializeOwned + JsonSchema + 'static> FromRequestParts for Header<T> 
         req: &mut RequestParts<'_>,
         _cx: &RequestContext<'_>,
     ) -> Result<Self, Rejection> {
-        let pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = req
-            .headers()
-            .map(|(n, v)| (String::from_utf8_lossy(n), String::from_utf8_lossy(v)))
-            .collect();
-        from_pairs(PairSource::Header, &pairs)
+        let pairs = req.headers().map(|(n, v)| (text(n), text(v)));
+        from_pairs(PairSource::Header, pairs)
             .map(Header)
             .map_err(Rejection::Invalid)
     }
@@ -179,12 +178,10 @@ impl<T: DeserializeOwned + JsonSchema + 'static> FromRequestParts for Cookie<T> 
         _cx: &RequestContext<'_>,
     ) -> Result<Self, Rejection> {
         let cookies = Cookies::from_request_ref(req);
-        let pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = cookies
-            .pairs
+        let pairs = cookies
             .iter()
-            .map(|(n, v)| (Cow::Borrowed(n.as_str()), Cow::Borrowed(v.as_str())))
-            .collect();
-        from_pairs(PairSource::Cookie, &pairs)
+            .map(|(n, v)| (Cow::Borrowed(n), Cow::Borrowed(v)));
+        from_pairs(PairSource::Cookie, pairs)
             .map(Cookie)
             .map_err(Rejection::Invalid)
     }
@@ -210,13 +207,21 @@ impl<T: DeserializeOwned + JsonSchema + 'static> FromRequestParts for Cookie<T> 
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Cookies {
-    pairs: Vec<(String, String)>,
+    /// Extracted from a request: spans into its head, shared rather than copied.
+    pairs: TextPairs,
 }
 
 impl Cookies {
     /// Parses `Cookie` field values (`a=1; b=2`); malformed pairs are skipped.
     pub fn parse<'a>(fields: impl IntoIterator<Item = &'a str>) -> Cookies {
-        let mut pairs = Vec::new();
+        let fields = fields.into_iter().map(Cow::Borrowed);
+        Cookies::parse_into(TextPairsBuilder::new(Bytes::new(), 0), fields)
+    }
+
+    fn parse_into<'a>(
+        mut pairs: TextPairsBuilder,
+        fields: impl IntoIterator<Item = Cow<'a, str>>,
+    ) -> Cookies {
         for field in fields {
             for pair in field.split(';') {
                 let Some((name, value)) = pair.split_once('=') else {
@@ -229,32 +234,33 @@ impl Cookies {
                     .and_then(|v| v.strip_suffix('"'))
                     .unwrap_or(value);
                 if !name.is_empty() {
-                    pairs.push((name.to_owned(), value.to_owned()));
+                    pairs.push(name, value);
                 }
             }
         }
-        Cookies { pairs }
+        Cookies {
+            pairs: pairs.finish(),
+        }
     }
 
-    fn from_request_ref(req: &Request) -> Cookies {
-        let fields: Vec<Cow<'_, str>> = req
+    /// The cookies of `req`.
+    pub(crate) fn from_request_ref(req: &Request) -> Cookies {
+        let count = req
             .header_all("cookie")
-            .map(String::from_utf8_lossy)
-            .collect();
-        Cookies::parse(fields.iter().map(|f| f.as_ref()))
+            .map(|field| field.iter().filter(|&&b| b == b';').count() + 1)
+            .sum();
+        let pairs = TextPairsBuilder::new(req.head_bytes().clone(), count);
+        Cookies::parse_into(pairs, req.header_all("cookie").map(text))
     }
 
     /// The last cookie named `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .rfind(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.pairs.iter().rfind(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
     /// Every cookie, in order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.pairs.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> + Clone {
+        self.pairs.iter()
     }
 }
 
@@ -270,6 +276,11 @@ impl FromRequestParts for Cookies {
 /// Splits `a=1&b=x%20y+z` into decoded pairs (`+` is a space, as in HTML forms); invalid
 /// UTF-8 is replaced, never refused here.
 pub(crate) fn parse_urlencoded(input: &[u8]) -> Vec<(Cow<'_, str>, Cow<'_, str>)> {
+    urlencoded_pairs(input).collect()
+}
+
+/// The pairs of [`parse_urlencoded`], decoded as they are walked.
+fn urlencoded_pairs(input: &[u8]) -> impl PairIter<'_> {
     input
         .split(|&b| b == b'&')
         .filter(|pair| !pair.is_empty())
@@ -280,7 +291,6 @@ pub(crate) fn parse_urlencoded(input: &[u8]) -> Vec<(Cow<'_, str>, Cow<'_, str>)
             };
             (decode_component(name), decode_component(value))
         })
-        .collect()
 }
 
 /// Percent-decodes one form component, `+` meaning space.

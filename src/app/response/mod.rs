@@ -7,6 +7,8 @@ mod redirect;
 mod sse;
 mod stream;
 
+use std::cell::RefCell;
+
 use bytes::Bytes;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -174,9 +176,8 @@ pub struct Json<T>(pub T);
 
 impl<T: Serialize + JsonSchema> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
-        let mut buf = Vec::with_capacity(128);
-        match serde_json::to_writer(&mut buf, &self.0) {
-            Ok(()) => Response::json_bytes(StatusCode::OK, buf.into()),
+        match json_bytes(&self.0) {
+            Ok(body) => Response::json_bytes(StatusCode::OK, body),
             Err(err) => {
                 tracing::error!(error = %err, "a response body failed to serialize");
                 HttpException::internal_server_error().into_response()
@@ -187,6 +188,29 @@ impl<T: Serialize + JsonSchema> IntoResponse for Json<T> {
     fn describe(doc: &mut OperationDoc) {
         doc.success_json::<T>();
     }
+}
+
+/// `value` as JSON, serialized into a buffer the thread keeps and copied out at its exact size:
+/// one allocation per body, where a `Vec` with spare capacity handed to `Bytes` costs two.
+pub(crate) fn json_bytes<T: Serialize + ?Sized>(value: &T) -> serde_json::Result<Bytes> {
+    /// Past this, the buffer is not kept for the next body.
+    const KEEP: usize = 64 * 1024;
+    thread_local! {
+        static BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    }
+    BUF.with(|buf| match buf.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            let body =
+                serde_json::to_writer(&mut *buf, value).map(|()| Bytes::copy_from_slice(&buf));
+            if buf.capacity() > KEEP {
+                *buf = Vec::new();
+            }
+            body
+        }
+        // A body serialized while another is (a `Serialize` impl that renders a response).
+        Err(_) => serde_json::to_vec(value).map(Bytes::from),
+    })
 }
 
 /// An HTML body (`text/html; charset=utf-8`).

@@ -535,7 +535,7 @@ fn expected_list(values: &[Value]) -> String {
 /// An integer as pydantic reads one from a string: surrounding whitespace ignored, an optional
 /// sign, decimal digits with single `_` between them, and an optional fraction of zeros
 /// (`"1.0"`, `"5.00"`). One too large for an i128 saturates (it is out of every Rust range).
-fn parse_int(text: &str) -> Option<i128> {
+pub(super) fn parse_int(text: &str) -> Option<i128> {
     let trimmed = text.trim();
     let (negative, digits) = match trimmed.as_bytes().first() {
         Some(b'-') => (true, &trimmed[1..]),
@@ -588,7 +588,7 @@ fn int_value(n: i128) -> Value {
 
 /// A float as pydantic reads one from a string: surrounding whitespace ignored, `_` between
 /// digits, and `inf`, `infinity` and `nan` in any case with an optional sign.
-fn parse_float(text: &str) -> Option<f64> {
+pub(super) fn parse_float(text: &str) -> Option<f64> {
     let trimmed = text.trim();
     if trimmed.contains('_') {
         let separated = trimmed

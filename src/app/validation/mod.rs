@@ -4,6 +4,7 @@
 
 mod check;
 mod error;
+mod fast;
 mod schema;
 
 use std::borrow::Cow;
@@ -13,6 +14,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 pub use error::{ErrorItem, LocPart, ValidationError};
+pub(crate) use fast::{Pair, PairIter};
 pub(crate) use schema::{CompiledSchema, ty};
 
 use check::{Checker, Step};
@@ -58,6 +60,16 @@ impl PairSource {
         self != PairSource::Header
     }
 
+    /// Whether serde's derive matches names as this source does (exactly) and sees every
+    /// value as sent: not for headers (`user_agent` is `User-Agent`) nor forms (an empty
+    /// field is a missing one).
+    fn serde_reads_alike(self) -> bool {
+        matches!(
+            self,
+            PairSource::Query | PairSource::Path | PairSource::Cookie
+        )
+    }
+
     fn matches(self, field: &str, key: &str) -> bool {
         match self {
             PairSource::Header => self.wire_name(field).eq_ignore_ascii_case(key),
@@ -71,16 +83,32 @@ impl PairSource {
 ///
 /// A `T` that is not a struct (a single `u64`, a tuple) takes the pairs' values in order: what
 /// a path with one or several parameters gives.
-pub(crate) fn from_pairs<T>(
+pub(crate) fn from_pairs<'a, T>(
     source: PairSource,
-    pairs: &[(Cow<'_, str>, Cow<'_, str>)],
+    pairs: impl PairIter<'a>,
 ) -> Result<T, Vec<ErrorItem>>
 where
     T: DeserializeOwned + JsonSchema + 'static,
 {
     let schema = CompiledSchema::of::<T>();
+    if schema.plain
+        && source.serde_reads_alike()
+        && let Some(value) = fast::from_pairs(pairs.clone())
+    {
+        return Ok(value);
+    }
+    check_pairs(source, &schema, &pairs.collect::<Vec<_>>())
+}
+
+/// The checker's way of [`from_pairs`]: the pairs into a JSON value, checked (and coerced)
+/// against the schema, then into `T`.
+fn check_pairs<T: DeserializeOwned>(
+    source: PairSource,
+    schema: &CompiledSchema,
+    pairs: &[Pair<'_>],
+) -> Result<T, Vec<ErrorItem>> {
     let root = schema.resolve(&schema.root);
-    let mut checker = Checker::new(&schema, source.label());
+    let mut checker = Checker::new(schema, source.label());
     if source == PairSource::Header {
         checker.alias = Some(|field| field.replace('_', "-"));
     }
@@ -158,6 +186,26 @@ where
         }
     }
     finish(checker, value)
+}
+
+/// `pairs` as an iterator of borrowed pairs (for [`from_pairs`]).
+pub(crate) fn borrowed_pairs<'p>(pairs: &'p [Pair<'_>]) -> impl PairIter<'p> {
+    pairs
+        .iter()
+        .map(|(name, value)| (Cow::Borrowed(name.as_ref()), Cow::Borrowed(value.as_ref())))
+}
+
+/// Builds `T` from a JSON document when its schema is plain and serde takes the document as
+/// it is; `None` leaves it to [`from_json`] (which also reports malformed JSON).
+pub(crate) fn from_json_fast<T>(bytes: &[u8]) -> Option<T>
+where
+    T: DeserializeOwned + JsonSchema + 'static,
+{
+    if CompiledSchema::of::<T>().plain {
+        fast::from_json(bytes)
+    } else {
+        None
+    }
 }
 
 /// Checks a parsed JSON document against `T`'s schema (located under `root`), then builds `T`.

@@ -70,6 +70,45 @@ pub(crate) struct Node {
     pub additional: Option<Box<Node>>,
 }
 
+impl Node {
+    /// Whether this node and those inside it constrain nothing the Rust type does not (see
+    /// [`CompiledSchema::plain`]).
+    fn is_plain(&self) -> bool {
+        let implied = |bound: &Option<Value>, end: fn((i128, i128)) -> i128| match bound {
+            None => true,
+            Some(bound) => self.int_range.is_some_and(|range| {
+                bound
+                    .as_i64()
+                    .map(i128::from)
+                    .or(bound.as_u64().map(i128::from))
+                    == Some(end(range))
+            }),
+        };
+        let nullable_union = match self.any_of.as_slice() {
+            [] => true,
+            [one, other] => one.types == ty::NULL || other.types == ty::NULL,
+            _ => false,
+        };
+        implied(&self.minimum, |range| range.0)
+            && implied(&self.maximum, |range| range.1)
+            && self.exclusive_minimum.is_none()
+            && self.exclusive_maximum.is_none()
+            && self.min_length.is_none()
+            && self.max_length.is_none()
+            && self.pattern.is_none()
+            && self.format.is_none()
+            && self.min_items.is_none()
+            && self.max_items.is_none()
+            && self.all_of.is_empty()
+            && nullable_union
+            && self.any_of.iter().all(Node::is_plain)
+            && self.items.as_deref().is_none_or(Node::is_plain)
+            && self.prefix_items.iter().all(Node::is_plain)
+            && self.properties.iter().all(|p| p.node.is_plain())
+            && self.additional.as_deref().is_none_or(Node::is_plain)
+    }
+}
+
 /// One declared object field.
 #[derive(Debug)]
 pub(crate) struct Property {
@@ -83,6 +122,10 @@ pub(crate) struct Property {
 pub(crate) struct CompiledSchema {
     pub root: Node,
     pub defs: Vec<Node>,
+    /// Whether the schema says no more than the Rust type does (no bound beyond an integer
+    /// type's range, no length, pattern, format or item count, no union but `Option`'s), so
+    /// that what serde accepts the checker accepts unchanged: the fast path's condition.
+    pub plain: bool,
 }
 
 impl CompiledSchema {
@@ -94,9 +137,11 @@ impl CompiledSchema {
             defs: Vec::new(),
         };
         let root = compiler.node(schema);
+        let plain = root.is_plain() && compiler.defs.iter().all(Node::is_plain);
         CompiledSchema {
             root,
             defs: compiler.defs,
+            plain,
         }
     }
 
