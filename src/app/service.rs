@@ -195,10 +195,7 @@ impl AppService {
         let mut captures = Captures::default();
         // Matched (and captured from) with unreserved characters decoded: `/%69tems` is
         // `/items`, as for Starlette; `%2F` stays encoded, so it never splits a segment.
-        // The path shares the head's bytes, so that path parameters can borrow it while the
-        // handler has the request.
-        let raw_path = req.head_bytes().slice_ref(req.path());
-        let path = decode_unreserved(&raw_path);
+        let path = decode_unreserved(req.path());
         let Some(index) = self.tree.find(&path, &mut captures) else {
             return self.not_found(req, &path);
         };
@@ -222,6 +219,14 @@ impl AppService {
                     .header("Allow", endpoint.allow.clone())
                     .into_response();
             }
+        };
+        // Path parameters outlive this borrow of the request (the handler takes it mutably), so
+        // they borrow the head's bytes, shared (a reference count, taken only for a route
+        // with parameters), or the decoded path.
+        let path = match path {
+            _ if route.param_names.is_empty() => Bytes::new(),
+            Cow::Borrowed(_) => req.head_bytes().slice_ref(req.path()),
+            Cow::Owned(decoded) => Bytes::from(decoded),
         };
         let mut params =
             SmallList::<(Cow<'_, str>, Cow<'_, str>), 4>::with_capacity(route.param_names.len());
