@@ -4,7 +4,8 @@
 # exercise it: the middleware suite's compat module and the compat doc tests), and the bare
 # runtime (`--no-default-features`: every target must build and lint without the overlay), and
 # `tokio` (tokio inside handlers and tasks: its own tests on both layers, and the descriptor
-# audit with the background tokio runtime started).
+# audit with the background tokio runtime started), and the App without `validation` (no
+# schemars: every target lints, the library's tests and the serde-only suite pass).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +13,8 @@ cargo clippy --workspace --all-targets --locked --features http-compat,tokio,mac
 cargo test --locked -p nanoapi --features http-compat --test app_middleware
 cargo test --locked -p nanoapi --features http-compat --doc -- compat
 cargo clippy --locked -p nanoapi --no-default-features --all-targets -- -D warnings
+cargo clippy --locked -p nanoapi --no-default-features --features app --all-targets -- -D warnings
+cargo test --locked -p nanoapi --no-default-features --features app --lib --test app_serde_only --test app_errors
 cargo test --locked -p nanoapi --features tokio --test tokio_handlers
 cargo test --locked -p nanoapi-executor --features tokio --test tokio --test fd_leaks
 cargo test --locked -p nanoapi-executor --features tokio --doc -- tokio_compat

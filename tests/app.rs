@@ -1,7 +1,7 @@
 //! The App overlay: router rules, extractors and their 422s, responses, middleware order,
 //! lifecycle and static routes — in-process through the test client, and over real sockets on
 //! both backends.
-#![cfg(feature = "app")]
+#![cfg(feature = "validation")]
 
 mod common;
 

@@ -47,7 +47,8 @@ fn a_runtime_error_keeps_its_status_with_the_reason_phrase_as_detail() {
         let status = StatusCode::from_u16(q.code).unwrap();
         Err(nanoapi::Error::with_status(status, "internal detail"))?
     }
-    #[derive(Deserialize, schemars::JsonSchema)]
+    #[derive(Deserialize)]
+    #[cfg_attr(feature = "validation", derive(schemars::JsonSchema))]
     struct Code {
         code: u16,
     }
@@ -64,7 +65,8 @@ fn a_runtime_error_keeps_its_status_with_the_reason_phrase_as_detail() {
     }
 }
 
-#[derive(Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[derive(Deserialize, serde::Serialize)]
+#[cfg_attr(feature = "validation", derive(schemars::JsonSchema))]
 struct Item {
     name: String,
 }

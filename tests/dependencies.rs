@@ -1,5 +1,6 @@
 //! The runtime layer stays lean: the bare runtime (`nanoapi` without default features) and a
-//! consumer built on it alone (the SSR example) pull in no serde, schema or JSON crate.
+//! consumer built on it alone (the SSR example) pull in no serde, schema or JSON crate, and the
+//! App without `validation` no schema crate.
 
 use std::process::Command;
 
@@ -52,4 +53,28 @@ fn the_bare_runtime_and_its_consumers_depend_on_no_serde_schema_or_json_crate() 
             );
         }
     }
+}
+
+#[test]
+fn the_app_without_validation_builds_without_schemars() {
+    let (crates, text) = tree(&[
+        "-p",
+        "nanoapi",
+        "--no-default-features",
+        "--features",
+        "app",
+    ]);
+    assert!(
+        crates.iter().any(|c| c == "serde_json"),
+        "the App reads JSON: {text}"
+    );
+    assert!(
+        !crates.iter().any(|c| c == "schemars"),
+        "schemars in the App's tree without `validation`:\n{text}"
+    );
+    let (crates, _) = tree(&["-p", "nanoapi", "--features", "validation"]);
+    assert!(
+        crates.iter().any(|c| c == "schemars"),
+        "`validation` is schemars"
+    );
 }

@@ -1,6 +1,6 @@
 //! An `App` served unchanged through the serverless adapters: static routes, middleware,
 //! validation errors and cookies come out of an event exactly as over HTTP.
-#![cfg(all(feature = "serverless", feature = "app"))]
+#![cfg(all(feature = "serverless", feature = "validation"))]
 
 use nanoapi::app::{App, AppService, Json, Next, Path, Query, SetCookie};
 use nanoapi::executor::block_on;

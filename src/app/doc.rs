@@ -1,22 +1,66 @@
 //! What each route tells the OpenAPI document: collected at registration from the handler's
 //! extractor and response types, rendered by the `openapi` module.
 
-use schemars::{JsonSchema, Schema, SchemaGenerator};
+#[cfg(feature = "validation")]
+use schemars::{Schema, SchemaGenerator};
+
+/// What the App asks of the types it reads from requests and answers with: with feature
+/// `validation` (on by default, through `openapi`), `schemars::JsonSchema`, whose schema
+/// drives the 422 checks and the OpenAPI document; without it, nothing (serde alone reads the
+/// types). Implemented for every type that qualifies.
+#[cfg(feature = "validation")]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` has no JSON schema",
+    note = "derive `schemars::JsonSchema` for it: its schema drives the 422 checks and the OpenAPI document"
+)]
+pub trait ApiSchema: schemars::JsonSchema {}
+
+#[cfg(feature = "validation")]
+impl<T: schemars::JsonSchema + ?Sized> ApiSchema for T {}
+
+/// What the App asks of the types it reads from requests and answers with: with feature
+/// `validation` (on by default, through `openapi`), `schemars::JsonSchema`, whose schema
+/// drives the 422 checks and the OpenAPI document; without it, nothing (serde alone reads the
+/// types). Implemented for every type that qualifies.
+#[cfg(not(feature = "validation"))]
+pub trait ApiSchema {}
+
+#[cfg(not(feature = "validation"))]
+impl<T: ?Sized> ApiSchema for T {}
 
 /// Produces a type's schema from the document's generator (a `$ref` into
 /// `components/schemas` for named types). Function pointers: nothing is generated until a
-/// document is asked for.
+/// document is asked for. (Without feature `validation` there are no schemas, and this marks
+/// where one would be.)
+#[cfg(feature = "validation")]
 pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
 
+/// Produces a type's schema from the document's generator (a `$ref` into
+/// `components/schemas` for named types). Function pointers: nothing is generated until a
+/// document is asked for. (Without feature `validation` there are no schemas, and this marks
+/// where one would be.)
+#[cfg(not(feature = "validation"))]
+pub type SchemaFn = fn();
+
 /// The schema of `T` as the document references it.
-pub fn schema_ref<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+#[cfg(feature = "validation")]
+pub fn schema_ref<T: ApiSchema>(generator: &mut SchemaGenerator) -> Schema {
     generator.subschema_for::<T>()
 }
 
+/// The schema of `T` as the document references it.
+#[cfg(not(feature = "validation"))]
+pub fn schema_ref<T: ApiSchema>() {}
+
 /// The schema of `T` with its properties spelled out (for parameter lists).
-pub fn schema_inline<T: JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+#[cfg(feature = "validation")]
+pub fn schema_inline<T: ApiSchema>(generator: &mut SchemaGenerator) -> Schema {
     T::json_schema(generator)
 }
+
+/// The schema of `T` with its properties spelled out (for parameter lists).
+#[cfg(not(feature = "validation"))]
+pub fn schema_inline<T: ApiSchema>() {}
 
 /// Where parameters come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,7 +172,7 @@ impl OperationDoc {
     }
 
     /// Declares a JSON success body of type `T`.
-    pub fn success_json<T: JsonSchema>(&mut self) {
+    pub fn success_json<T: ApiSchema>(&mut self) {
         self.responses.push(ResponseDoc {
             status: None,
             content_type: "application/json",
@@ -148,7 +192,7 @@ impl OperationDoc {
     }
 
     /// Declares parameters of type `T` from `location`.
-    pub fn params<T: JsonSchema>(&mut self, location: ParamLocation) {
+    pub fn params<T: ApiSchema>(&mut self, location: ParamLocation) {
         self.validates = true;
         self.params.push(ParamsDoc {
             location,

@@ -4,13 +4,12 @@
 use std::borrow::Cow;
 
 use bytes::Bytes;
-use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::params::parse_urlencoded;
 use super::{FromRequest, Multipart, Rejection, RequestContext};
-use crate::app::doc::{BodyDoc, OperationDoc, schema_ref};
+use crate::app::doc::{ApiSchema, BodyDoc, OperationDoc, schema_ref};
 use crate::app::response::{HttpException, Json};
 use crate::app::validation::{
     ErrorItem, LocPart, PairSource, ValidationError, borrowed_pairs, from_json, from_json_fast,
@@ -115,7 +114,7 @@ fn is_json(media: &str) -> bool {
 /// goes straight into `T`; every other body through the checker.
 async fn read_json<T>(req: &mut Request) -> Result<T, Rejection>
 where
-    T: DeserializeOwned + JsonSchema + 'static,
+    T: DeserializeOwned + ApiSchema + 'static,
 {
     let json = media_type(req).is_some_and(|media| is_json(&media));
     let bytes = req.read_to_end().await.map_err(body_error)?;
@@ -193,7 +192,7 @@ fn byte_offset(bytes: &[u8], line: usize, column: usize) -> usize {
     (line_start + column.saturating_sub(1)).min(bytes.len())
 }
 
-impl<T: DeserializeOwned + JsonSchema + 'static> FromRequest for Json<T> {
+impl<T: DeserializeOwned + ApiSchema + 'static> FromRequest for Json<T> {
     async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
         read_json(req).await.map(Json)
     }
@@ -227,7 +226,7 @@ impl<T: DeserializeOwned + JsonSchema + 'static> FromRequest for Json<T> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Form<T>(pub T);
 
-impl<T: DeserializeOwned + JsonSchema + 'static> FromRequest for Form<T> {
+impl<T: DeserializeOwned + ApiSchema + 'static> FromRequest for Form<T> {
     async fn from_request(req: &mut Request, cx: &RequestContext<'_>) -> Result<Self, Rejection> {
         // Starlette's request.form(): urlencoded and multipart bodies are read, any other body
         // is an empty form (so its fields are missing).

@@ -4,12 +4,11 @@ use std::borrow::Cow;
 
 use bytes::Bytes;
 use percent_encoding::percent_decode;
-use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
 use super::text_pairs::{TextPairs, TextPairsBuilder, text};
 use super::{FromRequestParts, Rejection, RequestContext, RequestParts};
-use crate::app::doc::{OperationDoc, ParamLocation};
+use crate::app::doc::{ApiSchema, OperationDoc, ParamLocation};
 use crate::app::validation::{ErrorItem, PairIter, PairSource, borrowed_pairs, from_pairs};
 use crate::server::Request;
 
@@ -38,7 +37,7 @@ use crate::server::Request;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Path<T>(pub T);
 
-impl<T: DeserializeOwned + JsonSchema + 'static> FromRequestParts for Path<T> {
+impl<T: DeserializeOwned + ApiSchema + 'static> FromRequestParts for Path<T> {
     async fn from_request_parts(
         _req: &mut RequestParts<'_>,
         cx: &RequestContext<'_>,
@@ -82,7 +81,7 @@ impl<T: DeserializeOwned + JsonSchema + 'static> FromRequestParts for Path<T> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Query<T>(pub T);
 
-impl<T: DeserializeOwned + JsonSchema + 'static> Query<T> {
+impl<T: DeserializeOwned + ApiSchema + 'static> Query<T> {
     /// Decodes and validates a raw query string (what follows `?`), without a request.
     ///
     /// # Errors
@@ -108,7 +107,7 @@ impl<T: DeserializeOwned + JsonSchema + 'static> Query<T> {
     }
 }
 
-impl<T: DeserializeOwned + JsonSchema + 'static> FromRequestParts for Query<T> {
+impl<T: DeserializeOwned + ApiSchema + 'static> FromRequestParts for Query<T> {
     async fn from_request_parts(
         req: &mut RequestParts<'_>,
         _cx: &RequestContext<'_>,
@@ -139,7 +138,7 @@ impl<T: DeserializeOwned + JsonSchema + 'static> FromRequestParts for Query<T> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Header<T>(pub T);
 
-impl<T: DeserializeOwned + JsonSchema + 'static> FromRequestParts for Header<T> {
+impl<T: DeserializeOwned + ApiSchema + 'static> FromRequestParts for Header<T> {
     async fn from_request_parts(
         req: &mut RequestParts<'_>,
         _cx: &RequestContext<'_>,
@@ -172,7 +171,7 @@ impl<T: DeserializeOwned + JsonSchema + 'static> FromRequestParts for Header<T> 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Cookie<T>(pub T);
 
-impl<T: DeserializeOwned + JsonSchema + 'static> FromRequestParts for Cookie<T> {
+impl<T: DeserializeOwned + ApiSchema + 'static> FromRequestParts for Cookie<T> {
     async fn from_request_parts(
         req: &mut RequestParts<'_>,
         _cx: &RequestContext<'_>,

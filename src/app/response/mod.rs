@@ -10,7 +10,6 @@ mod stream;
 use std::cell::RefCell;
 
 use bytes::Bytes;
-use schemars::JsonSchema;
 use serde::Serialize;
 
 pub use cookie::{SameSite, SetCookie};
@@ -20,7 +19,7 @@ pub use redirect::Redirect;
 pub use sse::{Event, EventSource, KeepAlive, LastEventId};
 pub use stream::StreamingResponse;
 
-use super::doc::OperationDoc;
+use super::doc::{ApiSchema, OperationDoc};
 use super::validation::ValidationError;
 use crate::http::{Body, HeaderList, Response, StatusCode};
 
@@ -174,7 +173,7 @@ impl<T: IntoResponse, E: IntoResponse> IntoResponse for Result<T, E> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Json<T>(pub T);
 
-impl<T: Serialize + JsonSchema> IntoResponse for Json<T> {
+impl<T: Serialize + ApiSchema> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         match json_bytes(&self.0) {
             Ok(body) => Response::json_bytes(StatusCode::OK, body),

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{BufMut, Bytes, BytesMut};
 use futures_core::Stream;
+#[cfg(feature = "validation")]
 use schemars::{Schema, SchemaGenerator};
 use serde::Serialize;
 
@@ -402,12 +403,16 @@ pub struct LastEventId(pub Option<String>);
 
 /// How `Last-Event-ID` appears in the OpenAPI document: an optional header parameter (field
 /// names stand for header names with `_` as `-`).
+#[cfg(feature = "validation")]
 fn last_event_id_schema(_: &mut SchemaGenerator) -> Schema {
     schemars::json_schema!({
         "type": "object",
         "properties": { "last_event_id": { "type": "string" } }
     })
 }
+
+#[cfg(not(feature = "validation"))]
+fn last_event_id_schema() {}
 
 impl FromRequestParts for LastEventId {
     async fn from_request_parts(

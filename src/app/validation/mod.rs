@@ -1,23 +1,34 @@
-//! Request validation: values from the query, path, headers, cookies, forms and JSON bodies are
-//! checked against the schema of the type they become, and every failure is reported in
-//! FastAPI's 422 shape.
+//! Request validation: values from the query, path, headers, cookies, forms and JSON bodies
+//! become the types handlers ask for, and every failure is reported in FastAPI's 422 shape.
+//!
+//! With feature `validation`, each value is checked against the schema of its type (schemars'
+//! derive: bounds, lengths, patterns, formats), with pydantic v2's coercions and error types
+//! ([`checked`]); a type whose schema constrains nothing beyond its Rust type takes the fast
+//! path first ([`fast`]). Without the feature, serde reads the types ([`fast`] alone), and a
+//! 422 carries the first failure.
 
+#[cfg(feature = "validation")]
 mod check;
+#[cfg(feature = "validation")]
+mod checked;
 mod error;
 mod fast;
+#[cfg(feature = "validation")]
 mod schema;
+mod text;
 
 use std::borrow::Cow;
 
-use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 pub use error::{ErrorItem, LocPart, ValidationError};
 pub(crate) use fast::{Pair, PairIter};
-pub(crate) use schema::{CompiledSchema, ty};
+#[cfg(feature = "validation")]
+pub(crate) use schema::CompiledSchema;
 
-use check::{Checker, Step};
+use super::doc::ApiSchema;
+use fast::Repeats;
 
 /// Where flat name/value pairs come from, which decides how names match and how errors are
 /// located.
@@ -47,6 +58,7 @@ impl PairSource {
     }
 
     /// The name a field is looked up by (and reported as).
+    #[cfg(feature = "validation")]
     pub(crate) fn wire_name(self, field: &str) -> Cow<'_, str> {
         match self {
             PairSource::Header => Cow::Owned(field.replace('_', "-")),
@@ -60,9 +72,18 @@ impl PairSource {
         self != PairSource::Header
     }
 
+    fn repeats(self) -> Repeats {
+        if self.last_wins() {
+            Repeats::LastWins
+        } else {
+            Repeats::FirstWins
+        }
+    }
+
     /// Whether serde's derive matches names as this source does (exactly) and sees every
     /// value as sent: not for headers (`user_agent` is `User-Agent`) nor forms (an empty
     /// field is a missing one).
+    #[cfg(feature = "validation")]
     fn serde_reads_alike(self) -> bool {
         matches!(
             self,
@@ -70,6 +91,7 @@ impl PairSource {
         )
     }
 
+    #[cfg(feature = "validation")]
     fn matches(self, field: &str, key: &str) -> bool {
         match self {
             PairSource::Header => self.wire_name(field).eq_ignore_ascii_case(key),
@@ -88,104 +110,41 @@ pub(crate) fn from_pairs<'a, T>(
     pairs: impl PairIter<'a>,
 ) -> Result<T, Vec<ErrorItem>>
 where
-    T: DeserializeOwned + JsonSchema + 'static,
+    T: DeserializeOwned + ApiSchema + 'static,
 {
-    let schema = CompiledSchema::of::<T>();
-    if schema.plain
-        && source.serde_reads_alike()
-        && let Some(value) = fast::from_pairs(pairs.clone())
+    #[cfg(feature = "validation")]
     {
-        return Ok(value);
+        let schema = CompiledSchema::of::<T>();
+        if schema.plain
+            && source.serde_reads_alike()
+            && let Ok(value) = fast::from_pairs(pairs.clone(), source.repeats())
+        {
+            return Ok(value);
+        }
+        checked::check_pairs(source, &schema, &pairs.collect::<Vec<_>>())
     }
-    check_pairs(source, &schema, &pairs.collect::<Vec<_>>())
-}
-
-/// The checker's way of [`from_pairs`]: the pairs into a JSON value, checked (and coerced)
-/// against the schema, then into `T`.
-fn check_pairs<T: DeserializeOwned>(
-    source: PairSource,
-    schema: &CompiledSchema,
-    pairs: &[Pair<'_>],
-) -> Result<T, Vec<ErrorItem>> {
-    let root = schema.resolve(&schema.root);
-    let mut checker = Checker::new(schema, source.label());
-    if source == PairSource::Header {
-        checker.alias = Some(|field| field.replace('_', "-"));
-    }
-    let mut value = if !root.properties.is_empty() || root.additional.is_some() {
-        let mut object = Map::with_capacity(root.properties.len());
-        for property in &root.properties {
-            let node = schema.resolve(&property.node);
-            let is_list = node.types & ty::ARRAY != 0
-                || node
-                    .any_of
-                    .iter()
-                    .any(|b| schema.resolve(b).types & ty::ARRAY != 0);
-            let mut values = pairs
-                .iter()
-                .filter(|(key, _)| source.matches(&property.name, key))
-                .map(|(_, value)| Value::String(value.clone().into_owned()));
-            if is_list {
-                let all: Vec<Value> = values.collect();
-                if !all.is_empty() {
-                    object.insert(property.name.clone(), Value::Array(all));
-                }
-            } else {
-                let chosen = if source.last_wins() {
-                    values.last()
-                } else {
-                    values.next()
-                };
-                // FastAPI: an empty form field is a missing one.
-                let empty_field = source == PairSource::Form && chosen == Some(Value::from(""));
-                if let Some(value) = chosen.filter(|_| !empty_field) {
-                    object.insert(property.name.clone(), value);
-                }
+    #[cfg(not(feature = "validation"))]
+    {
+        let refused = |refusal: fast::Refusal| vec![refusal.into_item(source.label())];
+        match source {
+            // FastAPI: an empty form field is a missing one.
+            PairSource::Form => {
+                let filled = pairs.filter(|(_, value)| !value.is_empty());
+                fast::from_pairs(filled, source.repeats()).map_err(refused)
             }
-        }
-        if root.additional.is_some() {
-            for (key, value) in pairs {
-                let declared = root.properties.iter().any(|p| p.name == key.as_ref());
-                if !declared && (source.last_wins() || !object.contains_key(key.as_ref())) {
-                    object.insert(
-                        key.clone().into_owned(),
-                        Value::String(value.clone().into_owned()),
-                    );
-                }
+            // Field `user_agent` reads header `User-Agent`.
+            PairSource::Header => {
+                let named = pairs.map(|(name, value)| {
+                    (
+                        Cow::Owned(name.to_ascii_lowercase().replace('-', "_")),
+                        value,
+                    )
+                });
+                fast::from_pairs(named, source.repeats()).map_err(refused)
             }
-        }
-        Value::Object(object)
-    } else if !root.prefix_items.is_empty() {
-        Value::Array(
-            pairs
-                .iter()
-                .map(|(_, value)| Value::String(value.clone().into_owned()))
-                .collect(),
-        )
-    } else {
-        match pairs.first() {
-            Some((key, value)) => {
-                checker
-                    .loc
-                    .push(Step::Key(Cow::Owned(key.clone().into_owned())));
-                Value::String(value.clone().into_owned())
-            }
-            None => return Err(vec![ErrorItem::missing(checker.loc_owned())]),
-        }
-    };
-    checker.check_root(&mut value);
-    if !root.prefix_items.is_empty() {
-        // A tuple of path parameters: errors are located by the parameters' names, as
-        // FastAPI locates its separate parameters, not by position.
-        for error in &mut checker.errors {
-            if let Some(LocPart::Index(index)) = error.loc.get(1)
-                && let Some((name, _)) = pairs.get(*index)
-            {
-                error.loc[1] = LocPart::Key(name.clone().into_owned());
-            }
+            _ => fast::from_pairs(pairs, source.repeats()).map_err(refused),
         }
     }
-    finish(checker, value)
 }
 
 /// `pairs` as an iterator of borrowed pairs (for [`from_pairs`]).
@@ -199,39 +158,30 @@ pub(crate) fn borrowed_pairs<'p>(pairs: &'p [Pair<'_>]) -> impl PairIter<'p> {
 /// it is; `None` leaves it to [`from_json`] (which also reports malformed JSON).
 pub(crate) fn from_json_fast<T>(bytes: &[u8]) -> Option<T>
 where
-    T: DeserializeOwned + JsonSchema + 'static,
+    T: DeserializeOwned + ApiSchema + 'static,
 {
-    if CompiledSchema::of::<T>().plain {
-        fast::from_json(bytes)
-    } else {
-        None
+    #[cfg(feature = "validation")]
+    if !CompiledSchema::of::<T>().plain {
+        return None;
     }
+    fast::from_json(bytes)
 }
 
-/// Checks a parsed JSON document against `T`'s schema (located under `root`), then builds `T`.
-pub(crate) fn from_json<T>(mut value: Value, root: &'static str) -> Result<T, Vec<ErrorItem>>
+/// Builds `T` from a parsed JSON document, every failure located under `root`: checked
+/// against `T`'s schema with feature `validation`, read by serde alone without.
+pub(crate) fn from_json<T>(value: Value, root: &'static str) -> Result<T, Vec<ErrorItem>>
 where
-    T: DeserializeOwned + JsonSchema + 'static,
+    T: DeserializeOwned + ApiSchema + 'static,
 {
-    let schema = CompiledSchema::of::<T>();
-    let mut checker = Checker::new(&schema, root);
-    checker.missing_input_is_object = true;
-    checker.check_root(&mut value);
-    finish(checker, value)
-}
-
-fn finish<T: DeserializeOwned>(checker: Checker<'_>, value: Value) -> Result<T, Vec<ErrorItem>> {
-    if !checker.errors.is_empty() {
-        return Err(checker.errors);
+    #[cfg(feature = "validation")]
+    {
+        checked::from_json(value, root)
     }
-    // The schema accepted the value; serde may still refuse what the schema cannot say.
-    T::deserialize(&value).map_err(|err| {
-        let msg = format!("Value error, {err}");
-        vec![ErrorItem::new(
-            "value_error",
-            checker.loc_owned(),
-            msg,
-            value,
-        )]
-    })
+    #[cfg(not(feature = "validation"))]
+    {
+        T::deserialize(&value).map_err(|err| {
+            let msg = format!("Value error, {err}");
+            vec![ErrorItem::new("value_error", vec![root.into()], msg, value)]
+        })
+    }
 }
