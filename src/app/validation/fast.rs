@@ -696,4 +696,70 @@ mod tests {
             "5.0 for an integer is the checker's"
         );
     }
+
+    /// The agreement above on random queries: names the type has and one it has not, values
+    /// from pydantic's words and number syntax and their near misses.
+    #[cfg(feature = "validation")]
+    mod agreement {
+        use proptest::collection::vec;
+        use proptest::prelude::*;
+        use proptest::sample::select;
+
+        use super::super::super::checked::check_pairs;
+        use super::super::super::{CompiledSchema, PairSource};
+        use super::*;
+
+        const NAMES: &[&str] = &[
+            "id", "delta", "ratio", "flag", "name", "small", "tags", "kind", "other",
+        ];
+        const VALUES: &[&str] = &[
+            "0",
+            "7",
+            "-3",
+            "+7",
+            " 7",
+            "007",
+            "1_000",
+            "7.0",
+            "7.5",
+            "1e3",
+            "255",
+            "256",
+            "-1",
+            "99999999999999999999",
+            "true",
+            "False",
+            "yes",
+            "on",
+            "1",
+            "t",
+            " true",
+            "inf",
+            "-Infinity",
+            "nan",
+            "tool",
+            "Toy",
+            "",
+            "x",
+        ];
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+            #[test]
+            fn the_fast_path_never_answers_otherwise_than_the_checker(
+                sent in vec((select(NAMES), select(VALUES)), 0..8),
+            ) {
+                let pairs: Vec<Pair<'_>> = sent
+                    .iter()
+                    .map(|(name, value)| (Cow::Borrowed(*name), Cow::Borrowed(*value)))
+                    .collect();
+                let schema = CompiledSchema::of::<Params>();
+                let checked = check_pairs::<Params>(PairSource::Query, &schema, &pairs);
+                if let Ok(fast) = from_pairs::<Params>(pairs.iter().cloned(), Repeats::LastWins) {
+                    prop_assert_eq!(Ok(&fast), checked.as_ref(), "{:?}", sent);
+                }
+            }
+        }
+    }
 }
