@@ -117,7 +117,8 @@ pub(crate) type Captures = SmallList<(usize, usize), 4>;
 
 #[derive(Debug, Default)]
 struct Node {
-    /// Sorted by segment, for a binary search (an app may have hundreds of siblings).
+    /// Sorted by [`segment_order`], for a binary search (an app may have hundreds of
+    /// siblings).
     statics: Vec<(Box<[u8]>, Node)>,
     param: Option<Box<Node>>,
     wildcard: Option<usize>,
@@ -139,7 +140,10 @@ impl PathTree {
             node = match segment {
                 Segment::Static(text) => {
                     let text = text.as_bytes();
-                    let index = match node.statics.binary_search_by(|(s, _)| (**s).cmp(text)) {
+                    let index = match node
+                        .statics
+                        .binary_search_by(|(s, _)| segment_order(s, text))
+                    {
                         Ok(index) => index,
                         Err(index) => {
                             node.statics.insert(index, (text.into(), Node::default()));
@@ -171,6 +175,11 @@ impl PathTree {
     }
 }
 
+/// Static segments by length, then bytes: most comparisons of a search end at the lengths.
+fn segment_order(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
+}
+
 /// Matches `rest` (what follows a `/`, starting at byte `offset` of the whole path) below
 /// `node`: static children first, then the parameter, then the wildcard, backtracking when a
 /// branch dead-ends.
@@ -184,7 +193,9 @@ fn find_in(node: &Node, rest: &[u8], offset: usize, captures: &mut Captures) -> 
             find_in(child, &rest[end + 1..], offset + end + 1, captures)
         }
     };
-    if let Ok(index) = node.statics.binary_search_by(|(s, _)| (**s).cmp(segment))
+    if let Ok(index) = node
+        .statics
+        .binary_search_by(|(s, _)| segment_order(s, segment))
         && let Some(found) = next(&node.statics[index].1, captures)
     {
         return Some(found);

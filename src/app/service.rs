@@ -221,23 +221,27 @@ impl AppService {
             }
         };
         // Path parameters outlive this borrow of the request (the handler takes it mutably), so
-        // they borrow the head's bytes, shared (a reference count, taken only for a route
-        // with parameters), or the decoded path.
-        let path = match path {
-            _ if route.param_names.is_empty() => Bytes::new(),
-            Cow::Borrowed(_) => req.head_bytes().slice_ref(req.path()),
-            Cow::Owned(decoded) => Bytes::from(decoded),
+        // they borrow the head's bytes, shared (a reference count), or the decoded path.
+        let path_text: Bytes;
+        let mut params: SmallList<(Cow<'_, str>, Cow<'_, str>), 2>;
+        let params = if route.param_names.is_empty() {
+            &[][..]
+        } else {
+            path_text = match path {
+                Cow::Borrowed(_) => req.head_bytes().slice_ref(req.path()),
+                Cow::Owned(decoded) => Bytes::from(decoded),
+            };
+            params = SmallList::with_capacity(route.param_names.len());
+            for (name, &(start, end)) in route.param_names.iter().zip(captures.as_slice()) {
+                params.push((
+                    Cow::Borrowed(name.as_str()),
+                    decode_path_param(&path_text[start..end]),
+                ));
+            }
+            params.as_slice()
         };
-        let mut params =
-            SmallList::<(Cow<'_, str>, Cow<'_, str>), 4>::with_capacity(route.param_names.len());
-        for (name, &(start, end)) in route.param_names.iter().zip(captures.as_slice()) {
-            params.push((
-                Cow::Borrowed(name.as_str()),
-                decode_path_param(&path[start..end]),
-            ));
-        }
         let cx = RequestContext {
-            params: params.as_slice(),
+            params,
             state: &self.state,
             proxies: &self.proxies,
         };
