@@ -223,7 +223,7 @@ impl AppService {
         // Path parameters outlive this borrow of the request (the handler takes it mutably), so
         // they borrow the head's bytes, shared (a reference count), or the decoded path.
         let path_text: Bytes;
-        let mut params: SmallList<(Cow<'_, str>, Cow<'_, str>), 2>;
+        let mut params: SmallList<(Cow<'_, str>, Cow<'_, str>), 4>;
         let params = if route.param_names.is_empty() {
             &[][..]
         } else {
