@@ -5,14 +5,20 @@
 # runtime (`--no-default-features`: every target must build and lint without the overlay), and
 # `tokio` (tokio inside handlers and tasks: its own tests on both layers, and the descriptor
 # audit with the background tokio runtime started), and the App without `validation` (no
-# schemars: every target lints, the library's tests and the serde-only suite pass).
+# schemars: every target lints, the library's tests and the serde-only suite pass), and `ws`
+# (WebSocket for the runtime: with the bare runtime too, its unit tests and its socket suite
+# on both backends).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo clippy --workspace --all-targets --locked --features http-compat,tokio,macros -- -D warnings
+cargo clippy --workspace --all-targets --locked --features http-compat,tokio,macros,ws -- -D warnings
 cargo test --locked -p nanoapi --features http-compat --test app_middleware
 cargo test --locked -p nanoapi --features http-compat --doc -- compat
 cargo clippy --locked -p nanoapi --no-default-features --all-targets -- -D warnings
+cargo clippy --locked -p nanoapi --no-default-features --features ws --all-targets -- -D warnings
+cargo test --locked -p nanoapi --no-default-features --features ws --lib -- ws::
+cargo test --locked -p nanoapi --no-default-features --features ws --test ws
+cargo test --locked -p nanoapi --no-default-features --features ws --doc -- ws::
 cargo clippy --locked -p nanoapi --no-default-features --features app --all-targets -- -D warnings
 cargo test --locked -p nanoapi --no-default-features --features app --lib --test app_serde_only --test app_errors
 cargo test --locked -p nanoapi --features tokio --test tokio_handlers

@@ -96,6 +96,15 @@ def main() -> None:
     ]
     for seed in app_seeds:
         write('app', seed)
+    # WebSocket client streams: a piece size, then masked frames (RFC 6455's "Hello", a
+    # fragmented text with a ping between its parts, a close).
+    ws_seeds = [
+        b'\x03\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58',
+        b'\x02\x01\x82\x00\x00\x00\x00\xce\xba\x89\x80\x00\x00\x00\x00'
+        b'\x80\x83\x00\x00\x00\x00\xcf\x83\x61\x88\x82\x00\x00\x00\x00\x03\xe8',
+    ]
+    for seed in ws_seeds:
+        write('ws_frames', seed)
     print(f'{len(reqs)} requests from tests/conn.rs -> fuzz/corpus/')
 
 

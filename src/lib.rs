@@ -114,6 +114,10 @@ pub mod openapi;
 #[cfg_attr(docsrs, doc(cfg(feature = "serverless")))]
 pub mod serverless;
 
+#[cfg(feature = "ws")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ws")))]
+pub mod ws;
+
 /// The README's examples, compiled as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

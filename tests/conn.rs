@@ -7,10 +7,9 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use nanoapi::executor::net::TcpListener;
-use nanoapi::executor::{Backend, Runtime, spawn_blocking, spawn_local};
+use nanoapi::executor::Backend;
 use nanoapi::http::{Response, StatusCode};
-use nanoapi::server::{ConnOptions, Request, ResponseWriter, Transport, serve_connection};
+use nanoapi::server::{ConnOptions, Request, ResponseWriter, Transport};
 
 /// The dispatcher under test: a black-box view of what the runtime understood.
 async fn echo(_: &(), req: &mut Request, w: &mut ResponseWriter) -> nanoapi::Result<()> {
@@ -97,35 +96,14 @@ mod futures_util_lite {
     impl<T, S: Sink<T> + Unpin> SinkExt<T> for S {}
 }
 
-/// Runs a server on `backend` and `client(addr)` on a blocking thread; returns what the client
-/// returned.
+/// Runs a server of `echo` on `backend` and `client(addr)` on a blocking thread; returns what
+/// the client returned.
 fn with_server<R: Send + 'static>(
     backend: Backend,
     options: ConnOptions,
     client: impl FnOnce(SocketAddr) -> R + Send + 'static,
 ) -> R {
-    Runtime::builder()
-        .backend(backend)
-        .block_on(async move {
-            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-            let addr = listener.local_addr().unwrap();
-            let options = std::rc::Rc::new(options);
-            spawn_local(async move {
-                loop {
-                    let (stream, peer) = listener.accept().await.unwrap();
-                    let options = options.clone();
-                    spawn_local(async move {
-                        let mut options = (*options).clone();
-                        options.peer = Some(peer);
-                        let _ = serve_connection(stream, &(), &echo, &options).await;
-                    })
-                    .detach();
-                }
-            })
-            .detach();
-            spawn_blocking(move || client(addr)).await.unwrap()
-        })
-        .unwrap()
+    common::with_dispatch(backend, (), options, echo, client)
 }
 
 /// Sends `pieces` one after the other, then reads until the server closes (or 5 s pass: a

@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use std::time::Instant;
 
-use nanoapi::executor::{Backend, Runtime};
+use nanoapi::executor::net::TcpListener;
+use nanoapi::executor::{Backend, Runtime, spawn_blocking, spawn_local};
+use nanoapi::server::{ConnOptions, Dispatch, serve_connection};
 
 /// The backends this machine runs, narrowed by `NANOAPI_BACKEND` (`uring` or `poll`) if set.
 pub fn backends() -> Vec<Backend> {
@@ -114,4 +116,44 @@ impl nanoapi::server::Metrics for Counters {
     fn connection_closed(&self, _: Option<SocketAddr>) {
         self.closed.fetch_add(1, Ordering::SeqCst);
     }
+}
+
+/// Serves every connection accepted on a loopback port with `dispatch` (its context `ctx`,
+/// `options` with the peer's address set) on `backend`, runs `client(addr)` on a blocking
+/// thread, and returns what the client returned.
+pub fn with_dispatch<C, D, R>(
+    backend: Backend,
+    ctx: C,
+    options: ConnOptions,
+    dispatch: D,
+    client: impl FnOnce(SocketAddr) -> R + Send + 'static,
+) -> R
+where
+    C: 'static,
+    D: Dispatch<C>,
+    R: Send + 'static,
+{
+    Runtime::builder()
+        .backend(backend)
+        .block_on(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let addr = listener.local_addr().unwrap();
+            let shared = std::rc::Rc::new((ctx, dispatch, options));
+            spawn_local(async move {
+                loop {
+                    let (stream, peer) = listener.accept().await.unwrap();
+                    let shared = shared.clone();
+                    spawn_local(async move {
+                        let (ctx, dispatch, options) = &*shared;
+                        let mut options = options.clone();
+                        options.peer = Some(peer);
+                        let _ = serve_connection(stream, ctx, dispatch, &options).await;
+                    })
+                    .detach();
+                }
+            })
+            .detach();
+            spawn_blocking(move || client(addr)).await.unwrap()
+        })
+        .unwrap()
 }

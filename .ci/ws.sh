@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# WebSocket interop: the `ws_echo` example (bare runtime + feature `ws`) against Python's
+# `websockets` client from PyPI (in a venv made here), on both backends.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+venv=${WS_VENV:-$target/ws-venv}
+if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'websockets>=13,<16'
+
+cargo build --release --locked -p nanoapi --no-default-features --features ws --example ws_echo
+
+port=18600
+for backend in uring poll; do
+    port=$((port + 1))
+    NANOAPI_BACKEND=$backend NANOAPI_PORT=$port NANOAPI_WORKERS=1 \
+        "$target/release/examples/ws_echo" >/dev/null 2>&1 &
+    server=$!
+    if ! "$venv/bin/python" tests/python/ws_interop.py "$port"; then
+        kill "$server" 2>/dev/null || true
+        echo "ws interop on $backend: FAILED"
+        exit 1
+    fi
+    kill "$server"
+    wait "$server" 2>/dev/null || true
+    echo "ws interop on $backend: ok"
+done

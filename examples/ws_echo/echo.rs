@@ -1,0 +1,34 @@
+//! The `ws_echo` example's dispatch, shared with `tests/ws.rs` (which serves it with a small
+//! message limit).
+
+use nanoapi::http::{Response, StatusCode};
+use nanoapi::server::{Request, ResponseWriter};
+use nanoapi::ws::{Handshake, Limits, Message, WebSocket};
+
+/// `GET /ws` upgrades (choosing the first subprotocol the client offers) and echoes every text
+/// and binary message until the client closes; any other path is a 404.
+pub async fn echo(
+    limits: &Limits,
+    req: &mut Request,
+    w: &mut ResponseWriter,
+) -> nanoapi::Result<()> {
+    if req.path() != b"/ws" {
+        return w
+            .send(Response::text(StatusCode::NOT_FOUND, "not found"))
+            .await;
+    }
+    let handshake = match Handshake::check(req) {
+        Ok(handshake) => handshake,
+        Err(refusal) => return w.send(refusal.into_response()).await,
+    };
+    let io = w
+        .upgrade(handshake.accept(handshake.protocols().next())?)
+        .await?;
+    let mut socket = WebSocket::new(io, *limits);
+    while let Some(message) = socket.recv().await? {
+        if let Message::Text(_) | Message::Binary(_) = message {
+            socket.send(message).await?;
+        }
+    }
+    Ok(())
+}

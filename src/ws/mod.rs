@@ -1,0 +1,29 @@
+//! WebSocket (RFC 6455) for the runtime (feature `ws`): the protocol's layers, usable with the
+//! bare runtime and no App code.
+//!
+//! - [`Decoder`] reads a client's frames off a receive buffer (masked, unmasked in place, split
+//!   off without a copy) and refuses what breaks the protocol with the close code to answer
+//!   ([`ProtocolError`]); [`encode`] writes a server's frames.
+//! - [`Assembler`] joins frames into [`Message`]s: fragments in order, control frames let
+//!   through between them, text checked as UTF-8 fragment by fragment, a size limit.
+//! - [`CloseFrame`] and [`CloseCode`]: the close handshake's payload and which codes a peer may
+//!   send.
+//! - [`Handshake`] checks an opening handshake and builds the `101` that accepts it;
+//!   [`WebSocket`] runs the protocol over the upgraded connection (any
+//!   [`Transport`](crate::server::Transport)): pings answered, the close handshake kept, a
+//!   protocol error answered with its close code.
+//!
+//! Not yet: permessage-deflate, read and idle timeouts, a socket split into a reader and a
+//! writer, and the App, C ABI and Python faces.
+
+mod close;
+mod frame;
+mod handshake;
+mod message;
+mod socket;
+
+pub use close::{CloseCode, CloseFrame};
+pub use frame::{Decoder, Frame, OpCode, ProtocolError, encode};
+pub use handshake::{Handshake, HandshakeError};
+pub use message::{Assembler, Message, Utf8Bytes};
+pub use socket::{Limits, WebSocket};

@@ -1,0 +1,59 @@
+"""Interop with Python's `websockets` client (PyPI), against the `ws_echo` example.
+
+Usage: python ws_interop.py PORT. Exits non-zero on the first answer that differs from what
+RFC 6455 and the example promise: echoes of text, binary, a fragmented message and a large
+one, a ping answered, a subprotocol chosen, the close handshake with code 1000, and a refused
+handshake (another version: 426).
+"""
+
+import socket
+import sys
+import time
+
+from websockets.sync.client import connect
+
+port = int(sys.argv[1])
+url = f"ws://127.0.0.1:{port}/ws"
+
+deadline = time.monotonic() + 10
+while True:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        break
+    except OSError:
+        if time.monotonic() > deadline:
+            sys.exit("ws_echo did not start")
+        time.sleep(0.05)
+
+with connect(url, subprotocols=["chat", "other"], max_size=None) as ws:
+    assert ws.subprotocol == "chat", ws.subprotocol
+    ws.send("Hello, κόσμε")
+    assert ws.recv() == "Hello, κόσμε"
+    ws.send(b"\x00\x01\x02")
+    assert ws.recv() == b"\x00\x01\x02"
+    ws.send(["frag", "men", "ted"])  # one message in three frames
+    assert ws.recv() == "fragmented"
+    large = bytes(range(256)) * 1024  # 256 KiB, a 64-bit length
+    ws.send(large)
+    assert ws.recv() == large
+    pong = ws.ping(b"are you there")
+    assert pong.wait(5), "no pong"
+    ws.close(code=1000, reason="done")
+    # The code of the close frame the server answered with: ours, echoed.
+    assert ws.protocol.close_rcvd.code == 1000, ws.protocol.close_rcvd
+    assert ws.close_code == 1000, ws.close_code
+
+# Another protocol version: 426 with the version the server speaks.
+with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+    s.sendall(
+        b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n"
+        b"Connection: close\r\n\r\n"
+    )
+    answer = b""
+    while chunk := s.recv(4096):
+        answer += chunk
+    assert answer.startswith(b"HTTP/1.1 426 "), answer
+    assert b"sec-websocket-version: 13\r\n" in answer.lower(), answer
+
+print("ws interop: ok")

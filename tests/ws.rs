@@ -1,0 +1,193 @@
+//! WebSocket over real sockets, on both backends: the handshake, echoed messages, fragments with
+//! a ping between them, and the close codes of broken frames, against a hand-written client
+//! (what it sends is exactly what RFC 6455 says a client sends).
+#![cfg(feature = "ws")]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+
+use nanoapi::executor::Backend;
+use nanoapi::server::ConnOptions;
+use nanoapi::ws::Limits;
+
+#[path = "../examples/ws_echo/echo.rs"]
+mod echo;
+
+/// Runs the `ws_echo` example's dispatch (messages up to 1,000 bytes) on `backend` and
+/// `client(addr)` on a blocking thread.
+fn with_server<R: Send + 'static>(
+    backend: Backend,
+    client: impl FnOnce(SocketAddr) -> R + Send + 'static,
+) -> R {
+    let mut limits = Limits::default();
+    limits.max_message = 1000;
+    common::with_dispatch(backend, limits, ConnOptions::default(), echo::echo, client)
+}
+
+const HANDSHAKE: &[u8] =
+    b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+Sec-WebSocket-Protocol: chat\r\n\r\n";
+
+/// Connects and completes the handshake; the 101's head.
+fn open(addr: SocketAddr) -> (TcpStream, String) {
+    let mut stream = common::connect(addr);
+    stream.write_all(HANDSHAKE).unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(
+            common::read_some(&mut stream, &mut byte).unwrap(),
+            1,
+            "the server closed"
+        );
+        head.push(byte[0]);
+    }
+    (stream, String::from_utf8(head).unwrap())
+}
+
+/// A client frame: `payload` masked.
+fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
+    let mask = [0x37, 0xfa, 0x21, 0x3d];
+    let mut out = vec![first];
+    match payload.len() {
+        n @ 0..=125 => out.push(0x80 | n as u8),
+        n => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&mask);
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    out
+}
+
+/// Reads one server frame: (first byte, payload).
+fn read_frame(stream: &mut TcpStream) -> (u8, Vec<u8>) {
+    let mut head = [0u8; 2];
+    stream.read_exact(&mut head).unwrap();
+    assert_eq!(head[1] & 0x80, 0, "server frames are not masked");
+    let len = match head[1] & 0x7F {
+        126 => {
+            let mut n = [0u8; 2];
+            stream.read_exact(&mut n).unwrap();
+            usize::from(u16::from_be_bytes(n))
+        }
+        127 => {
+            let mut n = [0u8; 8];
+            stream.read_exact(&mut n).unwrap();
+            u64::from_be_bytes(n) as usize
+        }
+        n => usize::from(n),
+    };
+    let mut payload = vec![0; len];
+    stream.read_exact(&mut payload).unwrap();
+    (head[0], payload)
+}
+
+/// Reads until the server closes the connection; whether it did.
+fn closed(stream: &mut TcpStream) -> bool {
+    let mut rest = [0u8; 64];
+    matches!(stream.read(&mut rest), Ok(0))
+}
+
+#[test]
+fn the_handshake_is_answered_and_messages_echo() {
+    for backend in common::backends() {
+        with_server(backend, move |addr| {
+            let (mut stream, head) = open(addr);
+            assert!(
+                head.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
+                "{head}"
+            );
+            let head = head.to_ascii_lowercase();
+            assert!(
+                head.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=\r\n"),
+                "{head}"
+            );
+            assert!(
+                head.contains("upgrade: websocket\r\n") && head.contains("connection: upgrade\r\n"),
+                "{head}"
+            );
+            assert!(head.contains("sec-websocket-protocol: chat\r\n"), "{head}");
+
+            stream.write_all(&frame(0x81, b"Hello")).unwrap();
+            assert_eq!(read_frame(&mut stream), (0x81, b"Hello".to_vec()));
+            let large = vec![7u8; 300];
+            stream.write_all(&frame(0x82, &large)).unwrap();
+            assert_eq!(read_frame(&mut stream), (0x82, large));
+
+            // Fragments with a ping between them: the pong first, then the whole message.
+            stream.write_all(&frame(0x01, "κό".as_bytes())).unwrap();
+            stream.write_all(&frame(0x89, b"are you there")).unwrap();
+            stream.write_all(&frame(0x80, "σμε".as_bytes())).unwrap();
+            assert_eq!(read_frame(&mut stream), (0x8A, b"are you there".to_vec()));
+            assert_eq!(read_frame(&mut stream), (0x81, "κόσμε".as_bytes().to_vec()));
+
+            // The close handshake: the code echoed, then the connection ends.
+            stream.write_all(&frame(0x88, b"\x03\xe8done")).unwrap();
+            assert_eq!(read_frame(&mut stream), (0x88, b"\x03\xe8".to_vec()));
+            assert!(closed(&mut stream), "{backend:?}");
+        });
+    }
+}
+
+#[test]
+fn broken_frames_close_with_their_code() {
+    let cases: [(&str, Vec<u8>, u16); 6] = [
+        ("unmasked", vec![0x81, 0x01, b'x'], 1002),
+        ("reserved bit", frame(0xC1, b"x"), 1002),
+        ("reserved opcode", frame(0x83, b"x"), 1002),
+        ("invalid UTF-8", frame(0x81, b"\xce\xba\xed\xa0\x80"), 1007),
+        ("message over the limit", frame(0x82, &[0; 1001]), 1009),
+        ("continuation out of place", frame(0x80, b"x"), 1002),
+    ];
+    for backend in common::backends() {
+        for (name, wire, code) in &cases {
+            let wire = wire.clone();
+            let (first, payload) = with_server(backend, move |addr| {
+                let (mut stream, _) = open(addr);
+                stream.write_all(&wire).unwrap();
+                let answer = read_frame(&mut stream);
+                assert!(
+                    closed(&mut stream),
+                    "the connection ends after the close frame"
+                );
+                answer
+            });
+            assert_eq!(first, 0x88, "{name} on {backend:?}");
+            assert_eq!(
+                u16::from_be_bytes([payload[0], payload[1]]),
+                *code,
+                "{name} on {backend:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_request_that_is_not_a_handshake_gets_an_http_answer() {
+    for backend in common::backends() {
+        let answer = with_server(backend, |addr| {
+            let mut stream = common::connect(addr);
+            let old = b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\nConnection: close\r\n\r\n";
+            stream.write_all(old).unwrap();
+            let mut answer = Vec::new();
+            stream.read_to_end(&mut answer).unwrap();
+            String::from_utf8_lossy(&answer).into_owned()
+        });
+        assert!(
+            answer.starts_with("HTTP/1.1 426 Upgrade Required\r\n"),
+            "{answer}"
+        );
+        assert!(
+            answer
+                .to_ascii_lowercase()
+                .contains("sec-websocket-version: 13\r\n"),
+            "{answer}"
+        );
+    }
+}
