@@ -19,6 +19,8 @@ cargo clippy --locked -p nanoapi --no-default-features --features ws --all-targe
 cargo test --locked -p nanoapi --no-default-features --features ws --lib -- ws::
 cargo test --locked -p nanoapi --no-default-features --features ws --test ws
 cargo test --locked -p nanoapi --no-default-features --features ws --doc -- ws::
+cargo test --locked -p nanoapi --features ws --test app_ws
+cargo test --locked -p nanoapi --features ws --doc -- WebSocketUpgrade
 cargo clippy --locked -p nanoapi --no-default-features --features app --all-targets -- -D warnings
 cargo test --locked -p nanoapi --no-default-features --features app --lib --test app_serde_only --test app_errors
 cargo test --locked -p nanoapi --features tokio --test tokio_handlers

@@ -51,6 +51,8 @@ mod state;
 mod static_files;
 mod test_client;
 mod validation;
+#[cfg(feature = "ws")]
+mod websocket;
 
 use std::future::Future;
 use std::io;
@@ -85,6 +87,9 @@ pub use service::AppService;
 pub use static_files::StaticFiles;
 pub use test_client::{TestClient, TestRequest, TestResponse};
 pub use validation::{ErrorItem, LocPart, ValidationError};
+#[cfg(feature = "ws")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ws")))]
+pub use websocket::WebSocketUpgrade;
 
 #[cfg(feature = "openapi")]
 pub(crate) use extract::parse_urlencoded;

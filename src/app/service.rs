@@ -370,6 +370,18 @@ impl Dispatch<()> for AppService {
         w: &'a mut ResponseWriter,
     ) -> crate::Result<()> {
         let resp = self.handle(req).await;
+        #[cfg(feature = "ws")]
+        if resp.status() == StatusCode::SWITCHING_PROTOCOLS
+            && let Some(upgrade) = req
+                .extensions_mut()
+                .remove::<super::websocket::UpgradeSlot>()
+                .and_then(|slot| slot.take())
+        {
+            // A WebSocket route's answer: the connection is the handler's from here on.
+            let io = w.upgrade(resp).await?;
+            upgrade(io).await;
+            return Ok(());
+        }
         w.send(resp).await?;
         if let Some(tasks) = req.extensions_mut().remove::<BackgroundTasks>()
             && !tasks.is_empty()

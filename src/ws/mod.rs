@@ -13,8 +13,9 @@
 //!   [`Transport`](crate::server::Transport)): pings answered, the close handshake kept, a
 //!   protocol error answered with its close code.
 //!
-//! Not yet: permessage-deflate, read and idle timeouts, a socket split into a reader and a
-//! writer, and the App, C ABI and Python faces.
+//! With the App (feature `app` too), `app::WebSocketUpgrade` is the extractor of a WebSocket
+//! route. Not yet: permessage-deflate, read and idle timeouts, a socket split into a reader and
+//! a writer, and the C ABI and Python faces.
 
 mod close;
 mod frame;

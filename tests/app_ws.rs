@@ -1,0 +1,166 @@
+//! WebSocket routes of the App (features `app` and `ws`) over real sockets, on both backends:
+//! the upgrade with a path parameter, a query parameter and a chosen subprotocol on the same
+//! route, messages both ways, a refused handshake answered before the handler, and a handler
+//! that declines to upgrade.
+#![cfg(all(feature = "app", feature = "ws"))]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+
+use nanoapi::app::{App, HttpException, Path, Query, WebSocketUpgrade};
+use nanoapi::http::{Response, StatusCode};
+use nanoapi::server::Options;
+use nanoapi::ws::Message;
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[cfg_attr(feature = "validation", derive(schemars::JsonSchema))]
+struct Nick {
+    nick: String,
+}
+
+/// Prefixes every text message with the room and the nick; the `closed` room refuses.
+async fn room(
+    Path(room): Path<String>,
+    Query(who): Query<Nick>,
+    ws: WebSocketUpgrade,
+) -> Result<Response, HttpException> {
+    if room == "closed" {
+        return Err(HttpException::new(StatusCode::FORBIDDEN, "closed room"));
+    }
+    Ok(ws
+        .protocol("chat")
+        .on_upgrade(move |mut socket| async move {
+            while let Ok(Some(message)) = socket.recv().await {
+                if let Message::Text(text) = message {
+                    let reply = format!("{room}/{}: {}", who.nick, &*text);
+                    if socket.send(Message::Text(reply.into())).await.is_err() {
+                        return;
+                    }
+                }
+            }
+        }))
+}
+
+fn handshake(path: &str, version: &str) -> Vec<u8> {
+    format!(
+        "GET {path} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: {version}\r\n\
+         Sec-WebSocket-Protocol: other, chat\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+/// The response head, read byte by byte so that nothing after it is consumed.
+fn read_head(stream: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        assert_eq!(
+            common::read_some(stream, &mut byte).unwrap(),
+            1,
+            "closed early"
+        );
+        head.push(byte[0]);
+    }
+    String::from_utf8(head).unwrap().to_ascii_lowercase()
+}
+
+fn masked_text(text: &str) -> Vec<u8> {
+    let mask = [1, 2, 3, 4];
+    let mut frame = vec![0x81, 0x80 | text.len() as u8];
+    frame.extend_from_slice(&mask);
+    frame.extend(text.bytes().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    frame
+}
+
+fn read_text(stream: &mut TcpStream) -> String {
+    let mut head = [0u8; 2];
+    stream.read_exact(&mut head).unwrap();
+    assert_eq!(head[0], 0x81, "a final text frame");
+    let mut payload = vec![0; usize::from(head[1])];
+    stream.read_exact(&mut payload).unwrap();
+    String::from_utf8(payload).unwrap()
+}
+
+fn with_app<R>(backend: nanoapi::executor::Backend, client: impl FnOnce(SocketAddr) -> R) -> R {
+    let server = App::new()
+        .get("/rooms/{room}", room)
+        .serve(Options::default().port(0).workers(1).backend(backend))
+        .unwrap();
+    let result = client(server.handle().local_addr());
+    server.shutdown_blocking();
+    result
+}
+
+#[test]
+fn a_websocket_route_upgrades_with_its_other_extractors() {
+    for backend in common::backends() {
+        with_app(backend, |addr| {
+            let mut stream = common::connect(addr);
+            stream
+                .write_all(&handshake("/rooms/rust?nick=ann", "13"))
+                .unwrap();
+            let head = read_head(&mut stream);
+            assert!(
+                head.starts_with("http/1.1 101 switching protocols\r\n"),
+                "{head}"
+            );
+            assert!(head.contains("sec-websocket-protocol: chat\r\n"), "{head}");
+            assert!(
+                head.contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=\r\n"),
+                "{head}"
+            );
+            for text in ["hello", "again"] {
+                stream.write_all(&masked_text(text)).unwrap();
+                assert_eq!(
+                    read_text(&mut stream),
+                    format!("rust/ann: {text}"),
+                    "{backend:?}"
+                );
+            }
+            // The close handshake: our code comes back, then the connection ends.
+            stream
+                .write_all(&[0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8])
+                .unwrap();
+            let mut close = [0u8; 4];
+            stream.read_exact(&mut close).unwrap();
+            assert_eq!(close, [0x88, 0x02, 0x03, 0xe8]);
+            let mut rest = [0u8; 8];
+            assert_eq!(stream.read(&mut rest).unwrap(), 0);
+        });
+    }
+}
+
+#[test]
+fn refused_handshakes_and_declined_upgrades_are_http_answers() {
+    for backend in common::backends() {
+        with_app(backend, |addr| {
+            let answer = |request: Vec<u8>| {
+                let mut stream = common::connect(addr);
+                stream.write_all(&request).unwrap();
+                read_head(&mut stream)
+            };
+            let old = answer(handshake("/rooms/rust?nick=ann", "8"));
+            assert!(
+                old.starts_with("http/1.1 426 upgrade required\r\n"),
+                "{old}"
+            );
+            assert!(old.contains("sec-websocket-version: 13\r\n"), "{old}");
+            let declined = answer(handshake("/rooms/closed?nick=ann", "13"));
+            assert!(
+                declined.starts_with("http/1.1 403 forbidden\r\n"),
+                "{declined}"
+            );
+            let plain = answer(b"GET /rooms/rust?nick=ann HTTP/1.1\r\nHost: x\r\n\r\n".to_vec());
+            assert!(plain.starts_with("http/1.1 400 bad request\r\n"), "{plain}");
+            let invalid = answer(handshake("/rooms/rust", "13"));
+            assert!(
+                invalid.starts_with("http/1.1 422 "),
+                "the query is still checked: {invalid}"
+            );
+        });
+    }
+}
