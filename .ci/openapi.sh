@@ -32,10 +32,7 @@ if ! command -v openapi-spec-validator >/dev/null || ! command -v schemathesis >
     python3 -m pip install --quiet --disable-pip-version-check \
         'openapi-spec-validator==0.9.0' 'schemathesis==4.32.5'
 fi
-if ! command -v chromium >/dev/null; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
-fi
+bash .ci/chromium.sh
 npm install --silent --no-audit --no-fund --prefix "$work/npm" swagger-ui-dist@5.35.0 >/dev/null
 assets="$work/npm/node_modules/swagger-ui-dist"
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # WebSocket interop: the `ws_echo` example (bare runtime + feature `ws`) against Python's
-# `websockets` client from PyPI (in a venv made here), on both backends.
+# `websockets` client from PyPI (in a venv made here) and headless Chromium's WebSocket
+# (tests/browser/ws.html), on both backends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,9 @@ if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'websockets>=13,<16'
+bash .ci/chromium.sh
+profile=$(mktemp -d)
+trap 'rm -rf "$profile"' EXIT
 
 cargo build --release --locked -p nanoapi --no-default-features --features ws --example ws_echo
 
@@ -24,7 +28,14 @@ for backend in uring poll; do
         echo "ws interop on $backend: FAILED"
         exit 1
     fi
+    page=$(chromium --headless --no-sandbox --disable-gpu --no-first-run \
+        --user-data-dir="$profile/$backend" --virtual-time-budget=5000 \
+        --dump-dom "file://$PWD/tests/browser/ws.html?port=$port" 2>/dev/null || true)
     kill "$server"
     wait "$server" 2>/dev/null || true
-    echo "ws interop on $backend: ok"
+    if ! grep -q '<body>ws ok: ' <<<"$page"; then
+        echo "chromium ws interop on $backend: FAILED: $(grep -o '<body>.*</body>' <<<"$page")"
+        exit 1
+    fi
+    echo "ws interop (python websockets, chromium) on $backend: ok"
 done
