@@ -8,9 +8,9 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 
-use nanoapi::executor::Backend;
-use nanoapi::server::ConnOptions;
-use nanoapi::ws::Limits;
+use nanoapi::executor::{Backend, spawn_local};
+use nanoapi::server::{ConnOptions, Request, ResponseWriter};
+use nanoapi::ws::{Handshake, Limits, Message, WebSocket};
 
 #[path = "../examples/ws_echo/echo.rs"]
 mod echo;
@@ -189,5 +189,48 @@ Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\nConne
                 .contains("sec-websocket-version: 13\r\n"),
             "{answer}"
         );
+    }
+}
+
+/// Splits the socket: a task of its own sends three ticks while this one reads (answering
+/// pings and the close through the same connection).
+async fn ticks(_: &(), req: &mut Request, w: &mut ResponseWriter) -> nanoapi::Result<()> {
+    let handshake = match Handshake::check(req) {
+        Ok(handshake) => handshake,
+        Err(refusal) => return w.send(refusal.into_response()).await,
+    };
+    let io = w.upgrade(handshake.accept(None)?).await?;
+    let (mut reader, mut writer) = WebSocket::new(io, Limits::default()).split();
+    let ticker = spawn_local(async move {
+        for n in 0..3 {
+            writer
+                .send(Message::Text(format!("tick {n}").into()))
+                .await?;
+        }
+        Ok::<_, std::io::Error>(())
+    });
+    while reader.recv().await?.is_some() {}
+    ticker.await.expect("the ticker ran")?;
+    Ok(())
+}
+
+#[test]
+fn a_split_socket_sends_from_one_task_and_answers_from_another() {
+    for backend in common::backends() {
+        common::with_dispatch(backend, (), ConnOptions::default(), ticks, move |addr| {
+            let (mut stream, head) = open(addr);
+            assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+            for n in 0..3 {
+                assert_eq!(
+                    read_frame(&mut stream),
+                    (0x81, format!("tick {n}").into_bytes())
+                );
+            }
+            stream.write_all(&frame(0x89, b"still there?")).unwrap();
+            assert_eq!(read_frame(&mut stream), (0x8A, b"still there?".to_vec()));
+            stream.write_all(&frame(0x88, b"\x03\xe8")).unwrap();
+            assert_eq!(read_frame(&mut stream), (0x88, b"\x03\xe8".to_vec()));
+            assert!(closed(&mut stream), "{backend:?}");
+        });
     }
 }

@@ -14,8 +14,8 @@
 //!   protocol error answered with its close code.
 //!
 //! With the App (feature `app` too), `app::WebSocketUpgrade` is the extractor of a WebSocket
-//! route. Not yet: permessage-deflate, read and idle timeouts, a socket split into a reader and
-//! a writer, and the C ABI and Python faces.
+//! route. [`WebSocket::split`] gives a reader and a writer for two tasks of one worker. Not
+//! yet: permessage-deflate, read and idle timeouts, and the C ABI and Python faces.
 
 mod close;
 mod frame;
@@ -27,4 +27,4 @@ pub use close::{CloseCode, CloseFrame};
 pub use frame::{Decoder, Frame, OpCode, ProtocolError, encode};
 pub use handshake::{Handshake, HandshakeError};
 pub use message::{Assembler, Message, Utf8Bytes};
-pub use socket::{Limits, WebSocket};
+pub use socket::{Limits, WebSocket, WsReader, WsWriter};

@@ -2,13 +2,16 @@
 //! in-memory duplex): messages received with pings answered and the close handshake kept,
 //! messages sent as single frames, a protocol error answered with its close code.
 
+use std::cell::Cell;
 use std::io;
+use std::rc::Rc;
 
 use bytes::{Bytes, BytesMut};
 
 use super::close::CloseFrame;
 use super::frame::{Decoder, OpCode, ProtocolError, encode};
 use super::message::{Assembler, Message};
+use crate::executor::sync::Mutex;
 use crate::server::Transport;
 
 /// Size limits of a [`WebSocket`].
@@ -67,28 +70,103 @@ enum Closing {
 /// ```
 #[derive(Debug)]
 pub struct WebSocket<T> {
+    reader: WsReader<T>,
+    writer: WsWriter<T>,
+}
+
+/// What both halves of a socket share: the connection, the send buffer (locked for a whole
+/// frame, so that the frames of two tasks never interleave) and where the close handshake is.
+#[derive(Debug)]
+struct Link<T> {
     io: T,
+    out: Mutex<BytesMut>,
+    closing: Cell<Closing>,
+}
+
+/// The receiving half of a [`WebSocket`] ([`WebSocket::split`]): pings are answered and the
+/// close handshake kept through the shared connection.
+#[derive(Debug)]
+pub struct WsReader<T> {
+    link: Rc<Link<T>>,
     received: BytesMut,
     decoder: Decoder,
     assembler: Assembler,
-    /// The send buffer, kept between sends.
-    out: BytesMut,
-    closing: Closing,
+}
+
+/// The sending half of a [`WebSocket`] ([`WebSocket::split`]), for another task of the same
+/// worker.
+#[derive(Debug)]
+pub struct WsWriter<T> {
+    link: Rc<Link<T>>,
 }
 
 impl<T: Transport> WebSocket<T> {
     /// A WebSocket over `io`, whose handshake is done.
     pub fn new(io: T, limits: Limits) -> WebSocket<T> {
-        WebSocket {
+        let link = Rc::new(Link {
             io,
-            received: BytesMut::new(),
-            decoder: Decoder::new(limits.max_frame),
-            assembler: Assembler::new(limits.max_message),
-            out: BytesMut::new(),
-            closing: Closing::Open,
+            out: Mutex::new(BytesMut::new()),
+            closing: Cell::new(Closing::Open),
+        });
+        WebSocket {
+            reader: WsReader {
+                link: link.clone(),
+                received: BytesMut::new(),
+                decoder: Decoder::new(limits.max_frame),
+                assembler: Assembler::new(limits.max_message),
+            },
+            writer: WsWriter { link },
         }
     }
 
+    /// The next message; see [`WsReader::recv`].
+    ///
+    /// # Errors
+    ///
+    /// As [`WsReader::recv`].
+    pub async fn recv(&mut self) -> io::Result<Option<Message>> {
+        self.reader.recv().await
+    }
+
+    /// Sends `message`; see [`WsWriter::send`].
+    ///
+    /// # Errors
+    ///
+    /// As [`WsWriter::send`].
+    pub async fn send(&mut self, message: Message) -> io::Result<()> {
+        self.writer.send(message).await
+    }
+
+    /// The socket as a reader and a writer, for two tasks of this worker (one that receives,
+    /// one that sends as events come).
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use nanoapi::executor::spawn_local;
+    /// use nanoapi::server::Upgraded;
+    /// use nanoapi::ws::{Message, WebSocket};
+    ///
+    /// async fn ticker(socket: WebSocket<Upgraded>) {
+    ///     let (mut reader, mut writer) = socket.split();
+    ///     let ticks = spawn_local(async move {
+    ///         for n in 0.. {
+    ///             let tick = Message::Text(format!("tick {n}").into());
+    ///             if writer.send(tick).await.is_err() {
+    ///                 break;
+    ///             }
+    ///         }
+    ///     });
+    ///     while let Ok(Some(_)) = reader.recv().await {}
+    ///     drop(ticks);
+    /// }
+    /// ```
+    pub fn split(self) -> (WsReader<T>, WsWriter<T>) {
+        (self.reader, self.writer)
+    }
+}
+
+impl<T: Transport> WsReader<T> {
     /// The next message: text, binary, a ping (already answered with a pong), a pong, or the
     /// peer's close (already answered, when it started the handshake); `None` once the
     /// connection is closed.
@@ -100,7 +178,7 @@ impl<T: Transport> WebSocket<T> {
     /// and the connection shut before it is returned.
     pub async fn recv(&mut self) -> io::Result<Option<Message>> {
         loop {
-            if self.closing == Closing::Done {
+            if self.link.closing.get() == Closing::Done {
                 return Ok(None);
             }
             match self.decoder.decode(&mut self.received) {
@@ -112,41 +190,13 @@ impl<T: Transport> WebSocket<T> {
                 Ok(None) => {}
                 Err(err) => return Err(self.fail(err).await),
             }
-            let chunk = self.io.recv().await?;
+            let chunk = self.link.io.recv().await?;
             if chunk.is_empty() {
                 // The peer went away without a close handshake.
-                self.closing = Closing::Done;
+                self.link.closing.set(Closing::Done);
                 return Ok(None);
             }
             self.received.extend_from_slice(&chunk);
-        }
-    }
-
-    /// Sends `message` as one frame (a close starts the close handshake: [`recv`] then
-    /// returns the peer's close, and `None` after it).
-    ///
-    /// # Errors
-    ///
-    /// The transport's errors; `NotConnected` after the close handshake started.
-    ///
-    /// [`recv`]: WebSocket::recv
-    pub async fn send(&mut self, message: Message) -> io::Result<()> {
-        if self.closing != Closing::Open {
-            return Err(io::Error::new(
-                io::ErrorKind::NotConnected,
-                "the WebSocket is closing",
-            ));
-        }
-        match message {
-            Message::Text(text) => self.send_frame(OpCode::Text, &text.into_bytes()).await,
-            Message::Binary(data) => self.send_frame(OpCode::Binary, &data).await,
-            Message::Ping(data) => self.send_frame(OpCode::Ping, &control(data)).await,
-            Message::Pong(data) => self.send_frame(OpCode::Pong, &control(data)).await,
-            Message::Close(frame) => {
-                let payload = frame.map(|f| f.payload()).unwrap_or_default();
-                self.closing = Closing::Sent;
-                self.send_frame(OpCode::Close, &payload).await
-            }
         }
     }
 
@@ -154,11 +204,11 @@ impl<T: Transport> WebSocket<T> {
     /// handshake for a close.
     async fn answer(&mut self, message: Message) -> io::Result<Message> {
         match &message {
-            Message::Ping(data) if self.closing == Closing::Open => {
-                self.send_frame(OpCode::Pong, &data.clone()).await?;
+            Message::Ping(data) if self.link.closing.get() == Closing::Open => {
+                self.link.send_frame(OpCode::Pong, data).await?;
             }
             Message::Close(frame) => {
-                if self.closing == Closing::Open {
+                if self.link.closing.get() == Closing::Open {
                     // Echo the peer's code, as RFC 6455 §5.5.1 suggests.
                     let echo = frame.as_ref().map(|f| {
                         CloseFrame {
@@ -167,10 +217,10 @@ impl<T: Transport> WebSocket<T> {
                         }
                         .payload()
                     });
-                    self.send_frame(OpCode::Close, &echo.unwrap_or_default())
-                        .await?;
+                    let echo = echo.unwrap_or_default();
+                    self.link.send_frame(OpCode::Close, &echo).await?;
                 }
-                self.finish();
+                self.link.finish();
             }
             _ => {}
         }
@@ -180,30 +230,62 @@ impl<T: Transport> WebSocket<T> {
     /// Answers a protocol error with its close frame and shuts the connection.
     async fn fail(&mut self, err: ProtocolError) -> io::Error {
         log::debug!("websocket closed: {err}");
-        if self.closing == Closing::Open {
+        if self.link.closing.get() == Closing::Open {
             let frame = CloseFrame {
                 code: err.code,
                 reason: err.reason.to_owned(),
             };
             // The peer broke the protocol: a failure to tell it so changes nothing.
-            let _ = self.send_frame(OpCode::Close, &frame.payload()).await;
+            let _ = self.link.send_frame(OpCode::Close, &frame.payload()).await;
         }
-        self.finish();
+        self.link.finish();
         io::Error::new(io::ErrorKind::InvalidData, err)
     }
+}
 
-    fn finish(&mut self) {
-        self.closing = Closing::Done;
+impl<T: Transport> WsWriter<T> {
+    /// Sends `message` as one frame (a close starts the close handshake: the reader then
+    /// returns the peer's close, and `None` after it).
+    ///
+    /// # Errors
+    ///
+    /// The transport's errors; `NotConnected` after the close handshake started.
+    pub async fn send(&mut self, message: Message) -> io::Result<()> {
+        if self.link.closing.get() != Closing::Open {
+            return Err(io::Error::new(
+                io::ErrorKind::NotConnected,
+                "the WebSocket is closing",
+            ));
+        }
+        match message {
+            Message::Text(text) => self.link.send_frame(OpCode::Text, &text.into_bytes()).await,
+            Message::Binary(data) => self.link.send_frame(OpCode::Binary, &data).await,
+            Message::Ping(data) => self.link.send_frame(OpCode::Ping, &control(data)).await,
+            Message::Pong(data) => self.link.send_frame(OpCode::Pong, &control(data)).await,
+            Message::Close(frame) => {
+                let payload = frame.map(|f| f.payload()).unwrap_or_default();
+                self.link.closing.set(Closing::Sent);
+                self.link.send_frame(OpCode::Close, &payload).await
+            }
+        }
+    }
+}
+
+impl<T: Transport> Link<T> {
+    fn finish(&self) {
+        self.closing.set(Closing::Done);
         // The peer may have gone already.
         let _ = self.io.shutdown_write();
     }
 
-    async fn send_frame(&mut self, opcode: OpCode, payload: &[u8]) -> io::Result<()> {
-        let mut out = std::mem::take(&mut self.out);
-        out.clear();
-        encode(&mut out, opcode, true, false, payload);
-        let (result, out) = self.io.send_all(out).await;
-        self.out = out;
+    /// Sends one frame, whole, before any other task's.
+    async fn send_frame(&self, opcode: OpCode, payload: &[u8]) -> io::Result<()> {
+        let mut out = self.out.lock().await;
+        let mut buf = std::mem::take(&mut *out);
+        buf.clear();
+        encode(&mut buf, opcode, true, false, payload);
+        let (result, buf) = self.io.send_all(buf).await;
+        *out = buf;
         result
     }
 }
