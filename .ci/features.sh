@@ -17,7 +17,7 @@ cargo test --locked -p nanoapi --features http-compat --doc -- compat
 cargo clippy --locked -p nanoapi --no-default-features --all-targets -- -D warnings
 cargo clippy --locked -p nanoapi --no-default-features --features ws --all-targets -- -D warnings
 cargo test --locked -p nanoapi --no-default-features --features ws --lib -- ws::
-cargo test --locked -p nanoapi --no-default-features --features ws --test ws
+cargo test --locked -p nanoapi --no-default-features --features ws --test ws --test ws_conformance
 cargo test --locked -p nanoapi --no-default-features --features ws --doc -- ws::
 cargo test --locked -p nanoapi --features ws --test app_ws
 cargo test --locked -p nanoapi --features ws --doc -- WebSocketUpgrade

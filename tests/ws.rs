@@ -33,59 +33,14 @@ Sec-WebSocket-Protocol: chat\r\n\r\n";
 
 /// Connects and completes the handshake; the 101's head.
 fn open(addr: SocketAddr) -> (TcpStream, String) {
-    let mut stream = common::connect(addr);
-    stream.write_all(HANDSHAKE).unwrap();
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        assert_eq!(
-            common::read_some(&mut stream, &mut byte).unwrap(),
-            1,
-            "the server closed"
-        );
-        head.push(byte[0]);
-    }
-    (stream, String::from_utf8(head).unwrap())
+    let (stream, head) = common::ws_open(addr, HANDSHAKE);
+    (
+        stream,
+        head.expect("the server closed during the handshake"),
+    )
 }
 
-/// A client frame: `payload` masked.
-fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
-    let mask = [0x37, 0xfa, 0x21, 0x3d];
-    let mut out = vec![first];
-    match payload.len() {
-        n @ 0..=125 => out.push(0x80 | n as u8),
-        n => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(&mask);
-    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-    out
-}
-
-/// Reads one server frame: (first byte, payload).
-fn read_frame(stream: &mut TcpStream) -> (u8, Vec<u8>) {
-    let mut head = [0u8; 2];
-    stream.read_exact(&mut head).unwrap();
-    assert_eq!(head[1] & 0x80, 0, "server frames are not masked");
-    let len = match head[1] & 0x7F {
-        126 => {
-            let mut n = [0u8; 2];
-            stream.read_exact(&mut n).unwrap();
-            usize::from(u16::from_be_bytes(n))
-        }
-        127 => {
-            let mut n = [0u8; 8];
-            stream.read_exact(&mut n).unwrap();
-            u64::from_be_bytes(n) as usize
-        }
-        n => usize::from(n),
-    };
-    let mut payload = vec![0; len];
-    stream.read_exact(&mut payload).unwrap();
-    (head[0], payload)
-}
+use common::{ws_frame as frame, ws_read_frame as read_frame};
 
 /// Reads until the server closes the connection; whether it did.
 fn closed(stream: &mut TcpStream) -> bool {

@@ -1,7 +1,7 @@
 //! Helpers shared by the runtime's socket tests.
 #![allow(dead_code, unreachable_pub)]
 
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -156,4 +156,64 @@ where
             spawn_blocking(move || client(addr)).await.unwrap()
         })
         .unwrap()
+}
+
+/// A WebSocket client's frame: its first byte (FIN, RSV, opcode) and `payload`, masked (what
+/// RFC 6455 says a client sends).
+pub fn ws_frame(first: u8, payload: &[u8]) -> Vec<u8> {
+    let mask = [0x9a, 0x3b, 0x5c, 0x7d];
+    let mut out = vec![first];
+    match payload.len() {
+        n @ 0..=125 => out.push(0x80 | n as u8),
+        n @ 126..=0xFFFF => {
+            out.push(0x80 | 126);
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            out.push(0x80 | 127);
+            out.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&mask);
+    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    out
+}
+
+/// Reads one WebSocket server frame (which must not be masked): (first byte, payload).
+pub fn ws_read_frame(stream: &mut TcpStream) -> (u8, Vec<u8>) {
+    let mut head = [0u8; 2];
+    stream.read_exact(&mut head).unwrap();
+    assert_eq!(head[1] & 0x80, 0, "server frames are not masked");
+    let len = match head[1] & 0x7F {
+        126 => {
+            let mut n = [0u8; 2];
+            stream.read_exact(&mut n).unwrap();
+            usize::from(u16::from_be_bytes(n))
+        }
+        127 => {
+            let mut n = [0u8; 8];
+            stream.read_exact(&mut n).unwrap();
+            usize::try_from(u64::from_be_bytes(n)).unwrap()
+        }
+        n => usize::from(n),
+    };
+    let mut payload = vec![0; len];
+    stream.read_exact(&mut payload).unwrap();
+    (head[0], payload)
+}
+
+/// Sends `handshake` and reads the response head, byte by byte so that no frame after it is
+/// consumed; `None` if the server closed first.
+pub fn ws_open(addr: SocketAddr, handshake: &[u8]) -> (TcpStream, Option<String>) {
+    let mut stream = connect(addr);
+    stream.write_all(handshake).unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if read_some(&mut stream, &mut byte).unwrap() != 1 {
+            return (stream, None);
+        }
+        head.push(byte[0]);
+    }
+    (stream, Some(String::from_utf8_lossy(&head).into_owned()))
 }
