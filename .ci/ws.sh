@@ -28,13 +28,22 @@ for backend in uring poll; do
         echo "ws interop on $backend: FAILED"
         exit 1
     fi
-    page=$(chromium --headless --no-sandbox --disable-gpu --no-first-run \
-        --user-data-dir="$profile/$backend" --virtual-time-budget=5000 \
-        --dump-dom "file://$PWD/tests/browser/ws.html?port=$port" 2>/dev/null || true)
+    # A cold Chromium sometimes exits before it loads the page: one retry, then its log.
+    for attempt in 1 2; do
+        page=$(chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+            --disable-background-networking --disable-component-update --disable-sync \
+            --user-data-dir="$profile/$backend-$attempt" --virtual-time-budget=5000 \
+            --dump-dom "file://$PWD/tests/browser/ws.html?port=$port" \
+            2>"$profile/chrome-$backend-$attempt.log" || true)
+        if grep -q '<body>ws ok: ' <<<"$page"; then
+            break
+        fi
+    done
     kill "$server"
     wait "$server" 2>/dev/null || true
     if ! grep -q '<body>ws ok: ' <<<"$page"; then
         echo "chromium ws interop on $backend: FAILED: $(grep -o '<body>.*</body>' <<<"$page")"
+        tail -20 "$profile/chrome-$backend-2.log"
         exit 1
     fi
     echo "ws interop (python websockets, chromium) on $backend: ok"
