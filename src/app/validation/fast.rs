@@ -130,6 +130,16 @@ fn not_text() -> Refusal {
     Refusal::new("value_error", "Value error, not a type read from text")
 }
 
+/// Deserializer methods that read one value's text, the value `$pick` chooses (the first pair,
+/// or the one a repeated name keeps).
+macro_rules! text_scalars {
+    ($pick:ident: $($method:ident),*) => {$(
+        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Refusal> {
+            self.$pick(|text| text.$method(visitor))
+        }
+    )*};
+}
+
 /// The pairs as a whole: a struct (each name once: its values gathered), a tuple (values in
 /// order) or a single value (the first).
 struct Pairs<I> {
@@ -189,37 +199,11 @@ impl<'de, 'a, I: PairIter<'a>> de::Deserializer<'de> for Pairs<I> {
         visitor.visit_newtype_struct(self)
     }
 
-    /// A single value: the first pair's (a path with one parameter).
-    fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Refusal> {
-        self.first(|text| text.deserialize_bool(visitor))
-    }
-
-    fn deserialize_i64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Refusal> {
-        self.first(|text| text.deserialize_i64(visitor))
-    }
-
-    fn deserialize_u64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Refusal> {
-        self.first(|text| text.deserialize_u64(visitor))
-    }
-
-    fn deserialize_i32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Refusal> {
-        self.first(|text| text.deserialize_i32(visitor))
-    }
-
-    fn deserialize_u32<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Refusal> {
-        self.first(|text| text.deserialize_u32(visitor))
-    }
-
-    fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Refusal> {
-        self.first(|text| text.deserialize_f64(visitor))
-    }
-
-    fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Refusal> {
-        self.first(|text| text.deserialize_str(visitor))
-    }
-
-    fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Refusal> {
-        self.first(|text| text.deserialize_string(visitor))
+    // A single value: the first pair's (a path with one parameter).
+    text_scalars! {
+        first: deserialize_bool, deserialize_i8, deserialize_i16, deserialize_i32,
+        deserialize_i64, deserialize_u8, deserialize_u16, deserialize_u32, deserialize_u64,
+        deserialize_f32, deserialize_f64, deserialize_str, deserialize_string
     }
 
     fn deserialize_enum<V: Visitor<'de>>(
@@ -232,8 +216,7 @@ impl<'de, 'a, I: PairIter<'a>> de::Deserializer<'de> for Pairs<I> {
     }
 
     forward_to_deserialize_any! {
-        i8 i16 i128 u8 u16 u128 f32 char bytes byte_buf option unit unit_struct seq map
-        identifier ignored_any
+        i128 u128 char bytes byte_buf option unit unit_struct seq map identifier ignored_any
     }
 }
 
@@ -316,19 +299,11 @@ impl<'a, I: PairIter<'a>> Named<I> {
     }
 }
 
-macro_rules! named_scalars {
-    ($($method:ident),*) => {$(
-        fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Refusal> {
-            self.one(|text| text.$method(visitor))
-        }
-    )*};
-}
-
 impl<'de, 'a, I: PairIter<'a>> de::Deserializer<'de> for Named<I> {
     type Error = Refusal;
 
-    named_scalars! {
-        deserialize_bool, deserialize_i8, deserialize_i16, deserialize_i32, deserialize_i64,
+    text_scalars! {
+        one: deserialize_bool, deserialize_i8, deserialize_i16, deserialize_i32, deserialize_i64,
         deserialize_u8, deserialize_u16, deserialize_u32, deserialize_u64, deserialize_f32,
         deserialize_f64, deserialize_str, deserialize_string, deserialize_ignored_any,
         deserialize_any
