@@ -79,15 +79,34 @@ impl FromRequestParts for CurrentUser {
     }
 }
 
+async fn me(CurrentUser(name): CurrentUser) -> String {
+    name
+}
+
+async fn read_doc(Security(token): Security<UserToken>) -> String {
+    format!("read by {}", token.credentials)
+}
+
+async fn write_doc() -> &'static str {
+    "written"
+}
+
+/// `/me` behind the `CurrentUser` dependency, `/doc` behind the `UserToken` check (as an
+/// extractor for GET, as a route guard for POST), the users in the state.
+fn users_app() -> App {
+    App::new()
+        .state(users())
+        .get("/me", me)
+        .get("/doc", read_doc)
+        .route(Route::post("/doc", write_doc).security::<UserToken>())
+}
+
 #[test]
 fn a_dependency_reads_other_extractors_and_the_state() {
-    async fn me(CurrentUser(name): CurrentUser) -> String {
-        name
-    }
     let err = App::new().get("/me", me).build().unwrap_err();
     assert!(err.to_string().contains("State<app_state::Users>"), "{err}");
 
-    let client = App::new().state(users()).get("/me", me).test_client();
+    let client = users_app().test_client();
     assert_eq!(client.get("/me?token=t-ada").send().text(), "ada");
     let unknown = client.get("/me?token=nope").send();
     assert_eq!(unknown.status(), 401);
@@ -123,17 +142,7 @@ impl SecurityScheme for UserToken {
 
 #[test]
 fn a_security_check_reads_the_state_and_the_request_as_extractor_and_as_guard() {
-    async fn read(Security(token): Security<UserToken>) -> String {
-        format!("read by {}", token.credentials)
-    }
-    async fn write() -> &'static str {
-        "written"
-    }
-    let client = App::new()
-        .state(users())
-        .get("/doc", read)
-        .route(Route::post("/doc", write).security::<UserToken>())
-        .test_client();
+    let client = users_app().test_client();
     let bearer = |token: &str| format!("Bearer {token}");
     let get = |token: &str| {
         client
@@ -152,6 +161,48 @@ fn a_security_check_reads_the_state_and_the_request_as_extractor_and_as_guard() 
     assert_eq!(post("t-ada").text(), "written");
     assert_eq!(post("t-bob").status(), 403);
     assert_eq!(post("t-eve").status(), 401);
+}
+
+#[test]
+fn dependencies_and_security_checks_read_the_state_over_sockets() {
+    for backend in common::backends() {
+        let server = users_app()
+            .serve(Options::default().port(0).workers(1).backend(backend))
+            .unwrap();
+        let addr = server.handle().local_addr();
+        let exchange = |request: &str| {
+            let mut stream = common::connect(addr);
+            stream.write_all(request.as_bytes()).unwrap();
+            let mut got = String::new();
+            stream.read_to_string(&mut got).unwrap();
+            got
+        };
+        let cases = [
+            ("GET /me?token=t-ada", "", "200 OK", "ada"),
+            (
+                "GET /me?token=nope",
+                "",
+                "401 Unauthorized",
+                r#"{"detail":"unknown token"}"#,
+            ),
+            ("GET /doc", "Bearer t-bob", "200 OK", "read by t-bob"),
+            ("POST /doc", "Bearer t-ada", "200 OK", "written"),
+            ("POST /doc", "Bearer t-bob", "403 Forbidden", ""),
+            ("POST /doc", "Bearer t-eve", "401 Unauthorized", ""),
+        ];
+        for (line, authorization, status, body) in cases {
+            let got = exchange(&format!(
+                "{line} HTTP/1.1\r\nHost: t\r\nAuthorization: {authorization}\r\n\
+                 Content-Length: 0\r\nConnection: close\r\n\r\n"
+            ));
+            assert!(
+                got.starts_with(&format!("HTTP/1.1 {status}\r\n")),
+                "{backend:?} {line} {authorization}: {got}"
+            );
+            assert!(got.ends_with(body), "{backend:?} {line}: {got}");
+        }
+        server.shutdown_blocking();
+    }
 }
 
 /// Tells the test that a request reached its handler.

@@ -66,6 +66,27 @@ fn serve_on_port_zero_shares_the_port_across_workers() {
 }
 
 #[test]
+fn a_port_in_use_is_an_error_that_names_the_address() {
+    // A listener without `SO_REUSEPORT` holds the port against ours.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    for backend in common::backends() {
+        let options = Options::default().port(port).workers(1).backend(backend);
+        let err = nanoapi::serve(options, Arc::new(AtomicUsize::new(0)), dispatch).unwrap_err();
+        assert_eq!(
+            err.kind(),
+            std::io::ErrorKind::AddrInUse,
+            "{backend:?}: {err}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.starts_with(&format!("cannot listen on 127.0.0.1:{port}: ")),
+            "{backend:?}: {message}"
+        );
+    }
+}
+
+#[test]
 fn an_inherited_listener_is_served_by_every_worker() {
     for backend in common::backends() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

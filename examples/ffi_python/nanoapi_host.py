@@ -11,8 +11,8 @@ threads (never on a reactor thread). It returns one of:
 
 An exception in the handler (or in its generator) is logged and becomes a 500 (or an aborted
 connection once a stream has started). The library is found through ``NANOAPI_FFI_LIB`` or, by
-default, in ``$CARGO_TARGET_DIR/debug`` (then ``release``), ``CARGO_TARGET_DIR`` defaulting
-to the repository's ``target/``.
+default, as the most recently built of ``$CARGO_TARGET_DIR/release`` and
+``$CARGO_TARGET_DIR/debug``, ``CARGO_TARGET_DIR`` defaulting to the repository's ``target/``.
 """
 
 import ctypes

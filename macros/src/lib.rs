@@ -7,8 +7,8 @@
 //! one assertion per argument and one for the output, each pointing at its type, so the
 //! compiler names the argument and the missing trait (`FromRequestParts` for every argument
 //! but the last, which reads the body: a `Json<T>` too early is named; `FromRequest` for the
-//! last; `IntoResponse`; or a trait those need, such as `JsonSchema` for `Json<T>`). The
-//! handler itself is unchanged.
+//! last; `IntoResponse`; or, for the type read by `Json<T>`, `Form<T>`, `Path<T>`, `Query<T>`,
+//! `Header<T>` and `Cookie<T>`, its JSON schema). The handler itself is unchanged.
 #![warn(missing_docs)]
 
 use proc_macro::TokenStream;
@@ -42,9 +42,9 @@ const MAX_ARGUMENTS: usize = 12;
 /// let app = App::new().post("/lists/{list}/todos", create);
 /// ```
 ///
-/// Without its `JsonSchema` derive, the error points at `Json<NewTodo>` and says "the trait
-/// bound `NewTodo: JsonSchema` is not satisfied" (where plain `App::post` says only that
-/// `create` is not a handler):
+/// Without its `JsonSchema` derive, the error points at `NewTodo` in `Json<NewTodo>` and says
+/// "`NewTodo` has no JSON schema", with a note to derive `schemars::JsonSchema` (where plain
+/// `App::post` says only that `create` is not a handler):
 ///
 /// ```compile_fail,E0277
 /// use nanoapi::app::{Json, debug_handler};
@@ -102,6 +102,13 @@ fn expand(mut handler: ItemFn) -> syn::Result<TokenStream2> {
                 format!("a handler takes at most {MAX_ARGUMENTS} arguments (extractors)"),
             ));
         }
+        // A type read by serde with a schema (`Json<T>`, `Query<T>`, ...) is checked first on
+        // its own: behind the extractor's impl, the compiler would name only the extractor.
+        if let Some(inner) = schema_read_type(ty) {
+            assertions.push(quote_spanned! {inner.span()=>
+                __nanoapi_has_a_schema::<#inner>();
+            });
+        }
         // Every argument but the last reads the head only; the last may read the body.
         assertions.push(if index + 1 == sig.inputs.len() {
             quote_spanned! {ty.span()=>
@@ -132,11 +139,38 @@ fn expand(mut handler: ItemFn) -> syn::Result<TokenStream2> {
             fn __nanoapi_argument_is_a_head_extractor<T: ::nanoapi::app::FromRequestParts>() {}
             fn __nanoapi_last_argument_is_an_extractor<T: ::nanoapi::app::FromRequest<M>, M>() {}
             fn __nanoapi_output_is_a_response<T: ::nanoapi::app::IntoResponse>() {}
+            fn __nanoapi_has_a_schema<T: ::nanoapi::app::ApiSchema + ?Sized>() {}
             #(#assertions)*
         }
         #body
     }};
     Ok(quote!(#handler))
+}
+
+/// The extractors whose type parameter is read by serde and described by its schema.
+const SCHEMA_EXTRACTORS: [&str; 6] = ["Json", "Form", "Path", "Query", "Header", "Cookie"];
+
+/// `T` in `Json<T>` (or another of [`SCHEMA_EXTRACTORS`], by its last path segment), unless it
+/// is `_` or mentions `impl Trait`.
+fn schema_read_type(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if !SCHEMA_EXTRACTORS.iter().any(|name| last.ident == name) {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(arguments) = &last.arguments else {
+        return None;
+    };
+    let mut types = arguments.args.iter().filter_map(|argument| match argument {
+        syn::GenericArgument::Type(inner) => Some(inner),
+        _ => None,
+    });
+    match (types.next(), types.next()) {
+        (Some(inner), None) if !matches!(inner, Type::Infer(_)) && !mentions_impl(inner) => {
+            Some(inner)
+        }
+        _ => None,
+    }
 }
 
 /// Whether a type contains `impl Trait` anywhere (it cannot be named in a turbofish).

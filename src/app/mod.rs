@@ -59,7 +59,7 @@ use std::io;
 use std::sync::Arc;
 
 pub use doc::{
-    BodyDoc, OperationDoc, ParamLocation, ParamsDoc, ResponseDoc, SchemaFn, SecurityDoc,
+    ApiSchema, BodyDoc, OperationDoc, ParamLocation, ParamsDoc, ResponseDoc, SchemaFn, SecurityDoc,
     schema_inline, schema_ref,
 };
 pub use extract::{

@@ -197,6 +197,58 @@ impl std::fmt::Debug for RequestParts<'_> {
 /// }
 /// ```
 ///
+/// A dependency that uses another extractor and the app's state, checking a token against the
+/// users in a "database"; `describe` documents what it reads (and lets `App::build` check the
+/// state is registered):
+///
+/// ```
+/// use std::collections::HashMap;
+/// use std::sync::Arc;
+/// use nanoapi::app::{
+///     App, FromRequestParts, HttpException, OperationDoc, Query, Rejection, RequestContext,
+///     RequestParts, State,
+/// };
+/// use nanoapi::http::StatusCode;
+///
+/// #[derive(Clone)]
+/// struct Users(Arc<HashMap<String, String>>);
+///
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// struct Token {
+///     token: String,
+/// }
+///
+/// struct CurrentUser(String);
+///
+/// impl FromRequestParts for CurrentUser {
+///     async fn from_request_parts(
+///         req: &mut RequestParts<'_>,
+///         cx: &RequestContext<'_>,
+///     ) -> Result<Self, Rejection> {
+///         let Query(Token { token }) = Query::from_request_parts(req, cx).await?;
+///         let users = cx.state::<Users>().expect("checked by App::build");
+///         match users.0.get(&token) {
+///             Some(name) => Ok(CurrentUser(name.clone())),
+///             None => Err(HttpException::new(StatusCode::UNAUTHORIZED, "unknown token").into()),
+///         }
+///     }
+///
+///     fn describe(doc: &mut OperationDoc) {
+///         Query::<Token>::describe(doc);
+///         State::<Users>::describe(doc);
+///     }
+/// }
+///
+/// async fn me(CurrentUser(name): CurrentUser) -> String {
+///     name
+/// }
+///
+/// let users = Users(Arc::new(HashMap::from([("t-ada".into(), "ada".into())])));
+/// let client = App::new().state(users).get("/me", me).test_client();
+/// assert_eq!(client.get("/me?token=t-ada").send().text(), "ada");
+/// assert_eq!(client.get("/me?token=nope").send().status(), 401);
+/// ```
+///
 /// A head extractor cannot read the body; this does not compile:
 ///
 /// ```compile_fail,E0596
