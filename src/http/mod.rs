@@ -6,6 +6,8 @@
 //! - [`encode`]: a response onto the wire ([`send_response`]), chunked framing out, and the
 //!   one-copy `200 application/json` path;
 //! - [`response_parse`]: the client side, an incremental response parser ([`ResponseParser`]);
+//! - [`coding`]: content codings (gzip, br, zstd behind features): `Accept-Encoding`
+//!   negotiation, response compression, request body decoding;
 //! - [`StatusCode`] and [`http_date`]: status codes with reason phrases, and the cached `Date`
 //!   value.
 //!
@@ -14,6 +16,7 @@
 //! with byte-string tables.
 
 pub mod chunked;
+pub mod coding;
 pub mod encode;
 pub mod parse;
 pub mod response;
