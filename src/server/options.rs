@@ -246,6 +246,27 @@ impl Options {
         self
     }
 
+    /// Renders the static responses compressed as well (see [`StaticRoutes::compress`]): each
+    /// request gets the variant its `Accept-Encoding` allows, picked without compressing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nanoapi::http::coding::Compression;
+    /// use nanoapi::http::{Response, StatusCode};
+    /// use nanoapi::server::Options;
+    ///
+    /// let page = Response::html(StatusCode::OK, "<p>a page</p>".repeat(200));
+    /// let options = Options::default()
+    ///     .static_response("GET", "/", page)
+    ///     .static_compression(Compression::new());
+    /// ```
+    #[cfg(coding)]
+    pub fn static_compression(mut self, compression: crate::http::coding::Compression) -> Options {
+        self.static_routes.compress(compression);
+        self
+    }
+
     /// Serves `listener` (already bound and listening) instead of binding `host:port`: for
     /// socket activation (systemd passes the socket as descriptor 3:
     /// `unsafe { TcpListener::from_raw_fd(3) }`) or a descriptor inherited across an exec.

@@ -8,6 +8,8 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 
+#[cfg(coding)]
+use crate::http::coding::{Coding, Compression};
 use crate::http::{
     Body, DATE_VALUE_LENGTH, HeaderList, Response, ResponseContext, StatusCode, Version,
     send_response,
@@ -18,6 +20,9 @@ use crate::http::{
 #[derive(Clone, Default)]
 pub struct StaticRoutes {
     routes: Vec<StaticRoute>,
+    /// The compressed variants to render, if any.
+    #[cfg(coding)]
+    compression: Option<Compression>,
 }
 
 #[derive(Clone)]
@@ -52,6 +57,14 @@ impl StaticRoutes {
         });
     }
 
+    /// Renders every route that `compression` applies to in each of its codings as well, so
+    /// that a request's `Accept-Encoding` picks a variant without compressing anything while
+    /// serving (every variant of such a route carries `Vary: Accept-Encoding`).
+    #[cfg(coding)]
+    pub fn compress(&mut self, compression: Compression) {
+        self.compression = Some(compression);
+    }
+
     /// Whether no route is registered.
     pub fn is_empty(&self) -> bool {
         self.routes.is_empty()
@@ -62,12 +75,7 @@ impl StaticRoutes {
     pub fn render(&self, server_header: Option<&[u8]>) -> StaticCache {
         let mut by_method: Vec<(Vec<u8>, PathTable)> = Vec::new();
         for route in &self.routes {
-            let response = Response::from_parts(
-                route.status,
-                route.headers.clone(),
-                Body::Bytes(route.body.clone()),
-            );
-            let prepared = Arc::new(PreparedResponse::new(&response, server_header));
+            let entry = Arc::new(self.render_route(route, server_header));
             let method = route.method.as_bytes().to_vec();
             let table = match by_method.iter_mut().find(|(m, _)| *m == method) {
                 Some((_, table)) => table,
@@ -76,9 +84,50 @@ impl StaticRoutes {
                     &mut by_method.last_mut().expect("just pushed").1
                 }
             };
-            table.insert(route.path.as_bytes().into(), prepared);
+            table.insert(route.path.as_bytes().into(), entry);
         }
         StaticCache { by_method }
+    }
+
+    /// One route's prepared responses: as registered, and compressed in each coding when the
+    /// compression applies to it.
+    fn render_route(&self, route: &StaticRoute, server_header: Option<&[u8]>) -> StaticEntry {
+        let response = || {
+            Response::from_parts(
+                route.status,
+                route.headers.clone(),
+                Body::Bytes(route.body.clone()),
+            )
+        };
+        #[cfg(coding)]
+        if let Some(compression) = self
+            .compression
+            .as_ref()
+            .filter(|compression| compression.applies_to(&response()))
+        {
+            let identity = compression.compress(None::<&[u8]>, response());
+            let encoded = compression
+                .offered()
+                .iter()
+                .map(|&coding| {
+                    let coded =
+                        compression.encode(coding, compression.compress(None::<&[u8]>, response()));
+                    (coding, PreparedResponse::new(&coded, server_header))
+                })
+                .collect();
+            return StaticEntry {
+                identity: PreparedResponse::new(&identity, server_header),
+                encoded,
+                offered: compression.offered().to_vec(),
+            };
+        }
+        StaticEntry {
+            identity: PreparedResponse::new(&response(), server_header),
+            #[cfg(coding)]
+            encoded: Vec::new(),
+            #[cfg(coding)]
+            offered: Vec::new(),
+        }
     }
 }
 
@@ -95,7 +144,39 @@ impl fmt::Debug for StaticRoutes {
 }
 
 /// The prepared responses of one method, by raw path.
-type PathTable = HashMap<Box<[u8]>, Arc<PreparedResponse>>;
+type PathTable = HashMap<Box<[u8]>, Arc<StaticEntry>>;
+
+/// A static route's prepared responses: as registered, and in each coding of the compression
+/// the routes were rendered with (when it applies to the route).
+#[derive(Debug)]
+pub(crate) struct StaticEntry {
+    identity: PreparedResponse,
+    /// In the server's order of preference; empty without compression.
+    #[cfg(coding)]
+    encoded: Vec<(Coding, PreparedResponse)>,
+    /// The codings of `encoded`, in the same order, for negotiation.
+    #[cfg(coding)]
+    offered: Vec<Coding>,
+}
+
+impl StaticEntry {
+    /// The response for a request whose `Accept-Encoding` values `accept_encoding` gives
+    /// (called only when the route has compressed variants).
+    #[cfg_attr(not(coding), allow(unused_variables))]
+    pub(crate) fn select<'a, I>(&self, accept_encoding: impl FnOnce() -> I) -> &PreparedResponse
+    where
+        I: IntoIterator<Item = &'a [u8]>,
+    {
+        #[cfg(coding)]
+        if !self.encoded.is_empty()
+            && let Some(coding) = crate::http::coding::negotiate(accept_encoding(), &self.offered)
+            && let Some((_, coded)) = self.encoded.iter().find(|(c, _)| *c == coding)
+        {
+            return coded;
+        }
+        &self.identity
+    }
+}
 
 /// Rendered static routes, looked up per request (see [`StaticRoutes::render`]).
 #[derive(Debug, Default)]
@@ -104,8 +185,8 @@ pub struct StaticCache {
 }
 
 impl StaticCache {
-    /// The prepared response for `method` and `path`; a `HEAD` falls back to the `GET` route.
-    pub(crate) fn lookup(&self, method: &[u8], path: &[u8]) -> Option<&PreparedResponse> {
+    /// The prepared responses for `method` and `path`; a `HEAD` falls back to the `GET` route.
+    pub(crate) fn lookup(&self, method: &[u8], path: &[u8]) -> Option<&StaticEntry> {
         let find = |method: &[u8]| {
             self.by_method
                 .iter()
@@ -253,5 +334,70 @@ mod tests {
         assert!(cache.lookup(b"HEAD", b"/health").is_some());
         assert!(cache.lookup(b"POST", b"/health").is_none());
         assert!(cache.lookup(b"GET", b"/health/").is_none());
+    }
+
+    #[cfg(feature = "compression-gzip")]
+    #[test]
+    fn compressed_variants_are_rendered_once_and_picked_by_accept_encoding() {
+        use crate::http::coding::{Coding, Compression};
+        use std::io::Read;
+
+        let page = "<p>the same paragraph</p>".repeat(100);
+        let mut routes = StaticRoutes::default();
+        routes.add("GET", "/page", Response::html(StatusCode::OK, page.clone()));
+        routes.add("GET", "/small", Response::text(StatusCode::OK, "ok"));
+        routes.compress(Compression::new().codings([Coding::Gzip]));
+        let cache = routes.render(None);
+        let date = *b"Sun, 06 Nov 1994 08:49:37 GMT";
+        let send = |path: &[u8], accept: &[&[u8]], head_request: bool| {
+            let entry = cache.lookup(b"GET", path).unwrap();
+            let mut out = BytesMut::new();
+            entry.select(|| accept.iter().copied()).append(
+                Version::Http11,
+                true,
+                head_request,
+                &date,
+                &mut out,
+            );
+            let text = out.freeze();
+            let split = text.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+            (
+                String::from_utf8(text[..split].to_vec()).unwrap(),
+                text.slice(split..),
+            )
+        };
+
+        let (head, body) = send(b"/page", &[b"br;q=1, gzip;q=0.5"], false);
+        assert!(head.contains("\r\nContent-Encoding: gzip\r\n"), "{head}");
+        assert!(head.contains("\r\nVary: Accept-Encoding\r\n"), "{head}");
+        assert!(
+            head.contains(&format!("\r\nContent-Length: {}\r\n", body.len())),
+            "{head}"
+        );
+        let mut plain = String::new();
+        flate2::read::GzDecoder::new(&body[..])
+            .read_to_string(&mut plain)
+            .unwrap();
+        assert_eq!(plain, page);
+        // HEAD: the same head, no body.
+        let (head_only, nothing) = send(b"/page", &[b"gzip"], true);
+        assert_eq!(head_only, head);
+        assert!(nothing.is_empty());
+
+        // Identity: the page as registered, still varying.
+        let (head, body) = send(b"/page", &[b"identity"], false);
+        assert!(!head.contains("Content-Encoding"), "{head}");
+        assert!(head.contains("\r\nVary: Accept-Encoding\r\n"), "{head}");
+        assert_eq!(body, page.as_bytes());
+        let (no_field, _) = send(b"/page", &[], false);
+        assert_eq!(no_field, head);
+
+        // Under the threshold: one rendering, no Vary.
+        let (head, body) = send(b"/small", &[b"gzip"], false);
+        assert!(
+            !head.contains("Content-Encoding") && !head.contains("Vary"),
+            "{head}"
+        );
+        assert_eq!(body, "ok");
     }
 }

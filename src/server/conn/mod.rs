@@ -338,7 +338,8 @@ where
                 if head.framing() != http::BodyFraming::None {
                     return None;
                 }
-                cache.lookup(head.method_bytes(&head_bytes), head.path(&head_bytes))
+                let entry = cache.lookup(head.method_bytes(&head_bytes), head.path(&head_bytes))?;
+                Some(entry.select(|| head.header_all(&head_bytes, b"accept-encoding")))
             });
         let started = metrics.map(|_| Instant::now());
         if let Some(prepared) = prepared {
