@@ -58,6 +58,8 @@ use std::future::Future;
 use std::io;
 use std::sync::Arc;
 
+#[cfg(coding)]
+pub use crate::http::coding::Compression;
 pub use doc::{
     ApiSchema, BodyDoc, OperationDoc, ParamLocation, ParamsDoc, ResponseDoc, SchemaFn, SecurityDoc,
     schema_inline, schema_ref,
@@ -69,6 +71,8 @@ pub use extract::{
 };
 pub use handler::{Handler, LocalBoxFuture};
 pub use lifecycle::BackgroundTasks;
+#[cfg(coding)]
+pub use middleware::RequestDecompression;
 pub use middleware::{
     AccessLog, BodyEnd, BodyLimit, Cors, MAX_REQUEST_ID_LEN, Middleware, Next, RequestId,
     RequestIdMiddleware, Timeout, on_body_end,

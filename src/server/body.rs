@@ -10,6 +10,10 @@ use bytes::Bytes;
 
 use super::conn::{BodyStep, DynConn};
 use crate::error::{Error, Result};
+#[cfg(coding)]
+use crate::http::StatusCode;
+#[cfg(coding)]
+use crate::http::coding::{Coding, DecodeError, Decoder};
 
 /// The next piece of the body of exchange `seq` on `conn`, `None` at its end.
 ///
@@ -79,6 +83,65 @@ impl Drop for Reading<'_> {
     }
 }
 
+/// A request body's content coding, removed as the body is read (see
+/// [`Request::decode_body`](super::Request::decode_body)).
+#[cfg(coding)]
+pub(crate) enum BodyDecoding {
+    /// Not read yet: the decoder takes the body limit in force at the first read.
+    Pending(Coding),
+    Decoding(Box<Decoder>),
+    /// The coded stream ended.
+    Done,
+}
+
+#[cfg(coding)]
+impl BodyDecoding {
+    /// The next piece of the decoded body of exchange `seq` on `conn`, `None` at its end.
+    ///
+    /// # Errors
+    ///
+    /// As [`read_chunk`]; 413 once the decoded body passes the body limit, 400 for bytes that
+    /// are not in the coding or a coded stream cut short. Either fails the body, so the
+    /// connection closes after the response instead of reading the rest.
+    pub(crate) async fn read_chunk(&mut self, conn: &DynConn, seq: u32) -> Result<Option<Bytes>> {
+        loop {
+            let decoder = match self {
+                BodyDecoding::Done => return Ok(None),
+                BodyDecoding::Pending(coding) => {
+                    let limit = conn.exchange.borrow().limit();
+                    *self = BodyDecoding::Decoding(Box::new(Decoder::new(*coding, limit)));
+                    continue;
+                }
+                BodyDecoding::Decoding(decoder) => decoder,
+            };
+            let decoded = match read_chunk(conn, seq).await? {
+                Some(coded) => decoder.decode(&coded),
+                None => {
+                    let BodyDecoding::Decoding(decoder) =
+                        std::mem::replace(self, BodyDecoding::Done)
+                    else {
+                        unreachable!("matched above")
+                    };
+                    decoder.finish()
+                }
+            };
+            match decoded {
+                Ok(plain) if plain.is_empty() => {}
+                Ok(plain) => return Ok(Some(plain)),
+                Err(err) => {
+                    *self = BodyDecoding::Done;
+                    let status = match err {
+                        DecodeError::TooLarge => StatusCode::CONTENT_TOO_LARGE,
+                        DecodeError::Invalid(_) => StatusCode::BAD_REQUEST,
+                    };
+                    let err = Error::with_status(status, err);
+                    return Err(conn.exchange.borrow_mut().fail_body(err));
+                }
+            }
+        }
+    }
+}
+
 /// A request's body, moved out of the request by
 /// [`Request::take_body`](super::Request::take_body): read it after the request's borrow ends
 /// (a handler's streamed-body argument). Whatever is left unread when the response is done is
@@ -102,11 +165,22 @@ impl Drop for Reading<'_> {
 pub struct RequestBody {
     conn: Rc<DynConn>,
     seq: u32,
+    #[cfg(coding)]
+    decoding: Option<BodyDecoding>,
 }
 
 impl RequestBody {
-    pub(crate) fn new(conn: Rc<DynConn>, seq: u32) -> RequestBody {
-        RequestBody { conn, seq }
+    pub(crate) fn new(
+        conn: Rc<DynConn>,
+        seq: u32,
+        #[cfg(coding)] decoding: Option<BodyDecoding>,
+    ) -> RequestBody {
+        RequestBody {
+            conn,
+            seq,
+            #[cfg(coding)]
+            decoding,
+        }
     }
 
     /// The next piece of the body, `None` at its end.
@@ -116,6 +190,10 @@ impl RequestBody {
     /// As [`Request::read_chunk`](super::Request::read_chunk); also an error while another
     /// read of the same body is under way, or once the request is over.
     pub async fn read_chunk(&mut self) -> Result<Option<Bytes>> {
+        #[cfg(coding)]
+        if let Some(decoding) = &mut self.decoding {
+            return decoding.read_chunk(&self.conn, self.seq).await;
+        }
         read_chunk(&self.conn, self.seq).await
     }
 

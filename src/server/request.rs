@@ -12,7 +12,11 @@ use nanoapi_executor::BufResult;
 use super::body::{self, RequestBody};
 use super::conn::{Addrs, Conn, DynConn};
 use super::{Extensions, ShutdownSignal, Transport};
+#[cfg(coding)]
+use crate::error::Error;
 use crate::error::Result;
+#[cfg(coding)]
+use crate::http::StatusCode;
 use crate::http::{BodyFraming, Limits as HeadLimits, Method, RequestHead, Status, Version};
 
 /// An HTTP request: the head, parsed without copying, and the body, read on demand.
@@ -43,6 +47,9 @@ pub struct Request {
     /// Which exchange of the connection this request is.
     seq: u32,
     extensions: Extensions,
+    /// The body's content coding, removed as it is read ([`Request::decode_body`]).
+    #[cfg(coding)]
+    decoding: Option<body::BodyDecoding>,
 }
 
 impl Request {
@@ -55,6 +62,8 @@ impl Request {
             conn,
             seq,
             extensions: Extensions::new(),
+            #[cfg(coding)]
+            decoding: None,
         }
     }
 
@@ -228,14 +237,88 @@ impl Request {
     /// 413 past the body limit (a declared length over it fails before anything is read),
     /// 400 for malformed chunked framing or a body cut short, 408 when the client stalls.
     pub async fn read_chunk(&mut self) -> Result<Option<Bytes>> {
+        #[cfg(coding)]
+        if let Some(decoding) = &mut self.decoding {
+            return decoding.read_chunk(&self.conn, self.seq).await;
+        }
         body::read_chunk(&self.conn, self.seq).await
+    }
+
+    /// Removes the body's content coding as it is read, when its `Content-Encoding` names one
+    /// of `accepted` (`identity`, or no field, leaves the body as it is): reads then return
+    /// the decoded bytes, and the body limit (the one in force at the first read) holds for
+    /// the decoded size, so a small body that expands without bound is refused with 413 once
+    /// it passes the limit, with no more than the limit held. Returns the coding removed.
+    ///
+    /// Call it before the first read.
+    ///
+    /// # Errors
+    ///
+    /// 415 for a coding not in `accepted` (or unknown), or more than one coding.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(feature = "compression-gzip")] {
+    /// use nanoapi::http::coding::{Coding, Encoder, Levels};
+    /// use nanoapi::server::Request;
+    ///
+    /// nanoapi::executor::block_on(async {
+    ///     let gzip = Encoder::encode_all(Coding::Gzip, &Levels::default(), b"hello").unwrap();
+    ///     let mut req =
+    ///         Request::from_parts("POST", "/", &[("Content-Encoding", "gzip")], gzip).unwrap();
+    ///     assert_eq!(req.decode_body(&[Coding::Gzip]).unwrap(), Some(Coding::Gzip));
+    ///     assert_eq!(req.read_to_end().await.unwrap(), "hello");
+    /// });
+    /// # }
+    /// ```
+    #[cfg(coding)]
+    pub fn decode_body(
+        &mut self,
+        accepted: &[crate::http::coding::Coding],
+    ) -> Result<Option<crate::http::coding::Coding>> {
+        use crate::http::coding::Coding;
+        let chosen = {
+            let mut codings = self
+                .header_all("content-encoding")
+                .flat_map(|value| value.split(|&b| b == b','))
+                .map(<[u8]>::trim_ascii)
+                .filter(|token| !token.is_empty());
+            match (codings.next(), codings.next()) {
+                (None, _) => Ok(None),
+                (Some(_), Some(_)) => {
+                    Err("a request body with more than one content coding".to_owned())
+                }
+                (Some(token), None) if token.eq_ignore_ascii_case(b"identity") => Ok(None),
+                (Some(token), None) => Coding::from_token(token)
+                    .filter(|coding| accepted.contains(coding))
+                    .map(Some)
+                    .ok_or_else(|| {
+                        format!(
+                            "content coding {:?} is not accepted for a request body",
+                            String::from_utf8_lossy(token)
+                        )
+                    }),
+            }
+        };
+        let coding =
+            chosen.map_err(|why| Error::with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE, why))?;
+        if let Some(coding) = coding {
+            self.decoding = Some(body::BodyDecoding::Pending(coding));
+        }
+        Ok(coding)
     }
 
     /// Moves the body out of the request, for a reader that outlives the borrow of the
     /// request (a handler's body-stream argument). The connection still sees how far it was
     /// read, to drain the rest (or close) after the response.
     pub fn take_body(&mut self) -> RequestBody {
-        RequestBody::new(self.conn.clone(), self.seq)
+        RequestBody::new(
+            self.conn.clone(),
+            self.seq,
+            #[cfg(coding)]
+            self.decoding.take(),
+        )
     }
 
     /// The whole body (up to the limit).

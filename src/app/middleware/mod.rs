@@ -2,11 +2,13 @@
 //! order, that can answer early or change the response.
 //!
 //! Built-ins, one file each: [`Cors`], [`RequestIdMiddleware`], [`AccessLog`], [`Timeout`],
-//! [`BodyLimit`].
+//! [`BodyLimit`]; with a content-coding feature, `Compression` and `RequestDecompression`.
 
 mod access_log;
 mod body_end;
 mod body_limit;
+#[cfg(coding)]
+mod compression;
 mod cors;
 mod request_id;
 mod timeout;
@@ -22,6 +24,8 @@ use crate::server::Request;
 pub use access_log::AccessLog;
 pub use body_end::{BodyEnd, on_body_end};
 pub use body_limit::BodyLimit;
+#[cfg(coding)]
+pub use compression::RequestDecompression;
 pub use cors::Cors;
 pub use request_id::{MAX_REQUEST_ID_LEN, RequestId, RequestIdMiddleware};
 pub use timeout::Timeout;

@@ -146,6 +146,12 @@ impl ExchangeState {
         };
     }
 
+    /// The body limit (bytes).
+    #[cfg(coding)]
+    pub(crate) fn limit(&self) -> u64 {
+        self.limit
+    }
+
     /// Sets the body limit; only before the first read.
     pub(crate) fn set_limit(&mut self, limit: u64) {
         if !self.started {
