@@ -10,6 +10,7 @@ use std::sync::Arc;
 use super::extract::{FromRequestParts, Rejection, RequestContext, RequestParts};
 use super::response::{Conditional, FileResponse, HttpException, IntoResponse, Redirect};
 use super::routes::Route;
+use crate::http::coding::{Coding, negotiate};
 use crate::http::{Response, StatusCode};
 
 /// A directory to serve with [`App::mount`](super::App::mount).
@@ -54,7 +55,15 @@ use crate::http::{Response, StatusCode};
 pub struct StaticFiles {
     dir: PathBuf,
     index: Option<String>,
+    precompressed: bool,
 }
+
+/// The codings of precompressed siblings, in order of preference, with their suffixes.
+const PRECOMPRESSED: [(Coding, &str); 3] = [
+    (Coding::Zstd, ".zst"),
+    (Coding::Brotli, ".br"),
+    (Coding::Gzip, ".gz"),
+];
 
 impl StaticFiles {
     /// Serves the files under `dir` (checked when mounted).
@@ -62,7 +71,42 @@ impl StaticFiles {
         StaticFiles {
             dir: dir.into(),
             index: None,
+            precompressed: false,
         }
+    }
+
+    /// Serves a file's precompressed sibling when there is one the request accepts
+    /// (`app.js.zst`, `app.js.br`, `app.js.gz` for `app.js`, preferred in that order; see
+    /// [`negotiate`]), with the original's `Content-Type`, a `Content-Encoding`, and
+    /// `Vary: Accept-Encoding` on every file response. Nothing is compressed while serving,
+    /// and no coding feature is needed: the siblings are made at build time (`gzip -k`,
+    /// `brotli -k`, `zstd -k`). The sibling is a file of its own, with its own `ETag` and
+    /// ranges over its coded bytes.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nanoapi::app::{App, StaticFiles};
+    ///
+    /// let dir = std::env::temp_dir().join("nanoapi-doc-precompressed");
+    /// std::fs::create_dir_all(&dir).unwrap();
+    /// std::fs::write(dir.join("app.js"), "console.log(1)").unwrap();
+    /// std::fs::write(dir.join("app.js.br"), b"\x0b\x06\x80console.log(1)\x03").unwrap();
+    ///
+    /// let client = App::new()
+    ///     .mount("/static", StaticFiles::new(&dir).precompressed(true))
+    ///     .test_client();
+    /// let br = client.get("/static/app.js").header("accept-encoding", "gzip, br").send();
+    /// assert_eq!(br.header("content-encoding"), Some("br"));
+    /// assert_eq!(br.header("content-type"), Some("text/javascript; charset=utf-8"));
+    /// let plain = client.get("/static/app.js").header("accept-encoding", "gzip").send();
+    /// assert_eq!(plain.header("content-encoding"), None);
+    /// assert_eq!(plain.header("vary"), Some("Accept-Encoding"));
+    /// assert_eq!(plain.text(), "console.log(1)");
+    /// ```
+    pub fn precompressed(mut self, precompressed: bool) -> StaticFiles {
+        self.precompressed = precompressed;
+        self
     }
 
     /// Serves `file` (`index.html`, say) for a directory's path ending in `/`; a directory's
@@ -92,28 +136,56 @@ impl StaticFiles {
         let root = Arc::new(Root {
             dir: root,
             index: self.index,
+            precompressed: self.precompressed,
         });
         let path = format!("{}/{{*path}}", prefix.trim_end_matches('/'));
-        let handler = move |path: MountedPath, conditional: Conditional| {
+        let handler = move |path: MountedPath, conditional: Conditional, accept: AcceptEncoding| {
             let root = root.clone();
-            async move { root.serve(path, conditional).await }
+            async move { root.serve(path, conditional, accept).await }
         };
         Route::get(&path, handler).include_in_schema(false)
     }
 }
 
-/// The canonical directory and the index file name, shared by every request.
+/// The canonical directory, the index file name and whether precompressed siblings are
+/// served, shared by every request.
 #[derive(Debug)]
 struct Root {
     dir: PathBuf,
     index: Option<String>,
+    precompressed: bool,
+}
+
+/// A request's `Accept-Encoding` values, for choosing a precompressed sibling.
+struct AcceptEncoding(Vec<Vec<u8>>);
+
+impl FromRequestParts for AcceptEncoding {
+    async fn from_request_parts(
+        req: &mut RequestParts<'_>,
+        _cx: &RequestContext<'_>,
+    ) -> Result<Self, Rejection> {
+        Ok(AcceptEncoding(
+            req.header_all("accept-encoding")
+                .map(<[u8]>::to_vec)
+                .collect(),
+        ))
+    }
+}
+
+/// A file to serve: the file asked for, or its precompressed sibling in a coding.
+#[derive(Debug, PartialEq, Eq)]
+struct FileToServe {
+    /// The file asked for, canonical.
+    file: PathBuf,
+    /// The sibling chosen, canonical.
+    sibling: Option<(Coding, PathBuf)>,
 }
 
 /// What a request path names on disk.
 #[derive(Debug, PartialEq, Eq)]
 enum Resolved {
-    /// A regular file under the root, canonical.
-    File(PathBuf),
+    /// A regular file under the root.
+    File(FileToServe),
     /// A directory with an index, asked for without the trailing slash.
     AddSlash,
     /// Nothing that may be served.
@@ -121,15 +193,27 @@ enum Resolved {
 }
 
 impl Root {
-    async fn serve(&self, path: MountedPath, conditional: Conditional) -> Response {
+    async fn serve(
+        &self,
+        path: MountedPath,
+        conditional: Conditional,
+        accept: AcceptEncoding,
+    ) -> Response {
         let Some(relative) = path.relative else {
             return not_found();
         };
         let trailing_slash = path.decoded.is_empty() || path.decoded.ends_with('/');
         let dir = self.dir.clone();
         let index = self.index.clone();
+        let precompressed = self.precompressed;
         let resolved = crate::executor::spawn_blocking(move || {
-            resolve(&dir, &relative, index.as_deref(), trailing_slash)
+            let resolved = resolve(&dir, &relative, index.as_deref(), trailing_slash)?;
+            match resolved {
+                Resolved::File(found) if precompressed => {
+                    Ok(Resolved::File(with_sibling(&dir, found.file, &accept.0)?))
+                }
+                other => Ok(other),
+            }
         })
         .await;
         let resolved = match resolved {
@@ -141,10 +225,23 @@ impl Root {
             }
         };
         match resolved {
-            Resolved::File(file) => match FileResponse::open(&file).await {
-                Ok(file) => file.conditional(conditional).into_response(),
-                Err(err) => io_error(&err),
-            },
+            Resolved::File(found) => {
+                let opened = match &found.sibling {
+                    None => FileResponse::open(&found.file).await,
+                    Some((coding, sibling)) => FileResponse::open(sibling).await.map(|file| {
+                        file.content_type(super::response::guess_content_type(&found.file))
+                            .header("Content-Encoding", coding.token())
+                    }),
+                };
+                match opened {
+                    Ok(file) if self.precompressed => file
+                        .header("Vary", "Accept-Encoding")
+                        .conditional(conditional)
+                        .into_response(),
+                    Ok(file) => file.conditional(conditional).into_response(),
+                    Err(err) => io_error(&err),
+                }
+            }
             Resolved::AddSlash => Redirect::temporary(format!("{}/", path.raw)).into_response(),
             Resolved::NotFound => not_found(),
         }
@@ -164,7 +261,10 @@ fn resolve(
     };
     let metadata = std::fs::metadata(&real)?;
     if metadata.is_file() {
-        return Ok(Resolved::File(real));
+        return Ok(Resolved::File(FileToServe {
+            file: real,
+            sibling: None,
+        }));
     }
     let Some(index) = index.filter(|_| metadata.is_dir()) else {
         return Ok(Resolved::NotFound);
@@ -173,9 +273,37 @@ fn resolve(
         return Ok(Resolved::AddSlash);
     }
     match canonical_under(root, &real.join(index))? {
-        Some(page) if std::fs::metadata(&page)?.is_file() => Ok(Resolved::File(page)),
+        Some(page) if std::fs::metadata(&page)?.is_file() => Ok(Resolved::File(FileToServe {
+            file: page,
+            sibling: None,
+        })),
         _ => Ok(Resolved::NotFound),
     }
+}
+
+/// `file` with the precompressed sibling the request accepts best among those that exist
+/// (blocking: it looks at the disk).
+fn with_sibling(
+    root: &Path,
+    file: PathBuf,
+    accept_encoding: &[Vec<u8>],
+) -> io::Result<FileToServe> {
+    let mut found = Vec::new();
+    for (coding, suffix) in PRECOMPRESSED {
+        let mut name = file.clone().into_os_string();
+        name.push(suffix);
+        if let Some(sibling) = canonical_under(root, Path::new(&name))?
+            && std::fs::metadata(&sibling)?.is_file()
+        {
+            found.push((coding, sibling));
+        }
+    }
+    let offered: Vec<Coding> = found.iter().map(|(coding, _)| *coding).collect();
+    let chosen = negotiate(accept_encoding.iter().map(Vec::as_slice), &offered);
+    Ok(FileToServe {
+        file,
+        sibling: chosen.and_then(|coding| found.into_iter().find(|(c, _)| *c == coding)),
+    })
 }
 
 /// `path` canonicalized, if it exists and lies under `root`.

@@ -476,7 +476,7 @@ fn digits(text: &str) -> Option<u64> {
 }
 
 /// The `Content-Type` for `path`'s extension; `text/*` types say UTF-8.
-fn guess_content_type(path: &Path) -> Bytes {
+pub(crate) fn guess_content_type(path: &Path) -> Bytes {
     match mime_guess::from_path(path).first_raw() {
         Some(mime) if mime.starts_with("text/") => format!("{mime}; charset=utf-8").into(),
         Some(mime) => Bytes::from_static(mime.as_bytes()),

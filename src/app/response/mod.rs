@@ -14,6 +14,7 @@ use serde::Serialize;
 
 pub use cookie::{SameSite, SetCookie};
 pub use exception::HttpException;
+pub(crate) use file::guess_content_type;
 pub use file::{Conditional, FileResponse};
 pub use redirect::Redirect;
 pub use sse::{Event, EventSource, KeepAlive, LastEventId};
