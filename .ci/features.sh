@@ -7,11 +7,12 @@
 # audit with the background tokio runtime started), and the App without `validation` (no
 # schemars: every target lints, the library's tests and the serde-only suite pass), and `ws`
 # (WebSocket for the runtime: with the bare runtime too, its unit tests and its socket suite
-# on both backends).
+# on both backends), and the content codings (`compression`: the App and runtime suites on
+# both backends, the bomb alone in its binary; the runtime alone with one coding).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo clippy --workspace --all-targets --locked --features http-compat,tokio,macros,ws -- -D warnings
+cargo clippy --workspace --all-targets --locked --features http-compat,tokio,macros,ws,compression -- -D warnings
 cargo test --locked -p nanoapi --features http-compat --test app_middleware
 cargo test --locked -p nanoapi --features http-compat --doc -- compat
 cargo clippy --locked -p nanoapi --no-default-features --all-targets -- -D warnings
@@ -26,3 +27,7 @@ cargo test --locked -p nanoapi --no-default-features --features app --lib --test
 cargo test --locked -p nanoapi --features tokio --test tokio_handlers
 cargo test --locked -p nanoapi-executor --features tokio --test tokio --test fd_leaks
 cargo test --locked -p nanoapi-executor --features tokio --doc -- tokio_compat
+cargo clippy --locked -p nanoapi --no-default-features --features compression-gzip --all-targets -- -D warnings
+cargo test --locked -p nanoapi --features compression --lib -- coding static_cache
+cargo test --locked -p nanoapi --features compression --test compression --test compression_bomb
+cargo test --locked -p nanoapi --features compression --doc -- coding Compression decode_body precompressed static_compression

@@ -5,12 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-target=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
-venv=${WS_VENV:-$target/ws-venv}
-if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv"
-fi
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'websockets>=13,<16'
+source .ci/interop.sh
+interop_venv ws 'websockets>=13,<16'
 bash .ci/chromium.sh
 profile=$(mktemp -d)
 trap 'rm -rf "$profile"' EXIT
@@ -20,14 +16,8 @@ cargo build --release --locked -p nanoapi --no-default-features --features ws --
 port=18600
 for backend in uring poll; do
     port=$((port + 1))
-    NANOAPI_BACKEND=$backend NANOAPI_PORT=$port NANOAPI_WORKERS=1 \
-        "$target/release/examples/ws_echo" >/dev/null 2>&1 &
-    server=$!
-    if ! "$venv/bin/python" tests/python/ws_interop.py "$port"; then
-        kill "$server" 2>/dev/null || true
-        echo "ws interop on $backend: FAILED"
-        exit 1
-    fi
+    start_example ws_echo "$backend" "$port"
+    interop ws_interop.py "$port" "ws interop on $backend"
     # A cold Chromium sometimes exits before it loads the page: one retry, then its log.
     for attempt in 1 2; do
         page=$(chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \

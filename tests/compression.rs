@@ -4,6 +4,7 @@
 //! siblings, the static-response cache's variants, and compressed request bodies (decoded, or
 //! refused with 415 or 400; the bomb is `compression_bomb.rs`).
 #![cfg(all(
+    feature = "app",
     feature = "compression-gzip",
     feature = "compression-br",
     feature = "compression-zstd"

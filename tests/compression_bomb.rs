@@ -3,7 +3,7 @@
 //! route that decodes request bodies. The server must answer 413 and close at the body limit
 //! (2 MiB by default), quickly, with its memory bounded. Alone in its binary, so that the
 //! process's peak RSS is the server's and this test's only.
-#![cfg(feature = "compression-gzip")]
+#![cfg(all(feature = "compression-gzip", feature = "app"))]
 
 mod common;
 

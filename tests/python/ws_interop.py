@@ -8,22 +8,15 @@ handshake (another version: 426).
 
 import socket
 import sys
-import time
+
+from listening import wait_until_listening
 
 from websockets.sync.client import connect
 
 port = int(sys.argv[1])
 url = f"ws://127.0.0.1:{port}/ws"
 
-deadline = time.monotonic() + 10
-while True:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-        break
-    except OSError:
-        if time.monotonic() > deadline:
-            sys.exit("ws_echo did not start")
-        time.sleep(0.05)
+wait_until_listening(port, "ws_echo")
 
 with connect(url, subprotocols=["chat", "other"], max_size=None) as ws:
     assert ws.subprotocol == "chat", ws.subprotocol

@@ -32,7 +32,7 @@ pub struct Decoder {
 
 enum Inner {
     #[cfg(feature = "compression-gzip")]
-    Gzip(flate2::write::MultiGzDecoder<Bounded>),
+    Gzip(Box<flate2::write::MultiGzDecoder<Bounded>>),
     #[cfg(feature = "compression-br")]
     Brotli(Box<brotli::DecompressorWriter<Bounded>>),
     #[cfg(feature = "compression-zstd")]
@@ -77,7 +77,7 @@ impl Decoder {
         };
         let inner = match coding {
             #[cfg(feature = "compression-gzip")]
-            Coding::Gzip => Inner::Gzip(flate2::write::MultiGzDecoder::new(out)),
+            Coding::Gzip => Inner::Gzip(Box::new(flate2::write::MultiGzDecoder::new(out))),
             #[cfg(feature = "compression-br")]
             Coding::Brotli => Inner::Brotli(Box::new(brotli::DecompressorWriter::new(
                 out,
