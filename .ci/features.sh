@@ -30,4 +30,4 @@ cargo test --locked -p nanoapi-executor --features tokio --doc -- tokio_compat
 cargo clippy --locked -p nanoapi --no-default-features --features compression-gzip --all-targets -- -D warnings
 cargo test --locked -p nanoapi --features compression --lib -- coding static_cache
 cargo test --locked -p nanoapi --features compression --test compression --test compression_bomb
-cargo test --locked -p nanoapi --features compression --doc -- coding Compression decode_body precompressed static_compression
+cargo test --locked -p nanoapi --features compression --doc -- coding compression decode_body precompressed static_compression

@@ -208,6 +208,47 @@ fn responses_are_compressed_as_accept_encoding_allows() {
     }
 }
 
+#[test]
+fn an_app_wide_compression_covers_static_routes_and_yields_to_a_route() {
+    async fn report() -> String {
+        report_text()
+    }
+    for backend in common::backends() {
+        let page = Response::html(StatusCode::OK, report_text());
+        let app = App::new()
+            .compression(Compression::new().codings([Coding::Brotli, Coding::Gzip]))
+            .get_static("/page", page)
+            .get("/report", report)
+            .route(Route::get("/raw", report).add_middleware(Compression::none()))
+            .route(
+                Route::get("/gzip-only", report)
+                    .add_middleware(Compression::new().codings([Coding::Gzip])),
+            );
+        with_app(backend, app, |addr| {
+            let mut client = Client::connect(addr);
+            for (path, expected) in [
+                ("/page", Some(Coding::Brotli)),
+                ("/report", Some(Coding::Brotli)),
+                ("/raw", None),
+                ("/gzip-only", Some(Coding::Gzip)),
+            ] {
+                let head = client.get(path, "gzip, deflate, br, zstd");
+                let body = client.body();
+                assert_eq!(
+                    header(&head, "content-encoding").as_deref(),
+                    expected.map(Coding::token),
+                    "{backend:?} {path}"
+                );
+                let plain = match expected {
+                    Some(coding) => decode(coding, &body),
+                    None => body,
+                };
+                assert_eq!(plain, report_text().as_bytes(), "{backend:?} {path}");
+            }
+        });
+    }
+}
+
 /// Lets the event stream's second event go once the test has read the first.
 #[derive(Clone, Default)]
 struct Gate(Arc<AtomicBool>);

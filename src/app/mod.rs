@@ -130,6 +130,9 @@ pub struct App {
     proxies: TrustedProxies,
     hooks: Hooks,
     redirect_slashes: bool,
+    /// The app-wide compression ([`App::compression`]).
+    #[cfg(coding)]
+    compression: Option<crate::http::coding::Compression>,
     /// Where the OpenAPI document and its pages are served.
     #[cfg(feature = "openapi")]
     pub(crate) docs: crate::openapi::DocsConfig,
@@ -166,6 +169,8 @@ impl App {
             proxies: TrustedProxies::default(),
             hooks: Hooks::default(),
             redirect_slashes: true,
+            #[cfg(coding)]
+            compression: None,
             #[cfg(feature = "openapi")]
             docs: crate::openapi::DocsConfig::default(),
         }
@@ -264,6 +269,36 @@ impl App {
     /// Adds a middleware value (CORS, request id, ...) around every request.
     pub fn add_middleware(mut self, middleware: impl Middleware) -> App {
         self.middleware.push(Arc::new(middleware));
+        self
+    }
+
+    /// Compresses every response as the request's `Accept-Encoding` allows (see
+    /// [`Compression`](crate::http::coding::Compression)), around all middleware, and lets
+    /// the server render the compressed variants of [`get_static`](App::get_static) routes
+    /// once at start-up: those stay in the static-response cache, picked per request without
+    /// compressing anything. A route or router with `Compression::none()` (or its own
+    /// `Compression` as middleware) decides for itself.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// # #[cfg(feature = "compression-br")] {
+    /// use nanoapi::app::App;
+    /// use nanoapi::http::coding::Compression;
+    /// use nanoapi::http::{Response, StatusCode};
+    ///
+    /// let page = Response::html(StatusCode::OK, "<p>static page</p>".repeat(100));
+    /// let client = App::new()
+    ///     .compression(Compression::new())
+    ///     .get_static("/", page)
+    ///     .test_client();
+    /// let resp = client.get("/").header("accept-encoding", "gzip, br").send();
+    /// assert_eq!(resp.header("content-encoding"), Some("br"));
+    /// # }
+    /// ```
+    #[cfg(coding)]
+    pub fn compression(mut self, compression: crate::http::coding::Compression) -> App {
+        self.compression = Some(compression);
         self
     }
 
@@ -417,6 +452,10 @@ impl App {
             {
                 options = options.static_response("GET", &route.path, fixed.to_response());
             }
+        }
+        #[cfg(coding)]
+        if let Some(compression) = &service.compression {
+            options = options.static_compression(compression.clone());
         }
         Ok((service, options))
     }

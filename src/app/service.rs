@@ -53,6 +53,8 @@ pub struct AppService {
     redirect_slashes: bool,
     pub(crate) hooks: Hooks,
     pub(crate) meta: super::AppMeta,
+    #[cfg(coding)]
+    pub(crate) compression: Option<crate::http::coding::Compression>,
     #[cfg(feature = "openapi")]
     pub(crate) docs: crate::openapi::DocsConfig,
 }
@@ -67,6 +69,8 @@ impl AppService {
             proxies,
             hooks,
             redirect_slashes,
+            #[cfg(coding)]
+            compression,
             #[cfg(feature = "openapi")]
             docs,
         } = app;
@@ -159,6 +163,8 @@ impl AppService {
             redirect_slashes,
             hooks,
             meta,
+            #[cfg(coding)]
+            compression,
             #[cfg(feature = "openapi")]
             docs,
         })
@@ -184,11 +190,16 @@ impl AppService {
 
     /// Answers `req` (app middleware, routing, route middleware, handler).
     pub async fn handle(&self, req: &mut Request) -> Response {
-        if self.middleware.is_empty() {
+        let resp = if self.middleware.is_empty() {
             self.route(req).await
         } else {
             Next::new(&self.middleware, self).run(req).await
+        };
+        #[cfg(coding)]
+        if let Some(compression) = &self.compression {
+            return super::middleware::compress_once(compression, req, resp);
         }
+        resp
     }
 
     async fn route(&self, req: &mut Request) -> Response {

@@ -50,12 +50,14 @@ report = json.loads(plain)
 assert len(report["lines"]) == 128 and len(plain) > 10 * 1024, len(plain)
 assert plain_resp.getheader("Vary") == "Accept-Encoding"
 
-for coding, decode in DECODE.items():
-    resp, data = request("GET", "/report", {"Accept-Encoding": coding})
-    assert resp.getheader("Content-Encoding") == coding, (coding, resp.getheaders())
-    assert resp.getheader("Vary") == "Accept-Encoding"
-    assert int(resp.getheader("Content-Length")) == len(data) < len(plain) // 3, (coding, len(data))
-    assert decode(data) == plain, coding
+# Compressed per request, and from the static-response cache's variants.
+for path in ["/report", "/static-report"]:
+    for coding, decode in DECODE.items():
+        resp, data = request("GET", path, {"Accept-Encoding": coding})
+        assert resp.getheader("Content-Encoding") == coding, (path, coding, resp.getheaders())
+        assert resp.getheader("Vary") == "Accept-Encoding"
+        assert int(resp.getheader("Content-Length")) == len(data) < len(plain) // 3, (coding, len(data))
+        assert decode(data) == plain, (path, coding)
 
 # Preference and weights.
 for accept, expected in [

@@ -49,12 +49,22 @@ impl Middleware for Compression {
     fn call<'a>(&'a self, req: &'a mut Request, next: Next<'a>) -> LocalBoxFuture<'a, Response> {
         Box::pin(async move {
             let resp = next.run(req).await;
-            if req.extensions_mut().insert(Decided).is_some() {
-                return resp;
-            }
-            self.compress(req.header_all("accept-encoding"), resp)
+            compress_once(self, req, resp)
         })
     }
+}
+
+/// `resp` compressed for `req` by `compression`, unless a `Compression` nearer the handler
+/// has decided already.
+pub(crate) fn compress_once(
+    compression: &Compression,
+    req: &mut Request,
+    resp: Response,
+) -> Response {
+    if req.extensions_mut().insert(Decided).is_some() {
+        return resp;
+    }
+    compression.compress(req.header_all("accept-encoding"), resp)
 }
 
 /// Decodes request bodies sent with a `Content-Encoding` (gzip, br or zstd, as accepted): the

@@ -26,6 +26,8 @@ pub use body_end::{BodyEnd, on_body_end};
 pub use body_limit::BodyLimit;
 #[cfg(coding)]
 pub use compression::RequestDecompression;
+#[cfg(coding)]
+pub(crate) use compression::compress_once;
 pub use cors::Cors;
 pub use request_id::{MAX_REQUEST_ID_LEN, RequestId, RequestIdMiddleware};
 pub use timeout::Timeout;

@@ -1,0 +1,63 @@
+//! Reference compression server: axum 0.8 on a tokio current-thread runtime with
+//! tower-http's `CompressionLayer`, serving `benches/data/report.json` (10 KiB of JSON) at
+//! `GET /report` and `GET /static-report` (both compressed per request). The layer
+//! negotiates gzip, br and zstd; its level is `COMPRESSION_LEVEL` (tower-http's
+//! `CompressionLevel::Precise`, applied to whichever coding is chosen; the benchmark sets
+//! 6 for gzip, 4 for br, 3 for zstd), or the library's default when unset.
+//!
+//! Usage: `axum_compress [addr]` (default `127.0.0.1:8080`). Prints `listening <addr>` on
+//! stdout once bound.
+
+use std::io::Write;
+
+use axum::http::header::CONTENT_TYPE;
+use axum::routing::get;
+use axum::serve::ListenerExt;
+use axum::Router;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
+
+static REPORT: &[u8] = include_bytes!("../../../data/report.json");
+
+async fn report() -> ([(axum::http::HeaderName, &'static str); 1], &'static [u8]) {
+    ([(CONTENT_TYPE, "application/json")], REPORT)
+}
+
+fn main() {
+    let addr = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+    let level = match std::env::var("COMPRESSION_LEVEL") {
+        Ok(level) => CompressionLevel::Precise(level.parse().expect("COMPRESSION_LEVEL: an integer")),
+        Err(_) => CompressionLevel::Default,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .expect("build runtime");
+    rt.block_on(async move {
+        let app = Router::new()
+            .route("/report", get(report))
+            .route("/static-report", get(report))
+            .layer(CompressionLayer::new().quality(level));
+        let listener = match tokio::net::TcpListener::bind(&addr).await {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("axum_compress: bind {addr}: {e}");
+                std::process::exit(1);
+            }
+        };
+        {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "listening {}", listener.local_addr().expect("local_addr"));
+            let _ = out.flush();
+        }
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        if let Err(e) = axum::serve(listener, app).await {
+            eprintln!("axum_compress: serve: {e}");
+            std::process::exit(1);
+        }
+    });
+}
