@@ -187,27 +187,4 @@ read -r -a SERVER_LIST <<< "$SERVERS"
 read -r -a SCENARIO_LIST <<< "$SCENARIOS"
 (( ${#SERVER_LIST[@]} > 0 )) || die "no server left to benchmark"
 
-# ---- check the answers ------------------------------------------------------------
-log "checking every server's answers ..."
-FAILURES=0
-for name in "${SERVER_LIST[@]}"; do
-    if ! verify_server "$name"; then
-        log "*** $name answered wrong (above): not measured."
-        drop_server "$name"; FAILURES=$((FAILURES + 1))
-    fi
-done
-read -r -a SERVER_LIST <<< "$SERVERS"
-[[ -n ${VERIFY_ONLY:-} ]] && { (( FAILURES == 0 )) && log "all answers right"; exit $(( FAILURES > 0 )); }
-(( ${#SERVER_LIST[@]} > 0 )) || die "no server left to benchmark"
-verify_failures=$FAILURES
-
-# ---- measure ------------------------------------------------------------------
-log "compression: runs=$RUNS duration=${DURATION}s warmup=${WARMUP}s connections=$CONNECTIONS servers=${SERVER_LIST[*]} scenarios=${SCENARIO_LIST[*]}"
-bench_run_all
-FAILURES=$((FAILURES + verify_failures))
-[[ -n ${RESULTS:-} ]] && cp "$TMP/results.tsv" "$RESULTS" && log "raw results: $RESULTS"
-report "$TMP/results.tsv"
-if (( FAILURES > 0 )); then
-    log "compression.sh: $FAILURES measurement(s) or answer check(s) failed"
-    exit 1
-fi
+bench_check_measure_report compression

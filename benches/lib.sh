@@ -434,3 +434,33 @@ bench_chart() {
         python3 "$BENCH_DIR/chart.py" --subtitle "$note" "$1" "$out" &&
         log "chart: $out" || log "chart: could not write $out"
 }
+
+# bench_check_measure_report LABEL: for scripts with a `verify_server NAME` hook (app.sh,
+# compression.sh): checks every server's answers (a server that answers wrong is dropped,
+# not measured; VERIFY_ONLY=1 stops there), measures the rest (bench_run_all), keeps the
+# raw figures (RESULTS) and prints the report. Exits non-zero if a check or a run failed.
+bench_check_measure_report() {
+    local label=$1 name verify_failures=0
+    log "checking every server's answers ..."
+    for name in "${SERVER_LIST[@]}"; do
+        if ! verify_server "$name"; then
+            log "*** $name answered wrong (above): not measured."
+            drop_server "$name"; verify_failures=$((verify_failures + 1))
+        fi
+    done
+    read -r -a SERVER_LIST <<< "$SERVERS"
+    if [[ -n ${VERIFY_ONLY:-} ]]; then
+        (( verify_failures == 0 )) && log "all answers right"
+        exit $(( verify_failures > 0 ))
+    fi
+    (( ${#SERVER_LIST[@]} > 0 )) || die "no server left to benchmark"
+    log "$label: runs=$RUNS duration=${DURATION}s warmup=${WARMUP}s connections=$CONNECTIONS server_cpu=$SERVER_CPU load_cpu=$LOAD_CPU servers=${SERVER_LIST[*]} scenarios=${SCENARIO_LIST[*]}"
+    bench_run_all
+    FAILURES=$((FAILURES + verify_failures))
+    [[ -n ${RESULTS:-} ]] && cp "$TMP/results.tsv" "$RESULTS" && log "raw results: $RESULTS"
+    report "$TMP/results.tsv"
+    if (( FAILURES > 0 )); then
+        log "$BENCH_NAME: $FAILURES measurement(s) or answer check(s) failed"
+        exit 1
+    fi
+}

@@ -19,8 +19,6 @@
 //! `listening <addr>` on stdout once bound (flushed), and nothing else except errors on
 //! stderr.
 
-use std::io::Write;
-
 use actix_web::http::StatusCode;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use serde::{Deserialize, Serialize};
@@ -85,9 +83,7 @@ async fn json() -> web::Json<Message> {
 
 #[actix_web::main]
 async fn main() {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+    let addr = nanoapi_bench_peers::addr_arg();
     let server = HttpServer::new(|| {
         App::new()
             .route("/", web::get().to(root))
@@ -99,21 +95,11 @@ async fn main() {
     })
     .workers(1)
     .tcp_nodelay(true);
-    let server = match server.bind(&addr) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("actix_app: bind {addr}: {e}");
-            std::process::exit(1);
-        }
-    };
-    {
-        let mut out = std::io::stdout().lock();
-        let bound = server.addrs().first().map(|a| a.to_string()).unwrap_or(addr);
-        let _ = writeln!(out, "listening {bound}");
-        let _ = out.flush();
-    }
+    let server = server
+        .bind(&addr)
+        .unwrap_or_else(|e| nanoapi_bench_peers::fail("actix_app", &format!("bind {addr}"), e));
+    nanoapi_bench_peers::announce(server.addrs().first().map_or(addr, |a| a.to_string()));
     if let Err(e) = server.disable_signals().run().await {
-        eprintln!("actix_app: run: {e}");
-        std::process::exit(1);
+        nanoapi_bench_peers::fail("actix_app", "run", e);
     }
 }

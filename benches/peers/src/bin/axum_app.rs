@@ -16,8 +16,6 @@
 //! accepted socket. Prints `listening <addr>` on stdout once bound (flushed), and nothing
 //! else except errors on stderr.
 
-use std::io::Write;
-
 use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -89,14 +87,8 @@ async fn json() -> Json<Message> {
 }
 
 fn main() {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:8080".to_string());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .build()
-        .expect("build runtime");
+    let addr = nanoapi_bench_peers::addr_arg();
+    let rt = nanoapi_bench_peers::current_thread_runtime();
     rt.block_on(async move {
         let app = Router::new()
             .route("/", get(root))
@@ -105,24 +97,12 @@ fn main() {
             .route("/auth", get(auth))
             .route("/plaintext", get(plaintext))
             .route("/json", get(json));
-        let listener = match tokio::net::TcpListener::bind(&addr).await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("axum_app: bind {addr}: {e}");
-                std::process::exit(1);
-            }
-        };
-        {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "listening {}", listener.local_addr().expect("local_addr"));
-            let _ = out.flush();
-        }
+        let listener = nanoapi_bench_peers::bind_tokio("axum_app", &addr).await;
         let listener = listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         });
         if let Err(e) = axum::serve(listener, app).await {
-            eprintln!("axum_app: serve: {e}");
-            std::process::exit(1);
+            nanoapi_bench_peers::fail("axum_app", "serve", e);
         }
     });
 }

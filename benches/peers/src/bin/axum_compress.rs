@@ -8,8 +8,6 @@
 //! Usage: `axum_compress [addr]` (default `127.0.0.1:8080`). Prints `listening <addr>` on
 //! stdout once bound.
 
-use std::io::Write;
-
 use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 use axum::serve::ListenerExt;
@@ -23,41 +21,25 @@ async fn report() -> ([(axum::http::HeaderName, &'static str); 1], &'static [u8]
 }
 
 fn main() {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+    let addr = nanoapi_bench_peers::addr_arg();
     let level = match std::env::var("COMPRESSION_LEVEL") {
-        Ok(level) => CompressionLevel::Precise(level.parse().expect("COMPRESSION_LEVEL: an integer")),
+        Ok(level) => {
+            CompressionLevel::Precise(level.parse().expect("COMPRESSION_LEVEL: an integer"))
+        }
         Err(_) => CompressionLevel::Default,
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .build()
-        .expect("build runtime");
+    let rt = nanoapi_bench_peers::current_thread_runtime();
     rt.block_on(async move {
         let app = Router::new()
             .route("/report", get(report))
             .route("/static-report", get(report))
             .layer(CompressionLayer::new().quality(level));
-        let listener = match tokio::net::TcpListener::bind(&addr).await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("axum_compress: bind {addr}: {e}");
-                std::process::exit(1);
-            }
-        };
-        {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "listening {}", listener.local_addr().expect("local_addr"));
-            let _ = out.flush();
-        }
+        let listener = nanoapi_bench_peers::bind_tokio("axum_compress", &addr).await;
         let listener = listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         });
         if let Err(e) = axum::serve(listener, app).await {
-            eprintln!("axum_compress: serve: {e}");
-            std::process::exit(1);
+            nanoapi_bench_peers::fail("axum_compress", "serve", e);
         }
     });
 }

@@ -11,7 +11,6 @@
 //! except errors on stderr.
 
 use std::convert::Infallible;
-use std::io::Write;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -21,7 +20,6 @@ use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde::Serialize;
-use tokio::net::TcpListener;
 
 #[derive(Serialize)]
 struct Message {
@@ -44,7 +42,10 @@ async fn route(req: Request<hyper::body::Incoming>) -> Result<Response<Full<Byte
     Ok(match req.uri().path() {
         "/plaintext" => respond("text/plain", Bytes::from_static(PLAINTEXT)),
         "/json" => {
-            let body = serde_json::to_vec(&Message { message: "Hello, World!" }).expect("serialize");
+            let body = serde_json::to_vec(&Message {
+                message: "Hello, World!",
+            })
+            .expect("serialize");
             respond("application/json", Bytes::from(body))
         }
         _ => {
@@ -56,27 +57,10 @@ async fn route(req: Request<hyper::body::Incoming>) -> Result<Response<Full<Byte
 }
 
 fn main() {
-    let addr = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "127.0.0.1:8080".to_string());
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .build()
-        .expect("build runtime");
+    let addr = nanoapi_bench_peers::addr_arg();
+    let rt = nanoapi_bench_peers::current_thread_runtime();
     rt.block_on(async move {
-        let listener = match TcpListener::bind(&addr).await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("hyper_raw: bind {addr}: {e}");
-                std::process::exit(1);
-            }
-        };
-        {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "listening {}", listener.local_addr().expect("local_addr"));
-            let _ = out.flush();
-        }
+        let listener = nanoapi_bench_peers::bind_tokio("hyper_raw", &addr).await;
         let mut http = http1::Builder::new();
         http.pipeline_flush(true);
         loop {

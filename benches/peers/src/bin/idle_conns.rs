@@ -30,8 +30,8 @@
 //!
 //! Exit codes: 0 ok, 1 usage, 2 I/O error or bad response.
 
-use std::io::Write;
 use std::cell::Cell;
+use std::io::Write;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -71,9 +71,12 @@ fn parse_args() -> Args {
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
-        let v = it.next().unwrap_or_else(|| usage(&format!("{k} needs a value")));
+        let v = it
+            .next()
+            .unwrap_or_else(|| usage(&format!("{k} needs a value")));
         fn num<T: std::str::FromStr>(k: &str, v: &str) -> T {
-            v.parse().unwrap_or_else(|_| usage(&format!("bad value for {k}: {v}")))
+            v.parse()
+                .unwrap_or_else(|_| usage(&format!("bad value for {k}: {v}")))
         }
         match k.as_str() {
             "--addr" => a.addr = v.clone(),
@@ -119,7 +122,10 @@ async fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<
     loop {
         let n = s.read(&mut chunk).await?;
         if n == 0 {
-            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "server closed"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "server closed",
+            ));
         }
         buf.extend_from_slice(&chunk[..n]);
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
@@ -134,13 +140,18 @@ async fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<
                 .lines()
                 .find_map(|l| {
                     let (k, v) = l.split_once(':')?;
-                    k.trim().eq_ignore_ascii_case("content-length").then(|| v.trim().parse().ok())?
+                    k.trim()
+                        .eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse().ok())?
                 })
                 .ok_or_else(|| std::io::Error::other("response without content-length"))?;
             while buf.len() < end + 4 + len {
                 let n = s.read(&mut chunk).await?;
                 if n == 0 {
-                    return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "short body"));
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::UnexpectedEof,
+                        "short body",
+                    ));
                 }
                 buf.extend_from_slice(&chunk[..n]);
             }

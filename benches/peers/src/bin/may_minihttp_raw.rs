@@ -41,7 +41,9 @@ impl HttpService for Techempower {
                 rsp.header("Content-Type: application/json");
                 serde_json::to_writer(
                     rsp.body_mut().writer(),
-                    &Message { message: "Hello, World!" },
+                    &Message {
+                        message: "Hello, World!",
+                    },
                 )?;
             }
             _ => {
@@ -93,9 +95,15 @@ fn main() {
 /// how many sockets it was set on.
 fn set_nodelay_on_listeners() -> usize {
     let mut count = 0;
-    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else { return 0 };
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return 0;
+    };
     for entry in dir.flatten() {
-        let Some(fd) = entry.file_name().to_str().and_then(|s| s.parse::<libc::c_int>().ok()) else {
+        let Some(fd) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<libc::c_int>().ok())
+        else {
             continue;
         };
         let mut listening: libc::c_int = 0;
