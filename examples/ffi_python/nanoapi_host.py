@@ -102,6 +102,7 @@ def load_library(path=None):
             c_int,
             [c_void_p, Str, Str, ctypes.c_uint16, Str, headers_p, c_size_t, Str],
         ),
+        "nanoapi_server_compress_static": (c_int, [c_void_p]),
         "nanoapi_server_start": (c_int, [c_void_p]),
         "nanoapi_server_port": (ctypes.c_uint16, [c_void_p]),
         "nanoapi_server_run": (c_int, [c_void_p]),
@@ -240,6 +241,14 @@ class Server:
                 fields.n,
                 _str(body),
             ),
+        )
+
+    def compress_static(self):
+        """Renders the static routes in gzip, br and zstd too, picked per request by
+        ``Accept-Encoding`` (the library must be built with its ``compression`` feature)."""
+        self._check(
+            "nanoapi_server_compress_static",
+            self.lib.nanoapi_server_compress_static(self._server),
         )
 
     def start(self):

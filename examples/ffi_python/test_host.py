@@ -1,5 +1,6 @@
 """The Python host over the C ABI, tested over real sockets on both backends."""
 
+import gzip
 import json
 import os
 import signal
@@ -161,6 +162,22 @@ def test_a_static_route_is_answered_without_calling_python(backend):
         assert get(server.port, "/health", "HEAD")[::2] == (200, b"")
         assert get(server.port, "/other")[2] == b"dynamic"
     assert calls == ["/other"]
+
+
+def test_static_routes_are_served_compressed_as_accepted(backend):
+    page = "<li>a line of a static page</li>\n" * 100
+    server = Server(lambda req: (404, TEXT, "dynamic"), backend=backend, lib=LIB)
+    server.add_static("GET", "/page", 200, "text/html; charset=utf-8", page)
+    server.compress_static()
+    with server:
+        status, headers, body = get(server.port, "/page", headers=[("Accept-Encoding", "gzip")])
+        assert status == 200
+        assert ("Content-Encoding", "gzip") in headers
+        assert ("Vary", "Accept-Encoding") in headers
+        assert gzip.decompress(body) == page.encode()
+        status, headers, body = get(server.port, "/page")
+        assert (status, body) == (200, page.encode())
+        assert not any(name == "Content-Encoding" for name, _ in headers)
 
 
 def test_a_body_over_the_limit_is_413_before_python_runs(serve):

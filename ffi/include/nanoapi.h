@@ -236,6 +236,22 @@ int nanoapi_server_set_dispatch(nanoapi_server *server, nanoapi_dispatch_fn call
 // `n_headers` fields (or be NULL with 0).
 int nanoapi_server_add_static(nanoapi_server *server, nanoapi_str method, nanoapi_str path, uint16_t status, nanoapi_str content_type, const nanoapi_header *headers, size_t n_headers, nanoapi_str body);
 
+// Renders the static routes compressed as well: each in gzip, br and zstd (levels 6, 4 and
+// 3) when the compression applies to it (860 bytes or more, a compressible media type), so
+// that a request's `Accept-Encoding` picks a variant without anything being compressed
+// while serving; every variant of such a route carries `Vary: Accept-Encoding`. Covers the
+// routes added before and after the call.
+//
+// # Errors
+//
+// `NANOAPI_ERR_INVALID` when the library was built without its `compression` feature;
+// `NANOAPI_ERR_STATE` once started.
+//
+// # Safety
+//
+// `server` must be NULL or live.
+int nanoapi_server_compress_static(nanoapi_server *server);
+
 // Binds and starts serving without blocking; afterwards [`nanoapi_server_port`] reports the
 // port. Calling it is optional ([`nanoapi_server_run`] starts a server that was not).
 //

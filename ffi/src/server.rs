@@ -298,6 +298,47 @@ pub unsafe extern "C" fn nanoapi_server_add_static(
     })
 }
 
+/// Renders the static routes compressed as well: each in gzip, br and zstd (levels 6, 4 and
+/// 3) when the compression applies to it (860 bytes or more, a compressible media type), so
+/// that a request's `Accept-Encoding` picks a variant without anything being compressed
+/// while serving; every variant of such a route carries `Vary: Accept-Encoding`. Covers the
+/// routes added before and after the call.
+///
+/// # Errors
+///
+/// `NANOAPI_ERR_INVALID` when the library was built without its `compression` feature;
+/// `NANOAPI_ERR_STATE` once started.
+///
+/// # Safety
+///
+/// `server` must be NULL or live.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nanoapi_server_compress_static(server: *mut nanoapi_server) -> c_int {
+    guard("nanoapi_server_compress_static", || {
+        // SAFETY: forwarded from the caller.
+        let server = unsafe { view(server) }?;
+        #[cfg_attr(not(feature = "compression"), allow(unused_mut))]
+        let mut state = server.configuring()?;
+        #[cfg(feature = "compression")]
+        {
+            if let State::Configuring { config, .. } = &mut *state {
+                config
+                    .options
+                    .static_routes
+                    .compress(nanoapi::http::coding::Compression::new());
+            }
+            Ok(())
+        }
+        #[cfg(not(feature = "compression"))]
+        {
+            drop(state);
+            Err(Failure::invalid(
+                "this library was built without its compression feature",
+            ))
+        }
+    })
+}
+
 /// Binds and starts serving without blocking; afterwards [`nanoapi_server_port`] reports the
 /// port. Calling it is optional ([`nanoapi_server_run`] starts a server that was not).
 ///
