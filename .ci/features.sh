@@ -7,12 +7,14 @@
 # audit with the background tokio runtime started), and the App without `validation` (no
 # schemars: every target lints, the library's tests and the serde-only suite pass), and `ws`
 # (WebSocket for the runtime: with the bare runtime too, its unit tests and its socket suite
-# on both backends), and the content codings (`compression`: the App and runtime suites on
+# on both backends) and `ws-deflate` (permessage-deflate: its unit tests, the Autobahn-style
+# section 12-13 suite, the App's WebSocket routes with and without it), and the content codings (`compression`: the App and runtime suites on
 # both backends, the bomb alone in its binary; the runtime alone with one coding).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo clippy --workspace --all-targets --locked --features http-compat,tokio,macros,ws,compression -- -D warnings
+cargo clippy --workspace --all-targets --locked --features http-compat,tokio,macros,ws-deflate,compression -- -D warnings
+cargo clippy --locked -p nanoapi --features ws --all-targets -- -D warnings
 cargo test --locked -p nanoapi --features http-compat --test app_middleware
 cargo test --locked -p nanoapi --features http-compat --doc -- compat
 cargo clippy --locked -p nanoapi --no-default-features --all-targets -- -D warnings
@@ -20,8 +22,12 @@ cargo clippy --locked -p nanoapi --no-default-features --features ws --all-targe
 cargo test --locked -p nanoapi --no-default-features --features ws --lib -- ws::
 cargo test --locked -p nanoapi --no-default-features --features ws --test ws --test ws_conformance
 cargo test --locked -p nanoapi --no-default-features --features ws --doc -- ws::
+cargo test --locked -p nanoapi --no-default-features --features ws-deflate --lib -- ws::
+cargo test --locked -p nanoapi --no-default-features --features ws-deflate --test ws_deflate --test ws_conformance
+cargo test --locked -p nanoapi --no-default-features --features ws-deflate --doc -- ws::
 cargo test --locked -p nanoapi --features ws --test app_ws
-cargo test --locked -p nanoapi --features ws --doc -- WebSocketUpgrade
+cargo test --locked -p nanoapi --features ws-deflate --test app_ws
+cargo test --locked -p nanoapi --features ws-deflate --doc -- WebSocketUpgrade
 cargo clippy --locked -p nanoapi --no-default-features --features app --all-targets -- -D warnings
 cargo test --locked -p nanoapi --no-default-features --features app --lib --test app_serde_only --test app_errors
 cargo test --locked -p nanoapi --features tokio --test tokio_handlers

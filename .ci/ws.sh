@@ -18,7 +18,7 @@ trap 'kill "$pages" 2>/dev/null || true; rm -rf "$profile"' EXIT
 "$venv/bin/python" -c 'import sys; sys.path.insert(0, "tests/python")
 from listening import wait_until_listening; wait_until_listening(18600, "http.server")'
 
-cargo build --release --locked -p nanoapi --no-default-features --features ws --example ws_echo
+cargo build --release --locked -p nanoapi --no-default-features --features ws-deflate --example ws_echo
 
 port=18600
 for backend in uring poll; do

@@ -16,6 +16,7 @@ Usage: python3 fuzz/seed.py (from anywhere). Existing files are kept; names are 
 import hashlib
 import pathlib
 import re
+import zlib
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 LITERAL = re.compile(rb'\bb"((?:[^"\\]|\\.)*)"', re.S)
@@ -103,6 +104,21 @@ def main() -> None:
         b'\x02\x01\x82\x00\x00\x00\x00\xce\xba\x89\x80\x00\x00\x00\x00'
         b'\x80\x83\x00\x00\x00\x00\xcf\x83\x61\x88\x82\x00\x00\x00\x00\x03\xe8',
     ]
+    # permessage-deflate (on when the first frame byte is odd): "Hello" compressed in one
+    # frame, then a message compressed in two fragments, with the context kept.
+    deflate = zlib.compressobj(wbits=-15)
+
+    def compressed(text):
+        data = deflate.compress(text) + deflate.flush(zlib.Z_SYNC_FLUSH)
+        return data[:-4]
+
+    def unmasked_zero(first, payload):
+        return bytes([first, 0x80 | len(payload)]) + bytes(4) + payload
+
+    hello = compressed(b'Hello, Hello, Hello')
+    again = compressed(b'Hello, Hello, Hello, again')
+    ws_seeds.append(b'\x05' + unmasked_zero(0xC1, hello)
+                    + unmasked_zero(0x41, again[:3]) + unmasked_zero(0x80, again[3:]))
     for seed in ws_seeds:
         write('ws_frames', seed)
     print(f'{len(reqs)} requests from tests/conn.rs -> fuzz/corpus/')

@@ -164,3 +164,69 @@ fn refused_handshakes_and_declined_upgrades_are_http_answers() {
         });
     }
 }
+
+/// Sends one long update, compressed when permessage-deflate was agreed.
+#[cfg(feature = "ws-deflate")]
+async fn feed(ws: WebSocketUpgrade) -> Response {
+    ws.deflate(nanoapi::ws::Deflate::new())
+        .on_upgrade(|mut socket| async move {
+            let update = "{\"price\": 101.25, \"symbol\": \"NANO\"}\n".repeat(100);
+            let _ = socket.send(Message::Text(update.into())).await;
+            while let Ok(Some(_)) = socket.recv().await {}
+        })
+}
+
+#[cfg(feature = "ws-deflate")]
+#[test]
+fn a_route_that_asks_for_deflate_compresses_and_others_decline_the_offer() {
+    use flate2::{Decompress, FlushDecompress};
+
+    for backend in common::backends() {
+        let server = App::new()
+            .get("/rooms/{room}", room)
+            .get("/feed", feed)
+            .serve(Options::default().port(0).workers(1).backend(backend))
+            .unwrap();
+        let addr = server.handle().local_addr();
+        let offer = |path: &str| {
+            let mut request = handshake(path, "13");
+            let at = request.len() - 2;
+            request.splice(
+                at..at,
+                b"Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+                    .iter()
+                    .copied(),
+            );
+            let mut stream = common::connect(addr);
+            stream.write_all(&request).unwrap();
+            let head = read_head(&mut stream);
+            assert!(head.starts_with("http/1.1 101"), "{head}");
+            (stream, head)
+        };
+
+        let (mut stream, head) = offer("/feed");
+        assert!(
+            head.contains("sec-websocket-extensions: permessage-deflate\r\n"),
+            "{head}"
+        );
+        let (first, payload) = common::ws_read_frame(&mut stream);
+        assert_eq!(first, 0xC1, "a final text frame with RSV1");
+        let mut input = payload.clone();
+        input.extend_from_slice(&[0, 0, 0xff, 0xff]);
+        let mut text = Vec::with_capacity(8192);
+        Decompress::new(false)
+            .decompress_vec(&input, &mut text, FlushDecompress::Sync)
+            .unwrap();
+        let update = "{\"price\": 101.25, \"symbol\": \"NANO\"}\n".repeat(100);
+        assert_eq!(String::from_utf8(text).unwrap(), update);
+        assert!(payload.len() * 10 < update.len(), "{} bytes", payload.len());
+        drop(stream);
+
+        let (mut stream, head) = offer("/rooms/rust?nick=ann");
+        assert!(!head.contains("sec-websocket-extensions"), "{head}");
+        stream.write_all(&masked_text("plain")).unwrap();
+        assert_eq!(read_text(&mut stream), "rust/ann: plain");
+        drop(stream);
+        server.shutdown_blocking();
+    }
+}

@@ -5,8 +5,9 @@ use nanoapi::http::{Response, StatusCode};
 use nanoapi::server::{Request, ResponseWriter};
 use nanoapi::ws::{Handshake, Limits, Message, WebSocket};
 
-/// `GET /ws` upgrades (choosing the first subprotocol the client offers) and echoes every text
-/// and binary message until the client closes; any other path is a 404.
+/// `GET /ws` upgrades (choosing the first subprotocol the client offers, and permessage-deflate
+/// with feature `ws-deflate`) and echoes every text and binary message until the client
+/// closes; any other path is a 404.
 pub async fn echo(
     limits: &Limits,
     req: &mut Request,
@@ -21,10 +22,18 @@ pub async fn echo(
         Ok(handshake) => handshake,
         Err(refusal) => return w.send(refusal.into_response()).await,
     };
-    let io = w
-        .upgrade(handshake.accept(handshake.protocols().next())?)
-        .await?;
-    let mut socket = WebSocket::new(io, *limits);
+    let protocol = handshake.protocols().next();
+    // permessage-deflate when the client offers it and the example has the feature.
+    #[cfg(feature = "ws-deflate")]
+    let mut socket = {
+        let deflate = handshake.deflate(&nanoapi::ws::Deflate::new());
+        let io = w
+            .upgrade(handshake.accept_with(protocol, deflate.as_ref())?)
+            .await?;
+        WebSocket::with_deflate(io, *limits, deflate)
+    };
+    #[cfg(not(feature = "ws-deflate"))]
+    let mut socket = WebSocket::new(w.upgrade(handshake.accept(protocol)?).await?, *limits);
     while let Some(message) = socket.recv().await? {
         if let Message::Text(_) | Message::Binary(_) = message {
             socket.send(message).await?;

@@ -273,10 +273,9 @@ impl App {
     }
 
     /// Compresses every response as the request's `Accept-Encoding` allows (see
-    /// [`Compression`](crate::http::coding::Compression)), around all middleware, and lets
-    /// the server render the compressed variants of [`get_static`](App::get_static) routes
-    /// once at start-up: those stay in the static-response cache, picked per request without
-    /// compressing anything. A route or router with `Compression::none()` (or its own
+    /// [`Compression`]), around all middleware, and lets the server render the compressed
+    /// variants of [`get_static`](App::get_static) routes once at start-up: those stay in the
+    /// static-response cache, picked per request without compressing anything. A route or router with `Compression::none()` (or its own
     /// `Compression` as middleware) decides for itself.
     ///
     /// # Examples

@@ -64,6 +64,9 @@ pub struct WebSocketUpgrade {
     handshake: Handshake,
     protocol: Option<String>,
     limits: Limits,
+    /// permessage-deflate's parameters, once agreed with the client's offer.
+    #[cfg(feature = "ws-deflate")]
+    deflate: Option<crate::ws::DeflateParams>,
     slot: UpgradeSlot,
 }
 
@@ -92,6 +95,31 @@ impl WebSocketUpgrade {
         self
     }
 
+    /// Accepts permessage-deflate as `config` allows when the client offers it (feature
+    /// `ws-deflate`; off unless asked for, since each socket that uses it holds a compressor
+    /// and a decompressor): text and binary messages then go both ways compressed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nanoapi::app::WebSocketUpgrade;
+    /// use nanoapi::http::Response;
+    /// use nanoapi::ws::{Deflate, Message};
+    ///
+    /// async fn feed(ws: WebSocketUpgrade) -> Response {
+    ///     ws.deflate(Deflate::new().server_max_window_bits(12))
+    ///         .on_upgrade(|mut socket| async move {
+    ///             let update = Message::Text("a long, repetitive update".into());
+    ///             let _ = socket.send(update).await;
+    ///         })
+    /// }
+    /// ```
+    #[cfg(feature = "ws-deflate")]
+    pub fn deflate(mut self, config: crate::ws::Deflate) -> WebSocketUpgrade {
+        self.deflate = self.handshake.deflate(&config);
+        self
+    }
+
     /// Answers `101 Switching Protocols`; `callback` gets the socket once the answer is sent,
     /// and runs on this worker for as long as it likes (the connection is its own).
     pub fn on_upgrade<F, Fut>(self, callback: F) -> Response
@@ -99,7 +127,15 @@ impl WebSocketUpgrade {
         F: FnOnce(WebSocket<Upgraded>) -> Fut + 'static,
         Fut: Future<Output = ()> + 'static,
     {
-        let accept = match self.handshake.accept(self.protocol.as_deref()) {
+        #[cfg(feature = "ws-deflate")]
+        let (accept, deflate) = (
+            self.handshake
+                .accept_with(self.protocol.as_deref(), self.deflate.as_ref()),
+            self.deflate,
+        );
+        #[cfg(not(feature = "ws-deflate"))]
+        let accept = self.handshake.accept(self.protocol.as_deref());
+        let accept = match accept {
             Ok(accept) => accept,
             Err(err) => {
                 tracing::error!(error = %err, "the WebSocket answer could not be built");
@@ -108,7 +144,11 @@ impl WebSocketUpgrade {
         };
         let limits = self.limits;
         *self.slot.0.borrow_mut() = Some(Box::new(move |io: Upgraded| {
-            Box::pin(callback(WebSocket::new(io, limits))) as LocalBoxFuture<'static, ()>
+            #[cfg(feature = "ws-deflate")]
+            let socket = WebSocket::with_deflate(io, limits, deflate);
+            #[cfg(not(feature = "ws-deflate"))]
+            let socket = WebSocket::new(io, limits);
+            Box::pin(callback(socket)) as LocalBoxFuture<'static, ()>
         }));
         accept
     }
@@ -141,6 +181,8 @@ impl FromRequestParts for WebSocketUpgrade {
             handshake,
             protocol: None,
             limits: Limits::default(),
+            #[cfg(feature = "ws-deflate")]
+            deflate: None,
             slot,
         })
     }

@@ -37,6 +37,8 @@ const GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 pub struct Handshake {
     key: String,
     protocols: Vec<String>,
+    /// The `Sec-WebSocket-Extensions` fields, as sent.
+    extensions: Vec<Vec<u8>>,
 }
 
 impl Handshake {
@@ -71,9 +73,14 @@ impl Handshake {
             .map(|name| String::from_utf8_lossy(name.trim_ascii()).into_owned())
             .filter(|name| !name.is_empty())
             .collect();
+        let extensions = req
+            .header_all("sec-websocket-extensions")
+            .map(<[u8]>::to_vec)
+            .collect();
         Ok(Handshake {
             key: key.into_owned(),
             protocols,
+            extensions,
         })
     }
 
@@ -82,8 +89,36 @@ impl Handshake {
         self.protocols.iter().map(String::as_str)
     }
 
+    /// The permessage-deflate parameters agreed with the first of the client's offers that
+    /// `config` can accept; `None` when it offered none (the socket is then uncompressed).
+    #[cfg(feature = "ws-deflate")]
+    pub fn deflate(&self, config: &super::Deflate) -> Option<super::DeflateParams> {
+        config.negotiate(self.extensions.iter().map(Vec::as_slice))
+    }
+
+    /// The `101` of [`Handshake::accept`], also accepting permessage-deflate with the agreed
+    /// `deflate` parameters.
+    ///
+    /// # Errors
+    ///
+    /// As [`Handshake::accept`].
+    #[cfg(feature = "ws-deflate")]
+    pub fn accept_with(
+        &self,
+        protocol: Option<&str>,
+        deflate: Option<&super::DeflateParams>,
+    ) -> Result<Response, crate::Error> {
+        let resp = self.accept(protocol)?;
+        match deflate {
+            Some(params) => resp
+                .header("Sec-WebSocket-Extensions", params.header_value())
+                .map_err(|err| crate::Error::new(err.to_string())),
+            None => Ok(resp),
+        }
+    }
+
     /// The `101 Switching Protocols` that accepts the handshake, with `protocol` chosen among
-    /// those offered (or none).
+    /// those offered (or none), and no extension.
     ///
     /// # Errors
     ///

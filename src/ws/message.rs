@@ -2,9 +2,11 @@
 //! between fragments, text checked as UTF-8 as it arrives (a broken sequence fails the message
 //! at once, not at its end).
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::close::{CloseCode, CloseFrame};
+#[cfg(feature = "ws-deflate")]
+use super::deflate::{DeflateParams, Inflater};
 use super::frame::{Frame, OpCode, ProtocolError};
 
 /// A WebSocket message.
@@ -92,13 +94,18 @@ impl std::ops::Deref for Utf8Bytes {
 pub struct Assembler {
     max_message: usize,
     partial: Option<Partial>,
+    /// permessage-deflate's decompressor, when it was agreed.
+    #[cfg(feature = "ws-deflate")]
+    inflater: Option<Inflater>,
 }
 
 /// A message whose last fragment has not arrived.
 #[derive(Debug)]
 struct Partial {
     text: bool,
-    data: BytesMut,
+    /// Its frames carry DEFLATE data (RSV1 on the first): `data` holds what they decompress to.
+    compressed: bool,
+    data: Vec<u8>,
     /// How much of a text message's data is known to be UTF-8 (what follows may be the start
     /// of a character the next fragment ends).
     checked: usize,
@@ -110,7 +117,17 @@ impl Assembler {
         Assembler {
             max_message,
             partial: None,
+            #[cfg(feature = "ws-deflate")]
+            inflater: None,
         }
+    }
+
+    /// Decompresses the messages whose first frame has RSV1 set, as `params` agreed
+    /// (permessage-deflate); the message limit holds for their decompressed size.
+    #[cfg(feature = "ws-deflate")]
+    pub fn inflating(mut self, params: &DeflateParams) -> Assembler {
+        self.inflater = Some(Inflater::new(*params));
+        self
     }
 
     /// Takes the next frame: the message it completes, if any (a control frame is a message
@@ -118,9 +135,10 @@ impl Assembler {
     ///
     /// # Errors
     ///
-    /// A fragment out of place (1002), text that is not UTF-8 (1007, as soon as a fragment
-    /// shows it), a message longer than the limit (1009), a close payload that breaks the
-    /// rules of [`CloseFrame::parse`].
+    /// A fragment out of place (1002), RSV1 where permessage-deflate was not agreed or on a
+    /// continuation frame (1002), text that is not UTF-8 (1007, as soon as a fragment shows
+    /// it), compressed data that is not DEFLATE (1007), a message longer than the limit
+    /// (1009, decompressed), a close payload that breaks the rules of [`CloseFrame::parse`].
     pub fn push(&mut self, frame: Frame) -> Result<Option<Message>, ProtocolError> {
         let protocol = |reason| Err(ProtocolError::new(CloseCode::PROTOCOL_ERROR, reason));
         match frame.opcode {
@@ -135,10 +153,21 @@ impl Assembler {
             OpCode::Continuation if self.partial.is_none() => {
                 return protocol("a continuation frame outside a message");
             }
+            OpCode::Continuation if frame.rsv1 => {
+                return protocol("RSV1 on a continuation frame");
+            }
             _ => {}
         }
-        if self.partial.as_ref().map_or(0, |p| p.data.len()) + frame.payload.len()
-            > self.max_message
+        let compressed = match &self.partial {
+            Some(partial) => partial.compressed,
+            None => frame.rsv1,
+        };
+        if compressed && !self.inflates() {
+            return protocol("reserved bits set");
+        }
+        if !compressed
+            && self.partial.as_ref().map_or(0, |p| p.data.len()) + frame.payload.len()
+                > self.max_message
         {
             self.partial = None;
             return Err(ProtocolError::new(
@@ -146,19 +175,28 @@ impl Assembler {
                 "message larger than the limit",
             ));
         }
-        match (frame.opcode, frame.fin) {
-            (OpCode::Text, true) => match Utf8Bytes::try_from(frame.payload) {
+        match (frame.opcode, frame.fin, compressed) {
+            (OpCode::Text, true, false) => match Utf8Bytes::try_from(frame.payload) {
                 Ok(text) => Ok(Some(Message::Text(text))),
                 Err(_) => Err(not_utf8()),
             },
-            (OpCode::Binary, true) => Ok(Some(Message::Binary(frame.payload))),
-            (opcode, _) => {
+            (OpCode::Binary, true, false) => Ok(Some(Message::Binary(frame.payload))),
+            (opcode, _, _) => {
                 let partial = self.partial.get_or_insert_with(|| Partial {
                     text: opcode == OpCode::Text,
-                    data: BytesMut::new(),
+                    compressed,
+                    data: Vec::new(),
                     checked: 0,
                 });
-                partial.data.extend_from_slice(&frame.payload);
+                if compressed {
+                    #[cfg(feature = "ws-deflate")]
+                    if let Some(inflater) = &mut self.inflater {
+                        let limit = self.max_message;
+                        inflater.inflate(&frame.payload, frame.fin, &mut partial.data, limit)?;
+                    }
+                } else {
+                    partial.data.extend_from_slice(&frame.payload);
+                }
                 if partial.text {
                     partial.check_utf8(frame.fin)?;
                 }
@@ -168,7 +206,7 @@ impl Assembler {
                 let Some(Partial { text, data, .. }) = self.partial.take() else {
                     return Ok(None);
                 };
-                let data = data.freeze();
+                let data = Bytes::from(data);
                 Ok(Some(if text {
                     Message::Text(Utf8Bytes(data))
                 } else {
@@ -176,6 +214,16 @@ impl Assembler {
                 }))
             }
         }
+    }
+}
+
+impl Assembler {
+    /// Whether permessage-deflate was agreed.
+    fn inflates(&self) -> bool {
+        #[cfg(feature = "ws-deflate")]
+        return self.inflater.is_some();
+        #[cfg(not(feature = "ws-deflate"))]
+        false
     }
 }
 

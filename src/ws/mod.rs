@@ -14,16 +14,24 @@
 //!   protocol error answered with its close code.
 //!
 //! With the App (feature `app` too), `app::WebSocketUpgrade` is the extractor of a WebSocket
-//! route. [`WebSocket::split`] gives a reader and a writer for two tasks of one worker. Not
-//! yet: permessage-deflate, read and idle timeouts, and the C ABI and Python faces.
+//! route. [`WebSocket::split`] gives a reader and a writer for two tasks of one worker.
+//!
+//! With feature `ws-deflate`, permessage-deflate (RFC 7692): [`Deflate`] says what the server
+//! accepts, [`Handshake::deflate`] agrees [`DeflateParams`] with the client's offers,
+//! [`Handshake::accept_with`] answers them and [`WebSocket::with_deflate`] compresses and
+//! decompresses messages. Not yet: read and idle timeouts, and the C ABI and Python faces.
 
 mod close;
+#[cfg(feature = "ws-deflate")]
+mod deflate;
 mod frame;
 mod handshake;
 mod message;
 mod socket;
 
 pub use close::{CloseCode, CloseFrame};
+#[cfg(feature = "ws-deflate")]
+pub use deflate::{Deflate, DeflateParams};
 pub use frame::{Decoder, Frame, OpCode, ProtocolError, encode};
 pub use handshake::{Handshake, HandshakeError};
 pub use message::{Assembler, Message, Utf8Bytes};

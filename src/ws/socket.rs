@@ -9,6 +9,8 @@ use std::rc::Rc;
 use bytes::{Bytes, BytesMut};
 
 use super::close::CloseFrame;
+#[cfg(feature = "ws-deflate")]
+use super::deflate::{DeflateParams, Deflater};
 use super::frame::{Decoder, OpCode, ProtocolError, encode};
 use super::message::{Assembler, Message};
 use crate::executor::sync::Mutex;
@@ -74,13 +76,22 @@ pub struct WebSocket<T> {
     writer: WsWriter<T>,
 }
 
-/// What both halves of a socket share: the connection, the send buffer (locked for a whole
+/// What both halves of a socket share: the connection, the sending side (locked for a whole
 /// frame, so that the frames of two tasks never interleave) and where the close handshake is.
 #[derive(Debug)]
 struct Link<T> {
     io: T,
-    out: Mutex<BytesMut>,
+    out: Mutex<Outbox>,
     closing: Cell<Closing>,
+}
+
+/// The sending side's state: the buffer frames are encoded into, and permessage-deflate's
+/// compressor when it was agreed (its context follows the order messages are sent in).
+#[derive(Debug, Default)]
+struct Outbox {
+    buf: BytesMut,
+    #[cfg(feature = "ws-deflate")]
+    deflater: Option<Deflater>,
 }
 
 /// The receiving half of a [`WebSocket`] ([`WebSocket::split`]): pings are answered and the
@@ -103,9 +114,31 @@ pub struct WsWriter<T> {
 impl<T: Transport> WebSocket<T> {
     /// A WebSocket over `io`, whose handshake is done.
     pub fn new(io: T, limits: Limits) -> WebSocket<T> {
+        WebSocket::with_outbox(io, limits, Outbox::default())
+    }
+
+    /// A WebSocket over `io` whose handshake agreed permessage-deflate with `params` (none:
+    /// as [`WebSocket::new`]): text and binary messages are sent compressed, and received
+    /// ones with RSV1 decompressed, the message limit holding for their decompressed size.
+    #[cfg(feature = "ws-deflate")]
+    pub fn with_deflate(io: T, limits: Limits, params: Option<DeflateParams>) -> WebSocket<T> {
+        let outbox = Outbox {
+            buf: BytesMut::new(),
+            deflater: params.map(Deflater::new),
+        };
+        let mut socket = WebSocket::with_outbox(io, limits, outbox);
+        if let Some(params) = &params {
+            let reader = &mut socket.reader;
+            reader.decoder = Decoder::new(limits.max_frame).allow_rsv1(true);
+            reader.assembler = Assembler::new(limits.max_message).inflating(params);
+        }
+        socket
+    }
+
+    fn with_outbox(io: T, limits: Limits, outbox: Outbox) -> WebSocket<T> {
         let link = Rc::new(Link {
             io,
-            out: Mutex::new(BytesMut::new()),
+            out: Mutex::new(outbox),
             closing: Cell::new(Closing::Open),
         });
         WebSocket {
@@ -244,8 +277,9 @@ impl<T: Transport> WsReader<T> {
 }
 
 impl<T: Transport> WsWriter<T> {
-    /// Sends `message` as one frame (a close starts the close handshake: the reader then
-    /// returns the peer's close, and `None` after it).
+    /// Sends `message` as one frame, text and binary compressed when permessage-deflate was
+    /// agreed (a close starts the close handshake: the reader then returns the peer's close,
+    /// and `None` after it).
     ///
     /// # Errors
     ///
@@ -258,8 +292,11 @@ impl<T: Transport> WsWriter<T> {
             ));
         }
         match message {
-            Message::Text(text) => self.link.send_frame(OpCode::Text, &text.into_bytes()).await,
-            Message::Binary(data) => self.link.send_frame(OpCode::Binary, &data).await,
+            Message::Text(text) => {
+                let text = text.into_bytes();
+                self.link.send_message(OpCode::Text, &text).await
+            }
+            Message::Binary(data) => self.link.send_message(OpCode::Binary, &data).await,
             Message::Ping(data) => self.link.send_frame(OpCode::Ping, &control(data)).await,
             Message::Pong(data) => self.link.send_frame(OpCode::Pong, &control(data)).await,
             Message::Close(frame) => {
@@ -280,13 +317,47 @@ impl<T: Transport> Link<T> {
 
     /// Sends one frame, whole, before any other task's.
     async fn send_frame(&self, opcode: OpCode, payload: &[u8]) -> io::Result<()> {
+        self.send(opcode, payload, false).await
+    }
+
+    /// Sends a text or binary message as one frame, compressed (RSV1) when permessage-deflate
+    /// was agreed and the compressor keeps it.
+    async fn send_message(&self, opcode: OpCode, payload: &[u8]) -> io::Result<()> {
+        self.send(opcode, payload, true).await
+    }
+
+    async fn send(&self, opcode: OpCode, payload: &[u8], compress: bool) -> io::Result<()> {
         let mut out = self.out.lock().await;
-        let mut buf = std::mem::take(&mut *out);
+        let mut buf = std::mem::take(&mut out.buf);
         buf.clear();
-        encode(&mut buf, opcode, true, false, payload);
+        let compressed = if compress {
+            out.compress(payload)?
+        } else {
+            None
+        };
+        match compressed {
+            Some(data) => encode(&mut buf, opcode, true, true, data),
+            None => encode(&mut buf, opcode, true, false, payload),
+        }
         let (result, buf) = self.io.send_all(buf).await;
-        *out = buf;
+        out.buf = buf;
         result
+    }
+}
+
+impl Outbox {
+    /// `payload` compressed as permessage-deflate agreed, or `None` to send it as it is.
+    #[cfg(feature = "ws-deflate")]
+    fn compress(&mut self, payload: &[u8]) -> io::Result<Option<&[u8]>> {
+        match &mut self.deflater {
+            Some(deflater) => deflater.compress(payload),
+            None => Ok(None),
+        }
+    }
+
+    #[cfg(not(feature = "ws-deflate"))]
+    fn compress(&mut self, _: &[u8]) -> io::Result<Option<&[u8]>> {
+        Ok(None)
     }
 }
 

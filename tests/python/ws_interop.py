@@ -1,9 +1,10 @@
 """Interop with Python's `websockets` client (PyPI), against the `ws_echo` example.
 
 Usage: python ws_interop.py PORT. Exits non-zero on the first answer that differs from what
-RFC 6455 and the example promise: echoes of text, binary, a fragmented message and a large
-one, a ping answered, a subprotocol chosen, the close handshake with code 1000, and a refused
-handshake (another version: 426).
+RFC 6455 and the example promise: echoes of text, binary, an empty, a fragmented and a large
+message, a ping answered, a subprotocol chosen, the close handshake with code 1000, each with
+permessage-deflate as websockets offers it by default, with every parameter, and without; and
+a refused handshake (another version: 426). The example must be built with `ws-deflate`.
 """
 
 import socket
@@ -18,23 +19,64 @@ url = f"ws://127.0.0.1:{port}/ws"
 
 wait_until_listening(port, "ws_echo")
 
-with connect(url, subprotocols=["chat", "other"], max_size=None) as ws:
+from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
+
+
+def exchange(ws):
+    """The echoes, a ping and the close handshake over one connection."""
     assert ws.subprotocol == "chat", ws.subprotocol
     ws.send("Hello, κόσμε")
     assert ws.recv() == "Hello, κόσμε"
     ws.send(b"\x00\x01\x02")
     assert ws.recv() == b"\x00\x01\x02"
+    ws.send("")
+    assert ws.recv() == ""
     ws.send(["frag", "men", "ted"])  # one message in three frames
     assert ws.recv() == "fragmented"
     large = bytes(range(256)) * 1024  # 256 KiB, a 64-bit length
     ws.send(large)
     assert ws.recv() == large
+    for n in range(5):  # repeats, which a kept context compresses to almost nothing
+        line = f'{{"tick": {n}, "symbol": "NANO", "price": 101.25}}' * 40
+        ws.send(line)
+        assert ws.recv() == line
     pong = ws.ping(b"are you there")
     assert pong.wait(5), "no pong"
     ws.close(code=1000, reason="done")
     # The code of the close frame the server answered with: ours, echoed.
     assert ws.protocol.close_rcvd.code == 1000, ws.protocol.close_rcvd
     assert ws.close_code == 1000, ws.close_code
+
+
+def agreed(ws):
+    return ws.response.headers.get("Sec-WebSocket-Extensions")
+
+
+# websockets offers permessage-deflate by default (client_max_window_bits): the example built
+# with ws-deflate accepts it with 32 KiB windows.
+with connect(url, subprotocols=["chat", "other"], max_size=None) as ws:
+    assert agreed(ws) == "permessage-deflate", agreed(ws)
+    assert [type(e).__name__ for e in ws.protocol.extensions] == ["PerMessageDeflate"]
+    exchange(ws)
+
+# Every parameter at once: small windows and no context either way.
+tight = ClientPerMessageDeflateFactory(
+    server_no_context_takeover=True,
+    client_no_context_takeover=True,
+    server_max_window_bits=10,
+    client_max_window_bits=10,
+)
+with connect(url, subprotocols=["chat", "other"], max_size=None, compression=None,
+             extensions=[tight]) as ws:
+    expected = ("permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
+                "server_max_window_bits=10; client_max_window_bits=10")
+    assert agreed(ws) == expected, agreed(ws)
+    exchange(ws)
+
+# No offer: an uncompressed socket.
+with connect(url, subprotocols=["chat", "other"], max_size=None, compression=None) as ws:
+    assert agreed(ws) is None, agreed(ws)
+    exchange(ws)
 
 # Another protocol version: 426 with the version the server speaks.
 with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
