@@ -37,7 +37,9 @@ const GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 pub struct Handshake {
     key: String,
     protocols: Vec<String>,
-    /// The `Sec-WebSocket-Extensions` fields, as sent.
+    /// The `Sec-WebSocket-Extensions` fields, as sent (kept only to negotiate
+    /// permessage-deflate).
+    #[cfg(feature = "ws-deflate")]
     extensions: Vec<Vec<u8>>,
 }
 
@@ -73,14 +75,14 @@ impl Handshake {
             .map(|name| String::from_utf8_lossy(name.trim_ascii()).into_owned())
             .filter(|name| !name.is_empty())
             .collect();
-        let extensions = req
-            .header_all("sec-websocket-extensions")
-            .map(<[u8]>::to_vec)
-            .collect();
         Ok(Handshake {
             key: key.into_owned(),
             protocols,
-            extensions,
+            #[cfg(feature = "ws-deflate")]
+            extensions: req
+                .header_all("sec-websocket-extensions")
+                .map(<[u8]>::to_vec)
+                .collect(),
         })
     }
 

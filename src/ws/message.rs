@@ -130,6 +130,14 @@ impl Assembler {
         self
     }
 
+    /// Whether permessage-deflate was agreed.
+    fn inflates(&self) -> bool {
+        #[cfg(feature = "ws-deflate")]
+        return self.inflater.is_some();
+        #[cfg(not(feature = "ws-deflate"))]
+        false
+    }
+
     /// Takes the next frame: the message it completes, if any (a control frame is a message
     /// of its own, even between fragments).
     ///
@@ -214,16 +222,6 @@ impl Assembler {
                 }))
             }
         }
-    }
-}
-
-impl Assembler {
-    /// Whether permessage-deflate was agreed.
-    fn inflates(&self) -> bool {
-        #[cfg(feature = "ws-deflate")]
-        return self.inflater.is_some();
-        #[cfg(not(feature = "ws-deflate"))]
-        false
     }
 }
 
