@@ -230,3 +230,83 @@ fn a_route_that_asks_for_deflate_compresses_and_others_decline_the_offer() {
         server.shutdown_blocking();
     }
 }
+
+/// The room app of the socket tests, plus a route whose socket pings after 20 ms of quiet.
+fn room_app() -> App {
+    App::new()
+        .get("/rooms/{room}", room)
+        .get("/pinging", |ws: WebSocketUpgrade| async move {
+            let mut limits = nanoapi::ws::Limits::default();
+            limits.ping_interval = Some(std::time::Duration::from_millis(20));
+            ws.limits(limits).on_upgrade(|mut socket| async move {
+                while let Ok(Some(message)) = socket.recv().await {
+                    if let Message::Pong(_) = message {
+                        let _ = socket.send(Message::Text("pong seen".into())).await;
+                    }
+                }
+            })
+        })
+}
+
+#[test]
+fn the_test_client_opens_a_websocket_in_process() {
+    let client = room_app().test_client();
+    nanoapi::executor::block_on(async {
+        let mut socket = client
+            .get("/rooms/lobby?nick=ann")
+            .header("sec-websocket-protocol", "chat")
+            .websocket()
+            .await
+            .expect("a 101");
+        assert_eq!(socket.handshake().status(), 101);
+        assert_eq!(
+            socket.handshake().header("sec-websocket-protocol"),
+            Some("chat")
+        );
+        socket.send_text("hello").await.unwrap();
+        assert_eq!(socket.recv_text().await, "lobby/ann: hello");
+        socket
+            .send_json(&serde_json::json!({"n": 1}))
+            .await
+            .unwrap();
+        assert_eq!(socket.recv_text().await, r#"lobby/ann: {"n":1}"#);
+        // The client closes: the app's handler ends and its close answers.
+        let answer = socket.close(Some(nanoapi::ws::CloseCode::NORMAL)).await;
+        let code = answer.expect("the app answers the close").map(|f| f.code);
+        assert_eq!(code, Some(nanoapi::ws::CloseCode::NORMAL));
+        assert!(socket.recv().await.is_none(), "the connection ends");
+    });
+}
+
+#[test]
+fn the_test_client_sees_refusals_and_answers_pings() {
+    let client = room_app().test_client();
+    nanoapi::executor::block_on(async {
+        // The handler refuses before upgrading; a missing query parameter is a 422; a route
+        // that is not there is a 404; an old version is the handshake's 426.
+        let refused = client
+            .websocket("/rooms/closed?nick=ann")
+            .await
+            .unwrap_err();
+        assert_eq!(refused.status(), 403);
+        let invalid = client.websocket("/rooms/lobby").await.unwrap_err();
+        assert_eq!(invalid.status(), 422);
+        assert_eq!(
+            client.websocket("/nowhere").await.unwrap_err().status(),
+            404
+        );
+        let old = client
+            .get("/rooms/lobby?nick=ann")
+            .header("sec-websocket-version", "8")
+            .websocket()
+            .await
+            .unwrap_err();
+        assert_eq!(old.status(), 426);
+        assert_eq!(old.header("sec-websocket-version"), Some("13"));
+
+        // The app pings a quiet client, which answers: the app sees the pong.
+        let mut socket = client.websocket("/pinging").await.expect("a 101");
+        assert!(matches!(socket.recv().await, Some(Message::Ping(_))));
+        assert_eq!(socket.recv_text().await, "pong seen");
+    });
+}

@@ -50,6 +50,8 @@ mod small_list;
 mod state;
 mod static_files;
 mod test_client;
+#[cfg(feature = "ws")]
+mod test_websocket;
 mod validation;
 #[cfg(feature = "ws")]
 mod websocket;
@@ -90,6 +92,9 @@ pub use routes::{APIRouter, Route};
 pub use service::AppService;
 pub use static_files::StaticFiles;
 pub use test_client::{TestClient, TestRequest, TestResponse};
+#[cfg(feature = "ws")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ws")))]
+pub use test_websocket::TestWebSocket;
 pub use validation::{ErrorItem, LocPart, ValidationError};
 #[cfg(feature = "ws")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ws")))]

@@ -101,6 +101,17 @@ impl TestClient {
         self.request("OPTIONS", target)
     }
 
+    /// Opens a WebSocket at `target` in process: `self.get(target).websocket()` (see
+    /// [`TestRequest::websocket`]; with the `ws` feature).
+    ///
+    /// # Errors
+    ///
+    /// The app's answer when it is not a `101`.
+    #[cfg(feature = "ws")]
+    pub async fn websocket(&self, target: &str) -> Result<super::TestWebSocket, TestResponse> {
+        self.get(target).websocket().await
+    }
+
     /// Sends raw request bytes (several pipelined requests allowed) and returns every
     /// response, blocking.
     ///
@@ -190,7 +201,21 @@ impl TestRequest<'_> {
             .body(body)
     }
 
-    fn wire(&self) -> Bytes {
+    /// Whether a header field `name` was set (names compared case-insensitively).
+    #[cfg(feature = "ws")]
+    pub(super) fn has_header(&self, name: &str) -> bool {
+        self.headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    }
+
+    /// What serving this request takes: the app and the connection options.
+    #[cfg(feature = "ws")]
+    pub(super) fn client_parts(&self) -> (Arc<AppService>, ConnOptions) {
+        (self.client.service.clone(), self.client.options.clone())
+    }
+
+    pub(super) fn wire(&self) -> Bytes {
         encode_request(
             &self.method,
             &self.target,

@@ -107,14 +107,39 @@ impl std::error::Error for ProtocolError {}
 pub struct Decoder {
     max_frame: usize,
     rsv1: bool,
+    /// The frames read are a client's (masked), else a server's (unmasked).
+    masked: bool,
 }
 
 impl Decoder {
-    /// A decoder that refuses frames whose payload is longer than `max_frame` bytes (1009).
+    /// A decoder of a client's frames that refuses those whose payload is longer than
+    /// `max_frame` bytes (1009).
     pub fn new(max_frame: usize) -> Decoder {
         Decoder {
             max_frame,
             rsv1: false,
+            masked: true,
+        }
+    }
+
+    /// The same for a client's side: it reads a server's frames, which are never masked (a
+    /// masked one is 1002).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use bytes::BytesMut;
+    /// use nanoapi::ws::{Decoder, OpCode, encode};
+    ///
+    /// let mut buf = BytesMut::new();
+    /// encode(&mut buf, OpCode::Binary, true, false, b"\x01\x02");
+    /// let frame = Decoder::for_client(1 << 20).decode(&mut buf).unwrap().unwrap();
+    /// assert_eq!((frame.opcode, &frame.payload[..]), (OpCode::Binary, &[1, 2][..]));
+    /// ```
+    pub fn for_client(max_frame: usize) -> Decoder {
+        Decoder {
+            masked: false,
+            ..Decoder::new(max_frame)
         }
     }
 
@@ -142,7 +167,9 @@ impl Decoder {
         }
         buf.advance(header.len);
         let mut payload = buf.split_to(header.payload);
-        unmask(&mut payload, header.mask);
+        if let Some(mask) = header.mask {
+            apply_mask(&mut payload, mask);
+        }
         Ok(Some(Frame {
             fin: header.fin,
             rsv1: header.rsv1,
@@ -164,8 +191,10 @@ impl Decoder {
         let Some(opcode) = OpCode::from_bits(first & 0x0F) else {
             return protocol("reserved opcode");
         };
-        if second & 0x80 == 0 {
-            return protocol("client frames must be masked");
+        match (second & 0x80 != 0, self.masked) {
+            (false, true) => return protocol("client frames must be masked"),
+            (true, false) => return protocol("server frames must not be masked"),
+            _ => {}
         }
         let (payload, at) = match second & 0x7F {
             126 => match buf.get(2..4) {
@@ -196,15 +225,20 @@ impl Decoder {
                 ));
             }
         };
-        let Some(mask) = buf.get(at..at + 4) else {
-            return Ok(None);
+        let (mask, len) = if self.masked {
+            let Some(mask) = buf.get(at..at + 4) else {
+                return Ok(None);
+            };
+            (Some([mask[0], mask[1], mask[2], mask[3]]), at + 4)
+        } else {
+            (None, at)
         };
         Ok(Some(Header {
             fin,
             rsv1,
             opcode,
-            mask: [mask[0], mask[1], mask[2], mask[3]],
-            len: at + 4,
+            mask,
+            len,
             payload,
         }))
     }
@@ -215,7 +249,8 @@ struct Header {
     fin: bool,
     rsv1: bool,
     opcode: OpCode,
-    mask: [u8; 4],
+    /// A client's frame's masking key.
+    mask: Option<[u8; 4]>,
     /// The header's length in bytes.
     len: usize,
     /// The payload's length in bytes.
@@ -223,7 +258,7 @@ struct Header {
 }
 
 /// XORs `data` with the 4-byte `mask`, eight bytes at a time.
-fn unmask(data: &mut [u8], mask: [u8; 4]) {
+fn apply_mask(data: &mut [u8], mask: [u8; 4]) {
     let wide = u64::from_ne_bytes([
         mask[0], mask[1], mask[2], mask[3], mask[0], mask[1], mask[2], mask[3],
     ]);
@@ -251,6 +286,36 @@ fn unmask(data: &mut [u8], mask: [u8; 4]) {
 /// assert_eq!(&out[..], &[0x81, 0x05, b'H', b'e', b'l', b'l', b'o'][..]);
 /// ```
 pub fn encode(out: &mut BytesMut, opcode: OpCode, fin: bool, rsv1: bool, payload: &[u8]) {
+    put_frame(out, opcode, fin, rsv1, payload, None);
+}
+
+/// Appends a client frame with `payload` masked with `mask` to `out` (for clients and tests).
+///
+/// # Examples
+///
+/// ```
+/// use bytes::BytesMut;
+/// use nanoapi::ws::{Decoder, OpCode, encode_masked};
+///
+/// let mut out = BytesMut::new();
+/// encode_masked(&mut out, OpCode::Text, true, b"Hello", [0x37, 0xfa, 0x21, 0x3d]);
+/// // RFC 6455 §5.7's example.
+/// assert_eq!(&out[..], &[0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58][..]);
+/// let frame = Decoder::new(1 << 20).decode(&mut out).unwrap().unwrap();
+/// assert_eq!(&frame.payload[..], b"Hello");
+/// ```
+pub fn encode_masked(out: &mut BytesMut, opcode: OpCode, fin: bool, payload: &[u8], mask: [u8; 4]) {
+    put_frame(out, opcode, fin, false, payload, Some(mask));
+}
+
+fn put_frame(
+    out: &mut BytesMut,
+    opcode: OpCode,
+    fin: bool,
+    rsv1: bool,
+    payload: &[u8],
+    mask: Option<[u8; 4]>,
+) {
     let mut first = opcode.bits();
     if fin {
         first |= 0x80;
@@ -258,43 +323,40 @@ pub fn encode(out: &mut BytesMut, opcode: OpCode, fin: bool, rsv1: bool, payload
     if rsv1 {
         first |= 0x40;
     }
-    out.reserve(10 + payload.len());
+    let mask_bit = if mask.is_some() { 0x80 } else { 0 };
+    out.reserve(14 + payload.len());
     out.put_u8(first);
     match payload.len() {
-        n @ 0..=125 => out.put_u8(n as u8),
+        n @ 0..=125 => out.put_u8(mask_bit | n as u8),
         n @ 126..=0xFFFF => {
-            out.put_u8(126);
+            out.put_u8(mask_bit | 126);
             out.put_u16(n as u16);
         }
         n => {
-            out.put_u8(127);
+            out.put_u8(mask_bit | 127);
             out.put_u64(n as u64);
         }
     }
-    out.put_slice(payload);
+    match mask {
+        Some(mask) => {
+            out.put_slice(&mask);
+            let start = out.len();
+            out.put_slice(payload);
+            apply_mask(&mut out[start..], mask);
+        }
+        None => out.put_slice(payload),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A client frame: `payload` masked with `mask`.
+    /// A client frame: `payload` masked with `mask`, the first byte as given (RSV bits too).
     fn client_frame(first: u8, mask: [u8; 4], payload: &[u8]) -> BytesMut {
         let mut out = BytesMut::new();
-        out.put_u8(first);
-        match payload.len() {
-            n @ 0..=125 => out.put_u8(0x80 | n as u8),
-            n @ 126..=0xFFFF => {
-                out.put_u8(0x80 | 126);
-                out.put_u16(n as u16);
-            }
-            n => {
-                out.put_u8(0x80 | 127);
-                out.put_u64(n as u64);
-            }
-        }
-        out.put_slice(&mask);
-        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        encode_masked(&mut out, OpCode::Text, true, payload, mask);
+        out[0] = first;
         out
     }
 

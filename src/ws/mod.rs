@@ -19,20 +19,24 @@
 //! With feature `ws-deflate`, permessage-deflate (RFC 7692): [`Deflate`] says what the server
 //! accepts, [`Handshake::deflate`] agrees [`DeflateParams`] with the client's offers,
 //! [`Handshake::accept_with`] answers them and [`WebSocket::with_deflate`] compresses and
-//! decompresses messages. Not yet: read and idle timeouts, and the C ABI and Python faces.
+//! decompresses messages.
+//!
+//! [`Limits`] sets the sizes a socket receives and its timers: pings after a quiet spell, idle
+//! and frame-read timeouts. Not yet: the C ABI and Python faces.
 
 mod close;
 #[cfg(feature = "ws-deflate")]
 mod deflate;
 mod frame;
 mod handshake;
+mod keepalive;
 mod message;
 mod socket;
 
 pub use close::{CloseCode, CloseFrame};
 #[cfg(feature = "ws-deflate")]
 pub use deflate::{Deflate, DeflateParams};
-pub use frame::{Decoder, Frame, OpCode, ProtocolError, encode};
+pub use frame::{Decoder, Frame, OpCode, ProtocolError, encode, encode_masked};
 pub use handshake::{Handshake, HandshakeError};
 pub use message::{Assembler, Message, Utf8Bytes};
 pub use socket::{Limits, WebSocket, WsReader, WsWriter};

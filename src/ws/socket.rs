@@ -1,22 +1,44 @@
 //! A WebSocket over any [`Transport`] (an [`Upgraded`](crate::server::Upgraded) connection, the
 //! in-memory duplex): messages received with pings answered and the close handshake kept,
-//! messages sent as single frames, a protocol error answered with its close code.
+//! messages sent as single frames, a protocol error answered with its close code, a quiet
+//! peer pinged and a stopped one timed out.
 
 use std::cell::Cell;
 use std::io;
+use std::pin::pin;
 use std::rc::Rc;
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 
-use super::close::CloseFrame;
+use super::close::{CloseCode, CloseFrame};
 #[cfg(feature = "ws-deflate")]
 use super::deflate::{DeflateParams, Deflater};
 use super::frame::{Decoder, OpCode, ProtocolError, encode};
+use super::keepalive::{Due, Keepalive};
 use super::message::{Assembler, Message};
 use crate::executor::sync::Mutex;
 use crate::server::Transport;
 
-/// Size limits of a [`WebSocket`].
+/// Limits of a [`WebSocket`]: sizes of what it receives, and how long it waits.
+///
+/// The timers run while a task waits in [`WsReader::recv`] (they are judged by the worker's
+/// clock, so to its resolution): a peer that stays quiet is pinged, one that stopped is
+/// closed. None is set by default.
+///
+/// # Examples
+///
+/// Ping after 20 s without a byte from the peer, and close after 40 s (so a peer has 20 s to
+/// answer the ping), as Python's `websockets` does by default:
+///
+/// ```
+/// use std::time::Duration;
+/// use nanoapi::ws::Limits;
+///
+/// let mut limits = Limits::default();
+/// limits.ping_interval = Some(Duration::from_secs(20));
+/// limits.idle_timeout = Some(Duration::from_secs(40));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
@@ -24,6 +46,17 @@ pub struct Limits {
     pub max_frame: usize,
     /// The longest message received, its fragments together (default 64 MiB; longer: 1009).
     pub max_message: usize,
+    /// Sends a ping when nothing arrived for this long (and again after each further quiet
+    /// spell as long); the pong comes back as a [`Message::Pong`]. Default: never.
+    pub ping_interval: Option<Duration>,
+    /// Closes the socket (close 1001 "idle timeout", then `TimedOut` from
+    /// [`recv`](WsReader::recv)) when nothing arrived for this long, pongs included.
+    /// Default: wait for ever.
+    pub idle_timeout: Option<Duration>,
+    /// Closes the socket (close 1008 "frame read timeout", then `TimedOut`) when a frame
+    /// began to arrive and is not whole after this long: a peer that trickles a frame.
+    /// Default: wait for ever.
+    pub read_timeout: Option<Duration>,
 }
 
 impl Default for Limits {
@@ -31,6 +64,9 @@ impl Default for Limits {
         Limits {
             max_frame: 16 << 20,
             max_message: 64 << 20,
+            ping_interval: None,
+            idle_timeout: None,
+            read_timeout: None,
         }
     }
 }
@@ -102,6 +138,8 @@ pub struct WsReader<T> {
     received: BytesMut,
     decoder: Decoder,
     assembler: Assembler,
+    /// The timers [`Limits`] asked for, if any.
+    keepalive: Option<Keepalive>,
 }
 
 /// The sending half of a [`WebSocket`] ([`WebSocket::split`]), for another task of the same
@@ -147,6 +185,7 @@ impl<T: Transport> WebSocket<T> {
                 received: BytesMut::new(),
                 decoder: Decoder::new(limits.max_frame),
                 assembler: Assembler::new(limits.max_message),
+                keepalive: Keepalive::new(&limits),
             },
             writer: WsWriter { link },
         }
@@ -204,11 +243,15 @@ impl<T: Transport> WsReader<T> {
     /// peer's close (already answered, when it started the handshake); `None` once the
     /// connection is closed.
     ///
+    /// While it waits, the [`Limits`]' timers run: a quiet peer is pinged, and a timed-out
+    /// one closed.
+    ///
     /// # Errors
     ///
-    /// The transport's errors, and a frame or message that breaks the protocol
-    /// (`InvalidData`, carrying the [`ProtocolError`]): the close frame with its code was sent
-    /// and the connection shut before it is returned.
+    /// The transport's errors; a frame or message that breaks the protocol (`InvalidData`,
+    /// carrying the [`ProtocolError`]); a timeout of [`Limits`] (`TimedOut`). The close frame
+    /// with its code was sent and the connection shut before either of the last two is
+    /// returned.
     pub async fn recv(&mut self) -> io::Result<Option<Message>> {
         loop {
             if self.link.closing.get() == Closing::Done {
@@ -223,7 +266,7 @@ impl<T: Transport> WsReader<T> {
                 Ok(None) => {}
                 Err(err) => return Err(self.fail(err).await),
             }
-            let chunk = self.link.io.recv().await?;
+            let chunk = self.receive().await?;
             if chunk.is_empty() {
                 // The peer went away without a close handshake.
                 self.link.closing.set(Closing::Done);
@@ -231,6 +274,36 @@ impl<T: Transport> WsReader<T> {
             }
             self.received.extend_from_slice(&chunk);
         }
+    }
+
+    /// The next bytes from the peer, the timers running meanwhile: a ping sent when one is
+    /// due (the receive stays in flight), the socket closed on a timeout.
+    async fn receive(&mut self) -> io::Result<T::Chunk> {
+        let Some(keepalive) = &mut self.keepalive else {
+            return self.link.io.recv().await;
+        };
+        // What is left of the buffer after the last decode is the start of a frame.
+        keepalive.received(!self.received.is_empty());
+        let link = &self.link;
+        let timed_out = {
+            let mut recv = pin!(link.io.recv());
+            loop {
+                match keepalive.wait(recv.as_mut()).await {
+                    Ok(chunk) => return chunk,
+                    Err(Due::Ping) if link.closing.get() == Closing::Open => {
+                        link.send_frame(OpCode::Ping, &[]).await?;
+                        keepalive.pinged();
+                    }
+                    // Closing: no more pings, the timeouts still run.
+                    Err(Due::Ping) => keepalive.pinged(),
+                    Err(Due::Timeout(timeout)) => break timeout,
+                }
+            }
+        };
+        let (code, reason) = timed_out.close();
+        log::debug!("websocket closed: {reason}");
+        self.close_with(code, reason).await;
+        Err(io::Error::new(io::ErrorKind::TimedOut, reason))
     }
 
     /// Answers what a received message asks for: a pong for a ping, the close that ends the
@@ -263,16 +336,22 @@ impl<T: Transport> WsReader<T> {
     /// Answers a protocol error with its close frame and shuts the connection.
     async fn fail(&mut self, err: ProtocolError) -> io::Error {
         log::debug!("websocket closed: {err}");
+        self.close_with(err.code, err.reason).await;
+        io::Error::new(io::ErrorKind::InvalidData, err)
+    }
+
+    /// Sends a close frame with `code` and `reason` (unless one was sent) and shuts the
+    /// connection, without waiting for the peer's close.
+    async fn close_with(&mut self, code: CloseCode, reason: &str) {
         if self.link.closing.get() == Closing::Open {
             let frame = CloseFrame {
-                code: err.code,
-                reason: err.reason.to_owned(),
+                code,
+                reason: reason.to_owned(),
             };
-            // The peer broke the protocol: a failure to tell it so changes nothing.
+            // The peer broke the protocol or stopped: a failure to tell it so changes nothing.
             let _ = self.link.send_frame(OpCode::Close, &frame.payload()).await;
         }
         self.link.finish();
-        io::Error::new(io::ErrorKind::InvalidData, err)
     }
 }
 
