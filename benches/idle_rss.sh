@@ -21,8 +21,15 @@
 # RSS is user-space memory only: the kernel's socket buffers and structures are not in
 # it (they are the same for every server).
 #
+# Idle WebSockets: the servers nanoapi-ws-uring and nanoapi-ws-poll (the ws_echo example,
+# the bare runtime with feature `ws`) and tungstenite (tokio-tungstenite's echo): each
+# connection is an opening handshake at /ws answered 101, then an idle WebSocket (no
+# timeout closes them), each checked at the end with one echoed message. Compare with the
+# HTTP servers' figures of the same run: `SERVERS="nanoapi-uring nanoapi-ws-uring ..."`.
+#
 # Environment knobs (all optional):
 #   SERVERS="hyper may_minihttp nanoapi-uring nanoapi-poll"
+#                                (also: nanoapi-ws-uring nanoapi-ws-poll tungstenite)
 #   SERVER_CPU=0 LOAD_CPU=1 PORT_BASE=19900 MAX_AGE=3
 #   NO_BUILD=1                   use already-built binaries
 set -euo pipefail
@@ -62,18 +69,20 @@ bench_setup
 # ---- build ------------------------------------------------------------------
 for s in $SERVERS; do
     case $s in
-        hyper|may_minihttp|nanoapi-uring|nanoapi-poll) ;;
-        *) die "unknown server '$s' in SERVERS (known: hyper may_minihttp nanoapi-uring nanoapi-poll)" ;;
+        hyper|may_minihttp|nanoapi-uring|nanoapi-poll|nanoapi-ws-uring|nanoapi-ws-poll|tungstenite) ;;
+        *) die "unknown server '$s' in SERVERS (known: hyper may_minihttp nanoapi-uring nanoapi-poll nanoapi-ws-uring nanoapi-ws-poll tungstenite)" ;;
     esac
 done
 PEERS_MANIFEST=benches/peers/Cargo.toml
-HYPER=""; MAY=""; IDLE=""; NANOAPI=""
+HYPER=""; MAY=""; IDLE=""; NANOAPI=""; NANOAPI_WS=""; TUNGSTENITE=""
 if [[ -z ${NO_BUILD:-} ]]; then
-    log "building peers (idle_conns, hyper_raw, may_minihttp_raw) ..."
+    log "building peers (idle_conns, hyper_raw, tungstenite_echo, may_minihttp_raw) ..."
     cargo build --release --manifest-path "$PEERS_MANIFEST" --bin idle_conns --bin hyper_raw \
+        --bin tungstenite_echo \
         --message-format=json-render-diagnostics > "$TMP/peers.json" || die "building benches/peers failed"
     IDLE=$(artifact idle_conns < "$TMP/peers.json")
     HYPER=$(artifact hyper_raw < "$TMP/peers.json")
+    TUNGSTENITE=$(artifact tungstenite_echo < "$TMP/peers.json")
     if cargo build --release --manifest-path "$PEERS_MANIFEST" --bin may_minihttp_raw \
         --message-format=json-render-diagnostics > "$TMP/may.json"; then
         MAY=$(artifact may_minihttp_raw < "$TMP/may.json")
@@ -82,12 +91,21 @@ if [[ -z ${NO_BUILD:-} ]]; then
     if cargo build --release --example bench_raw --message-format=json-render-diagnostics > "$TMP/nanoapi.json"; then
         NANOAPI=$(artifact bench_raw < "$TMP/nanoapi.json")
     fi
+    if [[ " $SERVERS " == *" nanoapi-ws-"* ]]; then
+        log "building nanoapi example ws_echo (feature ws only) ..."
+        if cargo build --release --example ws_echo --no-default-features --features ws \
+            --message-format=json-render-diagnostics > "$TMP/nanoapi-ws.json"; then
+            NANOAPI_WS=$(artifact ws_echo < "$TMP/nanoapi-ws.json")
+        fi
+    fi
 else
     PEERS_BIN=${CARGO_TARGET_DIR:-benches/peers/target}/release
     IDLE=$PEERS_BIN/idle_conns
     HYPER=$PEERS_BIN/hyper_raw
     MAY=$PEERS_BIN/may_minihttp_raw
+    TUNGSTENITE=$PEERS_BIN/tungstenite_echo
     NANOAPI=${CARGO_TARGET_DIR:-target}/release/examples/bench_raw
+    NANOAPI_WS=${CARGO_TARGET_DIR:-target}/release/examples/ws_echo
 fi
 [[ -n $IDLE && -x $IDLE ]] || die "idle_conns not found ('$IDLE')"
 kept=""
@@ -95,6 +113,8 @@ for s in $SERVERS; do
     case $s in
         hyper)         bin=$HYPER ;;
         may_minihttp)  bin=$MAY ;;
+        tungstenite)   bin=$TUNGSTENITE ;;
+        nanoapi-ws-*)  bin=$NANOAPI_WS ;;
         nanoapi-*)     bin=$NANOAPI ;;
     esac
     if [[ -n $bin && -x $bin ]]; then kept="$kept $s"; else log "*** $s: binary not available, skipped"; fi
@@ -110,14 +130,25 @@ start_server_cmd() {
     case $name in
         hyper)         taskset -c "$SERVER_CPU" "$HYPER" "$addr" > "$TMP/server.out" 2> "$TMP/server.err" & ;;
         may_minihttp)  taskset -c "$SERVER_CPU" "$MAY" "$addr" > "$TMP/server.out" 2> "$TMP/server.err" & ;;
+        tungstenite)   taskset -c "$SERVER_CPU" "$TUNGSTENITE" "$addr" > "$TMP/server.out" 2> "$TMP/server.err" & ;;
         nanoapi-uring|nanoapi-poll)
             NANOAPI_HOST=127.0.0.1 NANOAPI_PORT=$port NANOAPI_WORKERS=1 NANOAPI_BACKEND=${name#nanoapi-} \
                 taskset -c "$SERVER_CPU" "$NANOAPI" > "$TMP/server.out" 2> "$TMP/server.err" & ;;
+        nanoapi-ws-uring|nanoapi-ws-poll)
+            NANOAPI_HOST=127.0.0.1 NANOAPI_PORT=$port NANOAPI_WORKERS=1 NANOAPI_BACKEND=${name#nanoapi-ws-} \
+                taskset -c "$SERVER_CPU" "$NANOAPI_WS" > "$TMP/server.out" 2> "$TMP/server.err" & ;;
+    esac
+}
+# WebSocket servers: the handshake at /ws, then idle sockets, each echoing once at the end.
+load_args() {   # load_args NAME: idle_conns' arguments for the kind of connection
+    case $1 in
+        nanoapi-ws-*|tungstenite) echo "--ws 1 --path /ws --serve-again 1" ;;
+        *) echo "" ;;
     esac
 }
 server_ready() {   # server_ready NAME PORT
     case $1 in
-        hyper|may_minihttp) server_ready_stdout ;;
+        hyper|may_minihttp|tungstenite) server_ready_stdout ;;
         *) server_ready_port "$2" ;;
     esac
 }
@@ -132,8 +163,9 @@ for ((run = 1; run <= RUNS; run++)); do
         name=${SERVER_LIST[$(( (k + run - 1) % n ))]}
         port=$(( PORT_BASE + start % 90 )); start=$((start + 1))
         if ! start_server "$name" "$port"; then failures=$((failures + 1)); continue; fi
+        read -r -a extra <<< "$(load_args "$name")"
         taskset -c "$LOAD_CPU" "$IDLE" --addr "127.0.0.1:$port" --server-pid "$SERVER_PID" \
-            --connections "$CONNECTIONS" > "$TMP/idle.out" 2> "$TMP/idle.err" &
+            --connections "$CONNECTIONS" "${extra[@]}" > "$TMP/idle.out" 2> "$TMP/idle.err" &
         LOAD_PID=$!
         rc=0; wait "$LOAD_PID" || rc=$?; LOAD_PID=""
         if (( rc != 0 )); then
@@ -150,6 +182,8 @@ print(f"run {run} {name:14s} before {r['rss_before_kib']:7d} KiB  after {r['rss_
       f"closed {r['closed_at_check']}", file=sys.stderr)
 if r["closed_at_check"]:
     sys.exit(f"run {run} {name}: {r['closed_at_check']} connection(s) were closed before the check")
+if r["served_again"] not in (0, r["connections"]):
+    sys.exit(f"run {run} {name}: only {r['served_again']} of {r['connections']} connections served again")
 if r["sample_after_first_response_secs"] >= max_age:
     sys.exit(f"run {run} {name}: RSS sampled {r['sample_after_first_response_secs']:.2f} s after the "
              f"first response (limit {max_age} s, nanoapi's idle timeout is 5 s)")
@@ -175,7 +209,8 @@ rows = {}
 for line in open(path):
     r = json.loads(line)
     rows.setdefault(r["server"], []).append(r)
-print(f"Idle keep-alive connections: {conns} connections, one GET /plaintext each, then idle; "
+print(f"Idle connections: {conns} connections, one GET /plaintext each (WebSocket servers: the "
+      f"handshake at /ws), then idle; "
       f"server VmRSS before and right after; median of {runs} run(s); 1 worker.")
 print()
 print("| server | RSS before | RSS after | KiB per idle connection | opened in | sampled after | runs ok |")

@@ -2,8 +2,14 @@
 //!
 //! ```text
 //! echo_load --addr 127.0.0.1:9001 --connections 64 --size 32 \
-//!           --duration-secs 10 --warmup-secs 2 [--threads 0] [--server-pid PID]
+//!           --duration-secs 10 --warmup-secs 2 [--threads 0] [--server-pid PID] \
+//!           [--ws /ws]
 //! ```
+//!
+//! With `--ws PATH` every connection first opens a WebSocket at PATH (the opening handshake,
+//! no extensions; anything but a `101` aborts with exit code 2), then each message is one
+//! masked binary frame of `size` bytes and the echo must be one unmasked binary frame with the
+//! same payload.
 //!
 //! Each connection writes a `size`-byte message, reads exactly `size` bytes
 //! back, checks them byte for byte (any mismatch aborts with exit code 3) and
@@ -47,13 +53,14 @@ struct Args {
     warmup: f64,
     threads: usize,
     server_pid: Option<u32>,
+    ws: Option<String>,
 }
 
 fn usage(msg: &str) -> ! {
     eprintln!("echo_load: {msg}");
     eprintln!(
         "usage: echo_load [--addr 127.0.0.1:9001] [--connections 64] [--size 32] \
-         [--duration-secs 10] [--warmup-secs 2] [--threads 0] [--server-pid PID]"
+         [--duration-secs 10] [--warmup-secs 2] [--threads 0] [--server-pid PID] [--ws PATH]"
     );
     std::process::exit(1);
 }
@@ -67,6 +74,7 @@ fn parse_args() -> Args {
         warmup: 2.0,
         threads: 0,
         server_pid: None,
+        ws: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -90,6 +98,7 @@ fn parse_args() -> Args {
             "--warmup-secs" => a.warmup = num!(),
             "--threads" => a.threads = num!(),
             "--server-pid" => a.server_pid = Some(num!()),
+            "--ws" => a.ws = Some(val.clone()),
             _ => usage(&format!("unknown flag {flag}")),
         }
     }
@@ -132,13 +141,70 @@ fn fail(code: i32, msg: String) -> ! {
     std::process::exit(code);
 }
 
+/// The mask of every frame the client sends (any key does: the server must unmask).
+const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+
+/// A binary frame's header for a payload of `len` bytes, with the mask bit and key when
+/// `masked` (the client's frames) or without (the server's).
+fn ws_header(len: usize, masked: bool) -> Vec<u8> {
+    let mask_bit = if masked { 0x80 } else { 0 };
+    let mut header = vec![0x82];
+    match len {
+        0..=125 => header.push(mask_bit | len as u8),
+        126..=0xffff => {
+            header.push(mask_bit | 126);
+            header.extend_from_slice(&(len as u16).to_be_bytes());
+        }
+        _ => {
+            header.push(mask_bit | 127);
+            header.extend_from_slice(&(len as u64).to_be_bytes());
+        }
+    }
+    if masked {
+        header.extend_from_slice(&MASK);
+    }
+    header
+}
+
+/// Opens a WebSocket at `path` on `stream`: the opening handshake, whose answer must be a
+/// `101` (read up to its blank line, and not a byte further: the server sends nothing more
+/// before the first echo).
+async fn ws_handshake(id: usize, stream: &mut TcpStream, path: &str) {
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\
+         Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Version: 13\r\n\r\n"
+    );
+    if let Err(e) = stream.write_all(request.as_bytes()).await {
+        fail(2, format!("connection {id}: handshake write: {e}"));
+    }
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte).await {
+            Ok(1) if head.len() < 8192 => head.push(byte[0]),
+            Ok(_) => fail(2, format!("connection {id}: handshake: no complete answer")),
+            Err(e) => fail(2, format!("connection {id}: handshake read: {e}")),
+        }
+    }
+    if !head.starts_with(b"HTTP/1.1 101") {
+        let line = String::from_utf8_lossy(&head);
+        let line = line.lines().next().unwrap_or_default();
+        fail(2, format!("connection {id}: handshake refused: {line}"));
+    }
+}
+
 async fn ping_pong(
     id: usize,
     mut stream: TcpStream,
     size: usize,
     counter: Arc<Counter>,
     stop: Arc<AtomicBool>,
+    ws: Option<String>,
 ) {
+    if let Some(path) = &ws {
+        ws_handshake(id, &mut stream, path).await;
+    }
     // Fixed per-connection pattern; the first (up to) 8 bytes carry the
     // sequence number so a stale or reordered echo is caught too.
     let mut msg: Vec<u8> = (0..size)
@@ -152,19 +218,34 @@ async fn ping_pong(
     // Read buffer larger than a message: an echo longer than what was sent
     // is detected, and a short read (n < buf len) lets tokio skip the extra
     // EAGAIN read before waiting for readiness.
-    let mut rbuf = vec![0u8; size.max(4096) + 1];
+    // Over a WebSocket the wire carries the masked frame and the echo is the server's frame:
+    // its header, then the payload as sent.
+    let (send_header, echo_header) = match ws {
+        Some(_) => (ws_header(size, true), ws_header(size, false)),
+        None => (Vec::new(), Vec::new()),
+    };
+    let expected_len = echo_header.len() + size;
+    let mut wire = Vec::with_capacity(send_header.len() + size);
+    let mut rbuf = vec![0u8; expected_len.max(4096) + 1];
     let seq_len = size.min(8);
     let mut seq: u64 = 0;
     loop {
         msg[..seq_len].copy_from_slice(&seq.to_le_bytes()[..seq_len]);
-        if let Err(e) = stream.write_all(&msg).await {
+        wire.clear();
+        wire.extend_from_slice(&send_header);
+        if ws.is_some() {
+            wire.extend(msg.iter().enumerate().map(|(i, b)| b ^ MASK[i % 4]));
+        } else {
+            wire.extend_from_slice(&msg);
+        }
+        if let Err(e) = stream.write_all(&wire).await {
             if stop.load(Ordering::Relaxed) {
                 return;
             }
             fail(2, format!("connection {id}: write: {e}"));
         }
         let mut got = 0;
-        while got < size {
+        while got < expected_len {
             match stream.read(&mut rbuf[got..]).await {
                 Ok(0) => {
                     if stop.load(Ordering::Relaxed) {
@@ -181,20 +262,33 @@ async fn ping_pong(
                 }
             }
         }
-        if got != size {
+        if got != expected_len {
             fail(
                 3,
-                format!("connection {id}: message {seq}: sent {size} bytes, got {got} back"),
+                format!(
+                    "connection {id}: message {seq}: expected {expected_len} bytes, got {got} back"
+                ),
             );
         }
-        if rbuf[..size] != msg[..] {
-            let at = (0..size).find(|&i| rbuf[i] != msg[i]).unwrap_or(0);
+        if rbuf[..echo_header.len()] != echo_header[..] {
+            fail(
+                3,
+                format!(
+                    "connection {id}: message {seq}: echo frame header {:02x?}, expected {:02x?}",
+                    &rbuf[..echo_header.len()],
+                    echo_header
+                ),
+            );
+        }
+        let echoed = &rbuf[echo_header.len()..expected_len];
+        if echoed != &msg[..] {
+            let at = (0..size).find(|&i| echoed[i] != msg[i]).unwrap_or(0);
             fail(
                 3,
                 format!(
                     "connection {id}: echo mismatch in message {seq} at byte {at}: \
                      sent {:#04x}, got {:#04x}",
-                    msg[at], rbuf[at]
+                    msg[at], echoed[at]
                 ),
             );
         }
@@ -239,7 +333,14 @@ async fn run(args: Args) {
     for (id, s) in streams.into_iter().enumerate() {
         let c = Arc::new(Counter::default());
         counters.push(c.clone());
-        tokio::spawn(ping_pong(id, s, args.size, c, stop.clone()));
+        tokio::spawn(ping_pong(
+            id,
+            s,
+            args.size,
+            c,
+            stop.clone(),
+            args.ws.clone(),
+        ));
     }
 
     tokio::time::sleep(Duration::from_secs_f64(args.warmup)).await;

@@ -3,8 +3,12 @@
 //! ```text
 //! idle_conns --addr 127.0.0.1:8080 --server-pid PID [--connections 5000]
 //!            [--concurrency 256] [--path /plaintext] [--hold-secs 0]
-//!            [--sources 1] [--serve-again 0]
+//!            [--sources 1] [--serve-again 0] [--ws 0]
 //! ```
+//!
+//! `--ws 1` opens WebSockets instead: the request is an opening handshake at `--path`
+//! (answered `101`), and `--serve-again` sends a masked text frame `x` on every socket and
+//! expects its echo.
 //!
 //! `--sources N` spreads the connections over the source addresses 127.0.0.1 … 127.0.0.N
 //! (one address has only ~28,000 ephemeral ports towards one server port);
@@ -47,13 +51,15 @@ struct Args {
     hold: f64,
     sources: u8,
     serve_again: bool,
+    ws: bool,
 }
 
 fn usage(msg: &str) -> ! {
     eprintln!("idle_conns: {msg}");
     eprintln!(
         "usage: idle_conns --addr HOST:PORT --server-pid PID [--connections 5000] \
-         [--concurrency 256] [--path /plaintext] [--hold-secs 0]"
+         [--concurrency 256] [--path /plaintext] [--hold-secs 0] [--sources 1] \
+         [--serve-again 0] [--ws 0]"
     );
     std::process::exit(1);
 }
@@ -68,6 +74,7 @@ fn parse_args() -> Args {
         hold: 0.0,
         sources: 1,
         serve_again: false,
+        ws: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -87,6 +94,7 @@ fn parse_args() -> Args {
             "--hold-secs" => a.hold = num(&k, &v),
             "--sources" => a.sources = num(&k, &v),
             "--serve-again" => a.serve_again = num::<u8>(&k, &v) != 0,
+            "--ws" => a.ws = num::<u8>(&k, &v) != 0,
             _ => usage(&format!("unknown option {k}")),
         }
     }
@@ -115,8 +123,9 @@ fn fail(msg: String) -> ! {
     std::process::exit(2);
 }
 
-/// Reads one full response (head, then `content-length` bytes of body).
-async fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<()> {
+/// Reads one full response (head, then `content-length` bytes of body); with `upgrade`, a
+/// `101` head and nothing after it.
+async fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>, upgrade: bool) -> std::io::Result<()> {
     buf.clear();
     let mut chunk = [0u8; 1024];
     loop {
@@ -130,6 +139,15 @@ async fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<
         buf.extend_from_slice(&chunk[..n]);
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = std::str::from_utf8(&buf[..end]).unwrap_or("");
+            if upgrade {
+                if !head.starts_with("HTTP/1.1 101") || buf.len() != end + 4 {
+                    return Err(std::io::Error::other(format!(
+                        "not a bare 101: {}",
+                        head.lines().next().unwrap_or("")
+                    )));
+                }
+                return Ok(());
+            }
             if !(head.starts_with("HTTP/1.1 2") || head.starts_with("HTTP/1.0 2")) {
                 return Err(std::io::Error::other(format!(
                     "non-2xx response: {}",
@@ -166,7 +184,28 @@ async fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<
     }
 }
 
-async fn one(addr: &str, req: &[u8], source: u8) -> std::io::Result<TcpStream> {
+/// Sends a masked text frame `x` on an open WebSocket and reads its echo.
+async fn ws_echo(s: &mut TcpStream) -> std::io::Result<()> {
+    let mask = [1, 2, 3, 4];
+    s.write_all(&[
+        0x81,
+        0x81,
+        mask[0],
+        mask[1],
+        mask[2],
+        mask[3],
+        b'x' ^ mask[0],
+    ])
+    .await?;
+    let mut echo = [0u8; 3];
+    s.read_exact(&mut echo).await?;
+    if echo != [0x81, 0x01, b'x'] {
+        return Err(std::io::Error::other(format!("bad echo {echo:02x?}")));
+    }
+    Ok(())
+}
+
+async fn one(addr: &str, req: &[u8], source: u8, ws: bool) -> std::io::Result<TcpStream> {
     let socket = tokio::net::TcpSocket::new_v4()?;
     socket.bind(std::net::SocketAddr::from(([127, 0, 0, source.max(1)], 0)))?;
     let target = tokio::net::lookup_host(addr)
@@ -177,7 +216,7 @@ async fn one(addr: &str, req: &[u8], source: u8) -> std::io::Result<TcpStream> {
     s.set_nodelay(true)?;
     s.write_all(req).await?;
     let mut buf = Vec::with_capacity(512);
-    read_response(&mut s, &mut buf).await?;
+    read_response(&mut s, &mut buf, ws).await?;
     Ok(s)
 }
 
@@ -187,14 +226,21 @@ fn main() {
         .enable_all()
         .build()
         .expect("build runtime");
+    let upgrade = if args.ws {
+        "Upgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+    } else {
+        ""
+    };
     let req = format!(
-        "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: idle_conns\r\nAccept: */*\r\n\r\n",
+        "GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: idle_conns\r\nAccept: */*\r\n{upgrade}\r\n",
         args.path, args.addr
     )
     .into_bytes();
+    let ws = args.ws;
     rt.block_on(async move {
         // 1. warmup + baseline
-        drop(one(&args.addr, &req, 1).await.unwrap_or_else(|e| fail(format!("warmup: {e}"))));
+        drop(one(&args.addr, &req, 1, ws).await.unwrap_or_else(|e| fail(format!("warmup: {e}"))));
         tokio::time::sleep(Duration::from_millis(300)).await;
         let before = rss_kib(args.server_pid);
 
@@ -214,7 +260,7 @@ fn main() {
                     let source = 1 + (i % usize::from(args.sources.max(1))) as u8;
                     handles.push(tokio::task::spawn_local(async move {
                         let _permit = permit_sem.acquire().await.expect("semaphore");
-                        let s = one(&addr, &req, source)
+                        let s = one(&addr, &req, source, ws)
                             .await
                             .unwrap_or_else(|e| fail(format!("connection {i}: {e}")));
                         if first.get().is_none() {
@@ -263,8 +309,12 @@ fn main() {
                         handles.push(tokio::task::spawn_local(async move {
                             let mut s = TcpStream::from_std(s).expect("from_std");
                             let mut buf = Vec::with_capacity(512);
-                            let ok = s.write_all(&req).await.is_ok()
-                                && read_response(&mut s, &mut buf).await.is_ok();
+                            let ok = if ws {
+                                ws_echo(&mut s).await.is_ok()
+                            } else {
+                                s.write_all(&req).await.is_ok()
+                                    && read_response(&mut s, &mut buf, false).await.is_ok()
+                            };
                             (ok, s.into_std().expect("into_std"))
                         }));
                     }
