@@ -189,3 +189,35 @@ fn a_split_socket_sends_from_one_task_and_answers_from_another() {
         });
     }
 }
+
+#[test]
+fn a_long_frame_arriving_in_pieces_echoes_whole() {
+    for backend in common::backends() {
+        common::with_dispatch(
+            backend,
+            Limits::default(),
+            ConnOptions::default(),
+            echo::echo,
+            move |addr| {
+                let (mut stream, _) = open(addr);
+                stream.set_nodelay(true).unwrap();
+                // Longer than a pooled receive and than one direct receive's room, cut where
+                // the header, then the middle of the payload, end.
+                let payload: Vec<u8> = (0..150_003u32).map(|i| (i * 7 % 251) as u8).collect();
+                let wire = frame(0x82, &payload);
+                for piece in [
+                    &wire[..3],
+                    &wire[3..5000],
+                    &wire[5000..70_000],
+                    &wire[70_000..],
+                ] {
+                    stream.write_all(piece).unwrap();
+                }
+                assert_eq!(read_frame(&mut stream), (0x82, payload), "{backend:?}");
+                // And the socket goes on.
+                stream.write_all(&frame(0x81, b"after")).unwrap();
+                assert_eq!(read_frame(&mut stream), (0x81, b"after".to_vec()));
+            },
+        );
+    }
+}

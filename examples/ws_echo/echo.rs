@@ -7,7 +7,8 @@ use nanoapi::ws::{Handshake, Limits, Message, WebSocket};
 
 /// `GET /ws` upgrades (choosing the first subprotocol the client offers, and permessage-deflate
 /// with feature `ws-deflate`) and echoes every text and binary message until the client
-/// closes; any other path is a 404.
+/// closes, in a task of its own (so that the HTTP exchange ends and its memory is reused while
+/// the socket is open); any other path is a 404.
 pub async fn echo(
     limits: &Limits,
     req: &mut Request,
@@ -34,10 +35,16 @@ pub async fn echo(
     };
     #[cfg(not(feature = "ws-deflate"))]
     let mut socket = WebSocket::new(w.upgrade(handshake.accept(protocol)?).await?, *limits);
-    while let Some(message) = socket.recv().await? {
-        if let Message::Text(_) | Message::Binary(_) = message {
-            socket.send(message).await?;
+    nanoapi::executor::spawn_local(async move {
+        // The socket's end (a close, a broken frame, a reset) is the client's business.
+        while let Ok(Some(message)) = socket.recv().await {
+            if let Message::Text(_) | Message::Binary(_) = message
+                && socket.send(message).await.is_err()
+            {
+                return;
+            }
         }
-    }
+    })
+    .detach();
     Ok(())
 }

@@ -388,9 +388,11 @@ impl Dispatch<()> for AppService {
                 .remove::<super::websocket::UpgradeSlot>()
                 .and_then(|slot| slot.take())
         {
-            // A WebSocket route's answer: the connection is the handler's from here on.
+            // A WebSocket route's answer: the connection is the handler's from here on, in a
+            // task of its own, so that this exchange (the request, its handler's future) ends
+            // and its memory goes back rather than stay with every open socket.
             let io = w.upgrade(resp).await?;
-            upgrade(io).await;
+            crate::executor::spawn_local(upgrade(io)).detach();
             return Ok(());
         }
         w.send(resp).await?;

@@ -56,6 +56,14 @@ impl Request {
     /// The request of the exchange under way on `conn`.
     pub(crate) fn new(head: RequestHead, head_bytes: Bytes, conn: Rc<DynConn>) -> Request {
         let seq = conn.exchange.borrow().seq;
+        // A request that asks for another protocol may live as long as that protocol's
+        // session (a WebSocket's dispatch holds it): its head gets memory of its own size
+        // rather than keep the connection's whole receive buffer alive.
+        let head_bytes = if head.is_upgrade() {
+            Bytes::copy_from_slice(&head_bytes)
+        } else {
+            head_bytes
+        };
         Request {
             head,
             head_bytes,

@@ -23,6 +23,25 @@ pub trait Transport {
     /// Receives the next bytes that arrived.
     fn recv(&self) -> impl Future<Output = io::Result<Self::Chunk>>;
 
+    /// Receives the next bytes that arrived after `buf`'s, into its spare capacity where the
+    /// transport can read in place (a TCP stream: one receive of up to the room reserved), and
+    /// gives it back with how many came (0 at end of stream). For a reader that knows a large
+    /// read is coming (the rest of a long frame): one receive, no copy, rather than pool-sized
+    /// chunks copied over. Reserve room first: with none, a TCP stream reads nothing.
+    ///
+    /// The default appends a [`recv`](Transport::recv)'s chunk.
+    fn recv_owned(&self, mut buf: BytesMut) -> impl Future<Output = BufResult<usize, BytesMut>> {
+        async move {
+            match self.recv().await {
+                Ok(chunk) => {
+                    buf.extend_from_slice(&chunk);
+                    (Ok(chunk.len()), buf)
+                }
+                Err(err) => (Err(err), buf),
+            }
+        }
+    }
+
     /// Sends all of `buf`, then gives it back (for reuse), on error too.
     fn send_all(&self, buf: BytesMut) -> impl Future<Output = BufResult<(), BytesMut>>;
 
@@ -64,6 +83,10 @@ impl Transport for TcpStream {
 
     fn recv(&self) -> impl Future<Output = io::Result<PooledBuf>> {
         self.read_pooled()
+    }
+
+    fn recv_owned(&self, buf: BytesMut) -> impl Future<Output = BufResult<usize, BytesMut>> {
+        self.read(buf)
     }
 
     fn send_all(&self, buf: BytesMut) -> impl Future<Output = BufResult<(), BytesMut>> {

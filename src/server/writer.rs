@@ -137,6 +137,9 @@ impl ResponseWriter {
         self.encode_head(&resp);
         self.set_progress(ResponseProgress::Upgraded);
         self.conn.flush_dyn().await?;
+        // The new protocol reads and writes with buffers of its own: the connection's go back
+        // to the worker (the receive buffer unless it holds bytes sent after the request).
+        self.conn.release_idle_buffers();
         Ok(Upgraded {
             conn: self.conn.clone(),
         })
@@ -418,6 +421,10 @@ impl Transport for Upgraded {
 
     fn recv(&self) -> impl Future<Output = io::Result<Bytes>> {
         self.conn.recv_raw()
+    }
+
+    fn recv_owned(&self, buf: BytesMut) -> impl Future<Output = BufResult<usize, BytesMut>> {
+        self.conn.recv_raw_owned(buf)
     }
 
     fn send_all(&self, buf: BytesMut) -> impl Future<Output = BufResult<(), BytesMut>> {

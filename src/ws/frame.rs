@@ -178,6 +178,13 @@ impl Decoder {
         }))
     }
 
+    /// How many more bytes the frame that begins `buf` needs to be whole, once its header
+    /// has arrived (`None` before, and for a header [`decode`](Self::decode) refuses).
+    pub(crate) fn missing(&self, buf: &[u8]) -> Option<usize> {
+        let header = self.header(buf).ok()??;
+        Some((header.len + header.payload).saturating_sub(buf.len()))
+    }
+
     fn header(&self, buf: &[u8]) -> Result<Option<Header>, ProtocolError> {
         let protocol = |reason| Err(ProtocolError::new(CloseCode::PROTOCOL_ERROR, reason));
         let [first, second, ..] = *buf else {

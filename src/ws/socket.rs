@@ -98,11 +98,16 @@ enum Closing {
 ///     };
 ///     let io = w.upgrade(handshake.accept(None)?).await?;
 ///     let mut socket = WebSocket::new(io, Limits::default());
-///     while let Some(message) = socket.recv().await? {
-///         if let Message::Text(_) | Message::Binary(_) = message {
-///             socket.send(message).await?;
+///     // The socket gets a task of its own: the exchange ends, and its memory (the request,
+///     // this future) is not held for as long as the socket is open.
+///     nanoapi::executor::spawn_local(async move {
+///         while let Ok(Some(message)) = socket.recv().await {
+///             if let Message::Text(_) | Message::Binary(_) = message {
+///                 let _ = socket.send(message).await;
+///             }
 ///         }
-///     }
+///     })
+///     .detach();
 ///     Ok(())
 /// }
 /// ```
@@ -261,37 +266,39 @@ impl<T: Transport> WsReader<T> {
                 Ok(Some(frame)) => match self.assembler.push(frame) {
                     Ok(Some(message)) => return self.answer(message).await.map(Some),
                     Ok(None) => continue,
-                    Err(err) => return Err(self.fail(err).await),
+                    Err(err) => return Err(Box::pin(self.fail(err)).await),
                 },
                 Ok(None) => {}
-                Err(err) => return Err(self.fail(err).await),
+                Err(err) => return Err(Box::pin(self.fail(err)).await),
             }
-            let chunk = self.receive().await?;
-            if chunk.is_empty() {
+            if self.receive().await? == 0 {
                 // The peer went away without a close handshake.
                 self.link.closing.set(Closing::Done);
                 return Ok(None);
             }
-            self.received.extend_from_slice(&chunk);
         }
     }
 
-    /// The next bytes from the peer, the timers running meanwhile: a ping sent when one is
-    /// due (the receive stays in flight), the socket closed on a timeout.
-    async fn receive(&mut self) -> io::Result<T::Chunk> {
-        let Some(keepalive) = &mut self.keepalive else {
-            return self.link.io.recv().await;
-        };
+    /// Receives the next bytes from the peer into the receive buffer (how many: 0 at end of
+    /// stream), the timers running meanwhile: a ping sent when one is due (the receive stays
+    /// in flight), the socket closed on a timeout.
+    async fn receive(&mut self) -> io::Result<usize> {
         // What is left of the buffer after the last decode is the start of a frame.
-        keepalive.received(!self.received.is_empty());
+        let partial = !self.received.is_empty();
+        let missing = self.decoder.missing(&self.received);
+        let recv = receive_into(&self.link.io, &mut self.received, missing);
+        let Some(keepalive) = &mut self.keepalive else {
+            return recv.await;
+        };
+        keepalive.received(partial);
         let link = &self.link;
         let timed_out = {
-            let mut recv = pin!(link.io.recv());
+            let mut recv = pin!(recv);
             loop {
                 match keepalive.wait(recv.as_mut()).await {
                     Ok(chunk) => return chunk,
                     Err(Due::Ping) if link.closing.get() == Closing::Open => {
-                        link.send_frame(OpCode::Ping, &[]).await?;
+                        Box::pin(link.send_frame(OpCode::Ping, &[])).await?;
                         keepalive.pinged();
                     }
                     // Closing: no more pings, the timeouts still run.
@@ -302,7 +309,7 @@ impl<T: Transport> WsReader<T> {
         };
         let (code, reason) = timed_out.close();
         log::debug!("websocket closed: {reason}");
-        self.close_with(code, reason).await;
+        Box::pin(self.close_with(code, reason)).await;
         Err(io::Error::new(io::ErrorKind::TimedOut, reason))
     }
 
@@ -311,7 +318,9 @@ impl<T: Transport> WsReader<T> {
     async fn answer(&mut self, message: Message) -> io::Result<Message> {
         match &message {
             Message::Ping(data) if self.link.closing.get() == Closing::Open => {
-                self.link.send_frame(OpCode::Pong, data).await?;
+                // Boxed, as every send on the receiving side: a socket waiting to receive (an
+                // idle one) is as small as its receive, not as its largest send.
+                Box::pin(self.link.send_frame(OpCode::Pong, data)).await?;
             }
             Message::Close(frame) => {
                 if self.link.closing.get() == Closing::Open {
@@ -324,7 +333,7 @@ impl<T: Transport> WsReader<T> {
                         .payload()
                     });
                     let echo = echo.unwrap_or_default();
-                    self.link.send_frame(OpCode::Close, &echo).await?;
+                    Box::pin(self.link.send_frame(OpCode::Close, &echo)).await?;
                 }
                 self.link.finish();
             }
@@ -437,6 +446,37 @@ impl Outbox {
     #[cfg(not(feature = "ws-deflate"))]
     fn compress(&mut self, _: &[u8]) -> io::Result<Option<&[u8]>> {
         Ok(None)
+    }
+}
+
+/// The rest of a frame longer than this is received straight into the receive buffer, in
+/// one receive where it has all arrived, rather than in the transport's (pool-sized) chunks
+/// copied over: a pooled receive buffer's size.
+const DIRECT_RECV: usize = 4096;
+
+/// The most room reserved for one such receive: a frame's declared length is the peer's word,
+/// so memory is committed as its bytes come, not for the length it announced.
+const MAX_DIRECT_RECV: usize = 64 * 1024;
+
+/// Receives the next bytes into `received` (how many: 0 at end of stream). With `missing`
+/// bytes of a long frame to come, room for them is reserved and the transport reads in place.
+async fn receive_into<T: Transport>(
+    io: &T,
+    received: &mut BytesMut,
+    missing: Option<usize>,
+) -> io::Result<usize> {
+    match missing {
+        Some(missing) if missing > DIRECT_RECV => {
+            received.reserve(missing.min(MAX_DIRECT_RECV));
+            let (result, buf) = io.recv_owned(std::mem::take(received)).await;
+            *received = buf;
+            result
+        }
+        _ => {
+            let chunk = io.recv().await?;
+            received.extend_from_slice(&chunk);
+            Ok(chunk.len())
+        }
     }
 }
 

@@ -66,6 +66,9 @@ pub(crate) trait ErasedIo {
     /// Receives once; the chunk copied out (empty at end of stream).
     fn recv_bytes(&self) -> LocalBoxFuture<'_, io::Result<Bytes>>;
 
+    /// [`Transport::recv_owned`].
+    fn recv_owned_boxed(&self, buf: BytesMut) -> LocalBoxFuture<'_, BufResult<usize, BytesMut>>;
+
     /// Receives once, appending to `inbuf`; the number of bytes (0 at end of stream).
     fn recv_into<'a>(
         &'a self,
@@ -85,6 +88,10 @@ pub(crate) trait ErasedIo {
 impl<T: Transport> ErasedIo for T {
     fn recv_bytes(&self) -> LocalBoxFuture<'_, io::Result<Bytes>> {
         Box::pin(async move { Ok(Bytes::copy_from_slice(&self.recv().await?)) })
+    }
+
+    fn recv_owned_boxed(&self, buf: BytesMut) -> LocalBoxFuture<'_, BufResult<usize, BytesMut>> {
+        Box::pin(self.recv_owned(buf))
     }
 
     fn recv_into<'a>(
@@ -263,7 +270,7 @@ impl<T: ?Sized> Conn<T> {
 
     /// While the connection waits idle, its buffers go back to the worker's spare list: an
     /// idle connection holds no buffer memory.
-    pub(super) fn release_idle_buffers(&self) {
+    pub(crate) fn release_idle_buffers(&self) {
         for slot in [&self.inbuf, &self.out] {
             let mut buf = slot.borrow_mut();
             if buf.is_empty() && buf.capacity() > 0 {
@@ -391,6 +398,24 @@ impl DynConn {
             return Ok(Bytes::new());
         }
         self.io.recv_bytes().await
+    }
+
+    /// After a 101: appends the next bytes to `buf` ([`Transport::recv_owned`]), what was
+    /// received before the 101 first.
+    pub(crate) async fn recv_raw_owned(&self, mut buf: BytesMut) -> BufResult<usize, BytesMut> {
+        {
+            let mut inbuf = self.inbuf.borrow_mut();
+            if !inbuf.is_empty() {
+                buf.extend_from_slice(&inbuf);
+                let n = inbuf.len();
+                inbuf.clear();
+                return (Ok(n), buf);
+            }
+        }
+        if self.eof.get() {
+            return (Ok(0), buf);
+        }
+        self.io.recv_owned_boxed(buf).await
     }
 
     /// After a 101: sends `buf` as it is, after anything still queued.

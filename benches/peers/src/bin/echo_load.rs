@@ -225,18 +225,18 @@ async fn ping_pong(
         None => (Vec::new(), Vec::new()),
     };
     let expected_len = echo_header.len() + size;
-    let mut wire = Vec::with_capacity(send_header.len() + size);
+    // What goes on the wire: the header, then the payload (masked over a WebSocket, once
+    // here; per message only the sequence number's bytes change).
+    let mask = |i: usize| if ws.is_some() { MASK[i % 4] } else { 0 };
+    let mut wire = send_header.clone();
+    wire.extend(msg.iter().enumerate().map(|(i, b)| b ^ mask(i)));
     let mut rbuf = vec![0u8; expected_len.max(4096) + 1];
     let seq_len = size.min(8);
     let mut seq: u64 = 0;
     loop {
         msg[..seq_len].copy_from_slice(&seq.to_le_bytes()[..seq_len]);
-        wire.clear();
-        wire.extend_from_slice(&send_header);
-        if ws.is_some() {
-            wire.extend(msg.iter().enumerate().map(|(i, b)| b ^ MASK[i % 4]));
-        } else {
-            wire.extend_from_slice(&msg);
+        for i in 0..seq_len {
+            wire[send_header.len() + i] = msg[i] ^ mask(i);
         }
         if let Err(e) = stream.write_all(&wire).await {
             if stop.load(Ordering::Relaxed) {

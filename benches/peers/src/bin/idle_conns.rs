@@ -207,6 +207,23 @@ async fn ws_echo(s: &mut TcpStream) -> std::io::Result<()> {
 
 async fn one(addr: &str, req: &[u8], source: u8, ws: bool) -> std::io::Result<TcpStream> {
     let socket = tokio::net::TcpSocket::new_v4()?;
+    // The port is chosen at connect, for the whole address pair: ports that wait out
+    // TIME_WAIT towards an earlier run's server port stay usable.
+    let on: libc::c_int = 1;
+    // SAFETY: a valid socket fd, and a pointer to a c_int that lives across the call with
+    // its size as the length.
+    let set = unsafe {
+        libc::setsockopt(
+            std::os::fd::AsRawFd::as_raw_fd(&socket),
+            libc::IPPROTO_IP,
+            libc::IP_BIND_ADDRESS_NO_PORT,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if set != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
     socket.bind(std::net::SocketAddr::from(([127, 0, 0, source.max(1)], 0)))?;
     let target = tokio::net::lookup_host(addr)
         .await?
