@@ -20,7 +20,7 @@ cargo test --locked -p nanoapi --features http-compat --doc -- compat
 cargo clippy --locked -p nanoapi --no-default-features --all-targets -- -D warnings
 cargo clippy --locked -p nanoapi --no-default-features --features ws --all-targets -- -D warnings
 cargo test --locked -p nanoapi --no-default-features --features ws --lib -- ws::
-cargo test --locked -p nanoapi --no-default-features --features ws --test ws --test ws_conformance
+cargo test --locked -p nanoapi --no-default-features --features ws --test ws --test ws_conformance --test ws_keepalive --test blocking_ws
 cargo test --locked -p nanoapi --no-default-features --features ws --doc -- ws::
 cargo test --locked -p nanoapi --no-default-features --features ws-deflate --lib -- ws::
 cargo test --locked -p nanoapi --no-default-features --features ws-deflate --test ws_deflate --test ws_conformance

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # WebSocket interop: the `ws_echo` example (bare runtime + feature `ws`) against Python's
 # `websockets` client from PyPI (in a venv made here) and headless Chromium's WebSocket
-# (tests/browser/ws.html), on both backends.
+# (tests/browser/ws.html), on both backends; and the Python host's WebSockets over the C ABI
+# (examples/ffi_python/test_websocket.py) with the same client.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 source .ci/interop.sh
-interop_venv ws 'websockets>=13,<16'
+interop_venv ws 'websockets>=13,<16' 'pytest>=8,<9'
 bash .ci/chromium.sh
 profile=$(mktemp -d)
 # The page is served over HTTP, as the openapi stage's are: Chromium loads file:// pages less
@@ -46,3 +47,7 @@ for backend in uring poll; do
     fi
     echo "ws interop (python websockets, chromium) on $backend: ok"
 done
+
+# The C ABI's WebSockets, from the ctypes host (both backends, as its fixtures do).
+cargo build --locked -p nanoapi-ffi --features compression
+"$venv/bin/python" -m pytest -q -p no:cacheprovider examples/ffi_python/test_websocket.py

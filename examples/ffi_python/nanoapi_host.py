@@ -9,6 +9,10 @@ threads (never on a reactor thread). It returns one of:
 * either shape with an *iterable* body (a generator, say): the response is streamed, one
   chunk per item, each reaching the client before the next item is asked for.
 
+A handler may instead accept a WebSocket: ``ws = request.accept_websocket()`` (after which it
+returns ``None``), then ``ws.receive()``, ``ws.send(data)``, ``ws.close()`` or ``for message in
+ws`` from this thread or any other, until ``ws.free()`` (or the end of a ``with ws:`` block).
+
 An exception in the handler (or in its generator) is logged and becomes a 500 (or an aborted
 connection once a stream has started). The library is found through ``NANOAPI_FFI_LIB`` or, by
 default, as the most recently built of ``$CARGO_TARGET_DIR/release`` and
@@ -61,6 +65,15 @@ class Options(ctypes.Structure):
         ("handle_signals", ctypes.c_int),
     ]
 
+
+class WsMessage(ctypes.Structure):
+    """``nanoapi_ws_message``."""
+
+    _fields_ = [("kind", ctypes.c_int), ("data", Str), ("close_code", ctypes.c_uint16)]
+
+
+WS_TEXT, WS_BINARY, WS_CLOSE = 1, 2, 8
+ERR_CLOSED = -4
 
 DISPATCH_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
 
@@ -127,6 +140,11 @@ def load_library(path=None):
         ),
         "nanoapi_writer_write_chunk": (c_int, [c_void_p, Str]),
         "nanoapi_writer_end_chunked": (c_int, [c_void_p]),
+        "nanoapi_writer_accept_websocket": (c_int, [c_void_p, Str, ctypes.POINTER(c_void_p)]),
+        "nanoapi_websocket_recv": (c_int, [c_void_p, ctypes.POINTER(WsMessage)]),
+        "nanoapi_websocket_send": (c_int, [c_void_p, c_int, Str]),
+        "nanoapi_websocket_close": (c_int, [c_void_p, ctypes.c_uint16, Str]),
+        "nanoapi_websocket_free": (None, [c_void_p]),
     }
     for name, (restype, argtypes) in signatures.items():
         function = getattr(lib, name)
@@ -163,13 +181,85 @@ class _Headers:
         self.n = len(self.strings)
 
 
+class WebSocketClosed(Exception):
+    """The peer closed the WebSocket (``code``, ``reason``), or it ended (``code`` 1006)."""
+
+    def __init__(self, code, reason=""):
+        self.code, self.reason = code, reason
+        super().__init__(f"the WebSocket closed ({code}) {reason}".rstrip())
+
+
+class WebSocket:
+    """A WebSocket accepted with :meth:`Request.accept_websocket`, usable from any thread.
+
+    ``receive()`` blocks for the next message (``str`` for text, ``bytes`` for binary) and
+    raises :class:`WebSocketClosed` at the peer's close; iterating yields messages until then.
+    ``send(data)`` sends text or bytes, ``close(code, reason)`` starts the close handshake, and
+    ``free()`` (or leaving a ``with`` block) releases it, closing with 1000 unless closed.
+    Pings are answered by the library."""
+
+    def __init__(self, lib, handle):
+        self._lib, self._handle = lib, handle
+        self._message = WsMessage()
+
+    def _check(self, call, code):
+        if code != OK:
+            raise NanoapiError(self._lib, call, code)
+
+    def receive(self):
+        code = self._lib.nanoapi_websocket_recv(self._handle, ctypes.byref(self._message))
+        if code == ERR_CLOSED:
+            raise WebSocketClosed(1006, self._lib.nanoapi_last_error().bytes().decode())
+        self._check("nanoapi_websocket_recv", code)
+        kind, data = self._message.kind, self._message.data.bytes()
+        if kind == WS_TEXT:
+            return data.decode()
+        if kind == WS_BINARY:
+            return data
+        raise WebSocketClosed(self._message.close_code, data.decode())
+
+    def __iter__(self):
+        while True:
+            try:
+                yield self.receive()
+            except WebSocketClosed:
+                return
+
+    def send(self, data):
+        kind = WS_TEXT if isinstance(data, str) else WS_BINARY
+        code = self._lib.nanoapi_websocket_send(self._handle, kind, _str(data))
+        self._check("nanoapi_websocket_send", code)
+
+    def close(self, code=1000, reason=""):
+        code = self._lib.nanoapi_websocket_close(self._handle, code, _str(reason))
+        self._check("nanoapi_websocket_close", code)
+
+    def free(self):
+        if self._handle:
+            self._lib.nanoapi_websocket_free(self._handle)
+            self._handle = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.free()
+
+    def __del__(self):
+        self.free()
+
+
 class Request:
     """What a handler sees: method, path, query (``None`` when absent), headers in order,
     version and body. Strings are decoded as Latin-1 (bytes as sent); the body is bytes."""
 
-    __slots__ = ("method", "target", "path", "query", "version", "headers", "body")
+    __slots__ = (
+        "method", "target", "path", "query", "version", "headers", "body",
+        "_lib", "_w", "accepted",
+    )
 
-    def __init__(self, lib, req):
+    def __init__(self, lib, req, w=None):
+        self._lib, self._w, self.accepted = lib, w, False
         latin = lambda s: s.bytes().decode("latin-1")  # noqa: E731
         self.method = latin(lib.nanoapi_request_method(req))
         self.target = latin(lib.nanoapi_request_target(req))
@@ -189,6 +279,19 @@ class Request:
         """The first field named ``name`` (any case)."""
         lowered = name.lower()
         return next((v for n, v in self.headers if n.lower() == lowered), default)
+
+    def accept_websocket(self, protocol=None):
+        """Accepts the request's WebSocket handshake (choosing ``protocol``, one the client
+        offered) and returns the :class:`WebSocket`; the handler then returns ``None``. Raises
+        :class:`NanoapiError` when the request is not a valid handshake (the client was told
+        why, with a 400 or 426)."""
+        handle = ctypes.c_void_p()
+        accept = self._lib.nanoapi_writer_accept_websocket
+        code = accept(self._w, _str(protocol or ""), ctypes.byref(handle))
+        self.accepted = True
+        if code != OK:
+            raise NanoapiError(self._lib, "nanoapi_writer_accept_websocket", code)
+        return WebSocket(self._lib, handle)
 
 
 class Server:
@@ -288,7 +391,10 @@ class Server:
     # Called by the library on a dispatch thread, with the GIL taken by ctypes.
     def _dispatch(self, _ctx, req, w):
         try:
-            result = self.handler(Request(self.lib, req))
+            request = Request(self.lib, req, w)
+            result = self.handler(request)
+            if result is None and request.accepted:
+                return 0
             return self._respond(w, result)
         except Exception:
             log.exception("handler failed")

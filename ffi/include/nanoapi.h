@@ -36,6 +36,15 @@
 // Readiness (epoll, kqueue).
 #define NANOAPI_BACKEND_POLL 2
 
+// A text message (valid UTF-8).
+#define NANOAPI_WS_TEXT 1
+
+// A binary message.
+#define NANOAPI_WS_BINARY 2
+
+// The peer's close: `close_code` and the reason in `data` (code 1005 when it gave none).
+#define NANOAPI_WS_CLOSE 8
+
 // A request, valid only during the dispatch callback it was passed to. Every string read from
 // it is valid as long as the request is.
 typedef struct nanoapi_request nanoapi_request;
@@ -44,6 +53,12 @@ typedef struct nanoapi_request nanoapi_request;
 // [`nanoapi_server_stop`] and [`nanoapi_server_port`] may be called from any thread at any
 // time; the other functions from one thread at a time.
 typedef struct nanoapi_server nanoapi_server;
+
+// An open WebSocket (from [`nanoapi_writer_accept_websocket`]). Any thread may use it, after
+// the callback returned too; [`nanoapi_websocket_recv`] from one thread at a time, while
+// another sends. Pings are answered by the library and never reach the host. Free it with
+// [`nanoapi_websocket_free`], which closes it (1000) unless it was closed.
+typedef struct nanoapi_websocket nanoapi_websocket;
 
 // The response side of a request, valid only during the dispatch callback it was passed to.
 // One response per request: [`nanoapi_writer_send`], or [`nanoapi_writer_start_chunked`],
@@ -106,6 +121,17 @@ typedef struct {
 // was sent yet) or aborts the connection (mid-stream). `req` and `w` are valid only until it
 // returns.
 typedef int (*nanoapi_dispatch_fn)(void *ctx, const nanoapi_request *req, nanoapi_writer *w);
+
+// A received message: valid until the next [`nanoapi_websocket_recv`] on the same socket or
+// its [`nanoapi_websocket_free`].
+typedef struct {
+  // `NANOAPI_WS_TEXT`, `NANOAPI_WS_BINARY` or `NANOAPI_WS_CLOSE`.
+  int kind;
+  // The payload (a close's reason).
+  nanoapi_str data;
+  // A close's status code (0 for other kinds).
+  uint16_t close_code;
+} nanoapi_ws_message;
 
 #ifdef __cplusplus
 extern "C" {
@@ -309,6 +335,72 @@ int nanoapi_server_stop(nanoapi_server *server);
 // `server` must be NULL or live, and no other thread may be using it (in particular,
 // `nanoapi_server_run` must have returned). It is invalid afterwards.
 void nanoapi_server_free(nanoapi_server *server);
+
+// Accepts the request's WebSocket opening handshake instead of answering it, choosing
+// `protocol` (one the client offered in `Sec-WebSocket-Protocol`; empty for none), and blocks
+// until the `101` is sent. On success `*out` is the socket, the host's to free.
+//
+// # Errors
+//
+// `NANOAPI_ERR_INVALID` when the request is not a valid opening handshake (the client got the
+// 400 or 426 that says why; the writer is then done); `NANOAPI_ERR_STATE` if a response was
+// already started; `NANOAPI_ERR_CLOSED` if the connection is gone.
+//
+// # Safety
+//
+// `w` must be the writer passed to the running callback (or NULL); `protocol` must be valid
+// for reading; `out` must be valid for writing a pointer (or NULL).
+int nanoapi_writer_accept_websocket(nanoapi_writer *w, nanoapi_str protocol, nanoapi_websocket **out);
+
+// Blocks until the next message (text, binary, or the peer's close) and describes it in
+// `*out`.
+//
+// # Errors
+//
+// `NANOAPI_ERR_CLOSED` once the socket ended (after the peer's close was returned, or when
+// the connection failed: the message says how).
+//
+// # Safety
+//
+// `ws` as for [`nanoapi_websocket_free`], and not received from by another thread at the same
+// time; `out` must be valid for writing (or NULL).
+int nanoapi_websocket_recv(nanoapi_websocket *ws, nanoapi_ws_message *out);
+
+// Sends a message of `kind` (`NANOAPI_WS_TEXT`, which must be UTF-8, or `NANOAPI_WS_BINARY`)
+// with a copy of `data`: it is queued, blocking while 16 messages wait, and an error of a
+// queued message is reported by the next send.
+//
+// # Errors
+//
+// `NANOAPI_ERR_INVALID` for another kind or text that is not UTF-8; `NANOAPI_ERR_CLOSED` once
+// sending failed (the socket closed, the connection is gone).
+//
+// # Safety
+//
+// `ws` as for [`nanoapi_websocket_free`]; `data` must be valid for reading.
+int nanoapi_websocket_send(nanoapi_websocket *ws, int kind, nanoapi_str data);
+
+// Starts the close handshake with `code` (1000 for a normal close) and `reason` (UTF-8, at
+// most 123 bytes); [`nanoapi_websocket_recv`] then returns the peer's close, and
+// `NANOAPI_ERR_CLOSED` after it.
+//
+// # Errors
+//
+// `NANOAPI_ERR_INVALID` for a code a server may not send or a reason too long or not UTF-8;
+// `NANOAPI_ERR_CLOSED` as for [`nanoapi_websocket_send`].
+//
+// # Safety
+//
+// `ws` as for [`nanoapi_websocket_free`]; `reason` must be valid for reading.
+int nanoapi_websocket_close(nanoapi_websocket *ws, uint16_t code, nanoapi_str reason);
+
+// Frees `ws` (NULL is allowed), closing the socket (1000) unless it was closed. No other
+// thread may be using it.
+//
+// # Safety
+//
+// `ws` must be NULL or a socket from [`nanoapi_writer_accept_websocket`] not yet freed.
+void nanoapi_websocket_free(nanoapi_websocket *ws);
 
 // Sends a whole response: `status`, a `Content-Type` (none if `content_type` is empty), the
 // `n_headers` fields at `headers` (several of the same name allowed, e.g. `Set-Cookie`) and

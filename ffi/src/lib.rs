@@ -32,6 +32,7 @@ mod request;
 mod server;
 mod signals;
 mod types;
+mod websocket;
 mod writer;
 
 pub use error::{
@@ -53,6 +54,11 @@ pub use server::{
     nanoapi_server_start, nanoapi_server_stop,
 };
 pub use types::{nanoapi_header, nanoapi_str};
+pub use websocket::{
+    NANOAPI_WS_BINARY, NANOAPI_WS_CLOSE, NANOAPI_WS_TEXT, nanoapi_websocket,
+    nanoapi_websocket_close, nanoapi_websocket_free, nanoapi_websocket_recv,
+    nanoapi_websocket_send, nanoapi_writer_accept_websocket, nanoapi_ws_message,
+};
 pub use writer::{
     nanoapi_writer, nanoapi_writer_end_chunked, nanoapi_writer_send, nanoapi_writer_start_chunked,
     nanoapi_writer_write_chunk,

@@ -7,6 +7,7 @@ use std::io;
 use bytes::Bytes;
 use nanoapi::http::{Response, StatusCode};
 use nanoapi::server::BlockingWriter;
+use nanoapi::ws::BlockingWebSocket;
 
 use crate::error::{Failure, guard};
 use crate::types::{header_slice, nanoapi_header, nanoapi_str};
@@ -77,12 +78,35 @@ impl nanoapi_writer {
     }
 }
 
+impl nanoapi_writer {
+    /// Accepts the request's WebSocket handshake instead of a response (the writer is done
+    /// either way): a refused handshake was answered by the library and is the host's
+    /// `NANOAPI_ERR_INVALID`.
+    pub(crate) fn accept_websocket(
+        &mut self,
+        protocol: Option<&str>,
+    ) -> Result<BlockingWebSocket, Failure> {
+        if self.state != WriterState::Ready {
+            return Err(Failure::state("a response was already started"));
+        }
+        self.state = WriterState::Done;
+        // SAFETY: as in `step`: the pool job's writer, lent to this view for the callback.
+        let writer = unsafe { &mut *self.writer };
+        writer
+            .accept_websocket(protocol)
+            .map_err(|err| match err.kind() {
+                io::ErrorKind::InvalidInput => Failure::invalid(err.to_string()),
+                _ => Failure::closed(&err),
+            })
+    }
+}
+
 /// The writer behind `w`.
 ///
 /// # Safety
 ///
 /// `w` must be NULL or the writer passed to the running callback.
-unsafe fn view<'a>(w: *mut nanoapi_writer) -> Result<&'a mut nanoapi_writer, Failure> {
+pub(crate) unsafe fn view<'a>(w: *mut nanoapi_writer) -> Result<&'a mut nanoapi_writer, Failure> {
     // SAFETY: a non-null `w` is the callback's writer, on the dispatching frame for the
     // whole callback; the host uses it from the callback's thread only.
     unsafe { w.as_mut() }.ok_or_else(|| Failure::invalid("w is NULL"))

@@ -124,6 +124,9 @@ enum Frame {
     },
     Chunk(Bytes),
     EndChunked,
+    /// Accept the request's WebSocket handshake (and tell the handler how it went).
+    #[cfg(feature = "ws")]
+    AcceptWebSocket(crate::ws::Accept),
     /// The handler returned (or panicked: a 500 error).
     Done(Result<()>),
 }
@@ -253,6 +256,47 @@ impl BlockingWriter {
     /// The connection is gone.
     pub fn end_chunked(&mut self) -> io::Result<()> {
         self.channel.send(Frame::EndChunked)
+    }
+
+    /// Accepts the request's WebSocket opening handshake (choosing `protocol` among the ones
+    /// the client offered, or none) instead of sending a response, and blocks until the `101`
+    /// is sent: the socket is then usable from any thread, after this handler returned too.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidInput` when the request is not a valid handshake (it was answered with the 400
+    /// or 426 that says why) or a response was already sent; the connection is gone.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use nanoapi::server::{BlockingWriter, OwnedRequest, Options, serve_blocking};
+    /// use nanoapi::ws::Message;
+    ///
+    /// fn echo(_: &(), _: &OwnedRequest, w: &mut BlockingWriter) -> nanoapi::Result<()> {
+    ///     let socket = w.accept_websocket(None)?;
+    ///     while let Ok(Some(message)) = socket.recv() {
+    ///         if let Message::Text(_) | Message::Binary(_) = message {
+    ///             socket.send(message)?;
+    ///         }
+    ///     }
+    ///     Ok(())
+    /// }
+    ///
+    /// let server = serve_blocking(Options::default(), (), echo, 4, 64)?;
+    /// server.shutdown_blocking();
+    /// # Ok::<(), nanoapi::Error>(())
+    /// ```
+    #[cfg(feature = "ws")]
+    pub fn accept_websocket(
+        &mut self,
+        protocol: Option<&str>,
+    ) -> io::Result<crate::ws::BlockingWebSocket> {
+        let bridge = crate::ws::Bridge::new();
+        let accept = crate::ws::Accept::new(bridge.clone(), protocol.map(str::to_owned));
+        self.channel.send(Frame::AcceptWebSocket(accept))?;
+        bridge.wait_accepted()?;
+        Ok(crate::ws::BlockingWebSocket::new(bridge))
     }
 }
 
@@ -413,7 +457,7 @@ where
                 "every dispatch thread is busy",
             ));
         }
-        relay(&channel, w).await
+        relay(&channel, req, w).await
     }
 }
 
@@ -424,8 +468,13 @@ impl<F> Drop for BlockingDispatch<F> {
 }
 
 /// Writes the handler's frames as they come, until it returns.
-async fn relay(channel: &Channel, w: &mut ResponseWriter) -> Result<()> {
+async fn relay(channel: &Channel, req: &Request, w: &mut ResponseWriter) -> Result<()> {
+    // Only accepting a WebSocket reads the request.
+    #[cfg(not(feature = "ws"))]
+    let _ = req;
     match channel.recv().await {
+        #[cfg(feature = "ws")]
+        Frame::AcceptWebSocket(accept) => accept.run(req, w).await?,
         Frame::Response {
             status,
             headers,
@@ -452,6 +501,10 @@ async fn relay(channel: &Channel, w: &mut ResponseWriter) -> Result<()> {
                     Frame::Response { .. } | Frame::StartChunked { .. } => {
                         return Err(Error::new("a second response from the blocking handler"));
                     }
+                    #[cfg(feature = "ws")]
+                    Frame::AcceptWebSocket(_) => {
+                        return Err(Error::new("accept_websocket during a streamed response"));
+                    }
                 }
             }
         }
@@ -463,6 +516,9 @@ async fn relay(channel: &Channel, w: &mut ResponseWriter) -> Result<()> {
     }
     match channel.recv().await {
         Frame::Done(result) => result,
+        // A WebSocket asked for after a response: refused (the handler's wait ends with it).
+        #[cfg(feature = "ws")]
+        Frame::AcceptWebSocket(_) => Err(Error::new("accept_websocket after a response")),
         _ => Err(Error::new("a second response from the blocking handler")),
     }
 }

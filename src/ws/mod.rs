@@ -22,8 +22,11 @@
 //! decompresses messages.
 //!
 //! [`Limits`] sets the sizes a socket receives and its timers: pings after a quiet spell, idle
-//! and frame-read timeouts. Not yet: the C ABI and Python faces.
+//! and frame-read timeouts. A blocking handler
+//! ([`serve_blocking`](crate::server::serve_blocking), the C ABI) accepts a socket with
+//! `BlockingWriter::accept_websocket` and uses it from any thread as a [`BlockingWebSocket`].
 
+mod blocking;
 mod close;
 #[cfg(feature = "ws-deflate")]
 mod deflate;
@@ -33,6 +36,8 @@ mod keepalive;
 mod message;
 mod socket;
 
+pub use blocking::BlockingWebSocket;
+pub(crate) use blocking::{Accept, Bridge};
 pub use close::{CloseCode, CloseFrame};
 #[cfg(feature = "ws-deflate")]
 pub use deflate::{Deflate, DeflateParams};
