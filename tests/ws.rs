@@ -40,13 +40,7 @@ fn open(addr: SocketAddr) -> (TcpStream, String) {
     )
 }
 
-use common::{ws_frame as frame, ws_read_frame as read_frame};
-
-/// Reads until the server closes the connection; whether it did.
-fn closed(stream: &mut TcpStream) -> bool {
-    let mut rest = [0u8; 64];
-    matches!(stream.read(&mut rest), Ok(0))
-}
+use common::{ws_closed as closed, ws_frame as frame, ws_read_frame as read_frame};
 
 #[test]
 fn the_handshake_is_answered_and_messages_echo() {

@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -15,7 +15,7 @@ use nanoapi::ws::Limits;
 #[path = "../examples/ws_echo/echo.rs"]
 mod echo;
 
-use common::{ws_frame as frame, ws_read_frame as read_frame};
+use common::{ws_closed as closed, ws_frame as frame, ws_read_frame as read_frame};
 
 const HANDSHAKE: &[u8] =
     b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
@@ -60,12 +60,6 @@ fn millis(ms: u64) -> Option<Duration> {
 /// The code of a close frame's payload.
 fn close_code(payload: &[u8]) -> u16 {
     u16::from_be_bytes([payload[0], payload[1]])
-}
-
-/// Whether the server ended the connection (end of stream, not a read timeout).
-fn closed(stream: &mut TcpStream) -> bool {
-    let mut rest = [0u8; 64];
-    matches!(stream.read(&mut rest), Ok(0))
 }
 
 #[test]

@@ -158,6 +158,13 @@ where
         .unwrap()
 }
 
+/// Reads until the server ends the connection; whether it did (end of stream, not a timeout
+/// or more bytes).
+pub fn ws_closed(stream: &mut TcpStream) -> bool {
+    let mut rest = [0u8; 64];
+    matches!(stream.read(&mut rest), Ok(0))
+}
+
 /// A WebSocket client's frame: its first byte (FIN, RSV, opcode) and `payload`, masked (what
 /// RFC 6455 says a client sends).
 pub fn ws_frame(first: u8, payload: &[u8]) -> Vec<u8> {
