@@ -310,3 +310,58 @@ fn the_test_client_sees_refusals_and_answers_pings() {
         assert_eq!(socket.recv_text().await, "pong seen");
     });
 }
+
+#[test]
+fn the_reader_is_a_stream_and_the_writer_a_sink() {
+    use futures_util::{SinkExt, StreamExt, TryStreamExt};
+
+    let client = App::new()
+        .get("/forward", |ws: WebSocketUpgrade| async move {
+            ws.on_upgrade(|socket| async move {
+                let (reader, writer) = socket.split();
+                let data = |m: &Message| matches!(m, Message::Text(_) | Message::Binary(_));
+                // Echoed through `forward`, which closes the sink (1000) when the stream ends.
+                let _ = reader
+                    .into_stream()
+                    .try_filter(move |m| std::future::ready(data(m)))
+                    .forward(writer)
+                    .await;
+            })
+        })
+        .get("/sink", |ws: WebSocketUpgrade| async move {
+            ws.on_upgrade(|mut socket| async move {
+                // The whole socket as a sink: two messages fed, one flush, then a close.
+                let _ = socket.feed(Message::Text("one".into())).await;
+                let _ = socket.feed(Message::Binary(vec![2u8].into())).await;
+                let _ = socket.flush().await;
+                let _ = socket.close().await;
+                while let Ok(Some(_)) = socket.recv().await {}
+            })
+        })
+        .test_client();
+    nanoapi::executor::block_on(async {
+        let mut socket = client.websocket("/forward").await.expect("a 101");
+        socket.send_text("a").await.unwrap();
+        assert_eq!(socket.recv_text().await, "a");
+        socket
+            .send(Message::Binary(vec![1, 2].into()))
+            .await
+            .unwrap();
+        assert_eq!(
+            socket.recv().await,
+            Some(Message::Binary(vec![1, 2].into()))
+        );
+        let answer = socket.close(Some(nanoapi::ws::CloseCode::NORMAL)).await;
+        assert!(answer.is_some(), "the close handshake completes");
+
+        let mut socket = client.websocket("/sink").await.expect("a 101");
+        assert_eq!(socket.recv_text().await, "one");
+        assert_eq!(socket.recv().await, Some(Message::Binary(vec![2u8].into())));
+        match socket.recv().await {
+            Some(Message::Close(Some(frame))) => {
+                assert_eq!(frame.code, nanoapi::ws::CloseCode::NORMAL)
+            }
+            other => panic!("expected the sink's close, got {other:?}"),
+        }
+    });
+}

@@ -14,7 +14,9 @@
 //!   protocol error answered with its close code.
 //!
 //! With the App (feature `app` too), `app::WebSocketUpgrade` is the extractor of a WebSocket
-//! route. [`WebSocket::split`] gives a reader and a writer for two tasks of one worker.
+//! route. [`WebSocket::split`] gives a reader and a writer for two tasks of one worker; the
+//! reader is a `Stream` of messages ([`WsReader::into_stream`]), the writer (and the socket) a
+//! `Sink` of messages.
 //!
 //! With feature `ws-deflate`, permessage-deflate (RFC 7692): [`Deflate`] says what the server
 //! accepts, [`Handshake::deflate`] agrees [`DeflateParams`] with the client's offers,
@@ -35,6 +37,7 @@ mod handshake;
 mod keepalive;
 mod message;
 mod socket;
+mod stream;
 
 pub use blocking::BlockingWebSocket;
 pub(crate) use blocking::{Accept, Bridge};
@@ -45,3 +48,4 @@ pub use frame::{Decoder, Frame, OpCode, ProtocolError, encode, encode_masked};
 pub use handshake::{Handshake, HandshakeError};
 pub use message::{Assembler, Message, Utf8Bytes};
 pub use socket::{Limits, WebSocket, WsReader, WsWriter};
+pub use stream::Messages;

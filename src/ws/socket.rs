@@ -120,7 +120,7 @@ pub struct WebSocket<T> {
 /// What both halves of a socket share: the connection, the sending side (locked for a whole
 /// frame, so that the frames of two tasks never interleave) and where the close handshake is.
 #[derive(Debug)]
-struct Link<T> {
+pub(super) struct Link<T> {
     io: T,
     out: Mutex<Outbox>,
     closing: Cell<Closing>,
@@ -148,10 +148,11 @@ pub struct WsReader<T> {
 }
 
 /// The sending half of a [`WebSocket`] ([`WebSocket::split`]), for another task of the same
-/// worker.
-#[derive(Debug)]
+/// worker; also a [`Sink`](futures_sink::Sink) of messages.
 pub struct WsWriter<T> {
-    link: Rc<Link<T>>,
+    pub(super) link: Rc<Link<T>>,
+    /// The send the `Sink` face started and has not finished.
+    pub(super) pending: Option<super::stream::PendingSend>,
 }
 
 impl<T: Transport> WebSocket<T> {
@@ -192,7 +193,10 @@ impl<T: Transport> WebSocket<T> {
                 assembler: Assembler::new(limits.max_message),
                 keepalive: Keepalive::new(&limits),
             },
-            writer: WsWriter { link },
+            writer: WsWriter {
+                link,
+                pending: None,
+            },
         }
     }
 
@@ -240,6 +244,11 @@ impl<T: Transport> WebSocket<T> {
     /// ```
     pub fn split(self) -> (WsReader<T>, WsWriter<T>) {
         (self.reader, self.writer)
+    }
+
+    /// The sending half, for the socket's `Sink` face.
+    pub(super) fn writer_mut(&mut self) -> &mut WsWriter<T> {
+        &mut self.writer
     }
 }
 
@@ -373,7 +382,14 @@ impl<T: Transport> WsWriter<T> {
     ///
     /// The transport's errors; `NotConnected` after the close handshake started.
     pub async fn send(&mut self, message: Message) -> io::Result<()> {
-        if self.link.closing.get() != Closing::Open {
+        self.link.deliver(message).await
+    }
+}
+
+impl<T: Transport> Link<T> {
+    /// Sends `message` as [`WsWriter::send`] says.
+    pub(super) async fn deliver(&self, message: Message) -> io::Result<()> {
+        if self.closing.get() != Closing::Open {
             return Err(io::Error::new(
                 io::ErrorKind::NotConnected,
                 "the WebSocket is closing",
@@ -382,21 +398,24 @@ impl<T: Transport> WsWriter<T> {
         match message {
             Message::Text(text) => {
                 let text = text.into_bytes();
-                self.link.send_message(OpCode::Text, &text).await
+                self.send_message(OpCode::Text, &text).await
             }
-            Message::Binary(data) => self.link.send_message(OpCode::Binary, &data).await,
-            Message::Ping(data) => self.link.send_frame(OpCode::Ping, &control(data)).await,
-            Message::Pong(data) => self.link.send_frame(OpCode::Pong, &control(data)).await,
+            Message::Binary(data) => self.send_message(OpCode::Binary, &data).await,
+            Message::Ping(data) => self.send_frame(OpCode::Ping, &control(data)).await,
+            Message::Pong(data) => self.send_frame(OpCode::Pong, &control(data)).await,
             Message::Close(frame) => {
                 let payload = frame.map(|f| f.payload()).unwrap_or_default();
-                self.link.closing.set(Closing::Sent);
-                self.link.send_frame(OpCode::Close, &payload).await
+                self.closing.set(Closing::Sent);
+                self.send_frame(OpCode::Close, &payload).await
             }
         }
     }
-}
 
-impl<T: Transport> Link<T> {
+    /// Whether the close handshake has not started.
+    pub(super) fn is_open(&self) -> bool {
+        self.closing.get() == Closing::Open
+    }
+
     fn finish(&self) {
         self.closing.set(Closing::Done);
         // The peer may have gone already.
