@@ -365,3 +365,46 @@ fn the_reader_is_a_stream_and_the_writer_a_sink() {
         }
     });
 }
+
+#[test]
+fn a_draining_server_closes_its_sockets_with_1001_and_stops_without_waiting_out_its_deadline() {
+    for backend in common::backends() {
+        let mut options = Options::default().port(0).workers(1).backend(backend);
+        options.shutdown_timeout = std::time::Duration::from_secs(20);
+        let server = App::new()
+            .get("/rooms/{room}", room)
+            .serve(options)
+            .unwrap();
+        let mut stream = common::connect(server.handle().local_addr());
+        stream
+            .write_all(&handshake("/rooms/lobby?nick=ann", "13"))
+            .unwrap();
+        assert!(read_head(&mut stream).starts_with("http/1.1 101 "));
+        stream.write_all(&masked_text("hi")).unwrap();
+        assert_eq!(read_text(&mut stream), "lobby/ann: hi");
+
+        let started = std::time::Instant::now();
+        let stopping = std::thread::spawn(move || server.shutdown_blocking());
+        // The socket's close: 1001, with the reason.
+        let mut head = [0u8; 2];
+        stream.read_exact(&mut head).unwrap();
+        assert_eq!(head[0], 0x88, "{backend:?}");
+        let mut payload = vec![0u8; usize::from(head[1])];
+        stream.read_exact(&mut payload).unwrap();
+        assert_eq!(u16::from_be_bytes([payload[0], payload[1]]), 1001);
+        assert_eq!(&payload[2..], b"server shutting down");
+        // The client answers; the connection ends and the server stops long before its
+        // 20 s deadline.
+        let mut answer = vec![0x88, 0x82, 1, 2, 3, 4];
+        answer.extend([0x03 ^ 1, 0xe9 ^ 2]);
+        stream.write_all(&answer).unwrap();
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest);
+        stopping.join().unwrap();
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "stopped after {:?} ({backend:?})",
+            started.elapsed()
+        );
+    }
+}

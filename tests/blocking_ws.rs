@@ -150,6 +150,8 @@ fn a_request_that_is_not_a_handshake_is_refused_and_the_handler_told() {
             "refused: InvalidInput",
             "{backend:?}"
         );
+        // Closed on our side too, so that the server's lingering close ends at once.
+        drop(stream);
         server.shutdown_blocking();
     }
 }

@@ -29,6 +29,8 @@ pub use metrics::{Metrics, MetricsHook};
 pub use options::{Limits, Options, Timeouts};
 pub use request::Request;
 pub use serve::{Server, ServerHandle, run, run_with, serve, serve_per_worker, serve_workers};
+#[cfg(feature = "ws")]
+pub(crate) use signal::Watch;
 pub use signal::{Raised, ShutdownSignal};
 pub use static_cache::{StaticCache, StaticRoutes};
 

@@ -55,8 +55,7 @@ impl ShutdownSignal {
     pub fn raised(&self) -> Raised<'_> {
         Raised {
             signal: self,
-            key: None,
-            waker: None,
+            waiting: Waiting::default(),
         }
     }
 }
@@ -66,17 +65,21 @@ impl ShutdownSignal {
 #[must_use = "futures do nothing unless awaited"]
 pub struct Raised<'a> {
     signal: &'a ShutdownSignal,
+    waiting: Waiting,
+}
+
+/// A waiter's registration with a signal, kept across polls.
+#[derive(Debug, Default)]
+struct Waiting {
     key: Option<usize>,
     /// The waker registered under `key`: polled again by the same task, the wait costs one
     /// atomic load (a connection keeps one `Raised` for its whole life).
     waker: Option<Waker>,
 }
 
-impl Future for Raised<'_> {
-    type Output = ();
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        if self.signal.is_raised() {
+impl Waiting {
+    fn poll(&mut self, signal: &ShutdownSignal, cx: &mut Context<'_>) -> Poll<()> {
+        if signal.is_raised() {
             return Poll::Ready(());
         }
         // `raise` sets the flag before it wakes the registered wakers, so a registration with
@@ -84,9 +87,9 @@ impl Future for Raised<'_> {
         if self.key.is_some() && self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
             return Poll::Pending;
         }
-        let mut waiters = self.signal.inner.waiters();
+        let mut waiters = signal.inner.waiters();
         // Checked again under the lock: `raise` empties the waiters under it after setting.
-        if self.signal.is_raised() {
+        if signal.is_raised() {
             return Poll::Ready(());
         }
         match self.key.and_then(|key| waiters.get_mut(key)) {
@@ -100,13 +103,58 @@ impl Future for Raised<'_> {
         self.waker = Some(cx.waker().clone());
         Poll::Pending
     }
+
+    fn leave(&mut self, signal: &ShutdownSignal) {
+        if let Some(key) = self.key.take() {
+            signal.inner.waiters().try_remove(key);
+        }
+    }
+}
+
+impl Future for Raised<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        this.waiting.poll(this.signal, cx)
+    }
 }
 
 impl Drop for Raised<'_> {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            self.signal.inner.waiters().try_remove(key);
+        self.waiting.leave(self.signal);
+    }
+}
+
+/// A wait for a signal that owns its handle on it, for a waiter that lives apart from whoever
+/// holds the signal (an upgraded connection's protocol): polled as often as wanted, registered
+/// once.
+#[cfg(feature = "ws")]
+#[derive(Debug)]
+pub(crate) struct Watch {
+    signal: ShutdownSignal,
+    waiting: Waiting,
+}
+
+#[cfg(feature = "ws")]
+impl Watch {
+    pub(crate) fn new(signal: ShutdownSignal) -> Watch {
+        Watch {
+            signal,
+            waiting: Waiting::default(),
         }
+    }
+
+    /// `Ready` once the signal is raised.
+    pub(crate) fn poll_raised(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        self.waiting.poll(&self.signal, cx)
+    }
+}
+
+#[cfg(feature = "ws")]
+impl Drop for Watch {
+    fn drop(&mut self) {
+        self.waiting.leave(&self.signal);
     }
 }
 

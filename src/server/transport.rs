@@ -10,6 +10,8 @@ use bytes::BytesMut;
 use nanoapi_executor::net::TcpStream;
 use nanoapi_executor::{BufResult, PooledBuf};
 
+use super::ShutdownSignal;
+
 /// A byte stream the connection future can serve: owned-buffer I/O, so that the same
 /// connection code runs over a TCP socket on either reactor, over the in-memory [`Duplex`]
 /// (tests, fuzzing, the App's test client, serverless adapters), or over anything else that
@@ -51,6 +53,13 @@ pub trait Transport {
     ///
     /// As the underlying shutdown fails (for a socket, `ENOTCONN` once the peer is gone).
     fn shutdown_write(&self) -> io::Result<()>;
+
+    /// The drain signal of the server this transport's connection belongs to, if any: a
+    /// protocol that outlives its HTTP exchange (a WebSocket) watches it to close in time.
+    /// The default: none.
+    fn shutdown_signal(&self) -> Option<&ShutdownSignal> {
+        None
+    }
 
     /// Starts sending all of `buf` without waiting for it to complete, where the transport can
     /// (a TCP stream on io_uring): the completion wakes no task, `buf` goes to `done` once

@@ -427,6 +427,10 @@ impl Transport for Upgraded {
         self.conn.recv_raw_owned(buf)
     }
 
+    fn shutdown_signal(&self) -> Option<&super::ShutdownSignal> {
+        self.conn.shutdown_signal()
+    }
+
     fn send_all(&self, buf: BytesMut) -> impl Future<Output = BufResult<(), BytesMut>> {
         self.conn.send_raw(buf)
     }

@@ -1,5 +1,6 @@
-//! The timers of a WebSocket's receiving side: a ping after a quiet spell, and the idle and
-//! frame-read timeouts that close a connection whose peer stopped.
+//! What a WebSocket's receiving side watches while it waits for bytes: a ping after a quiet
+//! spell, the idle and frame-read timeouts that close a connection whose peer stopped, and the
+//! server's drain.
 
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
@@ -9,6 +10,7 @@ use std::time::{Duration, Instant};
 use super::close::CloseCode;
 use super::socket::Limits;
 use crate::executor::time::{Deadline, coarse_now};
+use crate::server::Watch;
 
 /// What came due while the socket waited for bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,6 +19,8 @@ pub(super) enum Due {
     Ping,
     /// Time to give up on the peer.
     Timeout(Timeout),
+    /// The server drains: time to say goodbye.
+    Drain,
 }
 
 /// A timeout of [`Limits`].
@@ -112,27 +116,38 @@ impl Keepalive {
             .flatten()
             .min_by_key(|(at, _)| *at)
     }
+}
 
-    /// Polls `recv` (left in place, so an operation in flight is not lost) until it completes,
-    /// or until a timer comes due first.
-    ///
-    /// # Errors
-    ///
-    /// What came due.
-    pub(super) async fn wait<F: Future>(
-        &mut self,
-        mut recv: Pin<&mut F>,
-    ) -> Result<F::Output, Due> {
-        let Some((at, due)) = self.next() else {
-            return Ok(recv.await);
-        };
-        self.deadline.set(at);
-        poll_fn(|cx| {
-            if let Poll::Ready(out) = recv.as_mut().poll(cx) {
-                return Poll::Ready(Ok(out));
-            }
-            self.deadline.poll_elapsed(cx).map(|()| Err(due))
-        })
-        .await
+/// Polls `recv` (left in place, so an operation in flight is not lost) until it completes, or
+/// until a timer of `keepalive` comes due or `drain` is raised first.
+///
+/// # Errors
+///
+/// What came due.
+pub(super) async fn wait<F: Future>(
+    mut keepalive: Option<&mut Keepalive>,
+    mut drain: Option<&mut Watch>,
+    mut recv: Pin<&mut F>,
+) -> Result<F::Output, Due> {
+    let due = keepalive.as_deref().and_then(Keepalive::next);
+    if let (Some(keepalive), Some((at, _))) = (keepalive.as_deref_mut(), due) {
+        keepalive.deadline.set(at);
     }
+    poll_fn(|cx| {
+        if let Poll::Ready(out) = recv.as_mut().poll(cx) {
+            return Poll::Ready(Ok(out));
+        }
+        if let Some(drain) = drain.as_deref_mut()
+            && drain.poll_raised(cx).is_ready()
+        {
+            return Poll::Ready(Err(Due::Drain));
+        }
+        if let (Some(keepalive), Some((_, due))) = (keepalive.as_deref_mut(), due)
+            && keepalive.deadline.poll_elapsed(cx).is_ready()
+        {
+            return Poll::Ready(Err(due));
+        }
+        Poll::Pending
+    })
+    .await
 }

@@ -15,10 +15,10 @@ use super::close::{CloseCode, CloseFrame};
 #[cfg(feature = "ws-deflate")]
 use super::deflate::{DeflateParams, Deflater};
 use super::frame::{Decoder, OpCode, ProtocolError, encode};
-use super::keepalive::{Due, Keepalive};
+use super::keepalive::{Due, Keepalive, wait};
 use super::message::{Assembler, Message};
 use crate::executor::sync::Mutex;
-use crate::server::Transport;
+use crate::server::{Transport, Watch};
 
 /// Limits of a [`WebSocket`]: sizes of what it receives, and how long it waits.
 ///
@@ -145,6 +145,8 @@ pub struct WsReader<T> {
     assembler: Assembler,
     /// The timers [`Limits`] asked for, if any.
     keepalive: Option<Keepalive>,
+    /// The server's drain, when the socket belongs to a server: it says goodbye (1001).
+    drain: Option<Watch>,
 }
 
 /// The sending half of a [`WebSocket`] ([`WebSocket::split`]), for another task of the same
@@ -180,6 +182,7 @@ impl<T: Transport> WebSocket<T> {
     }
 
     fn with_outbox(io: T, limits: Limits, outbox: Outbox) -> WebSocket<T> {
+        let drain = io.shutdown_signal().cloned().map(Watch::new);
         let link = Rc::new(Link {
             io,
             out: Mutex::new(outbox),
@@ -192,6 +195,7 @@ impl<T: Transport> WebSocket<T> {
                 decoder: Decoder::new(limits.max_frame),
                 assembler: Assembler::new(limits.max_message),
                 keepalive: Keepalive::new(&limits),
+                drain,
             },
             writer: WsWriter {
                 link,
@@ -296,22 +300,39 @@ impl<T: Transport> WsReader<T> {
         let partial = !self.received.is_empty();
         let missing = self.decoder.missing(&self.received);
         let recv = receive_into(&self.link.io, &mut self.received, missing);
-        let Some(keepalive) = &mut self.keepalive else {
+        if self.keepalive.is_none() && self.drain.is_none() {
             return recv.await;
-        };
-        keepalive.received(partial);
-        let link = &self.link;
+        }
+        if let Some(keepalive) = &mut self.keepalive {
+            keepalive.received(partial);
+        }
+        let (link, keepalive, drain) = (&self.link, &mut self.keepalive, &mut self.drain);
         let timed_out = {
             let mut recv = pin!(recv);
             loop {
-                match keepalive.wait(recv.as_mut()).await {
-                    Ok(chunk) => return chunk,
-                    Err(Due::Ping) if link.closing.get() == Closing::Open => {
-                        Box::pin(link.send_frame(OpCode::Ping, &[])).await?;
-                        keepalive.pinged();
+                match wait(keepalive.as_mut(), drain.as_mut(), recv.as_mut()).await {
+                    Ok(received) => return received,
+                    Err(Due::Ping) => {
+                        if link.closing.get() == Closing::Open {
+                            Box::pin(link.send_frame(OpCode::Ping, &[])).await?;
+                        }
+                        // Closing: no more pings, the timeouts still run.
+                        if let Some(keepalive) = keepalive.as_mut() {
+                            keepalive.pinged();
+                        }
                     }
-                    // Closing: no more pings, the timeouts still run.
-                    Err(Due::Ping) => keepalive.pinged(),
+                    // The server drains: the close handshake starts (1001), and the receive
+                    // goes on for the peer's close.
+                    Err(Due::Drain) => {
+                        *drain = None;
+                        if link.closing.get() == Closing::Open {
+                            let bye = CloseFrame {
+                                code: CloseCode::GOING_AWAY,
+                                reason: "server shutting down".to_owned(),
+                            };
+                            Box::pin(link.deliver(Message::Close(Some(bye)))).await?;
+                        }
+                    }
                     Err(Due::Timeout(timeout)) => break timeout,
                 }
             }
