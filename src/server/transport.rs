@@ -25,11 +25,12 @@ pub trait Transport {
     /// Receives the next bytes that arrived.
     fn recv(&self) -> impl Future<Output = io::Result<Self::Chunk>>;
 
-    /// Receives the next bytes that arrived after `buf`'s, into its spare capacity where the
-    /// transport can read in place (a TCP stream: one receive of up to the room reserved), and
-    /// gives it back with how many came (0 at end of stream). For a reader that knows a large
-    /// read is coming (the rest of a long frame): one receive, no copy, rather than pool-sized
-    /// chunks copied over. Reserve room first: with none, a TCP stream reads nothing.
+    /// Receives the next bytes that arrived after `buf`'s and gives it back with how many came
+    /// (0 at end of stream): into its spare capacity where the transport can read in place and
+    /// `buf` has room for at least 1 KiB (a TCP stream: one receive of up to
+    /// that room, no copy), else a pooled receive appended (one copy, and no buffer held while
+    /// the peer is quiet). A reader that knows a large read is coming (the rest of a long
+    /// frame) reserves room first.
     ///
     /// The default appends a [`recv`](Transport::recv)'s chunk.
     fn recv_owned(&self, mut buf: BytesMut) -> impl Future<Output = BufResult<usize, BytesMut>> {
@@ -87,6 +88,10 @@ pub trait Transport {
     }
 }
 
+/// The least spare room in a buffer for [`Transport::recv_owned`] to read into it in place
+/// rather than append a pooled receive: smaller reads would cost a receive for a few bytes.
+const IN_PLACE_MIN: usize = 1024;
+
 impl Transport for TcpStream {
     type Chunk = PooledBuf;
 
@@ -94,8 +99,17 @@ impl Transport for TcpStream {
         self.read_pooled()
     }
 
-    fn recv_owned(&self, buf: BytesMut) -> impl Future<Output = BufResult<usize, BytesMut>> {
-        self.read(buf)
+    async fn recv_owned(&self, mut buf: BytesMut) -> BufResult<usize, BytesMut> {
+        if buf.capacity() - buf.len() >= IN_PLACE_MIN {
+            return self.read(buf).await;
+        }
+        match self.read_pooled().await {
+            Ok(chunk) => {
+                buf.extend_from_slice(&chunk);
+                (Ok(chunk.len()), buf)
+            }
+            Err(err) => (Err(err), buf),
+        }
     }
 
     fn send_all(&self, buf: BytesMut) -> impl Future<Output = BufResult<(), BytesMut>> {

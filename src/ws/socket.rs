@@ -498,26 +498,20 @@ const DIRECT_RECV: usize = 4096;
 /// so memory is committed as its bytes come, not for the length it announced.
 const MAX_DIRECT_RECV: usize = 64 * 1024;
 
-/// Receives the next bytes into `received` (how many: 0 at end of stream). With `missing`
-/// bytes of a long frame to come, room for them is reserved and the transport reads in place.
+/// Receives the next bytes into `received` (how many: 0 at end of stream), copied once: with
+/// `missing` bytes of a long frame to come, room for them is reserved and the transport reads
+/// in place; otherwise it appends a pooled receive (or reads into room left from before).
 async fn receive_into<T: Transport>(
     io: &T,
     received: &mut BytesMut,
     missing: Option<usize>,
 ) -> io::Result<usize> {
-    match missing {
-        Some(missing) if missing > DIRECT_RECV => {
-            received.reserve(missing.min(MAX_DIRECT_RECV));
-            let (result, buf) = io.recv_owned(std::mem::take(received)).await;
-            *received = buf;
-            result
-        }
-        _ => {
-            let chunk = io.recv().await?;
-            received.extend_from_slice(&chunk);
-            Ok(chunk.len())
-        }
+    if let Some(missing) = missing.filter(|&missing| missing > DIRECT_RECV) {
+        received.reserve(missing.min(MAX_DIRECT_RECV));
     }
+    let (result, buf) = io.recv_owned(std::mem::take(received)).await;
+    *received = buf;
+    result
 }
 
 /// A control frame's payload, cut to the 125 bytes it may carry.
