@@ -262,7 +262,13 @@ impl<T: Transport> WsReader<T> {
     /// connection is closed.
     ///
     /// While it waits, the [`Limits`]' timers run: a quiet peer is pinged, and a timed-out
-    /// one closed.
+    /// one closed; when the server drains, the socket sends close 1001 and goes on to the
+    /// peer's close.
+    ///
+    /// Not cancel-safe: dropping the future while it waits can lose bytes already received
+    /// (the receive in flight owns the buffer). To wait for messages and something else, give
+    /// the reader a task of its own ([`WebSocket::split`]) or use the timers above, rather than
+    /// racing `recv` against another future.
     ///
     /// # Errors
     ///
