@@ -63,9 +63,6 @@ pub(crate) type DynConn = Conn<dyn ErasedIo>;
 /// The transport's operations with their futures boxed, so that a `Conn` can be used without
 /// naming its transport type.
 pub(crate) trait ErasedIo {
-    /// Receives once; the chunk copied out (empty at end of stream).
-    fn recv_bytes(&self) -> LocalBoxFuture<'_, io::Result<Bytes>>;
-
     /// [`Transport::recv_owned`].
     fn recv_owned_boxed(&self, buf: BytesMut) -> LocalBoxFuture<'_, BufResult<usize, BytesMut>>;
 
@@ -86,10 +83,6 @@ pub(crate) trait ErasedIo {
 }
 
 impl<T: Transport> ErasedIo for T {
-    fn recv_bytes(&self) -> LocalBoxFuture<'_, io::Result<Bytes>> {
-        Box::pin(async move { Ok(Bytes::copy_from_slice(&self.recv().await?)) })
-    }
-
     fn recv_owned_boxed(&self, buf: BytesMut) -> LocalBoxFuture<'_, BufResult<usize, BytesMut>> {
         Box::pin(self.recv_owned(buf))
     }
@@ -388,16 +381,8 @@ impl DynConn {
 
     /// After a 101: the next bytes from the peer, those already received first.
     pub(crate) async fn recv_raw(&self) -> io::Result<Bytes> {
-        {
-            let mut inbuf = self.inbuf.borrow_mut();
-            if !inbuf.is_empty() {
-                return Ok(inbuf.split().freeze());
-            }
-        }
-        if self.eof.get() {
-            return Ok(Bytes::new());
-        }
-        self.io.recv_bytes().await
+        let (received, buf) = self.recv_raw_owned(BytesMut::new()).await;
+        received.map(|_| buf.freeze())
     }
 
     /// After a 101: appends the next bytes to `buf` ([`Transport::recv_owned`]), what was
