@@ -263,6 +263,7 @@ impl<T: ?Sized> Conn<T> {
 
     /// While the connection waits idle, its buffers go back to the worker's spare list: an
     /// idle connection holds no buffer memory.
+    #[inline]
     pub(crate) fn release_idle_buffers(&self) {
         for slot in [&self.inbuf, &self.out] {
             let mut buf = slot.borrow_mut();

@@ -28,6 +28,7 @@ pub(super) fn take() -> BytesMut {
 }
 
 /// Keeps `buf` for reuse if nothing else shares its memory any more.
+#[inline]
 pub(super) fn give_back(mut buf: BytesMut) {
     buf.clear();
     if buf.capacity() > MAX_KEPT_CAPACITY || !buf.try_reclaim(READ_RESERVE) {
@@ -49,6 +50,7 @@ pub(super) fn take_head() -> RequestHead {
 }
 
 /// Keeps `head` (its field list's memory) for the next connection that needs one.
+#[inline]
 pub(super) fn give_back_head(head: RequestHead) {
     SPARE_HEADS.with(|spare| {
         let mut spare = spare.borrow_mut();
