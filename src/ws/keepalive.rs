@@ -151,3 +151,70 @@ pub(super) async fn wait<F: Future>(
     })
     .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// Milliseconds after the start, or none.
+    type After = Option<u64>;
+
+    /// A row: ping, idle and read timers, when the frame started and when the last ping went,
+    /// then what comes due first and when.
+    type Case = (After, After, After, After, After, Option<(Due, u64)>);
+
+    /// A keepalive with the given timers, last fed at `t0`.
+    fn keepalive(
+        ping: Option<u64>,
+        idle: Option<u64>,
+        read: Option<u64>,
+        t0: Instant,
+    ) -> Keepalive {
+        Keepalive {
+            ping_interval: ping.map(ms),
+            idle: idle.map(ms),
+            read: read.map(ms),
+            deadline: Deadline::new(t0),
+            last_received: t0,
+            frame_started: None,
+            last_ping: None,
+        }
+    }
+
+    #[test]
+    fn what_comes_due_first() {
+        let t0 = Instant::now();
+        let idle = Due::Timeout(Timeout::Idle);
+        let read = Due::Timeout(Timeout::Read);
+        #[rustfmt::skip]
+        let cases: [Case; 8] = [
+            (None, None, None, None, None, None),
+            (Some(50), None, None, None, None, Some((Due::Ping, 50))),
+            // The next ping counts from the last one, not from the last bytes.
+            (Some(50), None, None, None, Some(30), Some((Due::Ping, 80))),
+            (None, Some(100), None, None, None, Some((idle, 100))),
+            // A tie: the timeout wins, a ping could not help any more.
+            (Some(100), Some(100), None, None, None, Some((idle, 100))),
+            (Some(20), Some(100), None, None, None, Some((Due::Ping, 20))),
+            // The read timeout runs only while a frame is incomplete.
+            (None, None, Some(10), None, None, None),
+            (None, Some(100), Some(10), Some(5), None, Some((read, 15))),
+        ];
+        for (ping, idle_after, read_after, started, pinged, expected) in cases {
+            let mut k = keepalive(ping, idle_after, read_after, t0);
+            k.frame_started = started.map(|n| t0 + ms(n));
+            k.last_ping = pinged.map(|n| t0 + ms(n));
+            let got = k
+                .next()
+                .map(|(at, due)| (due, (at - t0).as_millis() as u64));
+            assert_eq!(
+                got, expected,
+                "{ping:?} {idle_after:?} {read_after:?} {started:?} {pinged:?}"
+            );
+        }
+    }
+}
