@@ -39,6 +39,8 @@ measure() {
 
 failed=0
 : >"$tmp/figures"
+# Instruction counts depend a little on the CPU (glibc and memchr pick their routines by it).
+echo "cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)"
 printf '%-12s %14s %10s %14s %10s\n' scenario instructions baseline allocations baseline
 for scenario in parse plaintext static pipelined16 chunked; do
     read -r ir1 al1 <<<"$(measure "$scenario" 1)"
