@@ -141,6 +141,9 @@ struct ChannelState {
     frames: VecDeque<Frame>,
     receiver: Option<Waker>,
     receiver_gone: bool,
+    /// The handler's thread waits for room: only then is `room` notified (a notification is a
+    /// system call, paid on the worker's thread).
+    sender_waiting: bool,
 }
 
 impl Channel {
@@ -154,10 +157,12 @@ impl Channel {
     fn send(&self, frame: Frame) -> io::Result<()> {
         let mut state = self.lock();
         while state.frames.len() >= FRAME_CAPACITY && !state.receiver_gone {
+            state.sender_waiting = true;
             state = self
                 .room
                 .wait(state)
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
+            state.sender_waiting = false;
         }
         if state.receiver_gone {
             return Err(io::Error::new(
@@ -178,8 +183,11 @@ impl Channel {
         poll_fn(|cx| {
             let mut state = self.lock();
             if let Some(frame) = state.frames.pop_front() {
+                let sender_waiting = state.sender_waiting;
                 drop(state);
-                self.room.notify_one();
+                if sender_waiting {
+                    self.room.notify_one();
+                }
                 return Poll::Ready(frame);
             }
             state.receiver = Some(cx.waker().clone());
@@ -198,8 +206,11 @@ impl Drop for ReceiverGuard {
         let mut state = self.0.lock();
         state.receiver_gone = true;
         state.frames.clear();
+        let sender_waiting = state.sender_waiting;
         drop(state);
-        self.0.room.notify_all();
+        if sender_waiting {
+            self.0.room.notify_all();
+        }
     }
 }
 
@@ -311,34 +322,113 @@ impl fmt::Debug for BlockingWriter {
 /// is done), so a client that got the response never finds the pool still busy with it.
 type Job = Box<dyn FnOnce() -> Box<dyn FnOnce() + Send> + Send>;
 
+/// Runs a batch of handler calls on a pool thread (see [`BlockingPool::scope`]).
+type Scope = Arc<dyn Fn(&mut dyn FnMut()) + Send + Sync>;
+
+/// The threads a blocking handler runs on: how many, how many requests may wait for one (beyond
+/// that, requests get 503), how many ready requests a thread takes at once, and what wraps each
+/// such batch.
+///
+/// A host whose handlers need a lock of their own (Python's interpreter lock) takes it once
+/// per batch in [`scope`](BlockingPool::scope) rather than once per request: under load a
+/// thread finds several requests waiting and runs them all under one acquisition.
+///
+/// ```
+/// use nanoapi::http::{Response, StatusCode};
+/// use nanoapi::server::{BlockingPool, Options, serve_blocking_with};
+///
+/// let pool = BlockingPool::new(2, 64)
+///     .batch(8)
+///     .scope(|run: &mut dyn FnMut()| {
+///         // take a host lock here, once for up to 8 requests
+///         run();
+///     });
+/// let server = serve_blocking_with(
+///     Options::default().port(0).workers(1),
+///     (),
+///     |_: &(), _req, w| Ok(w.send(Response::text(StatusCode::OK, "hi"))?),
+///     pool,
+/// )
+/// .unwrap();
+/// server.shutdown_blocking();
+/// ```
+#[derive(Clone)]
+pub struct BlockingPool {
+    threads: usize,
+    queue: usize,
+    batch: usize,
+    scope: Option<Scope>,
+}
+
+impl BlockingPool {
+    /// `threads` threads (at least one) and up to `queue` requests waiting; one request per
+    /// turn, no scope.
+    pub fn new(threads: usize, queue: usize) -> BlockingPool {
+        BlockingPool {
+            threads: threads.max(1),
+            queue,
+            batch: 1,
+            scope: None,
+        }
+    }
+
+    /// Up to `batch` (at least one) ready requests taken by a thread at once and run one after
+    /// the other inside one call of the scope. A larger batch saves lock round trips under
+    /// load; a request then also waits for those before it in its batch.
+    pub fn batch(mut self, batch: usize) -> BlockingPool {
+        self.batch = batch.max(1);
+        self
+    }
+
+    /// What wraps each batch: `scope(run)` must call `run` once, on the calling thread (take
+    /// a lock, call `run`, release it).
+    pub fn scope(mut self, scope: impl Fn(&mut dyn FnMut()) + Send + Sync + 'static) -> Self {
+        self.scope = Some(Arc::new(scope));
+        self
+    }
+}
+
+impl fmt::Debug for BlockingPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlockingPool")
+            .field("threads", &self.threads)
+            .field("queue", &self.queue)
+            .field("batch", &self.batch)
+            .field("scope", &self.scope.is_some())
+            .finish()
+    }
+}
+
 /// A fixed set of threads and a bounded queue; a full queue refuses work (503).
 struct Pool {
     state: Mutex<PoolState>,
     work: Condvar,
-    threads: usize,
-    queue_limit: usize,
+    config: BlockingPool,
 }
 
 struct PoolState {
     jobs: VecDeque<Job>,
-    /// Jobs being run.
+    /// Jobs taken by a thread and not finished.
     busy: usize,
+    /// Threads waiting for work: a new job notifies `work` (a system call, on the worker's
+    /// thread) only when one waits.
+    idle: usize,
     /// The server is gone: threads exit once the queue is empty.
     stopped: bool,
 }
 
 impl Pool {
-    fn start(threads: usize, queue_limit: usize) -> Arc<Pool> {
-        let threads = threads.max(1);
+    fn start(config: BlockingPool) -> Arc<Pool> {
+        let threads = config.threads;
         let pool = Arc::new(Pool {
             state: Mutex::new(PoolState {
                 jobs: VecDeque::new(),
                 busy: 0,
+                idle: 0,
                 stopped: false,
             }),
             work: Condvar::new(),
-            threads,
-            queue_limit,
+            config,
         });
         for index in 0..threads {
             let pool = pool.clone();
@@ -361,36 +451,52 @@ impl Pool {
     /// Queues `job`, or gives it back when every thread has a job and the queue is full.
     fn submit(&self, job: Job) -> std::result::Result<(), Job> {
         let mut state = self.lock();
-        if state.busy + state.jobs.len() >= self.threads + self.queue_limit {
+        if state.busy + state.jobs.len() >= self.config.threads + self.config.queue {
             return Err(job);
         }
         state.jobs.push_back(job);
+        let wake = state.idle > 0;
         drop(state);
-        self.work.notify_one();
+        if wake {
+            self.work.notify_one();
+        }
         Ok(())
     }
 
     fn run(&self) {
+        let mut batch = Vec::with_capacity(self.config.batch);
+        let mut reports = Vec::with_capacity(self.config.batch);
         let mut state = self.lock();
         loop {
-            if let Some(job) = state.jobs.pop_front() {
-                state.busy += 1;
+            if !state.jobs.is_empty() {
+                let taken = state.jobs.len().min(self.config.batch);
+                batch.extend(state.jobs.drain(..taken));
+                state.busy += taken;
                 drop(state);
-                let report = job();
+                let mut run = || reports.extend(batch.drain(..).map(|job: Job| job()));
+                if let Some(scope) = &self.config.scope {
+                    scope(&mut run);
+                }
+                // What the scope left (it did not call `run`) runs without it.
+                run();
                 state = self.lock();
-                state.busy -= 1;
+                state.busy -= taken;
                 drop(state);
-                report();
+                reports
+                    .drain(..)
+                    .for_each(|report: Box<dyn FnOnce() + Send>| report());
                 state = self.lock();
                 continue;
             }
             if state.stopped {
                 return;
             }
+            state.idle += 1;
             state = self
                 .work
                 .wait(state)
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
+            state.idle -= 1;
         }
     }
 }
@@ -429,6 +535,7 @@ where
                 frames: VecDeque::new(),
                 receiver: None,
                 receiver_gone: false,
+                sender_waiting: false,
             }),
             room: Condvar::new(),
         });
@@ -557,10 +664,120 @@ where
     C: Send + Sync + 'static,
     F: Fn(&C, &OwnedRequest, &mut BlockingWriter) -> Result<()> + Send + Sync + 'static,
 {
+    serve_blocking_with(options, ctx, f, BlockingPool::new(threads, queue))
+}
+
+/// [`serve_blocking`] on the threads `pool` describes (batches of ready requests, a scope
+/// around each batch).
+///
+/// # Errors
+///
+/// As [`serve`].
+pub fn serve_blocking_with<C, F>(
+    options: Options,
+    ctx: C,
+    f: F,
+    pool: BlockingPool,
+) -> io::Result<ServerHandle>
+where
+    C: Send + Sync + 'static,
+    F: Fn(&C, &OwnedRequest, &mut BlockingWriter) -> Result<()> + Send + Sync + 'static,
+{
     let dispatch = BlockingDispatch {
         handler: Arc::new(f),
-        pool: Pool::start(threads, queue),
+        pool: Pool::start(pool),
         body_limit: options.limits.max_body,
     };
     serve(options, Arc::new(ctx), dispatch)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::*;
+
+    thread_local! {
+        /// Jobs run inside the current scope call.
+        static IN_SCOPE: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// A job that runs `body` and, once its thread counts as free, sends `index` on `done`.
+    fn job(index: usize, done: &mpsc::Sender<usize>, body: impl FnOnce() + Send + 'static) -> Job {
+        let done = done.clone();
+        Box::new(move || {
+            IN_SCOPE.set(IN_SCOPE.get() + 1);
+            body();
+            Box::new(move || done.send(index).unwrap())
+        })
+    }
+
+    fn wait_for(done: &mpsc::Receiver<usize>, n: usize) -> Vec<usize> {
+        let mut seen: Vec<usize> = (0..n)
+            .map(|_| done.recv_timeout(Duration::from_secs(10)).unwrap())
+            .collect();
+        seen.sort_unstable();
+        seen
+    }
+
+    #[test]
+    fn a_thread_takes_the_jobs_waiting_for_it_as_one_batch_inside_one_scope() {
+        let batches = Arc::new(Mutex::new(Vec::new()));
+        let seen = batches.clone();
+        let pool = Pool::start(BlockingPool::new(1, 8).batch(3).scope(move |run| {
+            IN_SCOPE.set(0);
+            run();
+            seen.lock().unwrap().push(IN_SCOPE.get());
+        }));
+        let (done_tx, done) = mpsc::channel();
+        let (entered_tx, entered) = mpsc::channel();
+        let (release_tx, release) = mpsc::channel::<()>();
+        let first = job(0, &done_tx, move || {
+            entered_tx.send(()).unwrap();
+            let _ = release.recv();
+        });
+        assert!(pool.submit(first).is_ok());
+        entered.recv_timeout(Duration::from_secs(10)).unwrap();
+        // The only thread is busy: these four wait in the queue.
+        for index in 1..=4 {
+            assert!(pool.submit(job(index, &done_tx, || {})).is_ok());
+        }
+        assert_eq!(pool.lock().jobs.len(), 4);
+        drop(release_tx);
+        assert_eq!(wait_for(&done, 5), [0, 1, 2, 3, 4]);
+        // The first job alone, then three of the four waiting (the batch's limit), then the
+        // last one.
+        assert_eq!(*batches.lock().unwrap(), [1, 3, 1]);
+        pool.stop();
+    }
+
+    #[test]
+    fn jobs_a_scope_did_not_run_still_run() {
+        let pool = Pool::start(BlockingPool::new(1, 8).scope(|_run| {}));
+        let (done_tx, done) = mpsc::channel();
+        assert!(pool.submit(job(7, &done_tx, || {})).is_ok());
+        assert_eq!(wait_for(&done, 1), [7]);
+        pool.stop();
+    }
+
+    #[test]
+    fn a_full_pool_refuses_work_at_threads_plus_queue_jobs() {
+        let pool = Pool::start(BlockingPool::new(1, 1).batch(4));
+        let (done_tx, done) = mpsc::channel();
+        let (entered_tx, entered) = mpsc::channel();
+        let (release_tx, release) = mpsc::channel::<()>();
+        let first = job(0, &done_tx, move || {
+            entered_tx.send(()).unwrap();
+            let _ = release.recv();
+        });
+        assert!(pool.submit(first).is_ok());
+        entered.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert!(pool.submit(job(1, &done_tx, || {})).is_ok());
+        assert!(pool.submit(job(2, &done_tx, || {})).is_err());
+        drop(release_tx);
+        assert_eq!(wait_for(&done, 2), [0, 1]);
+        pool.stop();
+    }
 }

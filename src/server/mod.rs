@@ -18,7 +18,9 @@ mod transport;
 mod workers;
 mod writer;
 
-pub use blocking::{BlockingWriter, OwnedRequest, serve_blocking};
+pub use blocking::{
+    BlockingPool, BlockingWriter, OwnedRequest, serve_blocking, serve_blocking_with,
+};
 pub use body::RequestBody;
 pub use conn::{ConnOptions, serve_connection};
 pub use dispatch::Dispatch;
