@@ -373,7 +373,8 @@ impl BlockingPool {
     }
 
     /// Up to `batch` (at least one) ready requests taken by a thread at once and run one after
-    /// the other inside one call of the scope. A larger batch saves lock round trips under
+    /// the other inside one call of the scope; while other threads are idle, a thread takes
+    /// only its share of the waiting requests. A larger batch saves lock round trips under
     /// load; a request then also waits for those before it in its batch.
     pub fn batch(mut self, batch: usize) -> BlockingPool {
         self.batch = batch.max(1);
@@ -469,7 +470,10 @@ impl Pool {
         let mut state = self.lock();
         loop {
             if !state.jobs.is_empty() {
-                let taken = state.jobs.len().min(self.config.batch);
+                // Idle threads (notified, or about to be) get their share: a batch only
+                // grows as long as no other thread is free to run the jobs beside it.
+                let share = state.jobs.len().div_ceil(state.idle + 1);
+                let taken = share.min(self.config.batch);
                 batch.extend(state.jobs.drain(..taken));
                 state.busy += taken;
                 drop(state);

@@ -1,0 +1,181 @@
+//! Calling a handler and sending what it returns: ``(status, content_type, body)`` or
+//! ``(status, content_type, body, headers)``, the body ``bytes``, ``str``, ``bytearray`` or an
+//! iterable of those (streamed, one chunk per item).
+
+use std::io;
+
+use bytes::Bytes;
+use nanoapi::http::{HeaderError, Response, StatusCode};
+use nanoapi::server::{BlockingWriter, OwnedRequest};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString, PyTuple};
+
+use crate::request::Request;
+
+/// Why a handler's answer did not reach the client.
+enum Failure {
+    /// The handler raised, or returned something that is not a response.
+    Python(PyErr),
+    /// The connection is gone (the client left, the server stops).
+    Connection(io::Error),
+}
+
+impl From<PyErr> for Failure {
+    fn from(err: PyErr) -> Failure {
+        Failure::Python(err)
+    }
+}
+
+impl From<io::Error> for Failure {
+    fn from(err: io::Error) -> Failure {
+        Failure::Connection(err)
+    }
+}
+
+/// Runs `handler(Request)` and sends its answer through `w`. An exception is logged (logger
+/// `nanoapi`) and becomes a 500, or aborts the connection once a streamed body has begun.
+pub(crate) fn handle(
+    py: Python<'_>,
+    handler: &Py<PyAny>,
+    req: &OwnedRequest,
+    w: &mut BlockingWriter,
+) -> nanoapi::Result<()> {
+    let outcome = handler
+        .call1(py, (Request::new(req.clone()),))
+        .map_err(Failure::from)
+        .and_then(|answer| respond(py, answer.bind(py), w));
+    match outcome {
+        Ok(()) => Ok(()),
+        Err(Failure::Python(err)) => {
+            log_exception(py, &err);
+            Err(nanoapi::Error::with_status(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the Python handler failed",
+            ))
+        }
+        Err(Failure::Connection(err)) => Err(err.into()),
+    }
+}
+
+fn respond(
+    py: Python<'_>,
+    answer: &Bound<'_, PyAny>,
+    w: &mut BlockingWriter,
+) -> Result<(), Failure> {
+    let tuple = answer
+        .cast::<PyTuple>()
+        .ok()
+        .filter(|tuple| matches!(tuple.len(), 3 | 4))
+        .ok_or_else(|| {
+            PyTypeError::new_err(format!(
+                "a handler returns (status, content_type, body[, headers]), not {answer}"
+            ))
+        })?;
+    let mut response = head(tuple)?;
+    let body = tuple.get_item(2)?;
+    if let Some(bytes) = whole(&body)? {
+        response.set_body(bytes);
+        w.send(response)?;
+        return Ok(());
+    }
+    let chunks = body.try_iter().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "a body is bytes, str, bytearray or an iterable of those, not {}",
+            body.get_type()
+        ))
+    })?;
+    w.start_chunked(response)?;
+    let streamed = (|| -> Result<(), Failure> {
+        for chunk in chunks {
+            let chunk = chunk?;
+            let bytes = whole(&chunk)?.ok_or_else(|| {
+                PyTypeError::new_err(format!(
+                    "a streamed chunk is bytes, str or bytearray, not {}",
+                    chunk.get_type()
+                ))
+            })?;
+            // A slow client fills the connection's queue: wait without the interpreter lock.
+            py.detach(|| w.write_chunk(bytes))?;
+        }
+        Ok(())
+    })();
+    // A generator is closed whatever happened (its `finally` blocks run).
+    if let Ok(close) = body.getattr("close") {
+        close.call0()?;
+    }
+    streamed?;
+    py.detach(|| w.end_chunked())?;
+    Ok(())
+}
+
+/// The status, content type and extra headers of `tuple`.
+fn head(tuple: &Bound<'_, PyTuple>) -> PyResult<Response> {
+    let headers = match tuple.len() {
+        4 => tuple
+            .get_item(3)?
+            .try_iter()?
+            .map(|field| field?.extract::<(String, String)>())
+            .collect::<PyResult<Vec<_>>>()?,
+        _ => Vec::new(),
+    };
+    response_head(
+        tuple.get_item(0)?.extract()?,
+        &tuple.get_item(1)?.extract::<String>()?,
+        headers,
+    )
+}
+
+/// A response with `status`, `content_type` (none when empty) and `headers`, no body; a
+/// status or field the encoder refuses is a `ValueError`.
+pub(crate) fn response_head(
+    status: u16,
+    content_type: &str,
+    headers: Vec<(String, String)>,
+) -> PyResult<Response> {
+    let status = StatusCode::from_u16(status)
+        .map_err(|err| PyValueError::new_err(format!("status {status}: {err}")))?;
+    let mut response = Response::new(status);
+    let fields = response.headers_mut();
+    let invalid = |err: HeaderError| PyValueError::new_err(err.to_string());
+    if !content_type.is_empty() {
+        fields
+            .append("Content-Type", content_type.to_owned())
+            .map_err(invalid)?;
+    }
+    for (name, value) in headers {
+        fields.append(name, value).map_err(invalid)?;
+    }
+    Ok(response)
+}
+
+/// The bytes of `body` when it is one piece (`bytes`, `str`, `bytearray`), else `None`.
+pub(crate) fn whole(body: &Bound<'_, PyAny>) -> PyResult<Option<Bytes>> {
+    if let Ok(bytes) = body.cast::<PyBytes>() {
+        return Ok(Some(Bytes::copy_from_slice(bytes.as_bytes())));
+    }
+    if let Ok(text) = body.cast::<PyString>() {
+        return Ok(Some(Bytes::from(text.to_cow()?.into_owned())));
+    }
+    if let Ok(array) = body.cast::<PyByteArray>() {
+        return Ok(Some(Bytes::from(array.to_vec())));
+    }
+    Ok(None)
+}
+
+/// Logs `err` with its traceback through Python's `logging` (logger `nanoapi`); prints it
+/// when logging itself fails.
+fn log_exception(py: Python<'_>, err: &PyErr) {
+    let logged = (|| -> PyResult<()> {
+        let logger = py
+            .import("logging")?
+            .call_method1("getLogger", ("nanoapi",))?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("exc_info", err.value(py))?;
+        logger.call_method("error", ("the handler failed",), Some(&kwargs))?;
+        Ok(())
+    })();
+    if logged.is_err() {
+        err.print(py);
+    }
+}
