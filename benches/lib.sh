@@ -135,13 +135,25 @@ start_server() {
     return 1
 }
 
-# cpu_ticks PID: "utime stime" of the whole process, in CLK_TCK ticks.
+# cpu_ticks PID: "utime stime" of the process and its live descendants (a server that runs
+# its workers as child processes, e.g. granian), in CLK_TCK ticks.
 cpu_ticks() {
-    local rest
-    rest=$(< "/proc/$1/stat") || return 1
-    rest=${rest##*) }                 # drop "pid (comm) "
-    set -- $rest                      # $1 = state (field 3), so utime = $12, stime = $13
-    echo "${12} ${13}"
+    local rest utime=0 stime=0 pid child
+    local -a pids=("$1")
+    [[ -e /proc/$1/stat ]] || return 1
+    while ((${#pids[@]})); do
+        pid=${pids[0]}
+        pids=("${pids[@]:1}")
+        read -r rest 2>/dev/null < "/proc/$pid/stat" || continue
+        rest=${rest##*) }             # drop "pid (comm) "
+        set -- $rest                  # $1 = state (field 3), so utime = $12, stime = $13
+        utime=$((utime + ${12}))
+        stime=$((stime + ${13}))
+        for child in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
+            pids+=("$child")
+        done
+    done
+    echo "$utime $stime"
 }
 
 # busy_ticks: "busy total" jiffies summed over all CPUs (/proc/stat, busy = all but

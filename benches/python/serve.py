@@ -1,0 +1,24 @@
+"""Starts one of benches/python.sh's nanoapi servers: ``serve.py SERVER PORT``, SERVER one
+of ``nanoapi-py``, ``nanoapi-py-poll`` (the package, tuple protocol) or ``ctypes`` (the ctypes
+host over the C ABI). One worker, one Python thread; prints ``listening`` once bound."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from apps import tuple_app  # noqa: E402
+
+name, port = sys.argv[1], int(sys.argv[2])
+if name == "ctypes":
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples" / "ffi_python"))
+    from nanoapi_host import Server
+
+    server = Server(tuple_app, port=port, workers=1, dispatch_threads=1, handle_signals=1)
+else:
+    import nanoapi
+
+    backend = "poll" if name.endswith("-poll") else "uring"
+    server = nanoapi.Server(tuple_app, port=port, workers=1, backend=backend, threads=1)
+server.start()
+print("listening", flush=True)
+server.run()

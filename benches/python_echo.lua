@@ -1,0 +1,6 @@
+-- wrk script for benches/python.sh's `echo` scenario: every request is `POST /echo` with
+-- this 1010-byte JSON body, which each server parses with `json.loads` and writes back
+-- with `json.dumps`. wrk.format() adds Content-Length.
+wrk.method = "POST"
+wrk.body = '{"items":[{"id":0,"name":"item-0","tags":["a","b"],"price":0.0},{"id":1,"name":"item-1","tags":["a","b"],"price":1.5},{"id":2,"name":"item-2","tags":["a","b"],"price":3.0},{"id":3,"name":"item-3","tags":["a","b"],"price":4.5},{"id":4,"name":"item-4","tags":["a","b"],"price":6.0},{"id":5,"name":"item-5","tags":["a","b"],"price":7.5},{"id":6,"name":"item-6","tags":["a","b"],"price":9.0},{"id":7,"name":"item-7","tags":["a","b"],"price":10.5},{"id":8,"name":"item-8","tags":["a","b"],"price":12.0},{"id":9,"name":"item-9","tags":["a","b"],"price":13.5},{"id":10,"name":"item-10","tags":["a","b"],"price":15.0},{"id":11,"name":"item-11","tags":["a","b"],"price":16.5},{"id":12,"name":"item-12","tags":["a","b"],"price":18.0},{"id":13,"name":"item-13","tags":["a","b"],"price":19.5},{"id":14,"name":"item-14","tags":["a","b"],"price":21.0},{"id":15,"name":"item-15","tags":["a","b"],"price":22.5},{"id":16,"name":"item-16","tags":["a","b"],"price":24.0},{"id":17,"name":"item-17","tags":["a","b"],"price":25.5}]}'
+wrk.headers["Content-Type"] = "application/json"
