@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Python hosts: nanoapi's package (tuple protocol, io_uring and poll), nanoapi's ctypes host
+# Python hosts: nanoapi's package (tuple protocol on io_uring and poll, WSGI), nanoapi's ctypes host
 # over the C ABI, granian 2.x (WSGI and RSGI) and uvicorn + uvloop + httptools (raw ASGI), one
 # server process tree on one core, wrk on the other, loopback. The apps are in
 # benches/python/apps.py: the same two routes for every interface.
@@ -26,7 +26,7 @@ CONNECTIONS=${CONNECTIONS:-64}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 PORT_BASE=${PORT_BASE:-19600}
-SERVERS=${SERVERS:-"nanoapi-py nanoapi-py-poll ctypes granian-wsgi granian-rsgi uvicorn"}
+SERVERS=${SERVERS:-"nanoapi-py nanoapi-py-poll nanoapi-wsgi ctypes granian-wsgi granian-rsgi uvicorn"}
 SCENARIOS=${SCENARIOS:-"hello echo"}
 QUIET_WAIT=${QUIET_WAIT:-120}
 QUIET_PCT=${QUIET_PCT:-10}
@@ -56,7 +56,7 @@ start_server_cmd() {   # start_server_cmd NAME PORT
     local -a granian=("$VENV/bin/granian" --host 127.0.0.1 --port "$port" --workers 1
         --runtime-threads 1 --blocking-threads 1 --no-ws --log-level warning)
     case $name in
-        nanoapi-py|nanoapi-py-poll|ctypes)
+        nanoapi-py|nanoapi-py-poll|nanoapi-wsgi|ctypes)
             NANOAPI_FFI_LIB=$FFI_LIB taskset -c "$SERVER_CPU" "$PY" "$APPS/serve.py" "$name" "$port" \
                 > "$TMP/server.out" 2> "$TMP/server.err" & ;;
         granian-wsgi)
@@ -88,7 +88,7 @@ fi
 
 for s in $SERVERS; do
     case $s in
-        nanoapi-py|nanoapi-py-poll|ctypes|granian-wsgi|granian-rsgi|uvicorn) ;;
+        nanoapi-py|nanoapi-py-poll|nanoapi-wsgi|ctypes|granian-wsgi|granian-rsgi|uvicorn) ;;
         *) die "unknown server '$s' in SERVERS" ;;
     esac
 done

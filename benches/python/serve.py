@@ -1,12 +1,13 @@
 """Starts one of benches/python.sh's nanoapi servers: ``serve.py SERVER PORT``, SERVER one
-of ``nanoapi-py``, ``nanoapi-py-poll`` (the package, tuple protocol) or ``ctypes`` (the ctypes
-host over the C ABI). One worker, one Python thread; prints ``listening`` once bound."""
+of ``nanoapi-py``, ``nanoapi-py-poll`` (the package, tuple protocol), ``nanoapi-wsgi`` (the
+package's WSGI server) or ``ctypes`` (the ctypes host over the C ABI). One worker, one Python
+thread; prints ``listening`` once bound."""
 
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from apps import tuple_app  # noqa: E402
+from apps import tuple_app, wsgi_app  # noqa: E402
 
 name, port = sys.argv[1], int(sys.argv[2])
 if name == "ctypes":
@@ -17,8 +18,11 @@ if name == "ctypes":
 else:
     import nanoapi
 
+    from nanoapi.wsgi import WSGIHandler
+
     backend = "poll" if name.endswith("-poll") else "uring"
-    server = nanoapi.Server(tuple_app, port=port, workers=1, backend=backend, threads=1)
+    handler = WSGIHandler(wsgi_app, "127.0.0.1", port) if name == "nanoapi-wsgi" else tuple_app
+    server = nanoapi.Server(handler, port=port, workers=1, backend=backend, threads=1)
 server.start()
 print("listening", flush=True)
 server.run()

@@ -35,8 +35,16 @@ def serve(handler, host="127.0.0.1", port=8000, *, static=(), **options):
     server = Server(handler, host, port, **options)
     for route in static:
         server.add_static(*route)
-    server.start()
-    log.info("serving on http://%s:%d", host, server.port)
+    _run_until_signalled(server, host)
+
+
+def _run_until_signalled(server, host, started=None):
+    """Starts ``server``, calls ``started(port)``, serves until SIGINT or SIGTERM (SIGTERM
+    handled only on the main thread), then drains and closes it."""
+    port = server.start()
+    if started is not None:
+        started(port)
+    log.info("serving on http://%s:%d", host, port)
     on_main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, lambda *_: server.stop()) if on_main else None
     try:

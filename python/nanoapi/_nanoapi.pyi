@@ -20,7 +20,7 @@ class Request:
 class Server:
     def __init__(
         self,
-        handler: Callable[[Request], Answer],
+        handler: Union[Callable[[Request], Answer], "WSGIHandler"],
         host: str = "127.0.0.1",
         port: int = 8000,
         *,
@@ -50,3 +50,13 @@ class Server:
     def close(self) -> None: ...
     def __enter__(self) -> "Server": ...
     def __exit__(self, *exc: Any) -> None: ...
+
+class WSGIHandler:
+    def __init__(
+        self,
+        app: Callable[..., Iterable[bytes]],
+        server_name: str = "127.0.0.1",
+        server_port: int = 8000,
+        multithread: bool = False,
+    ) -> None: ...
+    def set_server_port(self, port: int) -> None: ...

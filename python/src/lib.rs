@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 mod request;
 mod respond;
 mod server;
+mod wsgi;
 
 /// The extension module.
 #[pymodule]
@@ -19,5 +20,6 @@ fn _nanoapi(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let _ = pyo3_log::try_init();
     m.add_class::<server::Server>()?;
     m.add_class::<request::Request>()?;
+    m.add_class::<wsgi::WSGIHandler>()?;
     Ok(())
 }

@@ -30,7 +30,7 @@ fn latin1(bytes: &[u8]) -> Cow<'_, str> {
     }
 }
 
-fn string<'py>(py: Python<'py>, bytes: &[u8]) -> Bound<'py, PyString> {
+pub(crate) fn string<'py>(py: Python<'py>, bytes: &[u8]) -> Bound<'py, PyString> {
     PyString::new(py, &latin1(bytes))
 }
 

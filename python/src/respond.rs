@@ -8,13 +8,14 @@ use bytes::Bytes;
 use nanoapi::http::{HeaderError, Response, StatusCode};
 use nanoapi::server::{BlockingWriter, OwnedRequest};
 use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString, PyTuple};
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyIterator, PyString, PyTuple};
 
 use crate::request::Request;
 
 /// Why a handler's answer did not reach the client.
-enum Failure {
+pub(crate) enum Failure {
     /// The handler raised, or returned something that is not a response.
     Python(PyErr),
     /// The connection is gone (the client left, the server stops).
@@ -33,8 +34,7 @@ impl From<io::Error> for Failure {
     }
 }
 
-/// Runs `handler(Request)` and sends its answer through `w`. An exception is logged (logger
-/// `nanoapi`) and becomes a 500, or aborts the connection once a streamed body has begun.
+/// Runs `handler(Request)` and sends its answer through `w`.
 pub(crate) fn handle(
     py: Python<'_>,
     handler: &Py<PyAny>,
@@ -45,6 +45,12 @@ pub(crate) fn handle(
         .call1(py, (Request::new(req.clone()),))
         .map_err(Failure::from)
         .and_then(|answer| respond(py, answer.bind(py), w));
+    conclude(py, outcome)
+}
+
+/// What the runtime is told of a handler's outcome: an exception is logged (logger
+/// `nanoapi`) and becomes a 500, or aborts the connection once a streamed body has begun.
+pub(crate) fn conclude(py: Python<'_>, outcome: Result<(), Failure>) -> nanoapi::Result<()> {
     match outcome {
         Ok(()) => Ok(()),
         Err(Failure::Python(err)) => {
@@ -85,8 +91,25 @@ fn respond(
             body.get_type()
         ))
     })?;
-    w.start_chunked(response)?;
+    stream(py, w, response, None, &chunks, &body)
+}
+
+/// Sends `head`, then `first` and every chunk `chunks` yields as a chunked body; `body` (what
+/// `chunks` iterates) is closed at the end whatever happened, as a generator must be (its
+/// `finally` blocks run).
+pub(crate) fn stream(
+    py: Python<'_>,
+    w: &mut BlockingWriter,
+    head: Response,
+    first: Option<Bytes>,
+    chunks: &Bound<'_, PyIterator>,
+    body: &Bound<'_, PyAny>,
+) -> Result<(), Failure> {
     let streamed = (|| -> Result<(), Failure> {
+        w.start_chunked(head)?;
+        if let Some(first) = first {
+            w.write_chunk(first)?;
+        }
         for chunk in chunks {
             let chunk = chunk?;
             let bytes = whole(&chunk)?.ok_or_else(|| {
@@ -100,12 +123,17 @@ fn respond(
         }
         Ok(())
     })();
-    // A generator is closed whatever happened (its `finally` blocks run).
-    if let Ok(close) = body.getattr("close") {
-        close.call0()?;
-    }
+    close(body)?;
     streamed?;
     py.detach(|| w.end_chunked())?;
+    Ok(())
+}
+
+/// Calls `body.close()` when it has one.
+pub(crate) fn close(body: &Bound<'_, PyAny>) -> PyResult<()> {
+    if let Ok(close) = body.getattr(intern!(body.py(), "close")) {
+        close.call0()?;
+    }
     Ok(())
 }
 

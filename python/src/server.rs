@@ -19,6 +19,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::respond;
+use crate::wsgi::{self, WSGIHandler};
 
 /// A server calling ``handler(request)`` for every request that no static route answers.
 ///
@@ -33,6 +34,12 @@ pub struct Server {
     state: Mutex<State>,
     stop_rx: UnixStream,
     stop_tx: UnixStream,
+}
+
+/// What the pool threads call: a function of the tuple protocol, or a WSGI application.
+enum Handler {
+    Tuple(Py<PyAny>),
+    Wsgi(Py<WSGIHandler>),
 }
 
 enum State {
@@ -203,13 +210,20 @@ impl Server {
         else {
             unreachable!("checked above, under the same lock");
         };
+        let handler = match handler.bind(py).cast::<WSGIHandler>() {
+            Ok(wsgi) => Handler::Wsgi(wsgi.clone().unbind()),
+            Err(_) => Handler::Tuple(handler),
+        };
         let handle = py
             .detach(|| {
                 serve_blocking_with(
                     *options,
                     handler,
-                    |handler: &Py<PyAny>, req, w| {
-                        Python::attach(|py| respond::handle(py, handler, req, w))
+                    |handler: &Handler, req, w| {
+                        Python::attach(|py| match handler {
+                            Handler::Tuple(handler) => respond::handle(py, handler, req, w),
+                            Handler::Wsgi(handler) => wsgi::handle(py, handler.get(), req, w),
+                        })
                     },
                     pool,
                 )
