@@ -4,7 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash .ci/python-deps.sh
+# The Python package consumer needs the package: the venv of the python stage (made, or
+# brought up to date, here).
+source .ci/interop.sh
+interop_venv python 'maturin>=1.7,<2' 'pytest>=8,<10'
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check ./python
 cargo build --locked -p nanoapi --example parity_raw --example parity_app
 cargo build --locked -p nanoapi-ffi -p ssr-example
-python3 -m pytest -q -p no:cacheprovider parity
+"$venv/bin/python" -m pytest -q -p no:cacheprovider parity

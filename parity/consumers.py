@@ -39,6 +39,12 @@ CONSUMERS = [
         "(`ffi/`, blocking dispatch)",
     ),
     Consumer(
+        name="python-package",
+        command=["{python}", "examples/ffi_python/app.py", "--package"],
+        description="the same app on the compiled `nanoapi` Python package (`python/`, PyO3, "
+        "the interpreter lock taken once per batch)",
+    ),
+    Consumer(
         name="ssr",
         command=["{target}/debug/ssr-example"],
         description="`examples/ssr`: the codegen-routed SSR site (its asset `/assets/hello.txt` "

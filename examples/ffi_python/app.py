@@ -4,6 +4,8 @@ by chunk, and a static route answered without calling Python.
 
     python3 examples/ffi_python/app.py      # prints "PORT <n>", serves until stdin closes,
                                             # SIGINT or SIGTERM
+    python3 examples/ffi_python/app.py --package    # the same app on the compiled `nanoapi`
+                                                    # package (python/) instead of ctypes
 
 Environment: NANOAPI_PORT (default 0: any free port), NANOAPI_BACKEND (uring, poll, auto).
 """
@@ -77,12 +79,18 @@ def handle(req):
 
 
 def main():
-    server = Server(
-        handle,
-        port=int(os.environ.get("NANOAPI_PORT", "0")),
-        backend=os.environ.get("NANOAPI_BACKEND"),
-        handle_signals=1,
-    )
+    port = int(os.environ.get("NANOAPI_PORT", "0"))
+    backend = os.environ.get("NANOAPI_BACKEND")
+    if "--package" in sys.argv:
+        import signal
+
+        import nanoapi
+
+        # /stream holds its thread until /release arrives: more than one thread.
+        server = nanoapi.Server(handle, port=port, backend=backend, threads=4)
+        signal.signal(signal.SIGTERM, lambda *_: server.stop())
+    else:
+        server = Server(handle, port=port, backend=backend, handle_signals=1)
     server.add_static("GET", "/static", 200, TEXT, "static")
     print(f"PORT {server.start()}", flush=True)
 
