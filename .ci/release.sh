@@ -146,15 +146,17 @@ c_install() {
         return 1
     fi
     LD_LIBRARY_PATH="${prefix}/lib" serve_hello "${work}/hello" "${work}" || return 1
+    LD_LIBRARY_PATH="${prefix}/lib" serve_hello "${work}/hello" "${work}" inline || return 1
     serve_hello "${work}/hello-static" "${work}" || return 1
     rm -rf "${prefix}" "${work}"
 }
 
-# serve_hello BINARY WORKDIR: starts BINARY on port 0, reads the port it prints, checks GET /
-# and a 404 with curl, then stops it with SIGTERM and expects a clean exit.
+# serve_hello BINARY WORKDIR [MODE]: starts BINARY on port 0 (in MODE, e.g. inline), reads the
+# port it prints, checks GET / and a 404 with curl, then stops it with SIGTERM and expects a
+# clean exit.
 serve_hello() {
     local binary=$1 out="$2/out" pid port="" response status=0
-    "${binary}" 0 >"${out}" 2>&1 &
+    "${binary}" 0 ${3:-} >"${out}" 2>&1 &
     pid=$!
     for _ in $(seq 50); do
         port=$(sed -n 's/^PORT //p' "${out}")

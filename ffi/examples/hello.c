@@ -1,13 +1,16 @@
-/* A C host of the nanoapi C ABI: answers GET / with "Hello, World!" and anything else with a
- * 404, until SIGINT or SIGTERM.
+/* A C host of the nanoapi C ABI: answers GET / (and GET /plaintext, as benches/python.sh asks)
+ * with "Hello, World!" and anything else with a 404, until SIGINT or SIGTERM.
  *
  * Build against an installed library (ffi/Makefile, `make install PREFIX=...`):
  *
  *     cc -o hello ffi/examples/hello.c $(pkg-config --cflags --libs nanoapi)
- *     ./hello 8080      # prints "PORT 8080"; port 0 lets the kernel choose
+ *     ./hello 8080          # prints "PORT 8080"; port 0 lets the kernel choose
+ *     ./hello 8080 inline   # the same, with the callback run inline on the workers
  *
- * The dispatch callback runs on the library's dispatch threads, several at once; this one
- * touches no shared state, so it needs no lock. */
+ * By default the dispatch callback runs on the library's dispatch threads, several at once,
+ * and may block. With "inline" it runs on the runtime's worker threads themselves (no hand-off
+ * to another thread): it must not block, which this one does not. It touches no shared state,
+ * so it needs no lock in either mode. */
 
 #include <nanoapi.h>
 
@@ -28,7 +31,9 @@ static int equals(nanoapi_str s, const char *text) {
 /* Called once per request; `req` and `w` are valid until it returns. */
 static int dispatch(void *ctx, const nanoapi_request *req, nanoapi_writer *w) {
     (void)ctx;
-    if (equals(nanoapi_request_method(req), "GET") && equals(nanoapi_request_path(req), "/")) {
+    nanoapi_str path = nanoapi_request_path(req);
+    if (equals(nanoapi_request_method(req), "GET") &&
+        (equals(path, "/") || equals(path, "/plaintext"))) {
         return nanoapi_writer_send(w, 200, str("text/plain"), NULL, 0, str("Hello, World!"));
     }
     return nanoapi_writer_send(w, 404, str("text/plain"), NULL, 0, str("Not Found"));
@@ -55,7 +60,10 @@ int main(int argc, char **argv) {
     if (nanoapi_server_new(&options, &server) != NANOAPI_OK) {
         return fail("nanoapi_server_new");
     }
-    if (nanoapi_server_set_dispatch(server, dispatch, NULL) != NANOAPI_OK) {
+    int inline_mode = argc > 2 && strcmp(argv[2], "inline") == 0;
+    int set = inline_mode ? nanoapi_server_set_dispatch_inline(server, dispatch, NULL)
+                          : nanoapi_server_set_dispatch(server, dispatch, NULL);
+    if (set != NANOAPI_OK) {
         nanoapi_server_free(server);
         return fail("nanoapi_server_set_dispatch");
     }

@@ -247,6 +247,24 @@ int nanoapi_server_new(const nanoapi_options *options, nanoapi_server **out);
 // [`nanoapi_dispatch_fn`].
 int nanoapi_server_set_dispatch(nanoapi_server *server, nanoapi_dispatch_fn callback, void *ctx);
 
+// Sets the dispatch callback and its context for inline mode: the callback runs on the
+// runtime's worker (reactor) threads themselves, with no hand-off to a dispatch thread, once
+// the request's body was read. What it writes is sent after it returns (a chunked response's
+// chunks too, all at once). For hosts whose callback never blocks and returns quickly (C,
+// Zig, Rust): a callback that blocks stalls every connection of its worker. No interpreter
+// lock may be taken in it, and WebSockets are refused (`NANOAPI_ERR_STATE`). Several workers
+// call it at once, each with `ctx`. `ctx` must stay valid until [`nanoapi_server_run`] has
+// returned (or the server is freed).
+//
+// # Errors
+//
+// As [`nanoapi_server_set_dispatch`].
+//
+// # Safety
+//
+// As [`nanoapi_server_set_dispatch`].
+int nanoapi_server_set_dispatch_inline(nanoapi_server *server, nanoapi_dispatch_fn callback, void *ctx);
+
 // Answers `method` `path` (the raw path; the query is ignored) with a response rendered once
 // at start-up, without calling the host: `status`, `content_type` (none if empty), `headers`,
 // `body`. A `GET` route answers `HEAD` too. Requests with a body still go to the callback.

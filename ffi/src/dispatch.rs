@@ -5,10 +5,10 @@ use std::ffi::{c_int, c_void};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use nanoapi::http::StatusCode;
-use nanoapi::server::{BlockingWriter, OwnedRequest};
+use nanoapi::server::{BlockingWriter, Dispatch, OwnedRequest, Request, ResponseWriter};
 
 use crate::request::nanoapi_request;
-use crate::writer::{WriterState, nanoapi_writer};
+use crate::writer::{Collected, Sink, WriterState, nanoapi_writer};
 
 /// The host's dispatch callback: called once per request (except static routes) on one of the
 /// dispatch threads, with the `ctx` given to `nanoapi_server_set_dispatch`. Returns 0
@@ -62,6 +62,11 @@ impl HostDispatch {
 
     /// Calls the host for `req` (the blocking pool's handler).
     pub(crate) fn handle(&self, req: &OwnedRequest, w: &mut BlockingWriter) -> nanoapi::Result<()> {
+        self.call(req, Sink::Pool(w))
+    }
+
+    /// Calls the host for `req` with a writer over `sink`.
+    fn call(&self, req: &OwnedRequest, sink: Sink) -> nanoapi::Result<()> {
         let Some(_call) = self.calls.enter() else {
             return Err(nanoapi::Error::with_status(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -69,7 +74,7 @@ impl HostDispatch {
             ));
         };
         let view = nanoapi_request::new(req);
-        let mut writer = nanoapi_writer::new(w);
+        let mut writer = nanoapi_writer::new(sink);
         // SAFETY: the host gave this callback and context for exactly this call; `view` and
         // `writer` live on this frame until the call returns, as the ABI documents.
         let rc = unsafe { (self.callback)(self.ctx.0, &view, &mut writer) };
@@ -80,10 +85,53 @@ impl HostDispatch {
             ));
         }
         if writer.state() == WriterState::Streaming {
-            log::warn!("the dispatch callback returned without nanoapi_writer_end_chunked");
+            return Err(nanoapi::Error::new(
+                "the dispatch callback returned without nanoapi_writer_end_chunked",
+            ));
         }
         // With nothing sent, the connection answers 500 for us.
         Ok(())
+    }
+}
+
+/// Inline mode: the host's callback runs on the worker itself, once the body was read, and
+/// what it wrote is sent after it returned. No thread hop; the callback must not block.
+#[derive(Debug)]
+pub(crate) struct InlineDispatch {
+    pub(crate) host: HostDispatch,
+    pub(crate) body_limit: u64,
+}
+
+impl Dispatch<()> for InlineDispatch {
+    async fn dispatch(
+        &self,
+        _: &(),
+        req: &mut Request,
+        w: &mut ResponseWriter,
+    ) -> nanoapi::Result<()> {
+        req.set_body_limit(self.body_limit);
+        let body = req.read_to_end().await?;
+        let owned = OwnedRequest::new(req, body);
+        let mut collected = Collected::default();
+        self.host.call(&owned, Sink::Inline(&mut collected))?;
+        match collected {
+            Collected {
+                head: Some(response),
+                chunks: None,
+            } => w.send(response).await,
+            Collected {
+                head: Some(head),
+                chunks: Some(chunks),
+            } => {
+                let mut body = w.start_chunked(head).await?;
+                for chunk in chunks {
+                    body.send(chunk).await?;
+                }
+                body.finish().await
+            }
+            // Nothing sent: the connection answers 500.
+            Collected { head: None, .. } => Ok(()),
+        }
     }
 }
 
@@ -133,7 +181,8 @@ impl Drop for Call<'_> {
     fn drop(&mut self) {
         let mut state = self.0.lock();
         state.running -= 1;
-        if state.running == 0 {
+        // Only `close_and_wait` waits, and only once closed: no system call per request.
+        if state.running == 0 && state.closed {
             self.0.idle.notify_all();
         }
     }

@@ -51,7 +51,7 @@ pub use request::{
 pub use server::{
     nanoapi_dispatch_fn, nanoapi_server, nanoapi_server_add_static, nanoapi_server_free,
     nanoapi_server_new, nanoapi_server_port, nanoapi_server_run, nanoapi_server_set_dispatch,
-    nanoapi_server_start, nanoapi_server_stop,
+    nanoapi_server_set_dispatch_inline, nanoapi_server_start, nanoapi_server_stop,
 };
 pub use types::{nanoapi_header, nanoapi_str};
 pub use websocket::{

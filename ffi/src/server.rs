@@ -14,10 +14,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use nanoapi::ServerHandle;
-use nanoapi::server::serve_blocking;
+use nanoapi::server::{serve, serve_blocking};
 
 pub use crate::dispatch::nanoapi_dispatch_fn;
-use crate::dispatch::{Calls, HostDispatch};
+use crate::dispatch::{Calls, HostDispatch, InlineDispatch};
 use crate::error::{Failure, guard, guard_value};
 use crate::options::{Config, nanoapi_options, nanoapi_options_init};
 use crate::signals::SignalGuard;
@@ -44,6 +44,8 @@ enum State {
     Configuring {
         config: Box<Config>,
         dispatch: Option<HostDispatch>,
+        /// The callback runs on the workers (`nanoapi_server_set_dispatch_inline`).
+        inline: bool,
     },
     /// Serving.
     Running {
@@ -81,17 +83,28 @@ impl nanoapi_server {
         let State::Configuring {
             config,
             dispatch: Some(dispatch),
+            inline,
         } = std::mem::replace(&mut *state, State::Stopped)
         else {
             unreachable!("checked above, under the same lock");
         };
-        let served = serve_blocking(
-            config.options,
-            dispatch,
-            |dispatch: &HostDispatch, req, w| dispatch.handle(req, w),
-            config.dispatch_threads,
-            config.dispatch_queue,
-        );
+        let served = match inline {
+            true => {
+                let body_limit = config.options.limits.max_body;
+                let inline = InlineDispatch {
+                    host: dispatch,
+                    body_limit,
+                };
+                serve(config.options, (), inline)
+            }
+            false => serve_blocking(
+                config.options,
+                dispatch,
+                |dispatch: &HostDispatch, req, w| dispatch.handle(req, w),
+                config.dispatch_threads,
+                config.dispatch_queue,
+            ),
+        };
         // A server that cannot bind stays stopped: its callback and options were consumed.
         let handle = served.map_err(|err| Failure::io(&err))?;
         self.port
@@ -207,6 +220,7 @@ pub unsafe extern "C" fn nanoapi_server_new(
             state: Mutex::new(State::Configuring {
                 config: Box::new(config),
                 dispatch: None,
+                inline: false,
             }),
             stop_rx,
             stop_tx,
@@ -239,14 +253,61 @@ pub unsafe extern "C" fn nanoapi_server_set_dispatch(
 ) -> c_int {
     guard("nanoapi_server_set_dispatch", || {
         // SAFETY: forwarded from the caller.
-        let server = unsafe { view(server) }?;
-        let callback = callback.ok_or_else(|| Failure::invalid("callback is NULL"))?;
-        let mut state = server.configuring()?;
-        if let State::Configuring { dispatch, .. } = &mut *state {
-            *dispatch = Some(HostDispatch::new(callback, ctx, server.calls.clone()));
-        }
-        Ok(())
+        unsafe { set_dispatch(server, callback, ctx, false) }
     })
+}
+
+/// Sets the dispatch callback and its context for inline mode: the callback runs on the
+/// runtime's worker (reactor) threads themselves, with no hand-off to a dispatch thread, once
+/// the request's body was read. What it writes is sent after it returns (a chunked response's
+/// chunks too, all at once). For hosts whose callback never blocks and returns quickly (C,
+/// Zig, Rust): a callback that blocks stalls every connection of its worker. No interpreter
+/// lock may be taken in it, and WebSockets are refused (`NANOAPI_ERR_STATE`). Several workers
+/// call it at once, each with `ctx`. `ctx` must stay valid until [`nanoapi_server_run`] has
+/// returned (or the server is freed).
+///
+/// # Errors
+///
+/// As [`nanoapi_server_set_dispatch`].
+///
+/// # Safety
+///
+/// As [`nanoapi_server_set_dispatch`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn nanoapi_server_set_dispatch_inline(
+    server: *mut nanoapi_server,
+    callback: nanoapi_dispatch_fn,
+    ctx: *mut c_void,
+) -> c_int {
+    guard("nanoapi_server_set_dispatch_inline", || {
+        // SAFETY: forwarded from the caller.
+        unsafe { set_dispatch(server, callback, ctx, true) }
+    })
+}
+
+/// The body of both `set_dispatch` calls.
+///
+/// # Safety
+///
+/// As [`nanoapi_server_set_dispatch`].
+unsafe fn set_dispatch(
+    server: *mut nanoapi_server,
+    callback: nanoapi_dispatch_fn,
+    ctx: *mut c_void,
+    inline_mode: bool,
+) -> Result<(), Failure> {
+    // SAFETY: forwarded from the caller.
+    let server = unsafe { view(server) }?;
+    let callback = callback.ok_or_else(|| Failure::invalid("callback is NULL"))?;
+    let mut state = server.configuring()?;
+    if let State::Configuring {
+        dispatch, inline, ..
+    } = &mut *state
+    {
+        *dispatch = Some(HostDispatch::new(callback, ctx, server.calls.clone()));
+        *inline = inline_mode;
+    }
+    Ok(())
 }
 
 /// Answers `method` `path` (the raw path; the query is ignored) with a response rendered once

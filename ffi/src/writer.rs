@@ -17,9 +17,33 @@ use crate::types::{header_slice, nanoapi_header, nanoapi_str};
 /// any number of [`nanoapi_writer_write_chunk`], then [`nanoapi_writer_end_chunked`].
 #[derive(Debug)]
 pub struct nanoapi_writer {
-    /// The pool job's writer, borrowed for the whole callback.
-    writer: *mut BlockingWriter,
+    /// Where the calls go, borrowed for the whole callback.
+    sink: Sink,
     state: WriterState,
+}
+
+/// Where a writer's calls go.
+#[derive(Debug)]
+pub(crate) enum Sink {
+    /// Pool mode: the pool job's writer (frames to the worker over a bounded channel).
+    Pool(*mut BlockingWriter),
+    /// Inline mode: the response collected on the worker, sent once the callback returned.
+    Inline(*mut Collected),
+}
+
+/// What an inline callback answered: the head, and the chunks of a chunked response.
+#[derive(Debug, Default)]
+pub(crate) struct Collected {
+    pub(crate) head: Option<Response>,
+    pub(crate) chunks: Option<Vec<Bytes>>,
+}
+
+/// The operations of a writer, on either sink.
+enum Op {
+    Send(Response),
+    StartChunked(Response),
+    WriteChunk(Bytes),
+    EndChunked,
 }
 
 /// Where a writer is in its one response.
@@ -34,10 +58,10 @@ pub(crate) enum WriterState {
 }
 
 impl nanoapi_writer {
-    /// A writer for one callback over `writer`.
-    pub(crate) fn new(writer: &mut BlockingWriter) -> nanoapi_writer {
+    /// A writer for one callback over `sink`.
+    pub(crate) fn new(sink: Sink) -> nanoapi_writer {
         nanoapi_writer {
-            writer,
+            sink,
             state: WriterState::Ready,
         }
     }
@@ -49,12 +73,7 @@ impl nanoapi_writer {
 
     /// Runs `op` on the underlying writer if the writer is in `expected`, then moves to `next`
     /// (or to `Done` if the connection failed).
-    fn step(
-        &mut self,
-        expected: WriterState,
-        next: WriterState,
-        op: impl FnOnce(&mut BlockingWriter) -> io::Result<()>,
-    ) -> Result<(), Failure> {
+    fn step(&mut self, expected: WriterState, next: WriterState, op: Op) -> Result<(), Failure> {
         if self.state != expected {
             return Err(Failure::state(match self.state {
                 WriterState::Ready => "no chunked response was started",
@@ -62,10 +81,35 @@ impl nanoapi_writer {
                 WriterState::Done => "the response was already sent",
             }));
         }
-        // SAFETY: `writer` is the pool job's writer, exclusively lent to this view for the
-        // callback, during which the host may call us (see `nanoapi_writer`).
-        let writer = unsafe { &mut *self.writer };
-        match op(writer) {
+        let done = match self.sink {
+            Sink::Pool(writer) => {
+                // SAFETY: the pool job's writer, exclusively lent to this view for the
+                // callback, during which the host may call us (see `nanoapi_writer`).
+                let writer = unsafe { &mut *writer };
+                match op {
+                    Op::Send(response) => writer.send(response),
+                    Op::StartChunked(head) => writer.start_chunked(head),
+                    Op::WriteChunk(chunk) => writer.write_chunk(chunk),
+                    Op::EndChunked => writer.end_chunked(),
+                }
+            }
+            Sink::Inline(collected) => {
+                // SAFETY: the inline dispatch's collection, on its frame, exclusively lent to
+                // this view for the callback (the state check above keeps the order).
+                let collected = unsafe { &mut *collected };
+                match op {
+                    Op::Send(response) => collected.head = Some(response),
+                    Op::StartChunked(head) => {
+                        collected.head = Some(head);
+                        collected.chunks = Some(Vec::new());
+                    }
+                    Op::WriteChunk(chunk) => collected.chunks.get_or_insert_default().push(chunk),
+                    Op::EndChunked => {}
+                }
+                Ok(())
+            }
+        };
+        match done {
             Ok(()) => {
                 self.state = next;
                 Ok(())
@@ -89,9 +133,14 @@ impl nanoapi_writer {
         if self.state != WriterState::Ready {
             return Err(Failure::state("a response was already started"));
         }
+        let Sink::Pool(writer) = self.sink else {
+            return Err(Failure::state(
+                "a WebSocket needs the pool mode (nanoapi_server_set_dispatch)",
+            ));
+        };
         self.state = WriterState::Done;
         // SAFETY: as in `step`: the pool job's writer, lent to this view for the callback.
-        let writer = unsafe { &mut *self.writer };
+        let writer = unsafe { &mut *writer };
         writer
             .accept_websocket(protocol)
             .map_err(|err| match err.kind() {
@@ -143,9 +192,7 @@ pub unsafe extern "C" fn nanoapi_writer_send(
         let mut response = unsafe { head(status, content_type, headers, n_headers) }?;
         // SAFETY: forwarded from the caller.
         response.set_body(Bytes::copy_from_slice(unsafe { body.as_bytes() }));
-        w.step(WriterState::Ready, WriterState::Done, |writer| {
-            writer.send(response)
-        })
+        w.step(WriterState::Ready, WriterState::Done, Op::Send(response))
     })
 }
 
@@ -172,9 +219,11 @@ pub unsafe extern "C" fn nanoapi_writer_start_chunked(
         let w = unsafe { view(w) }?;
         // SAFETY: forwarded from the caller.
         let response = unsafe { head(status, content_type, headers, n_headers) }?;
-        w.step(WriterState::Ready, WriterState::Streaming, |writer| {
-            writer.start_chunked(response)
-        })
+        w.step(
+            WriterState::Ready,
+            WriterState::Streaming,
+            Op::StartChunked(response),
+        )
     })
 }
 
@@ -199,9 +248,11 @@ pub unsafe extern "C" fn nanoapi_writer_write_chunk(
         let w = unsafe { view(w) }?;
         // SAFETY: forwarded from the caller.
         let chunk = Bytes::copy_from_slice(unsafe { chunk.as_bytes() });
-        w.step(WriterState::Streaming, WriterState::Streaming, |writer| {
-            writer.write_chunk(chunk)
-        })
+        w.step(
+            WriterState::Streaming,
+            WriterState::Streaming,
+            Op::WriteChunk(chunk),
+        )
     })
 }
 
@@ -219,11 +270,7 @@ pub unsafe extern "C" fn nanoapi_writer_end_chunked(w: *mut nanoapi_writer) -> c
     guard("nanoapi_writer_end_chunked", || {
         // SAFETY: forwarded from the caller.
         let w = unsafe { view(w) }?;
-        w.step(
-            WriterState::Streaming,
-            WriterState::Done,
-            BlockingWriter::end_chunked,
-        )
+        w.step(WriterState::Streaming, WriterState::Done, Op::EndChunked)
     })
 }
 

@@ -37,8 +37,16 @@ fn backends() -> Vec<c_int> {
     }
 }
 
-/// A started server on `backend` calling `callback`.
-fn start(backend: c_int, callback: nanoapi_dispatch_fn) -> *mut nanoapi_server {
+/// Every backend, each in pool mode (`false`) and inline mode (`true`).
+fn modes() -> Vec<(c_int, bool)> {
+    backends()
+        .into_iter()
+        .flat_map(|backend| [(backend, false), (backend, true)])
+        .collect()
+}
+
+/// A started server on `backend` calling `callback`, on the workers themselves if `inline`.
+fn start(backend: c_int, callback: nanoapi_dispatch_fn, inline: bool) -> *mut nanoapi_server {
     let mut options = std::mem::MaybeUninit::uninit();
     // SAFETY: writable memory for one options struct.
     assert_eq!(
@@ -54,10 +62,11 @@ fn start(backend: c_int, callback: nanoapi_dispatch_fn) -> *mut nanoapi_server {
     // SAFETY: valid options and out-pointer; the server is live until freed by the test.
     unsafe {
         assert_eq!(nanoapi_server_new(&options, &mut server), NANOAPI_OK);
-        assert_eq!(
-            nanoapi_server_set_dispatch(server, callback, ptr::null_mut()),
-            NANOAPI_OK
-        );
+        let set = match inline {
+            true => nanoapi_server_set_dispatch_inline,
+            false => nanoapi_server_set_dispatch,
+        };
+        assert_eq!(set(server, callback, ptr::null_mut()), NANOAPI_OK);
         assert_eq!(nanoapi_server_start(server), NANOAPI_OK, "{}", last_error());
     }
     server
@@ -97,6 +106,13 @@ unsafe extern "C" fn handler(
         match path.as_str() {
             "/fail" => 7,
             "/silent" => 0,
+            "/ws" => {
+                // Only the pool mode can hand a WebSocket to the host.
+                let mut socket = ptr::null_mut();
+                let rc = nanoapi_writer_accept_websocket(w, s(""), &mut socket);
+                let text = format!("accept={rc}");
+                nanoapi_writer_send(w, 200, s("text/plain"), ptr::null(), 0, s(&text))
+            }
             "/view" => {
                 let mut two = s("");
                 assert!(nanoapi_request_header(req, s("x-two"), &mut two));
@@ -170,8 +186,8 @@ unsafe extern "C" fn handler(
 
 #[test]
 fn the_request_view_shows_the_request() {
-    for backend in backends() {
-        let server = start(backend, Some(handler));
+    for (backend, inline) in modes() {
+        let server = start(backend, Some(handler), inline);
         let response = get(server, "/view?a=1");
         assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
         assert!(
@@ -185,8 +201,8 @@ fn the_request_view_shows_the_request() {
 
 #[test]
 fn the_writer_enforces_one_response_and_valid_fields() {
-    for backend in backends() {
-        let server = start(backend, Some(handler));
+    for (backend, inline) in modes() {
+        let server = start(backend, Some(handler), inline);
         let response = get(server, "/rules");
         assert!(
             response.contains("Transfer-Encoding: chunked"),
@@ -203,10 +219,24 @@ fn the_writer_enforces_one_response_and_valid_fields() {
 
 #[test]
 fn a_failing_or_silent_callback_is_a_500() {
-    for backend in backends() {
-        let server = start(backend, Some(handler));
+    for (backend, inline) in modes() {
+        let server = start(backend, Some(handler), inline);
         assert!(get(server, "/fail").starts_with("HTTP/1.1 500"));
         assert!(get(server, "/silent").starts_with("HTTP/1.1 500"));
+        free(server);
+    }
+}
+
+#[test]
+fn the_inline_mode_refuses_a_websocket_and_can_still_answer() {
+    for backend in backends() {
+        let server = start(backend, Some(handler), true);
+        let response = get(server, "/ws");
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        assert!(
+            response.ends_with(&format!("accept={NANOAPI_ERR_STATE}")),
+            "{response}"
+        );
         free(server);
     }
 }
@@ -241,13 +271,17 @@ fn calls_out_of_order_are_refused_with_a_message() {
         );
         nanoapi_server_free(server);
     }
-    for backend in backends() {
-        let server = start(backend, Some(handler));
+    for (backend, inline) in modes() {
+        let server = start(backend, Some(handler), inline);
         // SAFETY: the server is live.
         unsafe {
             assert_ne!(nanoapi_server_port(server), 0);
             assert_eq!(
                 nanoapi_server_set_dispatch(server, Some(handler), ptr::null_mut()),
+                NANOAPI_ERR_STATE
+            );
+            assert_eq!(
+                nanoapi_server_set_dispatch_inline(server, Some(handler), ptr::null_mut()),
                 NANOAPI_ERR_STATE
             );
             assert_eq!(nanoapi_server_stop(server), NANOAPI_OK);

@@ -34,8 +34,10 @@ pub struct OwnedRequest {
 }
 
 impl OwnedRequest {
-    /// Takes the head of `req` (zero-copy slices of its bytes) and `body`.
-    fn new(req: &Request, body: Bytes) -> OwnedRequest {
+    /// Takes the head of `req` (zero-copy slices of its bytes) and `body` (what
+    /// [`Request::read_to_end`] returned): for a dispatcher that hands requests to code which
+    /// wants them owned, as the C ABI's inline mode does.
+    pub fn new(req: &Request, body: Bytes) -> OwnedRequest {
         let head = req.head_bytes();
         // A part inside the head is shared; one the parser answers from a constant (a
         // standard method's name) is copied.
