@@ -5,6 +5,12 @@
 # benches/python/apps.py: the same two routes for every interface.
 #
 #   bash benches/python.sh [runs=3] [duration=10]
+#   SERVERS="bench-raw c-inline c-pool" SCENARIOS=hello REPORT_BASELINES=bench-raw \
+#       REPORT_USER_BASELINES=bench-raw CHART=benches/charts/c-host.svg bash benches/python.sh
+#
+# The second form measures the C ABI's own cost: ffi/examples/hello.c (linked statically) with
+# its callback inline on the worker or on a dispatch thread, beside the runtime's bench_raw
+# example (no C ABI at all). They answer hello only.
 #
 # Scenarios:
 #   hello   GET /plaintext -> "Hello, World!" from a Python function
@@ -42,8 +48,8 @@ ECHO_LUA=$ROOT/benches/python_echo.lua
 
 # ---- hooks for lib.sh ---------------------------------------------------------
 REPORT_TITLE="Python hosts"
-REPORT_BASELINES="granian-wsgi uvicorn"
-REPORT_USER_BASELINES="granian-wsgi"
+REPORT_BASELINES=${REPORT_BASELINES:-"granian-wsgi uvicorn"}
+REPORT_USER_BASELINES=${REPORT_USER_BASELINES:-"granian-wsgi"}
 REPORT_LABELS="hello=hello (GET /plaintext);echo=JSON echo (POST 1 KiB)"
 REPORT_NO_P99=""
 
@@ -65,6 +71,12 @@ start_server_cmd() {   # start_server_cmd NAME PORT
         granian-rsgi)
             (cd "$APPS" && exec taskset -c "$SERVER_CPU" "${granian[@]}" --interface rsgi apps:rsgi_app \
                 > "$TMP/server.out" 2> "$TMP/server.err") & ;;
+        c-inline|c-pool)
+            taskset -c "$SERVER_CPU" "$C_HELLO" "$port" "${name#c-}" \
+                > "$TMP/server.out" 2> "$TMP/server.err" & ;;
+        bench-raw)
+            NANOAPI_HOST=127.0.0.1 NANOAPI_PORT=$port NANOAPI_WORKERS=1 \
+                taskset -c "$SERVER_CPU" "$BENCH_RAW" > "$TMP/server.out" 2> "$TMP/server.err" & ;;
         uvicorn)
             (cd "$APPS" && exec taskset -c "$SERVER_CPU" "$VENV/bin/uvicorn" --host 127.0.0.1 --port "$port" \
                 --loop uvloop --http httptools --no-access-log --log-level warning apps:asgi_app \
@@ -89,6 +101,7 @@ fi
 for s in $SERVERS; do
     case $s in
         nanoapi-py|nanoapi-py-poll|nanoapi-wsgi|ctypes|granian-wsgi|granian-rsgi|uvicorn) ;;
+        bench-raw|c-inline|c-pool) ;;
         *) die "unknown server '$s' in SERVERS" ;;
     esac
 done
@@ -103,10 +116,17 @@ if [[ -z ${NO_BUILD:-} ]]; then
     "$PY" -m pip install --quiet --disable-pip-version-check 'maturin>=1.7,<2' 'granian>=2.8,<3' \
         'uvicorn>=0.30' 'uvloop>=0.21' 'httptools>=0.6'
     "$PY" -m pip install --quiet --disable-pip-version-check ./python
-    log "building the C library (nanoapi-ffi, release) ..."
+    log "building the C library (nanoapi-ffi, release) and bench_raw ..."
     cargo build --release --locked -p nanoapi-ffi --message-format=json-render-diagnostics > "$TMP/ffi.json"
+    cargo build --release --locked --example bench_raw --message-format=json-render-diagnostics > "$TMP/raw.json"
 fi
-FFI_LIB=${CARGO_TARGET_DIR:-$ROOT/target}/release/libnanoapi_ffi.so
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}/release
+BENCH_RAW=$TARGET/examples/bench_raw
+# hello.c linked with the static library (and what it needs from the system), optimised.
+C_HELLO=$TMP/c-hello
+cc -O2 -I ffi/include -o "$C_HELLO" ffi/examples/hello.c "$TARGET/libnanoapi_ffi.a" \
+    -lpthread -ldl -lm -lgcc_s -lrt 2>"$TMP/cc.err" || { log "*** hello.c did not build:"; cat "$TMP/cc.err" >&2; drop_server c-inline; drop_server c-pool; }
+FFI_LIB=$TARGET/libnanoapi_ffi.so
 [[ -f $FFI_LIB ]] || { log "*** $FFI_LIB missing: skipping the ctypes host."; drop_server ctypes; }
 read -r -a SERVER_LIST <<< "$SERVERS"
 read -r -a SCENARIO_LIST <<< "$SCENARIOS"
