@@ -49,18 +49,28 @@ def host(request):
 
 
 @pytest.fixture
-def serve(backend, host):
+def make(backend, host):
+    """``make(handler, **options)``: a server of the host under test on the backend under
+    test (one worker, a free port), not started."""
+
+    def new(handler, **options):
+        options.setdefault("workers", 1)
+        if host == "package":
+            options["threads"] = options.pop("dispatch_threads", 1)
+            return nanoapi.Server(handler, port=0, backend=backend, **options)
+        return Server(handler, backend=backend, lib=LIB, **options)
+
+    return new
+
+
+@pytest.fixture
+def serve(make):
     """``serve(handler, **options)`` starts a server of the host under test on the backend
     under test, serving on a background thread; every server is stopped after the test."""
     servers = []
 
     def start(handler, **options):
-        options.setdefault("workers", 1)
-        if host == "package":
-            options["threads"] = options.pop("dispatch_threads", 1)
-            server = nanoapi.Server(handler, port=0, backend=backend, **options)
-        else:
-            server = Server(handler, backend=backend, lib=LIB, **options)
+        server = make(handler, **options)
         servers.append(server)
         return server.__enter__()
 

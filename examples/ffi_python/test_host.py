@@ -147,13 +147,13 @@ def test_handlers_run_concurrently_on_the_dispatch_threads(serve):
         assert [f.result()[2] for f in many] == [f"/n/{i}".encode() for i in range(48)]
 
 
-def test_a_static_route_is_answered_without_calling_python(backend):
+def test_a_static_route_is_answered_without_calling_python(make):
     calls = []
     def handler(req):
         calls.append(req.path)
         return 200, TEXT, "dynamic"
 
-    server = Server(handler, backend=backend, lib=LIB)
+    server = make(handler)
     server.add_static("GET", "/health", 200, TEXT, "ok", [("Cache-Control", "no-store")])
     with server:
         status, headers, body = get(server.port, "/health?probe=1")
@@ -164,9 +164,9 @@ def test_a_static_route_is_answered_without_calling_python(backend):
     assert calls == ["/other"]
 
 
-def test_static_routes_are_served_compressed_as_accepted(backend):
+def test_static_routes_are_served_compressed_as_accepted(make):
     page = "<li>a line of a static page</li>\n" * 100
-    server = Server(lambda req: (404, TEXT, "dynamic"), backend=backend, lib=LIB)
+    server = make(lambda req: (404, TEXT, "dynamic"))
     server.add_static("GET", "/page", 200, "text/html; charset=utf-8", page)
     server.compress_static()
     with server:

@@ -720,6 +720,20 @@ mod tests {
         })
     }
 
+    /// Submits job 0, which holds its thread until the returned sender is dropped; returns
+    /// once it runs.
+    fn occupy(pool: &Pool, done: &mpsc::Sender<usize>) -> mpsc::Sender<()> {
+        let (entered_tx, entered) = mpsc::channel();
+        let (release_tx, release) = mpsc::channel::<()>();
+        let first = job(0, done, move || {
+            entered_tx.send(()).unwrap();
+            let _ = release.recv();
+        });
+        assert!(pool.submit(first).is_ok());
+        entered.recv_timeout(Duration::from_secs(10)).unwrap();
+        release_tx
+    }
+
     fn wait_for(done: &mpsc::Receiver<usize>, n: usize) -> Vec<usize> {
         let mut seen: Vec<usize> = (0..n)
             .map(|_| done.recv_timeout(Duration::from_secs(10)).unwrap())
@@ -738,14 +752,7 @@ mod tests {
             seen.lock().unwrap().push(IN_SCOPE.get());
         }));
         let (done_tx, done) = mpsc::channel();
-        let (entered_tx, entered) = mpsc::channel();
-        let (release_tx, release) = mpsc::channel::<()>();
-        let first = job(0, &done_tx, move || {
-            entered_tx.send(()).unwrap();
-            let _ = release.recv();
-        });
-        assert!(pool.submit(first).is_ok());
-        entered.recv_timeout(Duration::from_secs(10)).unwrap();
+        let release_tx = occupy(&pool, &done_tx);
         // The only thread is busy: these four wait in the queue.
         for index in 1..=4 {
             assert!(pool.submit(job(index, &done_tx, || {})).is_ok());
@@ -772,14 +779,7 @@ mod tests {
     fn a_full_pool_refuses_work_at_threads_plus_queue_jobs() {
         let pool = Pool::start(BlockingPool::new(1, 1).batch(4));
         let (done_tx, done) = mpsc::channel();
-        let (entered_tx, entered) = mpsc::channel();
-        let (release_tx, release) = mpsc::channel::<()>();
-        let first = job(0, &done_tx, move || {
-            entered_tx.send(()).unwrap();
-            let _ = release.recv();
-        });
-        assert!(pool.submit(first).is_ok());
-        entered.recv_timeout(Duration::from_secs(10)).unwrap();
+        let release_tx = occupy(&pool, &done_tx);
         assert!(pool.submit(job(1, &done_tx, || {})).is_ok());
         assert!(pool.submit(job(2, &done_tx, || {})).is_err());
         drop(release_tx);
