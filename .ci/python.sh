@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The Python package (python/): its Rust checked (fmt, clippy), built by maturin through
-# `pip install ./python` into a venv made here, then its own pytest suite and the suite it
-# shares with the ctypes host (examples/ffi_python, the `package` cases), on both backends.
+# `pip install ./python` into a venv made here (with Flask for the WSGI tests), then its own
+# pytest suite and the suite it shares with the ctypes host (examples/ffi_python, the
+# `package` cases), on both backends.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 source .ci/interop.sh
-interop_venv python 'maturin>=1.7,<2' 'pytest>=8,<10'
+interop_venv python 'maturin>=1.7,<2' 'pytest>=8,<10' 'flask>=3,<4'
 
 start=$SECONDS
 (cd python && cargo fmt --check && cargo clippy --locked --all-targets -- -D warnings)

@@ -7,6 +7,7 @@ import logging
 import threading
 from wsgiref.validate import validator
 
+import flask
 import pytest
 
 import nanoapi
@@ -147,9 +148,6 @@ def test_an_application_error_is_a_500_and_the_server_keeps_serving(backend, cap
             assert get(server.port, "/boom")[0] == 500
         assert any("boom" in repr(r.exc_info) for r in caplog.records)
         assert get(server.port, "/ok")[::2] == (200, b"fine")
-
-
-flask = pytest.importorskip("flask")
 
 
 def flask_app():
