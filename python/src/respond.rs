@@ -177,10 +177,43 @@ pub(crate) fn response_head(
     Ok(response)
 }
 
+/// From this size on, a `bytes` body is sent from the Python object itself rather than from a
+/// copy (below it, the copy costs no more than sharing the object).
+const SHARE_FROM: usize = 4096;
+
+/// A Python `bytes` object as the owner of a `Bytes`: the response is written from its buffer,
+/// which cannot change while the object lives.
+struct SharedPyBytes {
+    /// Held for its lifetime only: the buffer below is its.
+    _object: Py<PyBytes>,
+    start: *const u8,
+    len: usize,
+}
+
+// SAFETY: `start..start + len` is the buffer of `_object`, an immutable `bytes` object kept alive
+// by the strong reference beside it; reading it needs no interpreter lock, and `Py` may be sent
+// and dropped on any thread (its decref waits for the lock when dropped without it).
+unsafe impl Send for SharedPyBytes {}
+
+impl AsRef<[u8]> for SharedPyBytes {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: see the `Send` impl: the buffer of the live, immutable `_object`.
+        unsafe { std::slice::from_raw_parts(self.start, self.len) }
+    }
+}
+
 /// The bytes of `body` when it is one piece (`bytes`, `str`, `bytearray`), else `None`.
 pub(crate) fn whole(body: &Bound<'_, PyAny>) -> PyResult<Option<Bytes>> {
     if let Ok(bytes) = body.cast::<PyBytes>() {
-        return Ok(Some(Bytes::copy_from_slice(bytes.as_bytes())));
+        let data = bytes.as_bytes();
+        if data.len() < SHARE_FROM {
+            return Ok(Some(Bytes::copy_from_slice(data)));
+        }
+        return Ok(Some(Bytes::from_owner(SharedPyBytes {
+            start: data.as_ptr(),
+            len: data.len(),
+            _object: bytes.clone().unbind(),
+        })));
     }
     if let Ok(text) = body.cast::<PyString>() {
         return Ok(Some(Bytes::from(text.to_cow()?.into_owned())));

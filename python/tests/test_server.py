@@ -181,3 +181,18 @@ def test_serve_drains_and_returns_on_sigterm_and_sigint(backend, signum, tmp_pat
         assert out.splitlines()[-2:] == ["nanoapi stopped", "drained"], out
     finally:
         proc.kill()
+
+
+def test_a_large_body_is_sent_intact_from_the_python_object(server):
+    # Bodies from 4 KiB on are written from the bytes object itself, kept alive meanwhile: a
+    # fresh object per request, referenced by nothing else once the handler returned.
+    big = bytes(range(256)) * 4096
+
+    def handler(req):
+        body = bytes(bytearray(big)) if req.path == "/big" else big[:5000]
+        return 200, "application/octet-stream", body
+
+    port = server(handler).port
+    for _ in range(20):
+        assert get(port, "/big")[::2] == (200, big)
+    assert get(port, "/small")[::2] == (200, big[:5000])
