@@ -45,6 +45,12 @@ CONSUMERS = [
         "the interpreter lock taken once per batch)",
     ),
     Consumer(
+        name="c",
+        command=["{target}/debug/parity-c"],
+        description="`examples/ffi_c/parity.c`: the parity app in C through the C ABI "
+        "(pool mode), linked with the static library",
+    ),
+    Consumer(
         name="ssr",
         command=["{target}/debug/ssr-example"],
         description="`examples/ssr`: the codegen-routed SSR site (its asset `/assets/hello.txt` "
