@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use nanoapi::executor::Backend;
 use nanoapi::http::{Response, StatusCode};
-use nanoapi::server::{BlockingWriter, Options, OwnedRequest, serve_blocking};
+use nanoapi::server::{
+    BlockingPool, BlockingWriter, Options, OwnedRequest, serve_blocking, serve_blocking_with,
+};
 
 /// Sends `request`, reads to the end (the requests ask for close).
 fn exchange(addr: std::net::SocketAddr, request: &str) -> String {
@@ -185,6 +187,95 @@ fn a_saturated_pool_answers_503_while_the_worker_keeps_serving() {
             after.starts_with("HTTP/1.1 200"),
             "{backend:?}: the pool serves again: {after}"
         );
+        server.shutdown_blocking();
+    }
+}
+
+/// Reads a streamed body piece by piece, reporting the first piece on `first` before reading
+/// on; answers with the total.
+fn count_body(
+    first: &Mutex<mpsc::Sender<Vec<u8>>>,
+    req: &OwnedRequest,
+    w: &mut BlockingWriter,
+) -> nanoapi::Result<()> {
+    let body = w.body();
+    let mut total = 0;
+    let mut pieces = 0;
+    while let Some(piece) = body.read_chunk()? {
+        if pieces == 0 {
+            first.lock().unwrap().send(piece.to_vec()).unwrap();
+        }
+        total += piece.len();
+        pieces += 1;
+    }
+    let text = format!("streamed={} {total} bytes", req.body_is_streamed());
+    w.send(Response::text(StatusCode::OK, text))?;
+    Ok(())
+}
+
+#[test]
+fn a_large_body_reaches_the_handler_piece_by_piece_as_it_arrives() {
+    for backend in common::backends() {
+        let (first_tx, first) = mpsc::channel();
+        let mut options = Options::default().port(0).workers(1).backend(backend);
+        options.limits.max_body = 64;
+        let pool = BlockingPool::new(1, 4).stream_bodies_over(16);
+        let server = serve_blocking_with(options, Mutex::new(first_tx), count_body, pool).unwrap();
+        let addr = server.local_addr();
+
+        // Over 16 bytes: the handler runs at once and has the first piece before the client
+        // sends the rest.
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream
+            .write_all(b"POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 40\r\nConnection: close\r\n\r\n0123456789")
+            .unwrap();
+        let piece = first.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert!(
+            !piece.is_empty() && b"0123456789".starts_with(&piece),
+            "{backend:?}"
+        );
+        stream.write_all(&[b'x'; 30]).unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        assert!(
+            response.ends_with("streamed=true 40 bytes"),
+            "{backend:?}: {response}"
+        );
+        drop(stream);
+
+        // A short body is read whole before the handler runs.
+        let short = exchange(
+            addr,
+            "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+        );
+        assert!(
+            short.ends_with("streamed=false 0 bytes"),
+            "{backend:?}: {short}"
+        );
+        let _ = first.try_recv();
+
+        // A chunked body over the limit: the handler's read fails and the client gets 413.
+        let over = format!(
+            "POST /up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n50\r\n{}\r\n0\r\n\r\n",
+            "y".repeat(80)
+        );
+        let mut stream = TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        stream.write_all(over.as_bytes()).unwrap();
+        // Done sending: the server's lingering close need not wait for more.
+        stream.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut refused = String::new();
+        stream.read_to_string(&mut refused).unwrap();
+        assert!(
+            refused.starts_with("HTTP/1.1 413"),
+            "{backend:?}: {refused}"
+        );
+        drop(stream);
         server.shutdown_blocking();
     }
 }

@@ -6,8 +6,10 @@
     wsgi.serve(app, port=8000)
 
 The environ, ``start_response`` and the sending of the body are compiled code: no Python
-frame of nanoapi's runs per request. The request body is read whole before the application
-runs (up to ``max_body``, 413 beyond it), so ``wsgi.input`` never blocks. The response is sent
+frame of nanoapi's runs per request. A request body up to 64 KiB is read whole before the
+application runs (``wsgi.input`` is then a ``BytesIO``); a longer or chunked one is read from
+``wsgi.input`` while it arrives, each read waiting without the interpreter lock. Over
+``max_body`` a read raises ``OSError`` and the client gets 413. The response is sent
 whole when the application returns a list or tuple of one piece, else streamed chunk by chunk
 as its iterable yields; the status and headers go out with the first non-empty chunk, so
 ``start_response`` may be called again with ``exc_info`` until then. Data given to ``write()``

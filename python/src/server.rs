@@ -38,6 +38,10 @@ pub struct Server {
     stop_tx: UnixStream,
 }
 
+/// A WSGI request body longer than this is read by the application while it arrives; a
+/// shorter one is read whole first (one hand-off fewer).
+const STREAM_BODIES_OVER: u64 = 64 * 1024;
+
 /// What the pool threads call: a function of the tuple protocol, or a WSGI application.
 enum Handler {
     Tuple(Py<PyAny>),
@@ -212,9 +216,13 @@ impl Server {
         else {
             unreachable!("checked above, under the same lock");
         };
-        let handler = match handler.bind(py).cast::<WSGIHandler>() {
-            Ok(wsgi) => Handler::Wsgi(wsgi.clone().unbind()),
-            Err(_) => Handler::Tuple(handler),
+        let (handler, pool) = match handler.bind(py).cast::<WSGIHandler>() {
+            // A WSGI application reads a large body from `wsgi.input` while it arrives.
+            Ok(wsgi) => (
+                Handler::Wsgi(wsgi.clone().unbind()),
+                pool.stream_bodies_over(STREAM_BODIES_OVER),
+            ),
+            Err(_) => (Handler::Tuple(handler), pool),
         };
         let handle = py
             .detach(|| {

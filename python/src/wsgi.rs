@@ -4,10 +4,10 @@
 
 use std::sync::Mutex;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use nanoapi::http::Version;
-use nanoapi::server::{BlockingWriter, OwnedRequest};
-use pyo3::exceptions::{PyAssertionError, PyTypeError, PyValueError};
+use nanoapi::server::{BlockingBody, BlockingWriter, OwnedRequest};
+use pyo3::exceptions::{PyAssertionError, PyOSError, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -160,7 +160,7 @@ pub(crate) fn handle(
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone_ref(py);
-        let environ = environ(py, req, base.bind(py))?;
+        let environ = environ(py, req, w.body(), base.bind(py))?;
         let start = Bound::new(
             py,
             StartResponse {
@@ -226,6 +226,93 @@ fn send(
     respond::stream(py, w, head, Some(first), &chunks, result)
 }
 
+/// `wsgi.input` for a body the application reads while it arrives: each read waits (without
+/// the interpreter lock) for the pieces it needs.
+#[pyclass(module = "nanoapi._nanoapi")]
+struct Input {
+    body: BlockingBody,
+    buffer: BytesMut,
+    eof: bool,
+}
+
+impl Input {
+    /// Adds the next piece of the body to the buffer (or notes its end).
+    fn fill(&mut self, py: Python<'_>) -> PyResult<()> {
+        let body = &self.body;
+        match py.detach(|| body.read_chunk()) {
+            Ok(Some(piece)) => self.buffer.extend_from_slice(&piece),
+            Ok(None) => self.eof = true,
+            Err(err) => return Err(PyOSError::new_err(err.to_string())),
+        }
+        Ok(())
+    }
+
+    /// The first `n` bytes of the buffer (all of it when shorter), taken out.
+    fn take<'py>(&mut self, py: Python<'py>, n: usize) -> Bound<'py, PyBytes> {
+        let n = n.min(self.buffer.len());
+        PyBytes::new(py, &self.buffer.split_to(n))
+    }
+}
+
+#[pymethods]
+impl Input {
+    /// Up to `size` bytes (all that is left when negative), fewer only at the end.
+    #[pyo3(signature = (size = -1))]
+    fn read<'py>(&mut self, py: Python<'py>, size: isize) -> PyResult<Bound<'py, PyBytes>> {
+        let wanted = usize::try_from(size).ok();
+        while !self.eof && wanted.is_none_or(|wanted| self.buffer.len() < wanted) {
+            self.fill(py)?;
+        }
+        Ok(self.take(py, wanted.unwrap_or(usize::MAX)))
+    }
+
+    /// The next line, with its `\n` (at most `size` bytes when not negative).
+    #[pyo3(signature = (size = -1))]
+    fn readline<'py>(&mut self, py: Python<'py>, size: isize) -> PyResult<Bound<'py, PyBytes>> {
+        let limit = usize::try_from(size).unwrap_or(usize::MAX);
+        loop {
+            if let Some(end) = self.buffer.iter().position(|&b| b == b'\n') {
+                return Ok(self.take(py, (end + 1).min(limit)));
+            }
+            if self.eof || self.buffer.len() >= limit {
+                return Ok(self.take(py, limit));
+            }
+            self.fill(py)?;
+        }
+    }
+
+    /// The remaining lines (stopping once `hint` bytes were read, when positive).
+    #[pyo3(signature = (hint = -1))]
+    fn readlines<'py>(
+        &mut self,
+        py: Python<'py>,
+        hint: isize,
+    ) -> PyResult<Vec<Bound<'py, PyBytes>>> {
+        let hint = usize::try_from(hint).ok().filter(|&hint| hint > 0);
+        let (mut lines, mut total) = (Vec::new(), 0);
+        loop {
+            let line = self.readline(py, -1)?;
+            if line.as_bytes().is_empty() {
+                return Ok(lines);
+            }
+            total += line.as_bytes().len();
+            lines.push(line);
+            if hint.is_some_and(|hint| total >= hint) {
+                return Ok(lines);
+            }
+        }
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let line = self.readline(py, -1)?;
+        Ok(Some(line).filter(|line| !line.as_bytes().is_empty()))
+    }
+}
+
 /// A piece of a WSGI body: bytes only (PEP 3333).
 fn body_bytes(piece: &Bound<'_, PyAny>) -> PyResult<Bytes> {
     match piece.cast::<PyBytes>() {
@@ -246,15 +333,27 @@ fn body_bytes(piece: &Bound<'_, PyAny>) -> PyResult<Bytes> {
 fn environ<'py>(
     py: Python<'py>,
     req: &OwnedRequest,
+    body: BlockingBody,
     base: &Bound<'py, PyDict>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let environ = base.copy()?;
-    static BYTES_IO: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    let bytes_io = BYTES_IO.import(py, "io", "BytesIO")?;
-    environ.set_item(
-        intern!(py, "wsgi.input"),
-        bytes_io.call1((PyBytes::new(py, req.body()),))?,
-    )?;
+    let input = match req.body_is_streamed() {
+        true => Bound::new(
+            py,
+            Input {
+                body,
+                buffer: BytesMut::new(),
+                eof: false,
+            },
+        )?
+        .into_any(),
+        false => {
+            static BYTES_IO: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+            let bytes_io = BYTES_IO.import(py, "io", "BytesIO")?;
+            bytes_io.call1((PyBytes::new(py, req.body()),))?
+        }
+    };
+    environ.set_item(intern!(py, "wsgi.input"), input)?;
     environ.set_item("REQUEST_METHOD", string(py, req.method()))?;
     environ.set_item("SCRIPT_NAME", "")?;
     let path = percent_encoding::percent_decode(req.path()).collect::<Vec<u8>>();
@@ -271,7 +370,16 @@ fn environ<'py>(
         environ.set_item("REMOTE_ADDR", addr.ip().to_string())?;
         environ.set_item("REMOTE_PORT", addr.port().to_string())?;
     }
-    environ.set_item("CONTENT_LENGTH", req.body().len().to_string())?;
+    // A streamed body's length is what the client declared (none for a chunked one).
+    let length = match req.body_is_streamed() {
+        true => req
+            .header("content-length")
+            .map(|length| String::from_utf8_lossy(length).into_owned()),
+        false => Some(req.body().len().to_string()),
+    };
+    if let Some(length) = length {
+        environ.set_item("CONTENT_LENGTH", length)?;
+    }
     let mut key = String::with_capacity(64);
     for (name, value) in req.headers() {
         if name.contains(&b'_') {

@@ -135,6 +135,62 @@ def test_write_start_response_exc_info_and_an_empty_body(wsgi):
     assert get(server.port, "/empty")[::2] == (204, b"")
 
 
+def test_a_large_body_is_read_from_wsgi_input_while_it_arrives(wsgi):
+    got_first = threading.Event()
+
+    def app(environ, start_response):
+        stream = environ["wsgi.input"]
+        size = int(environ["CONTENT_LENGTH"])
+        first = stream.read(10)
+        got_first.set()
+        rest = stream.read(size - len(first))
+        body = f"{len(first)}+{len(rest)} {first.decode()} {rest[-5:].decode()}".encode()
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [body]
+
+    server = wsgi(app)
+    size = 100_000  # over the 64 KiB read whole before the application runs
+    sock = connect(server.port)
+    head = f"POST /up HTTP/1.1\r\nHost: test\r\nContent-Length: {size}\r\n"
+    sock.sendall(head.encode() + b"Connection: close\r\n\r\n0123456789")
+    # The application has its first bytes before the client sends the rest.
+    assert got_first.wait(10)
+    sock.sendall(b"x" * (size - 15) + b"tail!")
+    status, _, body = read_head(sock)
+    assert status == 200
+    body += read_to_end(sock)
+    assert b"10+99990 0123456789 tail!" in body
+
+
+def test_a_chunked_upload_is_read_line_by_line(wsgi):
+    def app(environ, start_response):
+        lines = [line.decode().strip() for line in environ["wsgi.input"]]
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [f"{len(lines)} lines, last {lines[-1]}".encode()]
+
+    server = wsgi(app)
+    sock = connect(server.port)
+    lines = b"".join(f"line {i}\n".encode() for i in range(1000))
+    chunks = b"".join(
+        f"{len(part):x}\r\n".encode() + part + b"\r\n"
+        for part in (lines[i : i + 777] for i in range(0, len(lines), 777))
+    )
+    sock.sendall(b"POST /lines HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: chunked\r\n"
+                 b"Connection: close\r\n\r\n" + chunks + b"0\r\n\r\n")
+    status, _, body = read_head(sock)
+    body += read_to_end(sock)
+    assert status == 200
+    assert b"1000 lines, last line 999" in body
+
+
+def read_to_end(sock):
+    """What is left on `sock` until the server closes it (a body in its framing)."""
+    out = b""
+    while data := sock.recv(65536):
+        out += data
+    return out
+
+
 def test_an_application_error_is_a_500_and_the_server_keeps_serving(backend, caplog):
     def app(environ, start_response):
         if environ["PATH_INFO"] == "/boom":

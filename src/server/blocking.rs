@@ -30,6 +30,8 @@ pub struct OwnedRequest {
     version: Version,
     headers: Vec<(Bytes, Bytes)>,
     body: Bytes,
+    /// The body was not read before the handler ran: it comes through `BlockingWriter::body`.
+    streamed: bool,
     peer: Option<SocketAddr>,
 }
 
@@ -60,6 +62,7 @@ impl OwnedRequest {
                 .map(|(name, value)| (slice(name), slice(value)))
                 .collect(),
             body,
+            streamed: false,
             peer: req.peer_addr(),
         }
     }
@@ -102,9 +105,15 @@ impl OwnedRequest {
             .map(|(_, v)| &v[..])
     }
 
-    /// The whole body.
+    /// The whole body (empty when it is streamed: see [`body_is_streamed`](Self::body_is_streamed)).
     pub fn body(&self) -> &Bytes {
         &self.body
+    }
+
+    /// The body was not read before the handler ran (a pool that streams large bodies, see
+    /// [`BlockingPool::stream_bodies_over`]): read it with [`BlockingWriter::body`].
+    pub fn body_is_streamed(&self) -> bool {
+        self.streamed
     }
 
     /// The client's address.
@@ -129,8 +138,66 @@ enum Frame {
     /// Accept the request's WebSocket handshake (and tell the handler how it went).
     #[cfg(feature = "ws")]
     AcceptWebSocket(crate::ws::Accept),
+    /// The handler asks for the next piece of a streamed body.
+    ReadBody(Arc<BodySlot>),
     /// The handler returned (or panicked: a 500 error).
     Done(Result<()>),
+}
+
+/// Where the worker puts the piece of body a handler asked for.
+#[derive(Default)]
+struct BodySlot {
+    piece: Mutex<Option<io::Result<Option<Bytes>>>>,
+    filled: Condvar,
+}
+
+impl BodySlot {
+    fn fill(&self, piece: io::Result<Option<Bytes>>) {
+        *self.piece.lock().unwrap_or_else(|p| p.into_inner()) = Some(piece);
+        self.filled.notify_one();
+    }
+
+    fn wait(&self) -> io::Result<Option<Bytes>> {
+        let mut piece = self.piece.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(piece) = piece.take() {
+                return piece;
+            }
+            piece = self
+                .filled
+                .wait(piece)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+    }
+}
+
+/// The body of a request whose handler runs before it was read (see
+/// [`OwnedRequest::body_is_streamed`]): each [`read_chunk`](BlockingBody::read_chunk) blocks
+/// until the worker has read the next piece from the connection. Usable from any thread while
+/// the request's response is not finished.
+#[derive(Clone)]
+pub struct BlockingBody {
+    channel: Arc<Channel>,
+}
+
+impl BlockingBody {
+    /// The next piece of the body, `None` at its end.
+    ///
+    /// # Errors
+    ///
+    /// The body is malformed or over the limit (`InvalidData`; the connection answers 400 or
+    /// 413 if no response was sent) or the connection is gone.
+    pub fn read_chunk(&self) -> io::Result<Option<Bytes>> {
+        let slot = Arc::new(BodySlot::default());
+        self.channel.send(Frame::ReadBody(slot.clone()))?;
+        slot.wait()
+    }
+}
+
+impl fmt::Debug for BlockingBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BlockingBody").finish_non_exhaustive()
+    }
 }
 
 /// A bounded single-producer channel from a pool thread to a worker task.
@@ -271,6 +338,14 @@ impl BlockingWriter {
         self.channel.send(Frame::EndChunked)
     }
 
+    /// The request's body, read piece by piece as the handler asks (when the pool streams it;
+    /// otherwise it is already whole in [`OwnedRequest::body`] and this reads nothing).
+    pub fn body(&self) -> BlockingBody {
+        BlockingBody {
+            channel: self.channel.clone(),
+        }
+    }
+
     /// Accepts the request's WebSocket opening handshake (choosing `protocol` among the ones
     /// the client offered, or none) instead of sending a response, and blocks until the `101`
     /// is sent: the socket is then usable from any thread, after this handler returned too.
@@ -360,6 +435,7 @@ pub struct BlockingPool {
     queue: usize,
     batch: usize,
     scope: Option<Scope>,
+    stream_over: Option<u64>,
 }
 
 impl BlockingPool {
@@ -371,6 +447,7 @@ impl BlockingPool {
             queue,
             batch: 1,
             scope: None,
+            stream_over: None,
         }
     }
 
@@ -380,6 +457,15 @@ impl BlockingPool {
     /// load; a request then also waits for those before it in its batch.
     pub fn batch(mut self, batch: usize) -> BlockingPool {
         self.batch = batch.max(1);
+        self
+    }
+
+    /// Bodies declared longer than `bytes`, and chunked ones, are not read before the handler
+    /// runs: it reads them piece by piece with [`BlockingWriter::body`] while they arrive
+    /// ([`OwnedRequest::body_is_streamed`]). Shorter bodies are read whole first, as by
+    /// default.
+    pub fn stream_bodies_over(mut self, bytes: u64) -> BlockingPool {
+        self.stream_over = Some(bytes);
         self
     }
 
@@ -398,6 +484,7 @@ impl fmt::Debug for BlockingPool {
             .field("queue", &self.queue)
             .field("batch", &self.batch)
             .field("scope", &self.scope.is_some())
+            .field("stream_over", &self.stream_over)
             .finish()
     }
 }
@@ -520,6 +607,7 @@ struct BlockingDispatch<F> {
     handler: Arc<F>,
     pool: Arc<Pool>,
     body_limit: u64,
+    stream_over: Option<u64>,
 }
 
 impl<C, F> Dispatch<Arc<C>> for BlockingDispatch<F>
@@ -534,8 +622,19 @@ where
         w: &mut ResponseWriter,
     ) -> Result<()> {
         req.set_body_limit(self.body_limit);
-        let body = req.read_to_end().await?;
-        let owned = OwnedRequest::new(req, body);
+        let streamed = self.stream_over.is_some_and(|over| {
+            req.is_chunked() || req.content_length().is_some_and(|length| length > over)
+        });
+        let owned = match streamed {
+            true => OwnedRequest {
+                streamed: true,
+                ..OwnedRequest::new(req, Bytes::new())
+            },
+            false => {
+                let body = req.read_to_end().await?;
+                OwnedRequest::new(req, body)
+            }
+        };
         let channel = Arc::new(Channel {
             state: Mutex::new(ChannelState {
                 frames: VecDeque::new(),
@@ -580,12 +679,11 @@ impl<F> Drop for BlockingDispatch<F> {
     }
 }
 
-/// Writes the handler's frames as they come, until it returns.
-async fn relay(channel: &Channel, req: &Request, w: &mut ResponseWriter) -> Result<()> {
-    // Only accepting a WebSocket reads the request.
-    #[cfg(not(feature = "ws"))]
-    let _ = req;
-    match channel.recv().await {
+/// Writes the handler's frames as they come, until it returns; reads the body for it when it
+/// asks, at any point.
+async fn relay(channel: &Channel, req: &mut Request, w: &mut ResponseWriter) -> Result<()> {
+    let mut body_error = None;
+    match next(channel, req, &mut body_error).await {
         #[cfg(feature = "ws")]
         Frame::AcceptWebSocket(accept) => accept.run(req, w).await?,
         Frame::Response {
@@ -601,7 +699,7 @@ async fn relay(channel: &Channel, req: &Request, w: &mut ResponseWriter) -> Resu
                 .start_chunked(Response::from_parts(status, headers, Body::Empty))
                 .await?;
             loop {
-                match channel.recv().await {
+                match next(channel, req, &mut body_error).await {
                     Frame::Chunk(chunk) => body.send(chunk).await?,
                     Frame::EndChunked => break body.finish().await?,
                     // Returning mid-stream drops `body` unfinished: the connection is aborted.
@@ -618,21 +716,42 @@ async fn relay(channel: &Channel, req: &Request, w: &mut ResponseWriter) -> Resu
                     Frame::AcceptWebSocket(_) => {
                         return Err(Error::new("accept_websocket during a streamed response"));
                     }
+                    Frame::ReadBody(_) => unreachable!("`next` serves body reads itself"),
                 }
             }
         }
-        // Nothing was sent: the connection answers the error, or a 500.
-        Frame::Done(result) => return result,
+        // Nothing was sent: the connection answers the error (a failed body read's first:
+        // its 400 or 413), or a 500.
+        Frame::Done(result) => return body_error.map_or(result, Err),
         Frame::Chunk(_) | Frame::EndChunked => {
             return Err(Error::new("write_chunk before start_chunked"));
         }
+        Frame::ReadBody(_) => unreachable!("`next` serves body reads itself"),
     }
-    match channel.recv().await {
+    match next(channel, req, &mut body_error).await {
         Frame::Done(result) => result,
         // A WebSocket asked for after a response: refused (the handler's wait ends with it).
         #[cfg(feature = "ws")]
         Frame::AcceptWebSocket(_) => Err(Error::new("accept_websocket after a response")),
         _ => Err(Error::new("a second response from the blocking handler")),
+    }
+}
+
+/// The handler's next frame other than a body read: those are served here, from `req`, and a
+/// failed one is kept in `body_error` (the connection cannot go on after it).
+async fn next(channel: &Channel, req: &mut Request, body_error: &mut Option<Error>) -> Frame {
+    loop {
+        match channel.recv().await {
+            Frame::ReadBody(slot) => {
+                let piece = req.read_chunk().await;
+                slot.fill(piece.map_err(|err| {
+                    let failure = io::Error::new(io::ErrorKind::InvalidData, err.to_string());
+                    body_error.get_or_insert(err);
+                    failure
+                }));
+            }
+            frame => return frame,
+        }
     }
 }
 
@@ -691,6 +810,7 @@ where
 {
     let dispatch = BlockingDispatch {
         handler: Arc::new(f),
+        stream_over: pool.stream_over,
         pool: Pool::start(pool),
         body_limit: options.limits.max_body,
     };

@@ -19,7 +19,7 @@ mod workers;
 mod writer;
 
 pub use blocking::{
-    BlockingPool, BlockingWriter, OwnedRequest, serve_blocking, serve_blocking_with,
+    BlockingBody, BlockingPool, BlockingWriter, OwnedRequest, serve_blocking, serve_blocking_with,
 };
 pub use body::RequestBody;
 pub use conn::{ConnOptions, serve_connection};
