@@ -279,3 +279,36 @@ fn a_large_body_reaches_the_handler_piece_by_piece_as_it_arrives() {
         server.shutdown_blocking();
     }
 }
+
+#[test]
+fn a_handler_reading_a_body_the_client_abandons_gets_an_error_not_a_hang() {
+    for backend in common::backends() {
+        let (outcome_tx, outcome) = mpsc::channel::<String>();
+        let options = Options::default().port(0).workers(1).backend(backend);
+        let pool = BlockingPool::new(1, 4).stream_bodies_over(0);
+        let handler = move |tx: &Mutex<mpsc::Sender<String>>,
+                            _: &OwnedRequest,
+                            w: &mut BlockingWriter|
+              -> nanoapi::Result<()> {
+            let body = w.body();
+            let result = loop {
+                match body.read_chunk() {
+                    Ok(Some(_)) => continue,
+                    Ok(None) => break "end".to_string(),
+                    Err(err) => break format!("error: {err}"),
+                }
+            };
+            tx.lock().unwrap().send(result).unwrap();
+            Ok(())
+        };
+        let server = serve_blocking_with(options, Mutex::new(outcome_tx), handler, pool).unwrap();
+        let mut stream = TcpStream::connect(server.local_addr()).unwrap();
+        stream
+            .write_all(b"POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\npart")
+            .unwrap();
+        drop(stream);
+        let result = outcome.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert!(result.starts_with("error: "), "{backend:?}: {result}");
+        server.shutdown_blocking();
+    }
+}

@@ -139,7 +139,7 @@ enum Frame {
     #[cfg(feature = "ws")]
     AcceptWebSocket(crate::ws::Accept),
     /// The handler asks for the next piece of a streamed body.
-    ReadBody(Arc<BodySlot>),
+    ReadBody(BodyRequest),
     /// The handler returned (or panicked: a 500 error).
     Done(Result<()>),
 }
@@ -149,6 +149,30 @@ enum Frame {
 struct BodySlot {
     piece: Mutex<Option<io::Result<Option<Bytes>>>>,
     filled: Condvar,
+}
+
+/// A body read a handler waits for: answered with [`answer`](BodyRequest::answer), or, when
+/// dropped unanswered (the connection's future ended, the server stops), with an error, so
+/// the handler never waits forever.
+struct BodyRequest(Option<Arc<BodySlot>>);
+
+impl BodyRequest {
+    fn answer(mut self, piece: io::Result<Option<Bytes>>) {
+        if let Some(slot) = self.0.take() {
+            slot.fill(piece);
+        }
+    }
+}
+
+impl Drop for BodyRequest {
+    fn drop(&mut self) {
+        if let Some(slot) = self.0.take() {
+            slot.fill(Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the connection is gone",
+            )));
+        }
+    }
 }
 
 impl BodySlot {
@@ -189,7 +213,8 @@ impl BlockingBody {
     /// 413 if no response was sent) or the connection is gone.
     pub fn read_chunk(&self) -> io::Result<Option<Bytes>> {
         let slot = Arc::new(BodySlot::default());
-        self.channel.send(Frame::ReadBody(slot.clone()))?;
+        self.channel
+            .send(Frame::ReadBody(BodyRequest(Some(slot.clone()))))?;
         slot.wait()
     }
 }
@@ -742,9 +767,9 @@ async fn relay(channel: &Channel, req: &mut Request, w: &mut ResponseWriter) -> 
 async fn next(channel: &Channel, req: &mut Request, body_error: &mut Option<Error>) -> Frame {
     loop {
         match channel.recv().await {
-            Frame::ReadBody(slot) => {
+            Frame::ReadBody(request) => {
                 let piece = req.read_chunk().await;
-                slot.fill(piece.map_err(|err| {
+                request.answer(piece.map_err(|err| {
                     let failure = io::Error::new(io::ErrorKind::InvalidData, err.to_string());
                     body_error.get_or_insert(err);
                     failure
