@@ -7,6 +7,7 @@
 
 use pyo3::prelude::*;
 
+mod inline;
 mod request;
 mod respond;
 mod server;
