@@ -30,7 +30,6 @@ class Server:
         queue: int = 1024,
         batch: int = 16,
         max_body: Optional[int] = None,
-        inline: bool = False,
     ) -> None: ...
     def add_static(
         self,

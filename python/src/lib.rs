@@ -7,7 +7,6 @@
 
 use pyo3::prelude::*;
 
-mod inline;
 mod request;
 mod respond;
 mod server;

@@ -48,32 +48,20 @@ pub(crate) fn handle(
     conclude(py, outcome)
 }
 
-/// What the runtime is told of a handler's outcome (see [`failed`]).
+/// What the runtime is told of a handler's outcome: an exception is logged (logger
+/// `nanoapi`) and becomes a 500, or aborts the connection once a streamed body has begun.
 pub(crate) fn conclude(py: Python<'_>, outcome: Result<(), Failure>) -> nanoapi::Result<()> {
-    outcome.map_err(|failure| failed(py, failure))
-}
-
-/// What the runtime is told of a failure: an exception is logged (logger `nanoapi`) and
-/// becomes a 500, or aborts the connection once a streamed body has begun.
-pub(crate) fn failed(py: Python<'_>, failure: Failure) -> nanoapi::Error {
-    match failure {
-        Failure::Python(err) => {
+    match outcome {
+        Ok(()) => Ok(()),
+        Err(Failure::Python(err)) => {
             log_exception(py, &err);
-            nanoapi::Error::with_status(
+            Err(nanoapi::Error::with_status(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "the Python handler failed",
-            )
+            ))
         }
-        Failure::Connection(err) => err.into(),
+        Err(Failure::Connection(err)) => Err(err.into()),
     }
-}
-
-/// A handler's answer, read from its tuple.
-pub(crate) enum Answer<'py> {
-    /// A response with its whole body.
-    Whole(Response),
-    /// A head, and the iterable whose items are the chunks of the body (with its iterator).
-    Stream(Response, Bound<'py, PyAny>, Bound<'py, PyIterator>),
 }
 
 fn respond(
@@ -81,14 +69,6 @@ fn respond(
     answer: &Bound<'_, PyAny>,
     w: &mut BlockingWriter,
 ) -> Result<(), Failure> {
-    match read_answer(answer)? {
-        Answer::Whole(response) => Ok(w.send(response)?),
-        Answer::Stream(head, body, chunks) => stream(py, w, head, None, &chunks, &body),
-    }
-}
-
-/// What a handler's `answer` asks to send: a 3- or 4-tuple, its body one piece or an iterable.
-pub(crate) fn read_answer<'py>(answer: &Bound<'py, PyAny>) -> PyResult<Answer<'py>> {
     let tuple = answer
         .cast::<PyTuple>()
         .ok()
@@ -102,7 +82,8 @@ pub(crate) fn read_answer<'py>(answer: &Bound<'py, PyAny>) -> PyResult<Answer<'p
     let body = tuple.get_item(2)?;
     if let Some(bytes) = whole(&body)? {
         response.set_body(bytes);
-        return Ok(Answer::Whole(response));
+        w.send(response)?;
+        return Ok(());
     }
     let chunks = body.try_iter().map_err(|_| {
         PyTypeError::new_err(format!(
@@ -110,17 +91,7 @@ pub(crate) fn read_answer<'py>(answer: &Bound<'py, PyAny>) -> PyResult<Answer<'p
             body.get_type()
         ))
     })?;
-    Ok(Answer::Stream(response, body, chunks))
-}
-
-/// One chunk of a streamed body: `bytes`, `str` or `bytearray`.
-pub(crate) fn chunk_bytes(chunk: &Bound<'_, PyAny>) -> PyResult<Bytes> {
-    whole(chunk)?.ok_or_else(|| {
-        PyTypeError::new_err(format!(
-            "a streamed chunk is bytes, str or bytearray, not {}",
-            chunk.get_type()
-        ))
-    })
+    stream(py, w, response, None, &chunks, &body)
 }
 
 /// Sends `head`, then `first` and every chunk `chunks` yields as a chunked body; `body` (what
@@ -140,7 +111,13 @@ pub(crate) fn stream(
             w.write_chunk(first)?;
         }
         for chunk in chunks {
-            let bytes = chunk_bytes(&chunk?)?;
+            let chunk = chunk?;
+            let bytes = whole(&chunk)?.ok_or_else(|| {
+                PyTypeError::new_err(format!(
+                    "a streamed chunk is bytes, str or bytearray, not {}",
+                    chunk.get_type()
+                ))
+            })?;
             // A slow client fills the connection's queue: wait without the interpreter lock.
             py.detach(|| w.write_chunk(bytes))?;
         }

@@ -13,12 +13,11 @@ use std::sync::{Mutex, MutexGuard};
 
 use nanoapi::ServerHandle;
 use nanoapi::executor::Backend;
-use nanoapi::server::{BlockingPool, Options, serve, serve_blocking_with};
+use nanoapi::server::{BlockingPool, Options, serve_blocking_with};
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::inline::InlineDispatch;
 use crate::respond;
 use crate::wsgi::{self, WSGIHandler};
 
@@ -30,11 +29,8 @@ use crate::wsgi::{self, WSGIHandler};
 /// lets one run at a time; raise it when handlers block — sleep, I/O, a stream that waits —
 /// which costs ~30 % of throughput in lock hand-offs), ``queue`` (requests that may wait for a
 /// thread; beyond that a 503), ``batch`` (waiting requests a thread runs under one acquisition
-/// of the interpreter lock), ``max_body`` (bytes; 413 beyond), ``inline`` (the handler runs on
-/// the worker threads themselves, taking the interpreter lock there: no hand-off to a Python
-/// thread and back, for handlers that never block — a handler that sleeps or waits stalls its
-/// worker; the tuple protocol only). Every other setting comes from the ``NANOAPI_*``
-/// environment variables the runtime reads.
+/// of the interpreter lock), ``max_body`` (bytes; 413 beyond). Every other setting comes from
+/// the ``NANOAPI_*`` environment variables the runtime reads.
 #[pyclass(module = "nanoapi._nanoapi")]
 pub struct Server {
     state: Mutex<State>,
@@ -57,8 +53,6 @@ enum State {
         options: Box<Options>,
         handler: Py<PyAny>,
         pool: BlockingPool,
-        /// The handler runs on the workers (`inline=True`).
-        inline: bool,
     },
     Running(ServerHandle),
     Stopped,
@@ -110,11 +104,10 @@ impl Server {
     #[new]
     #[pyo3(signature = (
         handler, host = "127.0.0.1", port = 8000, *, workers = None, backend = None,
-        threads = 1, queue = 1024, batch = 16, max_body = None, inline = false
+        threads = 1, queue = 1024, batch = 16, max_body = None
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
-        py: Python<'_>,
         handler: Py<PyAny>,
         host: &str,
         port: u16,
@@ -124,13 +117,7 @@ impl Server {
         queue: usize,
         batch: usize,
         max_body: Option<u64>,
-        inline: bool,
     ) -> PyResult<Server> {
-        if inline && handler.bind(py).cast::<WSGIHandler>().is_ok() {
-            return Err(PyValueError::new_err(
-                "inline mode serves the tuple protocol: a WSGI application runs on threads",
-            ));
-        }
         let mut options =
             Options::from_env().map_err(|err| PyValueError::new_err(err.to_string()))?;
         options.host = host
@@ -166,7 +153,6 @@ impl Server {
                 options: Box::new(options),
                 handler,
                 pool,
-                inline,
             }),
             stop_rx,
             stop_tx,
@@ -226,23 +212,10 @@ impl Server {
             options,
             handler,
             pool,
-            inline,
         } = std::mem::replace(&mut *state, State::Stopped)
         else {
             unreachable!("checked above, under the same lock");
         };
-        if inline {
-            let dispatch = InlineDispatch {
-                handler,
-                body_limit: options.limits.max_body,
-            };
-            let handle = py
-                .detach(|| serve(*options, (), dispatch))
-                .map_err(PyErr::from)?;
-            let port = handle.local_addr().port();
-            *state = State::Running(handle);
-            return Ok(port);
-        }
         let (handler, pool) = match handler.bind(py).cast::<WSGIHandler>() {
             // A WSGI application reads a large body from `wsgi.input` while it arrives.
             Ok(wsgi) => (

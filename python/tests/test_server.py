@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 import nanoapi
-import nanoapi.wsgi
 from conftest import connect, get, read_head
 
 TEXT = "text/plain; charset=utf-8"
@@ -144,7 +143,6 @@ SCRIPT = """
 import logging
 import sys
 import nanoapi
-import nanoapi.wsgi
 
 logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(name)s %(message)s")
 
@@ -198,31 +196,3 @@ def test_a_large_body_is_sent_intact_from_the_python_object(server):
     for _ in range(20):
         assert get(port, "/big")[::2] == (200, big)
     assert get(port, "/small")[::2] == (200, big[:5000])
-
-
-def test_inline_mode_answers_streams_and_fails_like_the_pool(server, caplog):
-    """``inline=True``: the handler runs on the worker thread, the same protocol."""
-
-    def chunks():
-        yield b"one "
-        yield "two"
-
-    def handler(req):
-        if req.path == "/boom":
-            raise ValueError("inline boom")
-        if req.path == "/stream":
-            return 200, TEXT, chunks(), [("X-Mode", "inline")]
-        return 200, TEXT, f"{req.method} {req.path} {len(req.body)}"
-
-    port = server(handler, inline=True, max_body=100).port
-    assert get(port, "/a", "POST", body=b"12345")[::2] == (200, b"POST /a 5")
-    status, headers, body = get(port, "/stream")
-    assert (status, body) == (200, b"one two")
-    assert ("Transfer-Encoding", "chunked") in headers and ("X-Mode", "inline") in headers
-    with caplog.at_level(logging.ERROR, logger="nanoapi"):
-        assert get(port, "/boom")[0] == 500
-    assert any("inline boom" in repr(r.exc_info) for r in caplog.records)
-    assert get(port, "/big", "POST", body=b"x" * 101)[0] == 413
-    assert get(port, "/after")[::2] == (200, b"GET /after 0")
-    with pytest.raises(ValueError, match="inline"):
-        nanoapi.Server(nanoapi.wsgi.WSGIHandler(lambda e, s: []), inline=True)
