@@ -82,11 +82,20 @@ package() {
     for crate in "${CRATES[@]}"; do
         args+=(-p "${crate}")
     done
-    cargo package --locked --allow-dirty "${args[@]}"
+    # A target directory of its own, new on every run. Cargo trusts a registry crate's build
+    # whenever its name and version match, and unpacks the overlay registry's crates into
+    # $CARGO_HOME/registry/src/-HASH/ (HASH from the registry's path), reusing what it finds
+    # there: on a machine that keeps its target directory or clones into the same path on
+    # every run (the CI machine), nanoapi-ffi would be verified against an earlier run's nanoapi.
+    local target
+    target=$(mktemp -d)
+    CARGO_TARGET_DIR="${target}" cargo package --locked --allow-dirty "${args[@]}"
     local bad=0
     for crate in "${CRATES[@]}"; do
-        check_contents "target/package/${crate}-$(version_of "${crate}").crate" || bad=1
+        check_contents "${target}/package/${crate}-$(version_of "${crate}").crate" || bad=1
     done
+    # The unpacked copies would otherwise pile up, one set per run.
+    rm -rf "${target}" "${CARGO_HOME:-${HOME}/.cargo}"/registry/src/-*/nanoapi-*[0-9]
     return "${bad}"
 }
 
