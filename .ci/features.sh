@@ -9,11 +9,13 @@
 # (WebSocket for the runtime: with the bare runtime too, its unit tests and its socket suite
 # on both backends) and `ws-deflate` (permessage-deflate: its unit tests, the Autobahn-style
 # section 12-13 suite, the App's WebSocket routes with and without it), and the content codings (`compression`: the App and runtime suites on
-# both backends, the bomb alone in its binary; the runtime alone with one coding).
+# both backends, the bomb alone in its binary; the runtime alone with one coding), and `tls`
+# (HTTPS with rustls: its unit tests and its socket suite on both backends, with and without
+# the overlay).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo clippy --workspace --all-targets --locked --features http-compat,tokio,macros,ws-deflate,compression -- -D warnings
+cargo clippy --workspace --all-targets --locked --features http-compat,tokio,macros,ws-deflate,compression,tls -- -D warnings
 cargo clippy --locked -p nanoapi --features ws --all-targets -- -D warnings
 cargo test --locked -p nanoapi --features http-compat --test app_middleware
 cargo test --locked -p nanoapi --features http-compat --doc -- compat
@@ -37,3 +39,6 @@ cargo clippy --locked -p nanoapi --no-default-features --features compression-gz
 cargo test --locked -p nanoapi --features compression --lib -- coding static_cache
 cargo test --locked -p nanoapi --features compression --test compression --test compression_bomb
 cargo test --locked -p nanoapi --features compression --doc -- coding compression decode_body precompressed static_compression
+cargo clippy --locked -p nanoapi --no-default-features --features tls --all-targets -- -D warnings
+cargo test --locked -p nanoapi --no-default-features --features tls --lib -- tls::
+cargo test --locked -p nanoapi --no-default-features --features tls --test tls

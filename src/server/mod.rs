@@ -14,6 +14,9 @@ mod request;
 mod serve;
 mod signal;
 mod static_cache;
+#[cfg(feature = "tls")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+pub mod tls;
 mod transport;
 mod workers;
 mod writer;

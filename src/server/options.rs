@@ -54,6 +54,9 @@ pub struct Options {
     /// An already-bound listener to serve instead of binding `host:port` (socket activation,
     /// descriptors inherited from a supervisor). Every worker accepts on a duplicate of it.
     pub listener: Option<Arc<std::net::TcpListener>>,
+    /// Serve HTTPS with these certificates (feature `tls`; default: plain HTTP).
+    #[cfg(feature = "tls")]
+    pub tls: Option<super::tls::TlsConfig>,
 }
 
 /// Size limits of requests. Defaults follow RFC 9112's recommendations and common practice.
@@ -115,6 +118,8 @@ impl Default for Options {
             static_routes: StaticRoutes::default(),
             metrics: None,
             listener: None,
+            #[cfg(feature = "tls")]
+            tls: None,
         }
     }
 }
@@ -149,8 +154,10 @@ impl Options {
     /// `NANOAPI_BACKEND` (`uring`, `poll` or `auto`), `NANOAPI_KEEP_ALIVE_SECS` (how long an
     /// idle keep-alive connection is kept, default 5), `NANOAPI_MAX_CONNECTIONS` (open
     /// connections per worker, default 10,000), `NANOAPI_SHUTDOWN_TIMEOUT_SECS` (how long a
-    /// drain may take, default 30; fractions allowed). The host may be a name (`localhost`):
-    /// it is resolved once, preferring an IPv4 address.
+    /// drain may take, default 30; fractions allowed), and with the `tls` feature
+    /// `NANOAPI_TLS_CERT` and `NANOAPI_TLS_KEY` (PEM files: serve HTTPS, see
+    /// [`TlsConfig::from_env`](super::tls::TlsConfig::from_env)). The host may be a name
+    /// (`localhost`): it is resolved once, preferring an IPv4 address.
     ///
     /// # Errors
     ///
@@ -196,6 +203,10 @@ impl Options {
                     format!("NANOAPI_SHUTDOWN_TIMEOUT_SECS={secs}: {err}"),
                 )
             })?;
+        }
+        #[cfg(feature = "tls")]
+        {
+            options.tls = super::tls::TlsConfig::from_lookup(&lookup)?;
         }
         Ok(options)
     }
@@ -287,6 +298,16 @@ impl Options {
             self.port = addr.port();
         }
         self.listener = Some(Arc::new(listener));
+        self
+    }
+
+    /// Serves HTTPS with `tls`'s certificates (feature `tls`): every accepted connection runs
+    /// the TLS handshake within the header timeout first. [`run`](super::run) reloads the
+    /// certificates on `SIGHUP`.
+    #[cfg(feature = "tls")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
+    pub fn tls(mut self, tls: super::tls::TlsConfig) -> Options {
+        self.tls = Some(tls);
         self
     }
 

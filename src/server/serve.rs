@@ -62,10 +62,15 @@ where
 /// error ends the process although their threads still run.
 fn wait_for_signal(handle: &ServerHandle, signals: &libc::sigset_t) -> io::Result<()> {
     announce(format_args!(
-        "nanoapi listening on http://{}",
+        "nanoapi listening on {}://{}",
+        if handle.reloads_on_sighup() {
+            "https"
+        } else {
+            "http"
+        },
         handle.local_addr()
     ));
-    let first = wait_signal(signals);
+    let first = wait_termination(handle, signals);
     announce(format_args!(
         "signal {first}: draining (up to {:?}; a second signal exits at once)",
         handle.shutdown_timeout
@@ -76,7 +81,12 @@ fn wait_for_signal(handle: &ServerHandle, signals: &libc::sigset_t) -> io::Resul
         std::thread::Builder::new()
             .name("nanoapi-signals".to_owned())
             .spawn(move || {
-                let second = wait_signal(&signals);
+                let second = loop {
+                    match wait_signal(&signals) {
+                        libc::SIGHUP => {}
+                        signal => break signal,
+                    }
+                };
                 if !drained.load(Ordering::SeqCst) {
                     announce(format_args!(
                         "signal {second} during the drain: exiting now"
@@ -102,6 +112,16 @@ fn wait_for_signal(handle: &ServerHandle, signals: &libc::sigset_t) -> io::Resul
     })
 }
 
+/// Waits for a termination signal; a `SIGHUP` meanwhile reloads the TLS certificates.
+fn wait_termination(handle: &ServerHandle, signals: &libc::sigset_t) -> i32 {
+    loop {
+        match wait_signal(signals) {
+            libc::SIGHUP => handle.reload_on_sighup(),
+            signal => return signal,
+        }
+    }
+}
+
 /// Waits for one of `signals` (blocked in this thread); returns its number.
 fn wait_signal(signals: &libc::sigset_t) -> i32 {
     let mut signal = 0;
@@ -110,12 +130,12 @@ fn wait_signal(signals: &libc::sigset_t) -> i32 {
     signal
 }
 
-/// Runs `f` with SIGINT and SIGTERM blocked on this thread: the threads it starts inherit the
-/// mask, so those signals reach whichever thread waits for them
-/// ([`ServerHandle::wait_for_signal`]) or takes them by default (the main thread), never a
-/// worker.
-fn with_termination_signals_blocked<T>(f: impl FnOnce() -> T) -> T {
-    let previous = block_signals(&termination_signals());
+/// Runs `f` with the server's signals (SIGINT and SIGTERM, and SIGHUP with `reload`) blocked on
+/// this thread: the threads it starts inherit the mask, so those signals reach whichever
+/// thread waits for them ([`ServerHandle::wait_for_signal`]) or takes them by default (the main
+/// thread), never a worker.
+fn with_server_signals_blocked<T>(reload: bool, f: impl FnOnce() -> T) -> T {
+    let previous = block_signals(&server_signals(reload));
     let output = f();
     restore_signal_mask(&previous);
     output
@@ -148,13 +168,18 @@ fn announce(line: fmt::Arguments<'_>) {
     }
 }
 
-fn termination_signals() -> libc::sigset_t {
+/// SIGINT and SIGTERM, and with `reload` SIGHUP (a server with TLS reloads its certificates
+/// on it; without, SIGHUP keeps its default action).
+fn server_signals(reload: bool) -> libc::sigset_t {
     // SAFETY: `sigemptyset` initialises the set before `sigaddset` uses it.
     unsafe {
         let mut set = std::mem::zeroed::<libc::sigset_t>();
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, libc::SIGINT);
         libc::sigaddset(&mut set, libc::SIGTERM);
+        if reload {
+            libc::sigaddset(&mut set, libc::SIGHUP);
+        }
         set
     }
 }
@@ -218,7 +243,7 @@ where
     if let Some(workers) = options.workers {
         builder = builder.workers(workers);
     }
-    let runtime = with_termination_signals_blocked(|| builder.build())?;
+    let runtime = with_server_signals_blocked(reloads_on_sighup(&options), || builder.build())?;
     let signal = ShutdownSignal::new();
     let shared = Arc::new(Shared::new(dispatch, options.clone(), signal.clone()));
     let life = Arc::new(life);
@@ -284,6 +309,8 @@ where
         runtime: Mutex::new(Some(runtime)),
         shutdown_timeout: options.shutdown_timeout,
         done: ShutdownSignal::new(),
+        #[cfg(feature = "tls")]
+        tls: options.tls.clone(),
     })
 }
 
@@ -392,6 +419,23 @@ where
             peer: Some(peer),
             local,
         };
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &shared.options.tls {
+            let served = serve_tls(
+                stream,
+                tls.clone(),
+                settings.clone(),
+                addrs,
+                ctx.clone(),
+                shared.clone(),
+            );
+            spawn_local(async move {
+                let _guard = guard;
+                served.await;
+            })
+            .detach();
+            continue;
+        }
         let conn = Rc::new(Conn::new(stream, settings.clone(), addrs));
         let (shared, ctx) = (shared.clone(), ctx.clone());
         spawn_local(async move {
@@ -406,6 +450,51 @@ where
     open
 }
 
+/// Serves one HTTPS connection: the TLS handshake within the header timeout (or until the
+/// server drains), then HTTP over the session.
+#[cfg(feature = "tls")]
+async fn serve_tls<C, D, R>(
+    stream: TcpStream,
+    tls: super::tls::TlsConfig,
+    settings: Rc<ConnSettings>,
+    addrs: Addrs,
+    ctx: R,
+    shared: Arc<Shared<D>>,
+) where
+    C: 'static,
+    D: Dispatch<C>,
+    R: Deref<Target = C>,
+{
+    let peer = addrs.peer.map_or_else(String::new, |peer| peer.to_string());
+    let handshake = {
+        let accept = super::tls::accept(stream, &tls);
+        let within = pin!(nanoapi_executor::time::timeout(
+            shared.conn.timeouts.header,
+            accept
+        ));
+        let stop = pin!(shared.signal.raised());
+        first_of(within, stop).await
+    };
+    let stream = match handshake {
+        Some(Ok(Ok(stream))) => stream,
+        Some(Ok(Err(err))) => {
+            log::debug!("TLS handshake with {peer}: {err}");
+            return;
+        }
+        Some(Err(_)) => {
+            log::debug!("TLS handshake with {peer}: timed out");
+            return;
+        }
+        // The server drains: a connection that has not finished its handshake just closes.
+        None => return,
+    };
+    let conn = Rc::new(Conn::new(stream, settings, addrs));
+    let served = serve_conn(conn, &*ctx, &shared.dispatch, &shared.conn);
+    if let Err(err) = served.await {
+        log::debug!("TLS connection from {peer}: {err}");
+    }
+}
+
 /// At shutdown: answers the connections already queued on the listener with 503 and closes
 /// them, rather than resetting them when the listener closes.
 async fn refuse_queued<D>(listener: &TcpListener, shared: &Shared<D>) {
@@ -418,8 +507,14 @@ async fn refuse_queued<D>(listener: &TcpListener, shared: &Shared<D>) {
     }
 }
 
-/// Answers one connection accepted after the shutdown signal with 503 and closes it.
+/// Answers one connection accepted after the shutdown signal with 503 and closes it (an
+/// HTTPS server just closes it: no handshake is started during a drain).
 fn refuse<D>(stream: TcpStream, shared: &Shared<D>) {
+    #[cfg(feature = "tls")]
+    if shared.options.tls.is_some() {
+        drop(stream);
+        return;
+    }
     let server = shared.conn.server_header.clone();
     spawn_local(async move {
         let mut out = bytes::BytesMut::new();
@@ -433,6 +528,17 @@ fn refuse<D>(stream: TcpStream, shared: &Shared<D>) {
         let _ = stream.shutdown(std::net::Shutdown::Write);
     })
     .detach();
+}
+
+/// Whether a server with `options` reloads TLS certificates on `SIGHUP`.
+fn reloads_on_sighup(options: &Options) -> bool {
+    #[cfg(feature = "tls")]
+    return options.tls.is_some();
+    #[cfg(not(feature = "tls"))]
+    {
+        let _ = options;
+        false
+    }
 }
 
 /// The connections open on one worker.
@@ -479,6 +585,9 @@ pub struct ServerHandle {
     runtime: Mutex<Option<Runtime>>,
     shutdown_timeout: Duration,
     done: ShutdownSignal,
+    /// The certificates `SIGHUP` reloads.
+    #[cfg(feature = "tls")]
+    tls: Option<super::tls::TlsConfig>,
 }
 
 impl ServerHandle {
@@ -548,11 +657,33 @@ impl ServerHandle {
     /// }
     /// ```
     pub fn wait_for_signal(&self) -> io::Result<()> {
-        let signals = termination_signals();
+        let signals = server_signals(self.reloads_on_sighup());
         let previous = block_signals(&signals);
         let waited = wait_for_signal(self, &signals);
         restore_signal_mask(&previous);
         waited
+    }
+
+    /// Whether [`wait_for_signal`](ServerHandle::wait_for_signal) reloads TLS certificates on
+    /// `SIGHUP` (a server with TLS).
+    fn reloads_on_sighup(&self) -> bool {
+        #[cfg(feature = "tls")]
+        return self.tls.is_some();
+        #[cfg(not(feature = "tls"))]
+        false
+    }
+
+    /// On `SIGHUP`: reloads the TLS certificates, and says how that went.
+    fn reload_on_sighup(&self) {
+        #[cfg(feature = "tls")]
+        if let Some(tls) = &self.tls {
+            match tls.reload() {
+                Ok(()) => announce(format_args!("SIGHUP: TLS certificates reloaded")),
+                Err(err) => {
+                    log::error!("SIGHUP: TLS certificates not reloaded, the old ones stay: {err}")
+                }
+            }
+        }
     }
 
     /// [`shutdown`](ServerHandle::shutdown), blocking this thread until it completes.

@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# TLS interop (feature `tls`), on both backends: `bench_raw` built with `--features tls` and
+# started with NANOAPI_TLS_CERT/NANOAPI_TLS_KEY (an OpenSSL-made self-signed certificate) is
+# asked by curl (libcurl on OpenSSL) over TLS 1.3 and 1.2, with ALPN offering h2 and http/1.1
+# (the server must pick http/1.1), then given new certificate files and SIGHUP: curl trusting
+# only the new certificate must get through, curl trusting only the old one must not.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+source .ci/interop.sh
+for tool in curl openssl; do
+    command -v "$tool" >/dev/null || apt-get install -y --no-install-recommends "$tool" >/dev/null
+done
+
+cargo build --release --locked -p nanoapi --features tls --example bench_raw
+dir=$(mktemp -d)
+trap 'kill "${server:-}" 2>/dev/null || true; rm -rf "$dir"' EXIT
+
+# certificate NAME: a self-signed P-256 certificate for localhost, as NAME.pem and NAME.key.
+certificate() {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj /CN=localhost -addext subjectAltName=DNS:localhost \
+        -keyout "$dir/$1.key" -out "$dir/$1.pem" 2>/dev/null
+}
+
+# fetch CA ARGS...: GET /plaintext over HTTPS trusting only CA; prints the body.
+fetch() {
+    local ca=$1
+    shift
+    curl -sS --max-time 5 --cacert "$dir/$ca.pem" --resolve "localhost:$port:127.0.0.1" "$@" \
+        "https://localhost:$port/plaintext"
+}
+
+fail() {
+    echo "tls interop on $backend: $*: FAILED"
+    cat "$dir/server.log"
+    exit 1
+}
+
+port=18800
+for backend in uring poll; do
+    port=$((port + 1))
+    certificate first
+    certificate second
+    cp "$dir/first.pem" "$dir/cert.pem"
+    cp "$dir/first.key" "$dir/key.pem"
+    NANOAPI_TLS_CERT=$dir/cert.pem NANOAPI_TLS_KEY=$dir/key.pem NANOAPI_BACKEND=$backend \
+        NANOAPI_PORT=$port NANOAPI_WORKERS=1 "$target/release/examples/bench_raw" \
+        >"$dir/server.log" 2>&1 &
+    server=$!
+    for _ in $(seq 100); do
+        grep -q "listening on https://" "$dir/server.log" && break
+        kill -0 "$server" 2>/dev/null || fail "the server exited"
+        sleep 0.1
+    done
+    [ "$(fetch first --tlsv1.3)" = "Hello, World!" ] || fail "TLS 1.3"
+    [ "$(fetch first --tlsv1.2 --tls-max 1.2)" = "Hello, World!" ] || fail "TLS 1.2"
+    alpn=$(fetch first --http2 -v -o /dev/null 2>&1 | grep -i "ALPN: server accepted" || true)
+    [[ "$alpn" == *"http/1.1"* ]] || fail "ALPN (curl said: '$alpn')"
+    # Plain HTTP to the TLS port gets no HTTP answer.
+    if curl -sS --max-time 5 "http://127.0.0.1:$port/plaintext" >/dev/null 2>&1; then
+        fail "plain HTTP was answered"
+    fi
+
+    cp "$dir/second.pem" "$dir/cert.pem"
+    cp "$dir/second.key" "$dir/key.pem"
+    kill -HUP "$server"
+    for _ in $(seq 100); do
+        grep -q "TLS certificates reloaded" "$dir/server.log" && break
+        sleep 0.1
+    done
+    grep -q "TLS certificates reloaded" "$dir/server.log" || fail "no reload on SIGHUP"
+    [ "$(fetch second)" = "Hello, World!" ] || fail "the new certificate after SIGHUP"
+    if fetch first >/dev/null 2>&1; then
+        fail "the old certificate still served after SIGHUP"
+    fi
+
+    kill -TERM "$server"
+    wait "$server" || fail "exit status $? after SIGTERM"
+    server=
+    echo "tls interop (curl: TLS 1.3, 1.2, ALPN http/1.1, reload on SIGHUP) on $backend: ok"
+done
