@@ -44,6 +44,14 @@
 #                                  (default benches/charts/http.svg; CHART= for none)
 #   CHART_NOTE="..."               the chart's line under the title (default: when
 #                                  measured, and nanoapi's commit)
+#   TLS=1                          HTTPS: every server gets a self-signed P-256
+#                                  certificate (openssl), nanoapi through its `tls`
+#                                  feature (bench_raw built with it, NANOAPI_TLS_CERT/KEY),
+#                                  hyper through tokio-rustls (TLS_CERT/KEY); both rustls on
+#                                  ring, ALPN http/1.1, tickets. wrk keeps its connections,
+#                                  so this prices the records, not the handshakes. Servers
+#                                  default to "hyper nanoapi-uring nanoapi-poll" (the others
+#                                  have no TLS), the chart to benches/charts/https.svg.
 #
 # CLK_TCK is 100 here (10 ms ticks): use duration >= 10 s for real numbers. The
 # user/system split is sampled by the scheduler tick, so user ns/req is the noisiest
@@ -58,6 +66,11 @@ DEPTH=${DEPTH:-16}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 PORT_BASE=${PORT_BASE:-19300}
+TLS=${TLS:-}
+if [[ -n $TLS ]]; then
+    SERVERS=${SERVERS:-"hyper nanoapi-uring nanoapi-poll"}
+    CHART=${CHART-benches/charts/https.svg}
+fi
 SERVERS=${SERVERS:-"hyper may_minihttp nanoapi-uring nanoapi-poll uring-bare"}
 SCENARIOS=${SCENARIOS:-"plaintext plaintext-p16 json"}
 QUIET_WAIT=${QUIET_WAIT:-120}
@@ -75,6 +88,9 @@ PIPELINE_LUA=$ROOT/benches/pipeline.lua
 
 # ---- hooks for lib.sh ---------------------------------------------------------
 REPORT_TITLE=HTTP
+[[ -n $TLS ]] && REPORT_TITLE=HTTPS
+SCHEME=http
+[[ -n $TLS ]] && SCHEME=https
 REPORT_BASELINES="hyper may_minihttp"
 REPORT_USER_BASELINES="hyper"
 REPORT_LABELS="plaintext=plaintext;plaintext-p16=plaintext, pipelined x$DEPTH;json=json"
@@ -83,14 +99,15 @@ REPORT_NO_P99="plaintext-p16"
 start_server_cmd() {   # start_server_cmd NAME PORT
     local name=$1 port=$2 addr="127.0.0.1:$2"
     case $name in
-        hyper)         taskset -c "$SERVER_CPU" "$HYPER" "$addr" > "$TMP/server.out" 2> "$TMP/server.err" & ;;
+        hyper)         TLS_CERT=${TLS_CERT:-} TLS_KEY=${TLS_KEY:-} \
+                           taskset -c "$SERVER_CPU" "$HYPER" "$addr" > "$TMP/server.out" 2> "$TMP/server.err" & ;;
         may_minihttp)  taskset -c "$SERVER_CPU" "$MAY" "$addr" > "$TMP/server.out" 2> "$TMP/server.err" & ;;
         # Its one fixed response is chosen at start: the JSON body for json, else plaintext.
         uring-bare)    taskset -c "$SERVER_CPU" "$URING_BARE" "$addr" "$([[ ${BENCH_SCENARIO:-} == json ]] && echo json || echo plaintext)" \
                            > "$TMP/server.out" 2> "$TMP/server.err" & ;;
         nanoapi-uring|nanoapi-poll)
             NANOAPI_HOST=127.0.0.1 NANOAPI_PORT=$port NANOAPI_WORKERS=1 NANOAPI_BACKEND=${name#nanoapi-} \
-                taskset -c "$SERVER_CPU" "$NANOAPI" > "$TMP/server.out" 2> "$TMP/server.err" & ;;
+                NANOAPI_TLS_CERT=${TLS_CERT:-} NANOAPI_TLS_KEY=${TLS_KEY:-} taskset -c "$SERVER_CPU" "$NANOAPI" > "$TMP/server.out" 2> "$TMP/server.err" & ;;
     esac
 }
 server_ready() {   # server_ready NAME PORT
@@ -110,7 +127,7 @@ wrk_args() {   # wrk_args SCENARIO PORT
     local accept='text/plain,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7'
     [[ $scenario == json ]] && accept='application/json,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7'
     WRK_ARGS=(-H 'Host: tfb-server' -H "Accept: $accept" -H 'Connection: keep-alive'
-        "${extra[@]}" "http://127.0.0.1:$port$path")
+        "${extra[@]}" "$SCHEME://127.0.0.1:$port$path")
     [[ $scenario == plaintext-p16 ]] && WRK_ARGS+=(-- "$DEPTH")
     return 0
 }
@@ -166,7 +183,7 @@ NANOAPI=""
 if (( want_nanoapi )); then
     if [[ -z ${NO_BUILD:-} ]]; then
         log "building nanoapi example bench_raw ..."
-        if cargo build --release --example bench_raw \
+        if cargo build --release --example bench_raw ${TLS:+--features tls} \
             --message-format=json-render-diagnostics > "$TMP/nanoapi.json"; then
             NANOAPI=$(artifact bench_raw < "$TMP/nanoapi.json")
         fi
@@ -178,6 +195,15 @@ if (( want_nanoapi )); then
         NANOAPI=""
         drop_server nanoapi-uring; drop_server nanoapi-poll
     fi
+fi
+if [[ -n $TLS ]]; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+        -keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>/dev/null || die "openssl could not make a certificate"
+    TLS_CERT=$TMP/cert.pem TLS_KEY=$TMP/key.pem
+    for s in $SERVERS; do
+        case $s in may_minihttp|uring-bare) die "TLS=1: $s has no TLS" ;; esac
+    done
 fi
 read -r -a SERVER_LIST <<< "$SERVERS"
 read -r -a SCENARIO_LIST <<< "$SCENARIOS"

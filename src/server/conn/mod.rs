@@ -8,7 +8,7 @@
 mod exchange;
 mod recycled;
 mod shared;
-mod spare_buffers;
+pub(crate) mod spare_buffers;
 
 use std::net::SocketAddr;
 use std::pin::{Pin, pin};

@@ -1,5 +1,5 @@
 //! Buffers of connections that went idle, reused by the next busy ones on the same worker: the
-//! receive and send buffers, and the parsed head's field list.
+//! receive and send buffers (and a TLS session's), and the parsed head's field list.
 
 use std::cell::RefCell;
 
@@ -21,7 +21,7 @@ thread_local! {
 }
 
 /// A cleared buffer with room for at least one receive.
-pub(super) fn take() -> BytesMut {
+pub(crate) fn take() -> BytesMut {
     SPARE
         .with(|spare| spare.borrow_mut().pop())
         .unwrap_or_else(|| BytesMut::with_capacity(READ_RESERVE))
@@ -29,7 +29,7 @@ pub(super) fn take() -> BytesMut {
 
 /// Keeps `buf` for reuse if nothing else shares its memory any more.
 #[inline]
-pub(super) fn give_back(mut buf: BytesMut) {
+pub(crate) fn give_back(mut buf: BytesMut) {
     buf.clear();
     if buf.capacity() > MAX_KEPT_CAPACITY || !buf.try_reclaim(READ_RESERVE) {
         return;

@@ -61,7 +61,7 @@ impl TlsConfig {
     }
 
     /// The configuration named by `NANOAPI_TLS_CERT` and `NANOAPI_TLS_KEY` (the two PEM files),
-    /// `None` when neither is set.
+    /// `None` when neither is set (an empty value counts as unset).
     ///
     /// # Errors
     ///
@@ -74,7 +74,8 @@ impl TlsConfig {
     pub(crate) fn from_lookup(
         lookup: impl Fn(&str) -> Option<String>,
     ) -> io::Result<Option<TlsConfig>> {
-        match (lookup("NANOAPI_TLS_CERT"), lookup("NANOAPI_TLS_KEY")) {
+        let var = |name| lookup(name).filter(|value: &String| !value.is_empty());
+        match (var("NANOAPI_TLS_CERT"), var("NANOAPI_TLS_KEY")) {
             (None, None) => Ok(None),
             (Some(cert), Some(key)) => TlsConfig::from_pem_files(cert, key).map(Some),
             _ => Err(io::Error::new(
@@ -386,6 +387,8 @@ mod tests {
             }
         };
         assert!(TlsConfig::from_lookup(lookup(&[])).unwrap().is_none());
+        let empty = [("NANOAPI_TLS_CERT", ""), ("NANOAPI_TLS_KEY", "")];
+        assert!(TlsConfig::from_lookup(lookup(&empty)).unwrap().is_none());
         let err = TlsConfig::from_lookup(lookup(&[("NANOAPI_TLS_CERT", "c.pem")])).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
     }

@@ -28,4 +28,4 @@ mod config;
 mod stream;
 
 pub use config::TlsConfig;
-pub use stream::{TlsStream, accept};
+pub use stream::{TlsChunk, TlsStream, accept};

@@ -9,6 +9,7 @@ use nanoapi_executor::{BufResult, spawn_local};
 use rustls::ServerConnection;
 
 use super::TlsConfig;
+use crate::server::conn::spare_buffers;
 use crate::server::{ShutdownSignal, Transport};
 
 /// A server-side TLS session over the transport `T` (a TCP stream, or the in-memory duplex in
@@ -20,12 +21,30 @@ use crate::server::{ShutdownSignal, Transport};
 pub struct TlsStream<T> {
     io: Rc<T>,
     session: RefCell<ServerConnection>,
-    /// Ciphertext received but not yet handed to the session.
+    /// Ciphertext received but not yet handed to the session (a spare buffer of the worker's
+    /// while it holds any: an idle connection holds none).
     incoming: RefCell<BytesMut>,
     /// The transport reached end of stream.
     eof: Cell<bool>,
-    /// The records buffer, kept between sends for reuse.
-    records: Cell<BytesMut>,
+}
+
+/// Decrypted bytes of one receive, in a buffer that goes back to the worker's spare buffers
+/// when dropped.
+#[derive(Debug)]
+pub struct TlsChunk(BytesMut);
+
+impl std::ops::Deref for TlsChunk {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for TlsChunk {
+    fn drop(&mut self) {
+        spare_buffers::give_back(std::mem::take(&mut self.0));
+    }
 }
 
 /// Runs the server side of a TLS handshake over `io` and returns the session, ready for
@@ -46,7 +65,6 @@ pub async fn accept<T: Transport + 'static>(io: T, config: &TlsConfig) -> io::Re
         session: RefCell::new(session),
         incoming: RefCell::new(BytesMut::new()),
         eof: Cell::new(false),
-        records: Cell::new(BytesMut::new()),
     };
     loop {
         stream.send_records().await?;
@@ -98,6 +116,9 @@ impl<T: Transport + 'static> TlsStream<T> {
                 match reader.fill_buf() {
                     Ok(plain) => {
                         let n = plain.len();
+                        if buf.capacity() == 0 && n > 0 {
+                            *buf = spare_buffers::take();
+                        }
                         buf.extend_from_slice(plain);
                         reader.consume(n);
                         return Ok(n);
@@ -123,7 +144,11 @@ impl<T: Transport + 'static> TlsStream<T> {
         if chunk.is_empty() {
             self.eof.set(true);
         } else {
-            self.incoming.borrow_mut().extend_from_slice(&chunk);
+            let mut incoming = self.incoming.borrow_mut();
+            if incoming.capacity() == 0 {
+                *incoming = spare_buffers::take();
+            }
+            incoming.extend_from_slice(&chunk);
         }
         Ok(chunk.len())
     }
@@ -145,18 +170,19 @@ impl<T: Transport + 'static> TlsStream<T> {
             }
         }
         if incoming.is_empty() && incoming.capacity() > 0 {
-            // An idle connection keeps no ciphertext buffer.
-            *incoming = BytesMut::new();
+            spare_buffers::give_back(std::mem::take(&mut *incoming));
         }
         Ok(())
     }
 
-    /// Takes the records the session has ready to send (none: an empty buffer).
+    /// Takes the records the session has ready to send (none: an empty buffer), in a spare
+    /// buffer.
     fn take_records(&self) -> BytesMut {
-        let mut records = self.records.take();
-        records.clear();
         let mut session = self.session.borrow_mut();
-        let mut out = records.writer();
+        if !session.wants_write() {
+            return BytesMut::new();
+        }
+        let mut out = spare_buffers::take().writer();
         while session.wants_write() {
             if session.write_tls(&mut out).is_err() {
                 break;
@@ -169,11 +195,10 @@ impl<T: Transport + 'static> TlsStream<T> {
     async fn send_records(&self) -> io::Result<()> {
         let records = self.take_records();
         if records.is_empty() {
-            self.records.set(records);
             return Ok(());
         }
         let (sent, records) = self.io.send_all(records).await;
-        self.records.set(records);
+        spare_buffers::give_back(records);
         sent
     }
 
@@ -184,7 +209,8 @@ impl<T: Transport + 'static> TlsStream<T> {
         let io = self.io.clone();
         spawn_local(async move {
             if !records.is_empty() {
-                let (sent, _) = io.send_all(records).await;
+                let (sent, records) = io.send_all(records).await;
+                spare_buffers::give_back(records);
                 if sent.is_err() {
                     return;
                 }
@@ -213,11 +239,11 @@ impl<T> std::fmt::Debug for TlsStream<T> {
 }
 
 impl<T: Transport + 'static> Transport for TlsStream<T> {
-    type Chunk = BytesMut;
+    type Chunk = TlsChunk;
 
-    async fn recv(&self) -> io::Result<BytesMut> {
-        let mut chunk = BytesMut::new();
-        self.recv_into(&mut chunk).await?;
+    async fn recv(&self) -> io::Result<TlsChunk> {
+        let mut chunk = TlsChunk(BytesMut::new());
+        self.recv_into(&mut chunk.0).await?;
         Ok(chunk)
     }
 

@@ -9,6 +9,10 @@
 //! `pipeline_flush(true)`, as in the TechEmpower hyper entry. TCP_NODELAY on.
 //! Prints `listening <addr>` on stdout once bound (flushed), and nothing else
 //! except errors on stderr.
+//!
+//! With `TLS_CERT` and `TLS_KEY` (PEM files) set, it serves HTTPS through tokio-rustls, set up
+//! as nanoapi's `tls` feature sets up rustls: the `ring` provider, ALPN `http/1.1`, session
+//! tickets.
 
 use std::convert::Infallible;
 
@@ -56,8 +60,32 @@ async fn route(req: Request<hyper::body::Incoming>) -> Result<Response<Full<Byte
     })
 }
 
+/// The TLS acceptor when `TLS_CERT` and `TLS_KEY` name PEM files.
+fn tls_acceptor() -> Option<tokio_rustls::TlsAcceptor> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let (cert, key) = (std::env::var("TLS_CERT").ok()?, std::env::var("TLS_KEY").ok()?);
+    let chain = CertificateDer::pem_file_iter(&cert)
+        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+        .unwrap_or_else(|e| nanoapi_bench_peers::fail("hyper_raw", "TLS_CERT", e));
+    let key = PrivateKeyDer::from_pem_file(&key)
+        .unwrap_or_else(|e| nanoapi_bench_peers::fail("hyper_raw", "TLS_KEY", e));
+    #[allow(deprecated)]
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .unwrap_or_else(|e| nanoapi_bench_peers::fail("hyper_raw", "certificate", e));
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.ticketer = rustls::crypto::ring::Ticketer::new().expect("ticketer");
+    Some(tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)))
+}
+
 fn main() {
     let addr = nanoapi_bench_peers::addr_arg();
+    let tls = tls_acceptor();
     let rt = nanoapi_bench_peers::current_thread_runtime();
     rt.block_on(async move {
         let listener = nanoapi_bench_peers::bind_tokio("hyper_raw", &addr).await;
@@ -74,6 +102,15 @@ fn main() {
                 }
             };
             let _ = stream.set_nodelay(true);
+            if let Some(tls) = tls.clone() {
+                let http = http.clone();
+                tokio::task::spawn(async move {
+                    if let Ok(stream) = tls.accept(stream).await {
+                        let _ = http.serve_connection(TokioIo::new(stream), service_fn(route)).await;
+                    }
+                });
+                continue;
+            }
             let conn = http.serve_connection(TokioIo::new(stream), service_fn(route));
             tokio::task::spawn(async move {
                 // Client resets at the end of a wrk run are expected: ignore errors.
