@@ -11,11 +11,11 @@
 # section 12-13 suite, the App's WebSocket routes with and without it), and the content codings (`compression`: the App and runtime suites on
 # both backends, the bomb alone in its binary; the runtime alone with one coding), and `tls`
 # (HTTPS with rustls: its unit tests and its socket suite on both backends, with and without
-# the overlay).
+# the overlay), and `http2` (alone: cleartext with prior knowledge; with `tls`: ALPN too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo clippy --workspace --all-targets --locked --features http-compat,tokio,macros,ws-deflate,compression,tls -- -D warnings
+cargo clippy --workspace --all-targets --locked --features http-compat,tokio,macros,ws-deflate,compression,tls,http2 -- -D warnings
 cargo clippy --locked -p nanoapi --features ws --all-targets -- -D warnings
 cargo test --locked -p nanoapi --features http-compat --test app_middleware
 cargo test --locked -p nanoapi --features http-compat --doc -- compat
@@ -42,3 +42,7 @@ cargo test --locked -p nanoapi --features compression --doc -- coding compressio
 cargo clippy --locked -p nanoapi --no-default-features --features tls --all-targets -- -D warnings
 cargo test --locked -p nanoapi --no-default-features --features tls --lib -- tls::
 cargo test --locked -p nanoapi --no-default-features --features tls --test tls
+cargo clippy --locked -p nanoapi --no-default-features --features http2 --all-targets -- -D warnings
+cargo test --locked -p nanoapi --no-default-features --features http2 --lib -- http2::
+cargo test --locked -p nanoapi --no-default-features --features http2 --test http2
+cargo test --locked -p nanoapi --no-default-features --features http2,tls --test http2

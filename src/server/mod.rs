@@ -8,6 +8,9 @@ mod dispatch;
 mod duplex;
 mod exchange;
 mod extensions;
+#[cfg(feature = "http2")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http2")))]
+pub mod http2;
 mod metrics;
 mod options;
 mod request;

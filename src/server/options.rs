@@ -57,6 +57,10 @@ pub struct Options {
     /// Serve HTTPS with these certificates (feature `tls`; default: plain HTTP).
     #[cfg(feature = "tls")]
     pub tls: Option<super::tls::TlsConfig>,
+    /// HTTP/2 settings (feature `http2`): over TLS by ALPN, and in cleartext with prior
+    /// knowledge unless turned off.
+    #[cfg(feature = "http2")]
+    pub http2: super::http2::Http2Options,
 }
 
 /// Size limits of requests. Defaults follow RFC 9112's recommendations and common practice.
@@ -120,6 +124,8 @@ impl Default for Options {
             listener: None,
             #[cfg(feature = "tls")]
             tls: None,
+            #[cfg(feature = "http2")]
+            http2: super::http2::Http2Options::default(),
         }
     }
 }
@@ -308,6 +314,14 @@ impl Options {
     #[cfg_attr(docsrs, doc(cfg(feature = "tls")))]
     pub fn tls(mut self, tls: super::tls::TlsConfig) -> Options {
         self.tls = Some(tls);
+        self
+    }
+
+    /// HTTP/2 settings (feature `http2`).
+    #[cfg(feature = "http2")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "http2")))]
+    pub fn http2(mut self, http2: super::http2::Http2Options) -> Options {
+        self.http2 = http2;
         self
     }
 

@@ -436,6 +436,17 @@ where
             .detach();
             continue;
         }
+        #[cfg(feature = "http2")]
+        if shared.options.http2.cleartext {
+            let served =
+                serve_sniffing(stream, settings.clone(), addrs, ctx.clone(), shared.clone());
+            spawn_local(async move {
+                let _guard = guard;
+                served.await;
+            })
+            .detach();
+            continue;
+        }
         let conn = Rc::new(Conn::new(stream, settings.clone(), addrs));
         let (shared, ctx) = (shared.clone(), ctx.clone());
         spawn_local(async move {
@@ -488,10 +499,75 @@ async fn serve_tls<C, D, R>(
         // The server drains: a connection that has not finished its handshake just closes.
         None => return,
     };
+    #[cfg(feature = "http2")]
+    if stream.alpn_protocol().as_deref() == Some(b"h2") {
+        let options = connection_options(&shared.conn, addrs);
+        let http2 = &shared.options.http2;
+        let served = super::http2::serve_http2(stream, &*ctx, &shared.dispatch, &options, http2);
+        if let Err(err) = served.await {
+            log::debug!("HTTP/2 connection from {peer}: {err}");
+        }
+        return;
+    }
     let conn = Rc::new(Conn::new(stream, settings, addrs));
     let served = serve_conn(conn, &*ctx, &shared.dispatch, &shared.conn);
     if let Err(err) = served.await {
         log::debug!("TLS connection from {peer}: {err}");
+    }
+}
+
+/// The options of one HTTP/2 connection: the worker's, with its addresses (each stream's
+/// in-memory exchange reports them).
+#[cfg(feature = "http2")]
+fn connection_options(shared: &ConnOptions, addrs: Addrs) -> ConnOptions {
+    ConnOptions {
+        peer: addrs.peer,
+        local: addrs.local,
+        ..shared.clone()
+    }
+}
+
+/// Serves one cleartext connection that may speak HTTP/2 with prior knowledge: its first bytes
+/// (within the header timeout, or until the server drains) tell HTTP/2's preface from an
+/// HTTP/1.1 request, which the usual connection code then answers.
+#[cfg(feature = "http2")]
+async fn serve_sniffing<C, D, R>(
+    stream: TcpStream,
+    settings: Rc<ConnSettings>,
+    addrs: Addrs,
+    ctx: R,
+    shared: Arc<Shared<D>>,
+) where
+    C: 'static,
+    D: Dispatch<C>,
+    R: Deref<Target = C>,
+{
+    use super::Transport;
+    let first = {
+        let first = pin!(nanoapi_executor::time::timeout(
+            shared.conn.timeouts.header,
+            stream.recv()
+        ));
+        let stop = pin!(shared.signal.raised());
+        first_of(first, stop).await
+    };
+    let Some(Ok(Ok(first))) = first else { return };
+    if first.is_empty() {
+        return;
+    }
+    let served = if super::http2::may_be_preface(&first) {
+        let options = connection_options(&shared.conn, addrs);
+        let stream = super::http2::Prefixed::new(first, stream);
+        let http2 = &shared.options.http2;
+        super::http2::serve_http2(stream, &*ctx, &shared.dispatch, &options, http2).await
+    } else {
+        let conn = Rc::new(Conn::new(stream, settings, addrs));
+        conn.push_received(&first);
+        drop(first);
+        serve_conn(conn, &*ctx, &shared.dispatch, &shared.conn).await
+    };
+    if let Err(err) = served {
+        log::debug!("connection from {:?}: {err}", addrs.peer);
     }
 }
 

@@ -157,6 +157,13 @@ impl<T> Conn<T> {
 }
 
 impl<T: Transport> Conn<T> {
+    /// Takes bytes received before the connection was set up (the first receive of a server
+    /// that looked for HTTP/2's preface) as if its own receive had read them.
+    #[cfg(feature = "http2")]
+    pub(crate) fn push_received(&self, received: &[u8]) {
+        append(&self.inbuf, received);
+    }
+
     /// Receives once into the receive buffer; the number of bytes (0 at end of stream).
     pub(super) async fn fill_inbuf(&self) -> Result<usize> {
         if self.eof.get() {

@@ -16,7 +16,7 @@ use rustls::sign::CertifiedKey;
 ///
 /// Cheap to clone (the clones share the certificates, so [`reload`](TlsConfig::reload) on one
 /// is seen by all). TLS 1.3 and 1.2 with rustls' safe defaults on the `ring` provider; ALPN
-/// `http/1.1`; resumption by session tickets (TLS 1.3 and 1.2) and by a server-side session
+/// `http/1.1` (and first `h2` with the `http2` feature); resumption by session tickets (TLS 1.3 and 1.2) and by a server-side session
 /// cache.
 ///
 /// # Examples
@@ -144,7 +144,11 @@ impl TlsConfig {
             .map_err(invalid)?
             .with_no_client_auth()
             .with_cert_resolver(certs.clone());
-        server.alpn_protocols = vec![b"http/1.1".to_vec()];
+        server.alpn_protocols = if cfg!(feature = "http2") {
+            vec![b"h2".to_vec(), b"http/1.1".to_vec()]
+        } else {
+            vec![b"http/1.1".to_vec()]
+        };
         server.ticketer = rustls::crypto::ring::Ticketer::new().map_err(invalid)?;
         Ok(TlsConfig {
             server: Arc::new(server),
@@ -387,8 +391,8 @@ mod tests {
             }
         };
         assert!(TlsConfig::from_lookup(lookup(&[])).unwrap().is_none());
-        let empty = [("NANOAPI_TLS_CERT", ""), ("NANOAPI_TLS_KEY", "")];
-        assert!(TlsConfig::from_lookup(lookup(&empty)).unwrap().is_none());
+        const EMPTY: &[(&str, &str)] = &[("NANOAPI_TLS_CERT", ""), ("NANOAPI_TLS_KEY", "")];
+        assert!(TlsConfig::from_lookup(lookup(EMPTY)).unwrap().is_none());
         let err = TlsConfig::from_lookup(lookup(&[("NANOAPI_TLS_CERT", "c.pem")])).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
     }

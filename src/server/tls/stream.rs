@@ -153,7 +153,9 @@ impl<T: Transport + 'static> TlsStream<T> {
         Ok(chunk.len())
     }
 
-    /// Hands the session what `incoming` holds (or the end of stream) and processes it.
+    /// Hands the session what `incoming` holds (or the end of stream) and processes it, up to
+    /// the first record that decrypts to application data: the rest waits in `incoming`, so
+    /// the session's plaintext buffer never holds more than a record's worth.
     fn decrypt(&self) -> io::Result<()> {
         let mut session = self.session.borrow_mut();
         let mut incoming = self.incoming.borrow_mut();
@@ -162,10 +164,10 @@ impl<T: Transport + 'static> TlsStream<T> {
             // At the end of stream, an empty read tells the session so.
             let n = session.read_tls(&mut unread)?;
             incoming.advance(n);
-            session
+            let state = session
                 .process_new_packets()
                 .map_err(|err| io::Error::new(io::ErrorKind::InvalidData, err))?;
-            if incoming.is_empty() || n == 0 {
+            if state.plaintext_bytes_to_read() > 0 || incoming.is_empty() || n == 0 {
                 break;
             }
         }

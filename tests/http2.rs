@@ -1,0 +1,326 @@
+//! HTTP/2 (feature `http2`) over real sockets on both backends: in cleartext with prior
+//! knowledge and (with `tls`) by ALPN, with hyper's `h2` client; concurrent streams, bodies
+//! both ways under flow control, `HEAD`, cookies, HTTP/1.1 beside it on the same port, the
+//! drain's GOAWAY; and raw frames for the codec's rules and the defences (organised like
+//! h2spec's sections).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use nanoapi::executor::Backend;
+use nanoapi::executor::time::sleep;
+use nanoapi::http::{Response, StatusCode};
+use nanoapi::server::{Options, Request, ResponseWriter, ServerHandle};
+use tokio::net::TcpStream;
+
+/// `/echo`: the body back; `/cookie`: the `Cookie` field; `/slow`: 200 ms then `slow`;
+/// `/big`: 1 MB; anything else `hello`.
+async fn dispatch(_: &(), req: &mut Request, w: &mut ResponseWriter) -> nanoapi::Result<()> {
+    match req.path() {
+        b"/echo" => {
+            let body = req.read_to_end().await?;
+            w.send(Response::text(StatusCode::OK, body)).await
+        }
+        b"/cookie" => {
+            let cookie = req.header("cookie").unwrap_or_default().to_vec();
+            w.send(Response::text(StatusCode::OK, cookie)).await
+        }
+        b"/slow" => {
+            sleep(Duration::from_millis(200)).await;
+            w.send(Response::text(StatusCode::OK, "slow")).await
+        }
+        b"/big" => w.send(Response::text(StatusCode::OK, big())).await,
+        _ => w.send(Response::text(StatusCode::OK, "hello")).await,
+    }
+}
+
+fn big() -> Vec<u8> {
+    (0..1_000_000u32).map(|i| (i % 251) as u8).collect()
+}
+
+fn serve(backend: Backend) -> ServerHandle {
+    let options = Options::default().port(0).workers(1).backend(backend);
+    nanoapi::serve(options, (), dispatch).unwrap()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+type Client = h2::client::SendRequest<Bytes>;
+
+/// An HTTP/2 client over cleartext (prior knowledge), its connection driven in the background.
+async fn connect(addr: SocketAddr) -> Client {
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    client
+}
+
+/// Sends one request (with `body`, if any) and reads the whole response.
+async fn fetch(
+    client: &Client,
+    request: http::Request<()>,
+    body: Option<Bytes>,
+) -> (http::response::Parts, Bytes) {
+    let mut client = client.clone().ready().await.unwrap();
+    let (response, mut send) = client.send_request(request, body.is_none()).unwrap();
+    if let Some(body) = body {
+        send_body(&mut send, body).await;
+    }
+    let (parts, mut recv) = response.await.unwrap().into_parts();
+    let mut got = Vec::new();
+    while let Some(data) = recv.data().await {
+        let data = data.unwrap();
+        recv.flow_control().release_capacity(data.len()).unwrap();
+        got.extend_from_slice(&data);
+    }
+    (parts, Bytes::from(got))
+}
+
+async fn send_body(send: &mut h2::SendStream<Bytes>, mut body: Bytes) {
+    while !body.is_empty() {
+        send.reserve_capacity(body.len());
+        let granted = std::future::poll_fn(|cx| send.poll_capacity(cx))
+            .await
+            .unwrap()
+            .unwrap();
+        let part = body.split_to(granted.min(body.len()));
+        send.send_data(part, false).unwrap();
+    }
+    send.send_data(Bytes::new(), true).unwrap();
+}
+
+fn get(path: &str) -> http::Request<()> {
+    http::Request::get(format!("http://localhost{path}"))
+        .body(())
+        .unwrap()
+}
+
+#[test]
+fn cleartext_prior_knowledge_serves_concurrent_streams() {
+    for backend in common::backends() {
+        let server = serve(backend);
+        let addr = server.local_addr();
+        runtime().block_on(async {
+            let client = connect(addr).await;
+            let (parts, body) = fetch(&client, get("/"), None).await;
+            assert_eq!(parts.status, 200, "{backend:?}");
+            assert_eq!(parts.version, http::Version::HTTP_2);
+            assert_eq!(body, "hello");
+            assert_eq!(
+                parts.headers["content-type"], "text/plain; charset=utf-8",
+                "{backend:?}"
+            );
+            assert!(parts.headers.get("connection").is_none());
+            // Twenty streams at once, a slow one among them: none waits for another.
+            let started = std::time::Instant::now();
+            let mut all = Vec::new();
+            for i in 0..20 {
+                let path = if i == 0 { "/slow" } else { "/" };
+                let client = client.clone();
+                all.push(tokio::spawn(async move {
+                    fetch(&client, get(path), None).await
+                }));
+            }
+            for (i, answer) in all.into_iter().enumerate() {
+                let (parts, body) = answer.await.unwrap();
+                assert_eq!(parts.status, 200);
+                assert_eq!(body, if i == 0 { "slow" } else { "hello" });
+            }
+            assert!(started.elapsed() < Duration::from_secs(2));
+        });
+        server.shutdown_blocking();
+    }
+}
+
+#[test]
+fn bodies_cross_both_ways_under_flow_control() {
+    for backend in common::backends() {
+        let server = serve(backend);
+        let addr = server.local_addr();
+        runtime().block_on(async {
+            let client = connect(addr).await;
+            let upload = Bytes::from(big());
+            // Without a length: the dispatcher reads it chunked.
+            let post = http::Request::post("http://localhost/echo")
+                .body(())
+                .unwrap();
+            let (parts, body) = fetch(&client, post, Some(upload.clone())).await;
+            assert_eq!(parts.status, 200, "{backend:?}");
+            assert!(body == upload, "{backend:?}: the echoed body differs");
+            // With a length.
+            let post = http::Request::post("http://localhost/echo")
+                .header("content-length", upload.len())
+                .body(())
+                .unwrap();
+            let (_, body) = fetch(&client, post, Some(upload.clone())).await;
+            assert!(body == upload, "{backend:?}: the echoed body differs");
+            // A download larger than the default windows.
+            let (_, body) = fetch(&client, get("/big"), None).await;
+            assert!(body == big(), "{backend:?}");
+            // HEAD: the GET's length, no body.
+            let head = http::Request::head("http://localhost/big")
+                .body(())
+                .unwrap();
+            let (parts, body) = fetch(&client, head, None).await;
+            assert_eq!(parts.headers["content-length"], "1000000");
+            assert!(body.is_empty());
+            // Cookie fields are joined into one for the dispatcher.
+            let cookies = http::Request::get("http://localhost/cookie")
+                .header("cookie", "a=1")
+                .header("cookie", "b=2")
+                .body(())
+                .unwrap();
+            let (_, body) = fetch(&client, cookies, None).await;
+            assert_eq!(body, "a=1; b=2");
+        });
+        server.shutdown_blocking();
+    }
+}
+
+#[test]
+fn http1_still_works_on_the_same_port() {
+    for backend in common::backends() {
+        let server = serve(backend);
+        let mut stream = common::connect(server.local_addr());
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        assert!(
+            response.starts_with("HTTP/1.1 200 OK\r\n"),
+            "{backend:?}: {response}"
+        );
+        assert!(response.ends_with("hello"));
+        server.shutdown_blocking();
+    }
+}
+
+#[test]
+fn a_drain_sends_goaway_and_finishes_open_streams() {
+    for backend in common::backends() {
+        let server = std::sync::Arc::new(serve(backend));
+        let addr = server.local_addr();
+        runtime().block_on(async {
+            let client = connect(addr).await;
+            let slow = {
+                let client = client.clone();
+                tokio::spawn(async move { fetch(&client, get("/slow"), None).await })
+            };
+            // The slow stream is open once the server has answered a later one.
+            let _ = fetch(&client, get("/"), None).await;
+            let drain = {
+                let server = server.clone();
+                tokio::task::spawn_blocking(move || server.shutdown_blocking())
+            };
+            let (parts, body) = slow.await.unwrap();
+            assert_eq!(
+                (parts.status.as_u16(), &body[..]),
+                (200, &b"slow"[..]),
+                "{backend:?}"
+            );
+            drain.await.unwrap();
+            // After GOAWAY the client can open no new stream.
+            let sender = client.clone();
+            let refused = match sender.ready().await {
+                Err(_) => true,
+                Ok(mut ready) => match ready.send_request(get("/"), true) {
+                    Err(_) => true,
+                    Ok((response, _)) => response.await.is_err(),
+                },
+            };
+            assert!(refused, "{backend:?}");
+        });
+    }
+}
+
+/// Over TLS the client picks `h2` by ALPN; one offering only `http/1.1` gets HTTP/1.1.
+#[cfg(feature = "tls")]
+#[test]
+fn tls_alpn_chooses_http2() {
+    use std::sync::Arc;
+
+    use nanoapi::server::tls::TlsConfig;
+    use rustls::pki_types::ServerName;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let tls = TlsConfig::from_pem(
+        made.cert.pem().as_bytes(),
+        made.signing_key.serialize_pem().as_bytes(),
+    )
+    .unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(made.cert.der().clone()).unwrap();
+    let client_config = |alpn: &[&[u8]]| {
+        #[allow(deprecated)]
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots.clone())
+            .with_no_client_auth();
+        config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+        tokio_rustls::TlsConnector::from(Arc::new(config))
+    };
+    for backend in common::backends() {
+        let options = Options::default()
+            .port(0)
+            .workers(1)
+            .backend(backend)
+            .tls(tls.clone());
+        let server = nanoapi::serve(options, (), dispatch).unwrap();
+        let addr = server.local_addr();
+        runtime().block_on(async {
+            let name = ServerName::try_from("localhost").unwrap();
+            let tcp = TcpStream::connect(addr).await.unwrap();
+            let stream = client_config(&[b"h2", b"http/1.1"])
+                .connect(name.clone(), tcp)
+                .await
+                .unwrap();
+            assert_eq!(stream.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+            let (client, connection) = h2::client::handshake(stream).await.unwrap();
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+            let (parts, body) = fetch(&client, get("/"), None).await;
+            assert_eq!(
+                (parts.status.as_u16(), &body[..]),
+                (200, &b"hello"[..]),
+                "{backend:?}"
+            );
+            let upload = Bytes::from(big());
+            let post = http::Request::post("https://localhost/echo")
+                .body(())
+                .unwrap();
+            let (_, body) = fetch(&client, post, Some(upload.clone())).await;
+            assert!(body == upload, "{backend:?}");
+
+            let tcp = TcpStream::connect(addr).await.unwrap();
+            let mut stream = client_config(&[b"http/1.1"])
+                .connect(name, tcp)
+                .await
+                .unwrap();
+            assert_eq!(stream.get_ref().1.alpn_protocol(), Some(&b"http/1.1"[..]));
+            stream
+                .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                .await
+                .unwrap();
+            let mut response = Vec::new();
+            let _ = stream.read_to_end(&mut response).await;
+            assert!(response.starts_with(b"HTTP/1.1 200 OK\r\n"), "{backend:?}");
+        });
+        server.shutdown_blocking();
+    }
+}
