@@ -44,5 +44,5 @@ cargo test --locked -p nanoapi --no-default-features --features tls --lib -- tls
 cargo test --locked -p nanoapi --no-default-features --features tls --test tls
 cargo clippy --locked -p nanoapi --no-default-features --features http2 --all-targets -- -D warnings
 cargo test --locked -p nanoapi --no-default-features --features http2 --lib -- http2::
-cargo test --locked -p nanoapi --no-default-features --features http2 --test http2
+cargo test --locked -p nanoapi --no-default-features --features http2 --test http2 --test http2_frames
 cargo test --locked -p nanoapi --no-default-features --features http2,tls --test http2
