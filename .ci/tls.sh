@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# TLS interop (feature `tls`), on both backends: `bench_raw` built with `--features tls` and
-# started with NANOAPI_TLS_CERT/NANOAPI_TLS_KEY (an OpenSSL-made self-signed certificate) is
-# asked by curl (libcurl on OpenSSL) over TLS 1.3 and 1.2, with ALPN offering h2 and http/1.1
-# (the server must pick http/1.1), then given new certificate files and SIGHUP: curl trusting
-# only the new certificate must get through, curl trusting only the old one must not.
+# TLS and HTTP/2 interop (features `tls`, `http2`), on both backends: `bench_raw` built with
+# both and started with NANOAPI_TLS_CERT/NANOAPI_TLS_KEY (an OpenSSL-made self-signed
+# certificate) is asked by curl (libcurl on OpenSSL and nghttp2) over TLS 1.3 and 1.2, for
+# HTTP/1.1 and for HTTP/2 by ALPN, then given new certificate files and SIGHUP: curl trusting
+# only the new certificate must get through, curl trusting only the old one must not. Then the
+# same binary without certificates is asked for HTTP/2 in cleartext with prior knowledge, and
+# for HTTP/1.1 on the same port.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,7 +14,7 @@ for tool in curl openssl; do
     command -v "$tool" >/dev/null || apt-get install -y --no-install-recommends "$tool" >/dev/null
 done
 
-cargo build --release --locked -p nanoapi --features tls --example bench_raw
+cargo build --release --locked -p nanoapi --features tls,http2 --example bench_raw
 dir=$(mktemp -d)
 trap 'kill "${server:-}" 2>/dev/null || true; rm -rf "$dir"' EXIT
 
@@ -55,8 +57,11 @@ for backend in uring poll; do
     done
     [ "$(fetch first --tlsv1.3)" = "Hello, World!" ] || fail "TLS 1.3"
     [ "$(fetch first --tlsv1.2 --tls-max 1.2)" = "Hello, World!" ] || fail "TLS 1.2"
+    alpn=$(fetch first --http1.1 -v -o /dev/null 2>&1 | grep -i "ALPN: server accepted" || true)
+    [[ "$alpn" == *"http/1.1"* ]] || fail "ALPN http/1.1 (curl said: '$alpn')"
     alpn=$(fetch first --http2 -v -o /dev/null 2>&1 | grep -i "ALPN: server accepted" || true)
-    [[ "$alpn" == *"http/1.1"* ]] || fail "ALPN (curl said: '$alpn')"
+    [[ "$alpn" == *"h2"* ]] || fail "ALPN h2 (curl said: '$alpn')"
+    [ "$(fetch first --http2 -w '%{http_version}' -o /dev/null)" = "2" ] || fail "HTTP/2 over TLS"
     # Plain HTTP to the TLS port gets no HTTP answer.
     if curl -sS --max-time 5 "http://127.0.0.1:$port/plaintext" >/dev/null 2>&1; then
         fail "plain HTTP was answered"
@@ -78,5 +83,21 @@ for backend in uring poll; do
     kill -TERM "$server"
     wait "$server" || fail "exit status $? after SIGTERM"
     server=
-    echo "tls interop (curl: TLS 1.3, 1.2, ALPN http/1.1, reload on SIGHUP) on $backend: ok"
+
+    port=$((port + 1))
+    NANOAPI_BACKEND=$backend NANOAPI_PORT=$port NANOAPI_WORKERS=1 \
+        "$target/release/examples/bench_raw" >"$dir/server.log" 2>&1 &
+    server=$!
+    for _ in $(seq 100); do
+        grep -q "listening on http://" "$dir/server.log" && break
+        sleep 0.1
+    done
+    h2c=$(curl -sS --max-time 5 --http2-prior-knowledge -w ' %{http_version}' "http://127.0.0.1:$port/plaintext")
+    [ "$h2c" = "Hello, World! 2" ] || fail "HTTP/2 with prior knowledge (got '$h2c')"
+    h1=$(curl -sS --max-time 5 --http1.1 -w ' %{http_version}' "http://127.0.0.1:$port/plaintext")
+    [ "$h1" = "Hello, World! 1.1" ] || fail "HTTP/1.1 beside it (got '$h1')"
+    kill -TERM "$server"
+    wait "$server" || fail "exit status $? after SIGTERM"
+    server=
+    echo "tls and http2 interop (curl: TLS 1.3, 1.2, ALPN h2 and http/1.1, reload on SIGHUP, h2c prior knowledge) on $backend: ok"
 done
