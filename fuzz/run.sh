@@ -14,7 +14,7 @@ seconds=${1:-20}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(parse_request_head chunked differential_httparse connection app ws_frames)
+    targets=(parse_request_head chunked differential_httparse connection app ws_frames http2_frames)
 fi
 
 python3 seed.py
