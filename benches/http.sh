@@ -18,6 +18,9 @@
 #   plaintext      GET /plaintext, one request in flight per connection
 #   plaintext-p16  GET /plaintext, 16 requests pipelined per write (benches/pipeline.lua)
 #   json           GET /json, one request in flight per connection
+#   h2             GET /plaintext over HTTP/2 with h2load: CONNECTIONS connections, STREAMS
+#                  (default 16) requests in flight on each; over TLS with TLS=1 (ALPN h2),
+#                  else cleartext with prior knowledge
 #
 # Servers: hyper, may_minihttp (benches/peers), nanoapi-uring, nanoapi-poll (examples/bench_raw.rs),
 # and uring-bare (benches/peers/src/bin/uring_responder.rs): no HTTP at all, one pre-rendered
@@ -63,6 +66,7 @@ DURATION=${2:-10}
 WARMUP=${WARMUP:-2}
 CONNECTIONS=${CONNECTIONS:-64}
 DEPTH=${DEPTH:-16}
+STREAMS=${STREAMS:-16}
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 PORT_BASE=${PORT_BASE:-19300}
@@ -93,8 +97,8 @@ SCHEME=http
 [[ -n $TLS ]] && SCHEME=https
 REPORT_BASELINES="hyper may_minihttp"
 REPORT_USER_BASELINES="hyper"
-REPORT_LABELS="plaintext=plaintext;plaintext-p16=plaintext, pipelined x$DEPTH;json=json"
-REPORT_NO_P99="plaintext-p16"
+REPORT_LABELS="plaintext=plaintext;plaintext-p16=plaintext, pipelined x$DEPTH;json=json;h2=HTTP/2, $STREAMS streams per connection"
+REPORT_NO_P99="plaintext-p16 h2"
 
 start_server_cmd() {   # start_server_cmd NAME PORT
     local name=$1 port=$2 addr="127.0.0.1:$2"
@@ -122,6 +126,9 @@ wrk_args() {   # wrk_args SCENARIO PORT
     case $scenario in
         plaintext-p16) extra=(-s "$PIPELINE_LUA") ;;
         json) path=/json ;;
+        h2)
+            H2LOAD_ARGS=(-m "$STREAMS" -H 'Accept: text/plain' "$SCHEME://127.0.0.1:$port$path")
+            return 0 ;;
     esac
     # TechEmpower's request headers.
     local accept='text/plain,text/html;q=0.9,application/xhtml+xml;q=0.9,application/xml;q=0.8,*/*;q=0.7'
@@ -149,7 +156,8 @@ done
 for s in $SCENARIOS; do
     case $s in
         plaintext|plaintext-p16|json) ;;
-        *) die "unknown scenario '$s' in SCENARIOS (known: plaintext plaintext-p16 json)" ;;
+        h2) command -v h2load >/dev/null || die "h2load not found (Debian: apt-get install -y nghttp2-client)" ;;
+        *) die "unknown scenario '$s' in SCENARIOS (known: plaintext plaintext-p16 json h2)" ;;
     esac
 done
 
@@ -183,7 +191,10 @@ NANOAPI=""
 if (( want_nanoapi )); then
     if [[ -z ${NO_BUILD:-} ]]; then
         log "building nanoapi example bench_raw ..."
-        if cargo build --release --example bench_raw ${TLS:+--features tls} \
+        features=
+        [[ -n $TLS ]] && features=tls
+        [[ " $SCENARIOS " == *" h2 "* ]] && features=${features:+$features,}http2
+        if cargo build --release --example bench_raw ${features:+--features $features} \
             --message-format=json-render-diagnostics > "$TMP/nanoapi.json"; then
             NANOAPI=$(artifact bench_raw < "$TMP/nanoapi.json")
         fi

@@ -197,16 +197,47 @@ PY
 
 # run_wrk SCENARIO PORT SECONDS OUT: wrk pinned to LOAD_CPU, in the background + wait
 # so a signal to the script runs the cleanup trap at once.
+# A script may set H2LOAD_ARGS (from wrk_args) instead of WRK_ARGS: the load is then h2load's
+# (HTTP/2), and its summary is rewritten into the lines of wrk's that `measure` reads.
 run_wrk() {
     local scenario=$1 port=$2 secs=$3 out=$4
-    WRK_ARGS=()
+    WRK_ARGS=() H2LOAD_ARGS=()
     wrk_args "$scenario" "$port"
+    if (( ${#H2LOAD_ARGS[@]} > 0 )); then
+        run_h2load "$secs" "$out"
+        return
+    fi
     taskset -c "$LOAD_CPU" wrk -t1 "-c$CONNECTIONS" "-d${secs}s" --latency --timeout 8 \
         "${WRK_ARGS[@]}" > "$out" 2>&1 &
     LOAD_PID=$!
     local rc=0
     wait "$LOAD_PID" || rc=$?
     LOAD_PID=""
+    return $rc
+}
+
+# run_h2load SECONDS OUT: h2load pinned to LOAD_CPU with H2LOAD_ARGS for SECONDS; OUT gets its
+# output with wrk's "N requests in Xs" line (succeeded requests) and, if any request failed,
+# a "Socket errors" line, which `measure` reads.
+run_h2load() {
+    local secs=$1 out=$2 rc=0
+    taskset -c "$LOAD_CPU" h2load -t1 "-c$CONNECTIONS" -D "$secs" "${H2LOAD_ARGS[@]}" \
+        > "$out.h2load" 2>&1 &
+    LOAD_PID=$!
+    wait "$LOAD_PID" || rc=$?
+    LOAD_PID=""
+    python3 - "$out.h2load" > "$out" <<'PY' || rc=1
+import re, sys
+text = open(sys.argv[1]).read()
+print(text)
+done = re.search(r"finished in ([\d.]+)s", text)
+counts = re.search(r"requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored", text)
+if not (done and counts):
+    sys.exit("cannot parse h2load's output")
+print(f"{counts.group(1)} requests in {done.group(1)}s")
+if int(counts.group(2)) or int(counts.group(3)):
+    print(f"Socket errors: {counts.group(2)} failed, {counts.group(3)} errored")
+PY
     return $rc
 }
 

@@ -11,8 +11,9 @@
 //! except errors on stderr.
 //!
 //! With `TLS_CERT` and `TLS_KEY` (PEM files) set, it serves HTTPS through tokio-rustls, set up
-//! as nanoapi's `tls` feature sets up rustls: the `ring` provider, ALPN `http/1.1`, session
-//! tickets.
+//! as nanoapi's `tls` feature sets up rustls: the `ring` provider, ALPN `h2` and `http/1.1`,
+//! session tickets; a client that picks `h2` is served by hyper's HTTP/2 connection (its
+//! streams as tasks on the same current-thread runtime).
 
 use std::convert::Infallible;
 
@@ -78,7 +79,7 @@ fn tls_acceptor() -> Option<tokio_rustls::TlsAcceptor> {
         .with_no_client_auth()
         .with_single_cert(chain, key)
         .unwrap_or_else(|e| nanoapi_bench_peers::fail("hyper_raw", "certificate", e));
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     config.ticketer = rustls::crypto::ring::Ticketer::new().expect("ticketer");
     Some(tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config)))
 }
@@ -105,7 +106,13 @@ fn main() {
             if let Some(tls) = tls.clone() {
                 let http = http.clone();
                 tokio::task::spawn(async move {
-                    if let Ok(stream) = tls.accept(stream).await {
+                    let Ok(stream) = tls.accept(stream).await else { return };
+                    if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+                        let h2 = hyper::server::conn::http2::Builder::new(
+                            hyper_util::rt::TokioExecutor::new(),
+                        );
+                        let _ = h2.serve_connection(TokioIo::new(stream), service_fn(route)).await;
+                    } else {
                         let _ = http.serve_connection(TokioIo::new(stream), service_fn(route)).await;
                     }
                 });
