@@ -189,6 +189,35 @@ fn bodies_cross_both_ways_under_flow_control() {
 }
 
 #[test]
+fn a_busy_connection_outlives_the_keep_alive_timeout_and_an_idle_one_gets_goaway() {
+    for backend in common::backends() {
+        let mut options = Options::default().port(0).workers(1).backend(backend);
+        options.timeouts.keep_alive = Duration::from_millis(300);
+        let server = nanoapi::serve(options, (), dispatch).unwrap();
+        let addr = server.local_addr();
+        runtime().block_on(async {
+            let tcp = TcpStream::connect(addr).await.unwrap();
+            let (client, connection) = h2::client::handshake(tcp).await.unwrap();
+            let mut connection = tokio::spawn(async move { connection.await });
+            // Requests back to back for three keep-alive periods: each is answered within
+            // one pass of the server's connection task, and none may find it gone.
+            let started = std::time::Instant::now();
+            let mut served = 0;
+            while started.elapsed() < Duration::from_millis(900) {
+                let (parts, _) = fetch(&client, get("/"), None).await;
+                assert_eq!(parts.status, 200, "{backend:?} after {served} requests");
+                served += 1;
+            }
+            assert!(!connection.is_finished(), "{backend:?}");
+            // Then idle: GOAWAY, and the connection ends.
+            let ended = tokio::time::timeout(Duration::from_secs(3), &mut connection).await;
+            assert!(ended.is_ok(), "{backend:?}: the idle connection stayed open");
+        });
+        server.shutdown_blocking();
+    }
+}
+
+#[test]
 fn http1_still_works_on_the_same_port() {
     for backend in common::backends() {
         let server = serve(backend);

@@ -28,7 +28,7 @@ use std::rc::Rc;
 use std::task::Poll;
 
 use bytes::Bytes;
-use nanoapi_executor::time::{Sleep, sleep, timeout};
+use nanoapi_executor::time::{Deadline, coarse_now, timeout};
 
 use self::io::TokioIo;
 use super::{ConnOptions, Dispatch, Transport};
@@ -119,12 +119,11 @@ where
         Err(_) => return Ok(()),
     };
     let (keep_alive, linger) = (options.timeouts.keep_alive, options.timeouts.linger);
+    // Moves by storing an instant (a timer is re-armed only when it fires early): no timer
+    // registration per request.
+    let mut idle = Deadline::new(coarse_now() + keep_alive);
     let mut going_away = false;
-    let mut drain = options
-        .shutdown
-        .as_ref()
-        .map(|signal| Box::pin(signal.raised()));
-    let mut idle: Option<Pin<Box<Sleep>>> = None;
+    let mut drain = options.shutdown.as_ref().map(|signal| Box::pin(signal.raised()));
     let mut streams: Vec<Pin<Box<dyn Future<Output = ()> + '_>>> = Vec::new();
     poll_fn(|cx| {
         if let Some(raised) = &mut drain
@@ -132,7 +131,7 @@ where
         {
             drain = None;
             going_away = true;
-            idle = None;
+            idle.set(coarse_now() + linger);
             connection.graceful_shutdown();
         }
         loop {
@@ -146,14 +145,14 @@ where
                 Poll::Pending => break,
             }
         }
+        let active = !streams.is_empty();
         streams.retain_mut(|served| served.as_mut().poll(cx).is_pending());
-        if !streams.is_empty() {
-            idle = None;
-            return Poll::Pending;
+        if active {
+            // Streams were open in this pass (even if all ended in it): the idle time counts
+            // from now.
+            idle.set(coarse_now() + if going_away { linger } else { keep_alive });
         }
-        let wait = if going_away { linger } else { keep_alive };
-        let timer = idle.get_or_insert_with(|| Box::pin(sleep(wait)));
-        if timer.as_mut().poll(cx).is_pending() {
+        if !streams.is_empty() || idle.poll_elapsed(cx).is_pending() {
             return Poll::Pending;
         }
         if going_away {
@@ -163,7 +162,7 @@ where
         // Idle past the keep-alive timeout: GOAWAY, then the codec ends the connection once
         // the client has seen it (or the linger time has passed).
         going_away = true;
-        idle = None;
+        idle.set(coarse_now() + linger);
         connection.graceful_shutdown();
         cx.waker().wake_by_ref();
         Poll::Pending
