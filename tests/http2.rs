@@ -211,7 +211,10 @@ fn a_busy_connection_outlives_the_keep_alive_timeout_and_an_idle_one_gets_goaway
             assert!(!connection.is_finished(), "{backend:?}");
             // Then idle: GOAWAY, and the connection ends.
             let ended = tokio::time::timeout(Duration::from_secs(3), &mut connection).await;
-            assert!(ended.is_ok(), "{backend:?}: the idle connection stayed open");
+            assert!(
+                ended.is_ok(),
+                "{backend:?}: the idle connection stayed open"
+            );
         });
         server.shutdown_blocking();
     }
@@ -349,6 +352,38 @@ fn tls_alpn_chooses_http2() {
             let mut response = Vec::new();
             let _ = stream.read_to_end(&mut response).await;
             assert!(response.starts_with(b"HTTP/1.1 200 OK\r\n"), "{backend:?}");
+        });
+        server.shutdown_blocking();
+    }
+}
+
+/// The App overlay over HTTP/2, unchanged: typed extraction, its JSON and its 422.
+#[cfg(feature = "app")]
+#[test]
+fn an_app_serves_http2_as_it_is() {
+    use nanoapi::app::{App, Json, Path};
+
+    async fn item(Path(id): Path<u32>) -> Json<serde_json::Value> {
+        Json(serde_json::json!({ "id": id }))
+    }
+
+    for backend in common::backends() {
+        let options = Options::default().port(0).workers(1).backend(backend);
+        let server = App::new().get("/items/{id}", item).serve(options).unwrap();
+        let addr = server.handle().local_addr();
+        runtime().block_on(async {
+            let client = connect(addr).await;
+            let (parts, body) = fetch(&client, get("/items/7"), None).await;
+            assert_eq!(parts.status, 200, "{backend:?}");
+            assert_eq!(parts.headers["content-type"], "application/json");
+            assert_eq!(body, r#"{"id":7}"#);
+            let (parts, body) = fetch(&client, get("/items/seven"), None).await;
+            assert_eq!(parts.status, 422, "{backend:?}");
+            let detail: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            assert_eq!(
+                detail["detail"][0]["loc"],
+                serde_json::json!(["path", "id"])
+            );
         });
         server.shutdown_blocking();
     }

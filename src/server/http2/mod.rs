@@ -123,7 +123,10 @@ where
     // registration per request.
     let mut idle = Deadline::new(coarse_now() + keep_alive);
     let mut going_away = false;
-    let mut drain = options.shutdown.as_ref().map(|signal| Box::pin(signal.raised()));
+    let mut drain = options
+        .shutdown
+        .as_ref()
+        .map(|signal| Box::pin(signal.raised()));
     let mut streams: Vec<Pin<Box<dyn Future<Output = ()> + '_>>> = Vec::new();
     poll_fn(|cx| {
         if let Some(raised) = &mut drain
