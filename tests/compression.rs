@@ -97,6 +97,7 @@ impl Client {
             Some(ResponseEvent::Data(data)) => Some(data),
             Some(ResponseEvent::End) | None => None,
             Some(ResponseEvent::Head(head)) => panic!("a second head: {head:?}"),
+            Some(ResponseEvent::Trailers(fields)) => panic!("trailers: {fields:?}"),
         }
     }
 

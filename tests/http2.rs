@@ -18,7 +18,7 @@ use nanoapi::server::{Options, Request, ResponseWriter, ServerHandle};
 use tokio::net::TcpStream;
 
 /// `/echo`: the body back; `/cookie`: the `Cookie` field; `/slow`: 200 ms then `slow`;
-/// `/big`: 1 MB; anything else `hello`.
+/// `/big`: 1 MB; `/trailers`: a streamed body and two trailer fields; anything else `hello`.
 async fn dispatch(_: &(), req: &mut Request, w: &mut ResponseWriter) -> nanoapi::Result<()> {
     match req.path() {
         b"/echo" => {
@@ -34,6 +34,14 @@ async fn dispatch(_: &(), req: &mut Request, w: &mut ResponseWriter) -> nanoapi:
             w.send(Response::text(StatusCode::OK, "slow")).await
         }
         b"/big" => w.send(Response::text(StatusCode::OK, big())).await,
+        b"/trailers" => {
+            let mut body = w.start_chunked(Response::new(StatusCode::OK)).await?;
+            body.send(Bytes::from_static(b"streamed")).await?;
+            let mut trailers = nanoapi::http::HeaderList::new();
+            trailers.append("grpc-status", "0")?;
+            trailers.append("grpc-message", "done")?;
+            body.finish_with_trailers(trailers).await
+        }
         _ => w.send(Response::text(StatusCode::OK, "hello")).await,
     }
 }
@@ -198,7 +206,7 @@ fn a_busy_connection_outlives_the_keep_alive_timeout_and_an_idle_one_gets_goaway
         runtime().block_on(async {
             let tcp = TcpStream::connect(addr).await.unwrap();
             let (client, connection) = h2::client::handshake(tcp).await.unwrap();
-            let mut connection = tokio::spawn(async move { connection.await });
+            let mut connection = tokio::spawn(connection);
             // Requests back to back for three keep-alive periods: each is answered within
             // one pass of the server's connection task, and none may find it gone.
             let started = std::time::Instant::now();
@@ -215,6 +223,30 @@ fn a_busy_connection_outlives_the_keep_alive_timeout_and_an_idle_one_gets_goaway
                 ended.is_ok(),
                 "{backend:?}: the idle connection stayed open"
             );
+        });
+        server.shutdown_blocking();
+    }
+}
+
+#[test]
+fn trailers_end_the_stream_as_trailing_headers() {
+    for backend in common::backends() {
+        let server = serve(backend);
+        let addr = server.local_addr();
+        runtime().block_on(async {
+            let client = connect(addr).await;
+            let mut sender = client.clone().ready().await.unwrap();
+            let (response, _) = sender.send_request(get("/trailers"), true).unwrap();
+            let (parts, mut recv) = response.await.unwrap().into_parts();
+            assert_eq!(parts.status, 200, "{backend:?}");
+            let mut body = Vec::new();
+            while let Some(data) = recv.data().await {
+                body.extend_from_slice(&data.unwrap());
+            }
+            assert_eq!(body, b"streamed");
+            let trailers = recv.trailers().await.unwrap().expect("trailers");
+            assert_eq!(trailers["grpc-status"], "0", "{backend:?}");
+            assert_eq!(trailers["grpc-message"], "done");
         });
         server.shutdown_blocking();
     }

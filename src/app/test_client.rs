@@ -292,10 +292,12 @@ impl TestRequest<'_> {
             let mut exchange = Exchange::new(&(), &*client.service, &client.options, wire);
             let mut head = None;
             let mut chunks = Vec::new();
+            let mut trailers = Vec::new();
             while let Some(event) = exchange.next_event().await.expect("a parsable response") {
                 match event {
                     ResponseEvent::Head(h) => head = Some(h),
                     ResponseEvent::Data(data) => chunks.push(data),
+                    ResponseEvent::Trailers(fields) => trailers = fields,
                     ResponseEvent::End => break,
                 }
             }
@@ -303,6 +305,7 @@ impl TestRequest<'_> {
             let resp = ClientResponse {
                 head: head.expect("a response head"),
                 body: body.into(),
+                trailers,
                 closed: exchange.closed(),
             };
             (TestResponse(resp), chunks)

@@ -137,6 +137,8 @@ async fn read_response(io: &Duplex, received: &mut BytesMut) -> (TestResponse, b
         match parser.parse(received) {
             Ok(Some(ResponseEvent::Head(h))) => head = Some(h),
             Ok(Some(ResponseEvent::Data(data))) => body.extend_from_slice(&data),
+            // A handshake's refusal has no trailers worth reporting.
+            Ok(Some(ResponseEvent::Trailers(_))) => {}
             Ok(Some(ResponseEvent::End)) => {
                 let head = head.take().expect("a response's head comes before its end");
                 let switched = head.status() == StatusCode::SWITCHING_PROTOCOLS;
@@ -144,6 +146,7 @@ async fn read_response(io: &Duplex, received: &mut BytesMut) -> (TestResponse, b
                 let response = ClientResponse {
                     head,
                     body: body.freeze(),
+                    trailers: Vec::new(),
                     closed,
                 };
                 return (TestResponse(response), switched);

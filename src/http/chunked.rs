@@ -118,6 +118,8 @@ pub struct ChunkedDecoder {
     trailers: usize,
     /// Sum of the chunk sizes read so far.
     body_bytes: u64,
+    /// The trailer section's bytes, when they are kept ([`ChunkedDecoder::keep_trailers`]).
+    kept: Option<Vec<u8>>,
 }
 
 /// Why a chunked body was rejected. [`ChunkedError::status`] gives the response status; after
@@ -257,6 +259,7 @@ impl ChunkedDecoder {
             extension_bytes: 0,
             trailer_bytes: 0,
             trailers: 0,
+            kept: None,
             body_bytes: 0,
         }
     }
@@ -301,6 +304,49 @@ impl ChunkedDecoder {
                 }
             }
         }
+    }
+
+    /// Keeps the trailer fields (otherwise checked and dropped), for
+    /// [`take_trailers`](ChunkedDecoder::take_trailers).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nanoapi::http::chunked::{Chunk, ChunkedDecoder, ChunkedLimits};
+    ///
+    /// let wire = b"2\r\nhi\r\n0\r\ngrpc-status: 0\r\nx-sum:  ab \r\n\r\n";
+    /// let mut decoder = ChunkedDecoder::new(ChunkedLimits::default());
+    /// decoder.keep_trailers();
+    /// let mut at = 0;
+    /// while !decoder.is_done() {
+    ///     at += decoder.decode(&wire[at..]).unwrap().0;
+    /// }
+    /// let trailers = decoder.take_trailers();
+    /// assert_eq!(trailers, [("grpc-status".into(), "0".into()), ("x-sum".into(), "ab".into())]);
+    /// ```
+    pub fn keep_trailers(&mut self) {
+        self.kept.get_or_insert_with(Vec::new);
+    }
+
+    /// The trailer fields read so far (name, value without surrounding whitespace), taken out;
+    /// none unless [`keep_trailers`](ChunkedDecoder::keep_trailers) was called.
+    pub fn take_trailers(&mut self) -> Vec<(bytes::Bytes, bytes::Bytes)> {
+        let Some(kept) = self.kept.as_mut() else {
+            return Vec::new();
+        };
+        let section = std::mem::take(kept);
+        section
+            .split(|&b| b == b'\n')
+            .filter_map(|line| {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                let colon = line.iter().position(|&b| b == b':')?;
+                let value = chars::trim_ows(&line[colon + 1..]);
+                Some((
+                    bytes::Bytes::copy_from_slice(&line[..colon]),
+                    bytes::Bytes::copy_from_slice(value),
+                ))
+            })
+            .collect()
     }
 
     /// Whether the body has ended.
@@ -494,7 +540,7 @@ impl ChunkedDecoder {
             b'\n' => Err(ChunkedError::BareLf),
             b' ' | b'\t' => Err(ChunkedError::TrailerObsFold),
             _ if chars::is(b, TOKEN) => {
-                self.trailer_byte()?;
+                self.trailer_byte(b)?;
                 self.trailers += 1;
                 if self.trailers > self.limits.max_trailers {
                     return Err(ChunkedError::TooManyTrailers);
@@ -506,7 +552,7 @@ impl ChunkedDecoder {
     }
 
     fn read_trailer_name(&mut self, b: u8) -> Result<State, ChunkedError> {
-        self.trailer_byte()?;
+        self.trailer_byte(b)?;
         match b {
             b':' => Ok(State::TrailerValue),
             b' ' | b'\t' => Err(ChunkedError::TrailerWhitespaceBeforeColon),
@@ -517,7 +563,7 @@ impl ChunkedDecoder {
 
     /// OWS, the value and trailing OWS are all [`VALUE`] bytes, so one state reads them.
     fn read_trailer_value(&mut self, b: u8) -> Result<State, ChunkedError> {
-        self.trailer_byte()?;
+        self.trailer_byte(b)?;
         match b {
             b'\r' => Ok(State::TrailerLf),
             b'\n' => Err(ChunkedError::BareLf),
@@ -527,18 +573,21 @@ impl ChunkedDecoder {
     }
 
     fn read_trailer_lf(&mut self, b: u8) -> Result<State, ChunkedError> {
-        self.trailer_byte()?;
+        self.trailer_byte(b)?;
         if b != b'\n' {
             return Err(ChunkedError::BareCr);
         }
         Ok(State::TrailerStart)
     }
 
-    /// Counts one trailer-section byte against its bound.
-    fn trailer_byte(&mut self) -> Result<(), ChunkedError> {
+    /// Counts one trailer-section byte against its bound (and keeps it, if asked).
+    fn trailer_byte(&mut self, b: u8) -> Result<(), ChunkedError> {
         self.trailer_bytes += 1;
         if self.trailer_bytes > self.limits.max_trailer_bytes {
             return Err(ChunkedError::TrailersTooLarge);
+        }
+        if let Some(kept) = &mut self.kept {
+            kept.push(b);
         }
         Ok(())
     }

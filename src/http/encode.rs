@@ -351,6 +351,33 @@ pub fn encode_last_chunk(out: &mut BytesMut) {
     out.put_slice(b"0\r\n\r\n");
 }
 
+/// Appends the last chunk and a trailer section with `trailers` (checked as header fields
+/// when they were added to the list).
+///
+/// # Examples
+///
+/// ```
+/// use bytes::BytesMut;
+/// use nanoapi::http::{HeaderList, encode_last_chunk_with_trailers};
+///
+/// let mut trailers = HeaderList::new();
+/// trailers.append("grpc-status", "0").unwrap();
+/// let mut out = BytesMut::new();
+/// encode_last_chunk_with_trailers(&mut out, &trailers);
+/// assert_eq!(&out[..], b"0\r\ngrpc-status: 0\r\n\r\n");
+/// ```
+pub fn encode_last_chunk_with_trailers(out: &mut BytesMut, trailers: &HeaderList) {
+    out.put_slice(b"0\r\n");
+    for (name, value) in trailers {
+        out.reserve(name.len() + value.len() + 4);
+        out.put_slice(name);
+        out.put_slice(b": ");
+        out.put_slice(value);
+        out.put_slice(b"\r\n");
+    }
+    out.put_slice(b"\r\n");
+}
+
 /// The line that opens a chunk of `len` bytes, `<hex>\r\n`, on the stack: for a caller that
 /// sends large chunks with vectored writes (size line, data, CRLF) instead of copying the
 /// data with [`encode_chunk`].

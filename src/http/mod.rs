@@ -30,7 +30,8 @@ pub use chunked::{Chunk, ChunkedDecoder, ChunkedError, ChunkedLimits};
 pub use date::{DATE_VALUE_LENGTH, http_date, refresh_every_second};
 pub use encode::{
     ChunkHeader, Framing, FramingKind, ResponseContext, append_decimal, can_use_fast_json_bytes,
-    encode_chunk, encode_last_chunk, send_fast_json_bytes, send_response,
+    encode_chunk, encode_last_chunk, encode_last_chunk_with_trailers, send_fast_json_bytes,
+    send_response,
 };
 pub use parse::{
     BodyFraming, Limits, Method, ParseError, RequestHead, Status, Version, parse_request_head,

@@ -117,6 +117,9 @@ pub enum ResponseEvent {
     Head(ResponseHead),
     /// Body bytes, in order, never empty.
     Data(Bytes),
+    /// The trailer fields of a chunked body (name, value), before its `End`; only when there
+    /// are some.
+    Trailers(Vec<(Bytes, Bytes)>),
     /// The response is complete.
     End,
 }
@@ -259,8 +262,13 @@ impl ResponseParser {
                     }
                     Chunk::Done => {
                         buf.advance(consumed);
-                        self.state = State::Head;
-                        Ok(Some(ResponseEvent::End))
+                        let trailers = decoder.take_trailers();
+                        if trailers.is_empty() {
+                            self.state = State::Head;
+                            return Ok(Some(ResponseEvent::End));
+                        }
+                        self.state = State::EndNext { upgraded: false };
+                        Ok(Some(ResponseEvent::Trailers(trailers)))
                     }
                 }
             }
@@ -323,7 +331,11 @@ impl ResponseParser {
                     ParseError::UnsupportedTransferCoding,
                 ));
             }
-            State::Chunked(Box::new(ChunkedDecoder::new(self.limits.chunked.clone())))
+            {
+                let mut decoder = ChunkedDecoder::new(self.limits.chunked.clone());
+                decoder.keep_trailers();
+                State::Chunked(Box::new(decoder))
+            }
         } else {
             match framing.content_length {
                 Some(0) => State::EndNext { upgraded: false },

@@ -68,6 +68,8 @@ pub struct ClientResponse {
     pub head: ResponseHead,
     /// The body, de-chunked.
     pub body: Bytes,
+    /// The trailer fields that followed a chunked body (name, value), if any.
+    pub trailers: Vec<(Bytes, Bytes)>,
     /// The server had closed the connection when this response was complete: it said
     /// `Connection: close`, or it ended the stream right after the response.
     pub closed: bool,
@@ -257,9 +259,11 @@ impl<'a> Exchange<'a> {
             return Err(Error::new("a response event before its head"));
         };
         let mut body = BytesMut::new();
+        let mut trailers = Vec::new();
         loop {
             match self.next_event().await? {
                 Some(ResponseEvent::Data(data)) => body.put_slice(&data),
+                Some(ResponseEvent::Trailers(fields)) => trailers = fields,
                 Some(ResponseEvent::End) => break,
                 Some(ResponseEvent::Head(_)) | None => {
                     return Err(Error::new("a response ended without its end"));
@@ -270,6 +274,7 @@ impl<'a> Exchange<'a> {
         Ok(Some(ClientResponse {
             head,
             body: body.freeze(),
+            trailers,
             closed,
         }))
     }
@@ -359,7 +364,7 @@ impl<'a> Exchange<'a> {
                     return None;
                 }
             }
-            ResponseEvent::Data(_) => {}
+            ResponseEvent::Data(_) | ResponseEvent::Trailers(_) => {}
             ResponseEvent::End if self.interim => {
                 self.interim = false;
                 return None;

@@ -16,8 +16,8 @@ use super::conn::{DynConn, ResponseProgress};
 use super::{ShutdownSignal, Transport};
 use crate::error::{Error, Result};
 use crate::http::{
-    Body, Framing, FramingKind, Response, ResponseContext, StatusCode, Version, encode_chunk,
-    encode_last_chunk, http_date, send_response,
+    Body, Framing, FramingKind, HeaderList, Response, ResponseContext, StatusCode, Version,
+    encode_chunk, encode_last_chunk, encode_last_chunk_with_trailers, http_date, send_response,
 };
 
 /// Queued output past which `send` writes before returning: one response that large is sent
@@ -304,18 +304,60 @@ impl ChunkedBody<'_> {
     /// # Errors
     ///
     /// A transport failure; the connection is then aborted.
-    pub async fn finish(mut self) -> Result<()> {
-        self.end();
+    pub async fn finish(self) -> Result<()> {
+        self.finish_with_trailers(HeaderList::new()).await
+    }
+
+    /// Ends the body with trailer fields after it (gRPC's status, a checksum computed while
+    /// streaming). They go out in chunked framing (HTTP/1.1) and as HTTP/2's trailing HEADERS;
+    /// a response framed otherwise (to a `HEAD`, to an HTTP/1.0 client) drops them. The list
+    /// refuses the framing fields; RFC 9110 §6.5.1 also rules out routing, authentication and
+    /// content fields (`Host`, `Authorization`, `Content-Type`, ...): do not send those.
+    ///
+    /// # Errors
+    ///
+    /// A transport failure; the connection is then aborted.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nanoapi::http::{HeaderList, Response, StatusCode};
+    /// use nanoapi::server::testing::exchange;
+    /// use nanoapi::server::{ConnOptions, Request, ResponseWriter};
+    ///
+    /// async fn stream(_: &(), _: &mut Request, w: &mut ResponseWriter) -> nanoapi::Result<()> {
+    ///     let mut body = w.start_chunked(Response::new(StatusCode::OK)).await?;
+    ///     body.send("data".into()).await?;
+    ///     let mut trailers = HeaderList::new();
+    ///     trailers.append("x-checksum", "8d777f38")?;
+    ///     body.finish_with_trailers(trailers).await
+    /// }
+    ///
+    /// let wire = &b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"[..];
+    /// let responses =
+    ///     nanoapi::executor::block_on(exchange(&(), &stream, &ConnOptions::default(), wire))
+    ///         .unwrap();
+    /// assert_eq!(responses[0].body, "data");
+    /// assert_eq!(responses[0].trailers, [("x-checksum".into(), "8d777f38".into())]);
+    /// ```
+    pub async fn finish_with_trailers(mut self, trailers: HeaderList) -> Result<()> {
+        self.end(Some(&trailers));
         if self.kind == FramingKind::None {
             return Ok(());
         }
         self.flush().await
     }
 
-    /// Queues the end of the body and records the response as complete.
-    fn end(&mut self) {
+    /// Queues the end of the body (with `trailers` in chunked framing) and records the
+    /// response as complete.
+    fn end(&mut self, trailers: Option<&HeaderList>) {
         if self.kind == FramingKind::Chunked {
-            encode_last_chunk(&mut self.writer.conn.out());
+            match trailers {
+                Some(trailers) if !trailers.is_empty() => {
+                    encode_last_chunk_with_trailers(&mut self.writer.conn.out(), trailers);
+                }
+                _ => encode_last_chunk(&mut self.writer.conn.out()),
+            }
         }
         self.finished = true;
         if let ResponseProgress::Streaming { keep_alive_after } = self.writer.progress() {
@@ -370,7 +412,7 @@ impl futures_sink::Sink<Bytes> for ChunkedBody<'_> {
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Result<()>> {
         if !self.finished {
-            self.end();
+            self.end(None);
         }
         self.poll_flush(cx)
     }

@@ -102,6 +102,7 @@ impl Client {
         conn.used = true;
         let mut head = None;
         let mut body = BytesMut::new();
+        let mut trailers = Vec::new();
         let mut eof = false;
         loop {
             let event = if eof {
@@ -113,12 +114,14 @@ impl Client {
                 Some(ResponseEvent::Head(h)) if h.status().as_u16() < 200 => {}
                 Some(ResponseEvent::Head(h)) => head = Some(h),
                 Some(ResponseEvent::Data(data)) => body.put_slice(&data),
+                Some(ResponseEvent::Trailers(fields)) => trailers = fields,
                 Some(ResponseEvent::End) => {
                     if let Some(head) = head.take() {
                         let closed = head.closes() || eof;
                         return Ok(ClientResponse {
                             head,
                             body: body.freeze(),
+                            trailers: std::mem::take(&mut trailers),
                             closed,
                         });
                     }

@@ -324,6 +324,8 @@ async fn stream<C, D: Dispatch<C>>(
     loop {
         match exchange.next_event().await {
             Ok(Some(ResponseEvent::Data(data))) => client.send_chunk(&data).await?,
+            // Lambda's response streams have no trailers.
+            Ok(Some(ResponseEvent::Trailers(_))) => {}
             Ok(Some(ResponseEvent::End)) => break,
             Ok(_) => {
                 failure = Some("the response ended early".to_owned());

@@ -40,7 +40,7 @@ fn collect(events: Vec<ResponseEvent>) -> Vec<(u16, Vec<u8>)> {
         match event {
             ResponseEvent::Head(head) => out.push((head.status().as_u16(), Vec::new())),
             ResponseEvent::Data(data) => out.last_mut().unwrap().1.extend_from_slice(&data),
-            ResponseEvent::End => {}
+            ResponseEvent::Trailers(_) | ResponseEvent::End => {}
         }
     }
     out
@@ -67,6 +67,38 @@ HTTP/1.0 200 OK\r\n\r\nuntil the end";
             (200, b"until the end".to_vec()),
         ]
     );
+}
+
+#[test]
+fn trailers_of_a_chunked_body_come_between_its_data_and_its_end() {
+    let wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n\
+0\r\ngrpc-status: 0\r\nX-Sum:\t ab \r\n\r\nHTTP/1.1 204 No Content\r\n\r\n";
+    let expected: Vec<(Bytes, Bytes)> = vec![
+        ("grpc-status".into(), "0".into()),
+        ("X-Sum".into(), "ab".into()),
+    ];
+    for step in 1..=wire.len() {
+        let events = events(wire, step, false).unwrap();
+        let kinds: Vec<&str> = events
+            .iter()
+            .map(|event| match event {
+                ResponseEvent::Head(_) => "head",
+                ResponseEvent::Data(_) => "data",
+                ResponseEvent::Trailers(fields) => {
+                    assert_eq!(fields, &expected, "split every {step} bytes");
+                    "trailers"
+                }
+                ResponseEvent::End => "end",
+            })
+            .collect();
+        let mut deduped = kinds.clone();
+        deduped.dedup();
+        assert_eq!(
+            deduped,
+            ["head", "data", "trailers", "end", "head", "end"],
+            "split every {step} bytes"
+        );
+    }
 }
 
 #[test]

@@ -209,6 +209,14 @@ async fn forward_response(
                 Some(stream) => send_data(stream, data).await?,
                 None => return Err(Error::new("response data before its head")),
             },
+            // Trailing HEADERS end the stream.
+            ResponseEvent::Trailers(fields) => match stream.as_mut() {
+                Some(stream) => {
+                    let fields = fields.iter().map(|(name, value)| (&name[..], &value[..]));
+                    return stream.send_trailers(header_map(fields)?).map_err(h2_error);
+                }
+                None => return Err(Error::new("response trailers before its head")),
+            },
             ResponseEvent::End => return end(stream.as_mut()),
         }
     }
@@ -228,16 +236,24 @@ fn http2_response(head: &ResponseHead) -> Result<http::Response<()>> {
     let mut response = http::Response::new(());
     *response.status_mut() =
         http::StatusCode::from_u16(head.status().as_u16()).map_err(Error::new)?;
-    let fields = response.headers_mut();
-    for (name, value) in head.headers() {
+    *response.headers_mut() = header_map(head.headers())?;
+    Ok(response)
+}
+
+/// HTTP/2 header fields for HTTP/1.1 ones, less the connection-specific fields.
+fn header_map<'a>(
+    fields: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
+) -> Result<http::HeaderMap> {
+    let mut map = http::HeaderMap::new();
+    for (name, value) in fields {
         let name = http::HeaderName::from_bytes(name).map_err(Error::new)?;
         if CONNECTION_SPECIFIC.contains(&name.as_str()) {
             continue;
         }
         let value = http::HeaderValue::from_bytes(value).map_err(Error::new)?;
-        fields.append(name, value);
+        map.append(name, value);
     }
-    Ok(response)
+    Ok(map)
 }
 
 /// Sends `data` as the client's window allows.
