@@ -5,11 +5,12 @@
 # HTTP/1.1 and for HTTP/2 by ALPN, then given new certificate files and SIGHUP: curl trusting
 # only the new certificate must get through, curl trusting only the old one must not. Then the
 # same binary without certificates is asked for HTTP/2 in cleartext with prior knowledge, and
-# for HTTP/1.1 on the same port.
+# for HTTP/1.1 on the same port. Python's httpx (in a venv made here) asks for HTTP/2 over TLS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 source .ci/interop.sh
+interop_venv tls 'httpx[http2]>=0.27,<1'
 for tool in curl openssl; do
     command -v "$tool" >/dev/null || apt-get install -y --no-install-recommends "$tool" >/dev/null
 done
@@ -62,6 +63,15 @@ for backend in uring poll; do
     alpn=$(fetch first --http2 -v -o /dev/null 2>&1 | grep -i "ALPN: server accepted" || true)
     [[ "$alpn" == *"h2"* ]] || fail "ALPN h2 (curl said: '$alpn')"
     [ "$(fetch first --http2 -w '%{http_version}' -o /dev/null)" = "2" ] || fail "HTTP/2 over TLS"
+    # Python's httpx (h2 and httpcore: another HTTP/2 and HPACK implementation than curl's).
+    "$venv/bin/python" - "https://localhost:$port/plaintext" "$dir/first.pem" <<'PY' || fail "httpx over HTTP/2"
+import sys, httpx
+with httpx.Client(http2=True, verify=sys.argv[2]) as client:
+    for _ in range(3):
+        response = client.get(sys.argv[1])
+        assert response.http_version == "HTTP/2", response.http_version
+        assert response.text == "Hello, World!", response.text
+PY
     # Plain HTTP to the TLS port gets no HTTP answer.
     if curl -sS --max-time 5 "http://127.0.0.1:$port/plaintext" >/dev/null 2>&1; then
         fail "plain HTTP was answered"
@@ -99,5 +109,5 @@ for backend in uring poll; do
     kill -TERM "$server"
     wait "$server" || fail "exit status $? after SIGTERM"
     server=
-    echo "tls and http2 interop (curl: TLS 1.3, 1.2, ALPN h2 and http/1.1, reload on SIGHUP, h2c prior knowledge) on $backend: ok"
+    echo "tls and http2 interop (curl: TLS 1.3, 1.2, ALPN h2 and http/1.1, reload on SIGHUP, h2c prior knowledge; httpx: h2) on $backend: ok"
 done

@@ -24,6 +24,7 @@ const HEADERS: u8 = 0x1;
 const RST_STREAM: u8 = 0x3;
 const SETTINGS: u8 = 0x4;
 const GOAWAY: u8 = 0x7;
+const PING: u8 = 0x6;
 const WINDOW_UPDATE: u8 = 0x8;
 const CONTINUATION: u8 = 0x9;
 
@@ -288,5 +289,26 @@ fn a_rapid_reset_flood_is_answered_with_goaway() {
         }
         client.send(&burst);
         expect_goaway(client, ENHANCE_YOUR_CALM)
+    });
+}
+
+#[test]
+fn ping_and_settings_floods_do_not_stop_the_connection() {
+    each_backend(|client| {
+        // Ten thousand PINGs and SETTINGS without reading a single answer; the request after
+        // them is still served.
+        let mut flood = Vec::new();
+        for i in 0..10_000u64 {
+            flood.extend(frame(PING, 0, 0, &i.to_be_bytes()));
+            flood.extend(frame(SETTINGS, 0, 0, &[]));
+        }
+        client.send(&flood);
+        client.send(&frame(HEADERS, END_HEADERS | END_STREAM, 1, &get_block()));
+        let frames = client.stream_frames(1);
+        if frames.iter().any(|f| f.kind == DATA && f.payload == b"hello") {
+            Ok(())
+        } else {
+            Err(format!("the request after the flood was not answered: {frames:?}"))
+        }
     });
 }
