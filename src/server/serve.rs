@@ -477,15 +477,7 @@ async fn serve_tls<C, D, R>(
     R: Deref<Target = C>,
 {
     let peer = addrs.peer.map_or_else(String::new, |peer| peer.to_string());
-    let handshake = {
-        let accept = super::tls::accept(stream, &tls);
-        let within = pin!(nanoapi_executor::time::timeout(
-            shared.conn.timeouts.header,
-            accept
-        ));
-        let stop = pin!(shared.signal.raised());
-        first_of(within, stop).await
-    };
+    let handshake = before_first_request(&shared, super::tls::accept(stream, &tls)).await;
     let stream = match handshake {
         Some(Ok(Ok(stream))) => stream,
         Some(Ok(Err(err))) => {
@@ -516,6 +508,22 @@ async fn serve_tls<C, D, R>(
     }
 }
 
+/// `step` (a connection's set-up before its first request: a TLS handshake, the first
+/// receive) within the header timeout: `Some(Err)` when the timeout passes, `None` when the
+/// server drains first.
+#[cfg(any(feature = "tls", feature = "http2"))]
+async fn before_first_request<D, T>(
+    shared: &Shared<D>,
+    step: impl Future<Output = T>,
+) -> Option<Result<T, nanoapi_executor::time::Elapsed>> {
+    let within = pin!(nanoapi_executor::time::timeout(
+        shared.conn.timeouts.header,
+        step
+    ));
+    let stop = pin!(shared.signal.raised());
+    first_of(within, stop).await
+}
+
 /// The options of one HTTP/2 connection: the worker's, with its addresses (each stream's
 /// in-memory exchange reports them).
 #[cfg(feature = "http2")]
@@ -543,14 +551,7 @@ async fn serve_sniffing<C, D, R>(
     R: Deref<Target = C>,
 {
     use super::Transport;
-    let first = {
-        let first = pin!(nanoapi_executor::time::timeout(
-            shared.conn.timeouts.header,
-            stream.recv()
-        ));
-        let stop = pin!(shared.signal.raised());
-        first_of(first, stop).await
-    };
+    let first = before_first_request(&shared, stream.recv()).await;
     let Some(Ok(Ok(first))) = first else { return };
     if first.is_empty() {
         return;
