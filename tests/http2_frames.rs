@@ -305,10 +305,15 @@ fn ping_and_settings_floods_do_not_stop_the_connection() {
         client.send(&flood);
         client.send(&frame(HEADERS, END_HEADERS | END_STREAM, 1, &get_block()));
         let frames = client.stream_frames(1);
-        if frames.iter().any(|f| f.kind == DATA && f.payload == b"hello") {
+        if frames
+            .iter()
+            .any(|f| f.kind == DATA && f.payload == b"hello")
+        {
             Ok(())
         } else {
-            Err(format!("the request after the flood was not answered: {frames:?}"))
+            Err(format!(
+                "the request after the flood was not answered: {frames:?}"
+            ))
         }
     });
 }
