@@ -219,8 +219,7 @@ impl AppService {
                 .map(|&i| &self.routes[i])
                 .find(|r| r.method.as_bytes() == name)
         };
-        // HEAD falls back to GET: the writer sends the same head without the body.
-        let route = find(method).or_else(|| (method == b"HEAD").then(|| find(b"GET")).flatten());
+        let route = crate::http::route_for_method(method, find);
         // OPTIONS without a route of its own is a 405 as any other method, as in FastAPI (CORS
         // preflights are answered by the CORS middleware before routing).
         let route = match route {

@@ -47,5 +47,18 @@ pub(crate) fn is_token_byte(b: u8) -> bool {
     chars::is(b, chars::TOKEN)
 }
 
+/// The route for `method` among those `find` knows: its own, or for `HEAD` the `GET` one
+/// (RFC 9110 §9.3.2: the same head, no content; the encoder leaves the body out). The static
+/// cache and the App route with it.
+pub(crate) fn route_for_method<T>(method: &[u8], find: impl Fn(&[u8]) -> Option<T>) -> Option<T> {
+    find(method).or_else(|| {
+        if method == b"HEAD" {
+            find(b"GET")
+        } else {
+            None
+        }
+    })
+}
+
 #[cfg(test)]
 mod prop_tests;

@@ -193,15 +193,7 @@ impl StaticCache {
                 .find(|(m, _)| m == method)
                 .and_then(|(_, table)| table.get(path))
         };
-        find(method)
-            .or_else(|| {
-                if method == b"HEAD" {
-                    find(b"GET")
-                } else {
-                    None
-                }
-            })
-            .map(|p| &**p)
+        crate::http::route_for_method(method, find).map(|p| &**p)
     }
 
     pub(crate) fn is_empty(&self) -> bool {
