@@ -18,7 +18,8 @@ use nanoapi::server::{Options, Request, ResponseWriter, ServerHandle};
 use tokio::net::TcpStream;
 
 /// `/echo`: the body back; `/cookie`: the `Cookie` field; `/slow`: 200 ms then `slow`;
-/// `/big`: 1 MB; `/trailers`: a streamed body and two trailer fields; anything else `hello`.
+/// `/big`: 1 MB; `/trailers`: a streamed body and two trailer fields; `/request-trailers`: the
+/// body's length and the request's trailer fields; anything else `hello`.
 async fn dispatch(_: &(), req: &mut Request, w: &mut ResponseWriter) -> nanoapi::Result<()> {
     match req.path() {
         b"/echo" => {
@@ -34,6 +35,22 @@ async fn dispatch(_: &(), req: &mut Request, w: &mut ResponseWriter) -> nanoapi:
             w.send(Response::text(StatusCode::OK, "slow")).await
         }
         b"/big" => w.send(Response::text(StatusCode::OK, big())).await,
+        b"/request-trailers" => {
+            let body = req.read_to_end().await?;
+            let trailers: Vec<String> = req
+                .trailers()
+                .iter()
+                .map(|(name, value)| {
+                    format!(
+                        "{}={}",
+                        String::from_utf8_lossy(name),
+                        String::from_utf8_lossy(value)
+                    )
+                })
+                .collect();
+            let answer = format!("{} bytes; {}", body.len(), trailers.join(","));
+            w.send(Response::text(StatusCode::OK, answer)).await
+        }
         b"/trailers" => {
             let mut body = w.start_chunked(Response::new(StatusCode::OK)).await?;
             body.send(Bytes::from_static(b"streamed")).await?;
@@ -229,7 +246,7 @@ fn a_busy_connection_outlives_the_keep_alive_timeout_and_an_idle_one_gets_goaway
 }
 
 #[test]
-fn trailers_end_the_stream_as_trailing_headers() {
+fn trailers_cross_as_trailing_headers_both_ways() {
     for backend in common::backends() {
         let server = serve(backend);
         let addr = server.local_addr();
@@ -247,6 +264,24 @@ fn trailers_end_the_stream_as_trailing_headers() {
             let trailers = recv.trailers().await.unwrap().expect("trailers");
             assert_eq!(trailers["grpc-status"], "0", "{backend:?}");
             assert_eq!(trailers["grpc-message"], "done");
+
+            // The request's trailing HEADERS reach the dispatcher as its trailer fields.
+            let post = http::Request::post("http://localhost/request-trailers")
+                .body(())
+                .unwrap();
+            let mut sender = client.clone().ready().await.unwrap();
+            let (response, mut send) = sender.send_request(post, false).unwrap();
+            send.send_data(Bytes::from_static(b"payload"), false)
+                .unwrap();
+            let mut fields = http::HeaderMap::new();
+            fields.insert("x-checksum", "abc".parse().unwrap());
+            send.send_trailers(fields).unwrap();
+            let (_, mut recv) = response.await.unwrap().into_parts();
+            let mut body = Vec::new();
+            while let Some(data) = recv.data().await {
+                body.extend_from_slice(&data.unwrap());
+            }
+            assert_eq!(body, b"7 bytes; x-checksum=abc", "{backend:?}");
         });
         server.shutdown_blocking();
     }

@@ -238,6 +238,41 @@ impl Request {
         }
     }
 
+    /// The trailer fields (name, value) that followed a chunked body, once the body has been
+    /// read to its end (empty before, and for other bodies). They were checked as header
+    /// fields are; which of them to trust is the dispatcher's call (RFC 9110 §6.5).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use nanoapi::http::{Response, StatusCode};
+    /// use nanoapi::server::testing::exchange;
+    /// use nanoapi::server::{ConnOptions, Request, ResponseWriter};
+    ///
+    /// async fn checksum(_: &(), req: &mut Request, w: &mut ResponseWriter) -> nanoapi::Result<()> {
+    ///     let body = req.read_to_end().await?;
+    ///     let trailers = req.trailers();
+    ///     let sum = trailers.iter().find(|(name, _)| name.eq_ignore_ascii_case(b"x-sum"));
+    ///     let answer = format!("{} bytes, sum {:?}", body.len(), sum.map(|(_, value)| value));
+    ///     w.send(Response::text(StatusCode::OK, answer)).await
+    /// }
+    ///
+    /// let wire = &b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
+    ///               2\r\nhi\r\n0\r\nX-Sum: 42\r\n\r\n"[..];
+    /// let responses =
+    ///     nanoapi::executor::block_on(exchange(&(), &checksum, &ConnOptions::default(), wire))
+    ///         .unwrap();
+    /// assert_eq!(responses[0].body, "2 bytes, sum Some(b\"42\")");
+    /// ```
+    pub fn trailers(&self) -> Vec<(Bytes, Bytes)> {
+        let exchange = self.conn.exchange.borrow();
+        if exchange.seq == self.seq {
+            exchange.trailers()
+        } else {
+            Vec::new()
+        }
+    }
+
     /// The next piece of the body, `None` at its end.
     ///
     /// # Errors

@@ -34,8 +34,8 @@ pub(crate) struct ExchangeState {
 /// How far the request body was read.
 #[derive(Debug)]
 enum BodyProgress {
-    /// The body ended (or there is none).
-    Done,
+    /// The body ended (or there is none), with the trailer fields of a chunked one, if any.
+    Done(Option<Box<Vec<(Bytes, Bytes)>>>),
     /// `Content-Length`: the bytes still to read.
     Length(u64),
     /// Chunked: the decoder (which knows where it is), boxed: it is rare, and inline it would
@@ -107,7 +107,7 @@ impl ExchangeState {
     pub(crate) fn idle() -> ExchangeState {
         ExchangeState {
             seq: 0,
-            body: BodyProgress::Done,
+            body: BodyProgress::Done(None),
             limit: 0,
             started: false,
             reading: false,
@@ -164,7 +164,7 @@ impl ExchangeState {
 
     /// Whether the body was read to its end (or there is none).
     pub(crate) fn body_done(&self) -> bool {
-        matches!(self.body, BodyProgress::Done)
+        matches!(self.body, BodyProgress::Done(_))
     }
 
     /// Starts reading the body: checks a declared length against the limit; `true` if
@@ -205,13 +205,13 @@ impl ExchangeState {
     /// with their statuses.
     pub(crate) fn body_step(&mut self, buffered: &mut BytesMut) -> Result<BodyStep> {
         let step = match &mut self.body {
-            BodyProgress::Done => Ok(BodyStep::End),
+            BodyProgress::Done(_) => Ok(BodyStep::End),
             BodyProgress::Failed => Err(Error::with_status(
                 StatusCode::BAD_REQUEST,
                 "an earlier read of the request body failed",
             )),
             BodyProgress::Length(0) => {
-                self.body = BodyProgress::Done;
+                self.body = BodyProgress::Done(None);
                 Ok(BodyStep::End)
             }
             BodyProgress::Length(remaining) => {
@@ -236,7 +236,9 @@ impl ExchangeState {
                 }
                 Ok((consumed, Chunk::Done)) => {
                     buffered.advance(consumed);
-                    self.body = BodyProgress::Done;
+                    let trailers = decoder.take_trailers();
+                    self.body =
+                        BodyProgress::Done((!trailers.is_empty()).then(|| Box::new(trailers)));
                     Ok(BodyStep::End)
                 }
                 Ok((consumed, Chunk::NeedMore)) => {
@@ -299,12 +301,20 @@ impl ExchangeState {
             return Next::Close;
         }
         match self.body {
-            BodyProgress::Done => Next::KeepAlive,
+            BodyProgress::Done(_) => Next::KeepAlive,
             BodyProgress::Failed => Next::Close,
             // The client may still send the body or give up: its next bytes are not a request.
             _ if self.expect == Continue::Forbidden => Next::Close,
             BodyProgress::Length(remaining) if remaining > self.max_drain => Next::Close,
             BodyProgress::Length(_) | BodyProgress::Chunked(_) => Next::Drain,
+        }
+    }
+
+    /// The trailer fields of the request's chunked body, once it has been read to its end.
+    pub(crate) fn trailers(&self) -> Vec<(Bytes, Bytes)> {
+        match &self.body {
+            BodyProgress::Done(Some(trailers)) => trailers.to_vec(),
+            _ => Vec::new(),
         }
     }
 
@@ -317,13 +327,15 @@ impl ExchangeState {
 impl BodyProgress {
     fn new(framing: BodyFraming, limit: u64) -> BodyProgress {
         match framing {
-            BodyFraming::None => BodyProgress::Done,
+            BodyFraming::None => BodyProgress::Done(None),
             BodyFraming::Length(n) => BodyProgress::Length(n),
             BodyFraming::Chunked => {
-                BodyProgress::Chunked(Box::new(ChunkedDecoder::new(ChunkedLimits {
+                let mut decoder = ChunkedDecoder::new(ChunkedLimits {
                     max_body: limit,
                     ..ChunkedLimits::default()
-                })))
+                });
+                decoder.keep_trailers();
+                BodyProgress::Chunked(Box::new(decoder))
             }
         }
     }

@@ -159,7 +159,14 @@ async fn forward_body(mut body: RecvStream, client: &Duplex, chunked: bool) -> R
             .map_err(h2_error)?;
     }
     if chunked {
-        let (sent, _) = client.send_all(BytesMut::from(&b"0\r\n\r\n"[..])).await;
+        // The last chunk, with the request's trailing HEADERS as its trailer section.
+        let trailers = body.trailers().await.map_err(h2_error)?;
+        let mut last = BytesMut::from(&b"0\r\n"[..]);
+        for (name, value) in trailers.iter().flatten() {
+            put_field(&mut last, name.as_str().as_bytes(), value.as_bytes());
+        }
+        last.put_slice(b"\r\n");
+        let (sent, _) = client.send_all(last).await;
         sent?;
     }
     client.shutdown_write()?;
