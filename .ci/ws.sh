@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # WebSocket interop: the `ws_echo` example (bare runtime + feature `ws`) against Python's
 # `websockets` client from PyPI (in a venv made here) and headless Chromium's WebSocket
-# (tests/browser/ws.html), on both backends; and the Python host's WebSockets over the C ABI
+# (tests/browser/ws.html), on both backends, and over TLS (wss://, feature `tls`) with the same
+# Python client; and the Python host's WebSockets over the C ABI
 # (examples/ffi_python/test_websocket.py) with the same client.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +20,8 @@ trap 'kill "$pages" 2>/dev/null || true; rm -rf "$profile"' EXIT
 "$venv/bin/python" -c 'import sys; sys.path.insert(0, "tests/python")
 from listening import wait_until_listening; wait_until_listening(18600, "http.server")'
 
-cargo build --release --locked -p nanoapi --no-default-features --features ws-deflate --example ws_echo
+# With `tls` too: the same binary serves wss:// when given a certificate (below).
+cargo build --release --locked -p nanoapi --no-default-features --features ws-deflate,tls --example ws_echo
 
 port=18600
 for backend in uring poll; do
@@ -46,6 +48,25 @@ for backend in uring poll; do
         exit 1
     fi
     echo "ws interop (python websockets, chromium) on $backend: ok"
+done
+
+# wss://: the same example with a certificate (NANOAPI_TLS_CERT/KEY), the same client over TLS,
+# on both backends: WebSocket reads and writes overlapping on one TLS session.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -subj /CN=localhost -addext subjectAltName=DNS:localhost \
+    -keyout "$profile/key.pem" -out "$profile/cert.pem" 2>/dev/null
+for backend in uring poll; do
+    port=$((port + 1))
+    NANOAPI_TLS_CERT=$profile/cert.pem NANOAPI_TLS_KEY=$profile/key.pem \
+        start_example ws_echo "$backend" "$port"
+    if ! "$venv/bin/python" tests/python/ws_interop.py "$port" --tls "$profile/cert.pem"; then
+        kill "$server" 2>/dev/null || true
+        echo "wss interop on $backend: FAILED"
+        exit 1
+    fi
+    kill "$server"
+    wait "$server" 2>/dev/null || true
+    echo "wss interop (python websockets over TLS) on $backend: ok"
 done
 
 # The C ABI's WebSockets, from the ctypes host (both backends, as its fixtures do).

@@ -1,6 +1,7 @@
 """Interop with Python's `websockets` client (PyPI), against the `ws_echo` example.
 
-Usage: python ws_interop.py PORT. Exits non-zero on the first answer that differs from what
+Usage: python ws_interop.py PORT [--tls CERT]: over TLS (wss://, the server's certificate in
+the PEM file CERT, for `localhost`) with `--tls`. Exits non-zero on the first answer that differs from what
 RFC 6455 and the example promise: echoes of text, binary, an empty, a fragmented and a large
 message, a ping answered, a subprotocol chosen, the close handshake with code 1000, each with
 permessage-deflate as websockets offers it by default, with every parameter, and without; and
@@ -8,6 +9,7 @@ a refused handshake (another version: 426). The example must be built with `ws-d
 """
 
 import socket
+import ssl
 import sys
 
 from listening import wait_until_listening
@@ -15,7 +17,10 @@ from listening import wait_until_listening
 from websockets.sync.client import connect
 
 port = int(sys.argv[1])
-url = f"ws://127.0.0.1:{port}/ws"
+tls = None
+if sys.argv[2:3] == ["--tls"]:
+    tls = ssl.create_default_context(cafile=sys.argv[3])
+url = f"wss://localhost:{port}/ws" if tls else f"ws://127.0.0.1:{port}/ws"
 
 wait_until_listening(port, "ws_echo")
 
@@ -54,7 +59,7 @@ def agreed(ws):
 
 # websockets offers permessage-deflate by default (client_max_window_bits): the example built
 # with ws-deflate accepts it with 32 KiB windows.
-with connect(url, subprotocols=["chat", "other"], max_size=None) as ws:
+with connect(url, ssl=tls, subprotocols=["chat", "other"], max_size=None) as ws:
     assert agreed(ws) == "permessage-deflate", agreed(ws)
     assert [type(e).__name__ for e in ws.protocol.extensions] == ["PerMessageDeflate"]
     exchange(ws)
@@ -66,7 +71,7 @@ tight = ClientPerMessageDeflateFactory(
     server_max_window_bits=10,
     client_max_window_bits=10,
 )
-with connect(url, subprotocols=["chat", "other"], max_size=None, compression=None,
+with connect(url, ssl=tls, subprotocols=["chat", "other"], max_size=None, compression=None,
              extensions=[tight]) as ws:
     expected = ("permessage-deflate; server_no_context_takeover; client_no_context_takeover; "
                 "server_max_window_bits=10; client_max_window_bits=10")
@@ -74,12 +79,18 @@ with connect(url, subprotocols=["chat", "other"], max_size=None, compression=Non
     exchange(ws)
 
 # No offer: an uncompressed socket.
-with connect(url, subprotocols=["chat", "other"], max_size=None, compression=None) as ws:
+with connect(url, ssl=tls, subprotocols=["chat", "other"], max_size=None, compression=None) as ws:
     assert agreed(ws) is None, agreed(ws)
     exchange(ws)
 
 # Another protocol version: 426 with the version the server speaks.
-with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+def open_raw():
+    """A plain socket to the server, or a TLS one with `--tls`."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+    return tls.wrap_socket(raw, server_hostname="localhost") if tls else raw
+
+
+with open_raw() as s:
     s.sendall(
         b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
         b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n"
@@ -91,4 +102,4 @@ with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
     assert answer.startswith(b"HTTP/1.1 426 "), answer
     assert b"sec-websocket-version: 13\r\n" in answer.lower(), answer
 
-print("ws interop: ok")
+print("ws interop over TLS: ok" if tls else "ws interop: ok")
