@@ -35,7 +35,7 @@ pub(crate) struct ExchangeState {
 #[derive(Debug)]
 enum BodyProgress {
     /// The body ended (or there is none), with the trailer fields of a chunked one, if any.
-    Done(Option<Box<Vec<(Bytes, Bytes)>>>),
+    Done(Option<Box<[(Bytes, Bytes)]>>),
     /// `Content-Length`: the bytes still to read.
     Length(u64),
     /// Chunked: the decoder (which knows where it is), boxed: it is rare, and inline it would
@@ -237,8 +237,9 @@ impl ExchangeState {
                 Ok((consumed, Chunk::Done)) => {
                     buffered.advance(consumed);
                     let trailers = decoder.take_trailers();
-                    self.body =
-                        BodyProgress::Done((!trailers.is_empty()).then(|| Box::new(trailers)));
+                    self.body = BodyProgress::Done(
+                        (!trailers.is_empty()).then(|| trailers.into_boxed_slice()),
+                    );
                     Ok(BodyStep::End)
                 }
                 Ok((consumed, Chunk::NeedMore)) => {
