@@ -15,7 +15,10 @@ use h2::server::SendResponse;
 use h2::{Reason, RecvStream, SendStream};
 
 use crate::error::{Error, Result};
-use crate::http::{ResponseEvent, ResponseHead, ResponseParser, StatusCode};
+use crate::http::{
+    HeaderList, ResponseEvent, ResponseHead, ResponseParser, StatusCode, encode_chunk,
+    encode_last_chunk_with_trailers,
+};
 use crate::server::duplex::{Duplex, duplex};
 use crate::server::{ConnOptions, Dispatch, Transport, serve_connection};
 
@@ -144,10 +147,8 @@ async fn forward_body(mut body: RecvStream, client: &Duplex, chunked: bool) -> R
             continue;
         }
         let out = if chunked {
-            let mut out = BytesMut::with_capacity(len + 16);
-            out.put_slice(format!("{len:x}\r\n").as_bytes());
-            out.put_slice(&data);
-            out.put_slice(b"\r\n");
+            let mut out = BytesMut::new();
+            encode_chunk(&mut out, &data);
             out
         } else {
             BytesMut::from(data)
@@ -159,13 +160,16 @@ async fn forward_body(mut body: RecvStream, client: &Duplex, chunked: bool) -> R
             .map_err(h2_error)?;
     }
     if chunked {
-        // The last chunk, with the request's trailing HEADERS as its trailer section.
-        let trailers = body.trailers().await.map_err(h2_error)?;
-        let mut last = BytesMut::from(&b"0\r\n"[..]);
-        for (name, value) in trailers.iter().flatten() {
-            put_field(&mut last, name.as_str().as_bytes(), value.as_bytes());
+        // The last chunk, with the request's trailing HEADERS as its trailer section (checked
+        // as header fields are: the framing fields are left out).
+        let mut fields = HeaderList::new();
+        for (name, value) in body.trailers().await.map_err(h2_error)?.iter().flatten() {
+            if let Err(err) = fields.append(name.as_str().to_owned(), value.as_bytes().to_vec()) {
+                log::debug!("HTTP/2 request trailer {name} left out: {err}");
+            }
         }
-        last.put_slice(b"\r\n");
+        let mut last = BytesMut::new();
+        encode_last_chunk_with_trailers(&mut last, &fields);
         let (sent, _) = client.send_all(last).await;
         sent?;
     }
