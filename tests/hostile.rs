@@ -129,7 +129,7 @@ fn read_response(stream: &mut TcpStream) -> io::Result<(u16, Vec<u8>)> {
 /// One request on a new connection, read whole.
 fn request(addr: SocketAddr, raw: &[u8]) -> io::Result<(u16, Vec<u8>)> {
     let mut stream = TcpStream::connect(addr)?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    stream.set_read_timeout(Some(common::slowdown(Duration::from_secs(10))))?;
     stream.write_all(raw)?;
     read_response(&mut stream)
 }
@@ -137,7 +137,7 @@ fn request(addr: SocketAddr, raw: &[u8]) -> io::Result<(u16, Vec<u8>)> {
 /// Everything up to end of stream (or a reset, or 10 s without a byte).
 fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
     stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
+        .set_read_timeout(Some(common::slowdown(Duration::from_secs(10))))
         .unwrap();
     let mut got = Vec::new();
     let _ = stream.read_to_end(&mut got);

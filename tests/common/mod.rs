@@ -43,13 +43,24 @@ pub fn raise_fd_limit() {
 }
 
 /// A blocking client connection whose reads give up after 5 s (a hung server fails the test
-/// instead of hanging it).
+/// instead of hanging it), scaled by [`slowdown`].
 pub fn connect(addr: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect(addr).unwrap();
     stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
+        .set_read_timeout(Some(slowdown(Duration::from_secs(5))))
         .unwrap();
     stream
+}
+
+/// `guard` (a client's give-up time: a hang guard, never what a test asserts) times
+/// `NANOAPI_TEST_SLOWDOWN` (default 1): `.ci/valgrind.sh` sets it, as everything runs some 30
+/// times slower on one core there.
+pub fn slowdown(guard: Duration) -> Duration {
+    let factor = std::env::var("NANOAPI_TEST_SLOWDOWN")
+        .ok()
+        .and_then(|factor| factor.parse::<u32>().ok())
+        .unwrap_or(1);
+    guard * factor.max(1)
 }
 
 /// `read`, retried when a signal interrupts it (a thread that ran an executor can get its
