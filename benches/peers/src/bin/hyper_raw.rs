@@ -65,7 +65,9 @@ async fn route(req: Request<hyper::body::Incoming>) -> Result<Response<Full<Byte
 fn tls_acceptor() -> Option<tokio_rustls::TlsAcceptor> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let (cert, key) = (std::env::var("TLS_CERT").ok()?, std::env::var("TLS_KEY").ok()?);
+    // Unset or empty (as benches/http.sh passes them without TLS=1): plain HTTP.
+    let var = |name| std::env::var(name).ok().filter(|value: &String| !value.is_empty());
+    let (cert, key) = (var("TLS_CERT")?, var("TLS_KEY")?);
     let chain = CertificateDer::pem_file_iter(&cert)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
         .unwrap_or_else(|e| nanoapi_bench_peers::fail("hyper_raw", "TLS_CERT", e));
