@@ -35,6 +35,7 @@
 //! assert_eq!(resp.text(), "hello");
 //! ```
 
+use crate::app::logging::event;
 use std::future::poll_fn;
 
 use bytes::{Bytes, BytesMut};
@@ -56,7 +57,7 @@ impl<B: Into<Bytes>> From<http::Response<B>> for Response {
             let name = Bytes::copy_from_slice(name.as_str().as_bytes());
             if let Err(err) = headers.append(name, Bytes::copy_from_slice(value.as_bytes())) {
                 // `http` validated the field, so only the encoder's own fields end up here.
-                tracing::debug!(error = %err, "http response field dropped");
+                event!(debug, error = %err, "http response field dropped");
             }
         }
         Response::from_parts(status, headers, Body::Bytes(body.into()))
@@ -74,7 +75,7 @@ impl<B: Into<Bytes>> IntoResponse for http::Response<B> {
 impl FromRequest for http::Request<Bytes> {
     async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
         let head = request_head_to_http(req).map_err(|err| {
-            tracing::debug!(error = %err, "request head not representable as http::Request");
+            event!(debug, error = %err, "request head not representable as http::Request");
             Rejection::from(HttpException::new(StatusCode::BAD_REQUEST, "Bad Request"))
         })?;
         let body = req.read_to_end().await.map_err(body_error)?;

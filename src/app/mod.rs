@@ -41,6 +41,7 @@ mod doc;
 mod extract;
 mod handler;
 mod lifecycle;
+pub(crate) mod logging;
 mod middleware;
 mod response;
 mod router;

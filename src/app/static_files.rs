@@ -3,6 +3,7 @@
 //!
 //! How traversal is refused is on [`StaticFiles`].
 
+use crate::app::logging::event;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -220,7 +221,7 @@ impl Root {
             Ok(Ok(resolved)) => resolved,
             Ok(Err(err)) => return io_error(&err),
             Err(err) => {
-                tracing::error!(error = %err, "static file lookup failed");
+                event!(error, error = %err, "static file lookup failed");
                 return internal_error();
             }
         };
@@ -311,7 +312,7 @@ fn canonical_under(root: &Path, path: &Path) -> io::Result<Option<PathBuf>> {
     match std::fs::canonicalize(path) {
         Ok(real) if real.starts_with(root) => Ok(Some(real)),
         Ok(real) => {
-            tracing::debug!(path = %real.display(), "static path leaves its root");
+            event!(debug, path = %real.display(), "static path leaves its root");
             Ok(None)
         }
         Err(err) if is_missing(&err) => Ok(None),
@@ -336,7 +337,7 @@ fn io_error(err: &io::Error) -> Response {
     if is_missing(err) {
         return not_found();
     }
-    tracing::error!(error = %err, "static file could not be served");
+    event!(error, error = %err, "static file could not be served");
     internal_error()
 }
 

@@ -5,6 +5,7 @@
 //! schemes) work on the same route. Like FastAPI, the OpenAPI document leaves WebSocket routes'
 //! upgrade out: the route is listed as a `GET` with its other parameters.
 
+use crate::app::logging::event;
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
@@ -138,7 +139,7 @@ impl WebSocketUpgrade {
         let accept = match accept {
             Ok(accept) => accept,
             Err(err) => {
-                tracing::error!(error = %err, "the WebSocket answer could not be built");
+                event!(error, error = %err, "the WebSocket answer could not be built");
                 return HttpException::internal_server_error().into_response();
             }
         };

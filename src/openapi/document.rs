@@ -1,6 +1,7 @@
 //! The OpenAPI 3.1 document: paths, operations, parameters, bodies, responses and components,
 //! rendered from what each route's types recorded at registration.
 
+use crate::app::logging::event;
 use std::collections::HashSet;
 
 use schemars::SchemaGenerator;
@@ -42,7 +43,8 @@ pub(crate) fn generate<'a>(
         }
         let method = op.method.to_ascii_lowercase();
         if !DOCUMENTED_METHODS.contains(&method.as_str()) {
-            tracing::debug!(
+            event!(
+                debug,
                 method = op.method,
                 path = op.path,
                 "OpenAPI 3.1 cannot describe a custom method; the route is left out"
@@ -60,7 +62,8 @@ pub(crate) fn generate<'a>(
     if any_validates {
         for (name, schema) in validation_error_schemas() {
             if schemas.insert(name.to_owned(), schema).is_some() {
-                tracing::warn!(
+                event!(
+                    warn,
                     name,
                     "a type named like FastAPI's validation error schema is replaced by it"
                 );
@@ -109,7 +112,7 @@ impl OperationIds {
         if let Some(id) = explicit {
             if !self.taken.insert(id.to_owned()) {
                 // FastAPI warns about duplicates too; an explicit id is kept as given.
-                tracing::warn!(operation_id = id, path, "duplicate operationId");
+                event!(warn, operation_id = id, path, "duplicate operationId");
             }
             return id.to_owned();
         }

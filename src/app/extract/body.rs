@@ -1,6 +1,7 @@
 //! Body extractors: the raw body (`Bytes`, `String`, streamed `RequestBody`), and JSON and
 //! forms validated against their type's schema.
 
+use crate::app::logging::event;
 use std::borrow::Cow;
 
 use bytes::Bytes;
@@ -28,7 +29,7 @@ pub fn body_error(err: crate::Error) -> Rejection {
         400 => "Malformed request body",
         _ => "Could not read the request body",
     };
-    tracing::debug!(error = %err, "request body read failed");
+    event!(debug, error = %err, "request body read failed");
     Rejection::from(HttpException::new(status, detail))
 }
 

@@ -1,6 +1,7 @@
 //! Head extractors of the request as a whole: its head owned ([`RequestHead`], [`HeaderMap`]),
 //! the app's state ([`State`]) and what middleware attached ([`Extension`]).
 
+use crate::app::logging::event;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
@@ -229,7 +230,8 @@ impl<T: Clone + 'static> FromRequestParts for WorkerState<T> {
 /// refuses such handlers, so only an extractor that looks state up by hand
 /// ([`RequestContext::state`]) without declaring it meets this.
 fn missing_state<T>() -> HttpException {
-    tracing::error!(
+    event!(
+        error,
         state = std::any::type_name::<T>(),
         "a handler asks for state the app was never given (App::state)"
     );
@@ -249,7 +251,8 @@ impl<T: Clone + 'static> FromRequestParts for Extension<T> {
         match req.extensions().get::<T>() {
             Some(value) => Ok(Extension(value.clone())),
             None => {
-                tracing::error!(
+                event!(
+                    error,
                     extension = std::any::type_name::<T>(),
                     "a handler asks for a request extension no middleware set"
                 );

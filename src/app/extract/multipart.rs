@@ -7,6 +7,7 @@
 //! status, never a panic: 400 for broken framing, 413 past a limit, 415 for a body that is
 //! not `multipart/form-data`.
 
+use crate::app::logging::event;
 use std::fmt;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -272,7 +273,7 @@ impl Multipart {
             }
             Ok(None) => Ok(false),
             Err(err) => {
-                tracing::debug!(error = %err, "multipart body read failed");
+                event!(debug, error = %err, "multipart body read failed");
                 Err(MultipartError::new(
                     err.status_or_500(),
                     "Could not read the request body",

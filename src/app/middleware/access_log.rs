@@ -1,5 +1,6 @@
 //! `AccessLog`: one `tracing` event per request.
 
+use crate::app::logging::event;
 use std::time::Instant;
 
 use super::{Middleware, Next, RequestId, on_body_end};
@@ -58,7 +59,7 @@ impl Middleware for AccessLog {
                 let path = String::from_utf8_lossy(req.path()).into_owned();
                 let (status, request_id) = (resp.status().as_u16(), request_id.map(str::to_owned));
                 on_body_end(&mut resp, move |end| {
-                    tracing::info!(
+                    event!(info,
                         target: "nanoapi::access",
                         method,
                         path,
@@ -71,7 +72,7 @@ impl Middleware for AccessLog {
                     );
                 });
             }
-            tracing::info!(
+            event!(info,
                 target: "nanoapi::access",
                 method = %String::from_utf8_lossy(req.method_bytes()),
                 path = %String::from_utf8_lossy(req.path()),

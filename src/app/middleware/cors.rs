@@ -1,6 +1,7 @@
 //! `Cors`: Cross-Origin Resource Sharing, with the semantics of Starlette's `CORSMiddleware`
 //! (the type's documentation lists them and where they differ).
 
+use crate::app::logging::event;
 use std::fmt;
 
 use bytes::Bytes;
@@ -457,7 +458,7 @@ fn assert_token(what: &str, name: &str) {
 /// builder, or bytes of the request head, which the parser validated).
 fn set(headers: &mut HeaderList, name: impl Into<Bytes>, value: Bytes) {
     if let Err(err) = headers.insert(name, value) {
-        tracing::error!(error = %err, "CORS header refused");
+        event!(error, error = %err, "CORS header refused");
     }
 }
 

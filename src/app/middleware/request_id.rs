@@ -2,6 +2,7 @@
 //! readable by handlers as [`Extension<RequestId>`](crate::app::Extension) and sent back on the
 //! response.
 
+use crate::app::logging::event;
 use std::fmt;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::OnceLock;
@@ -175,7 +176,7 @@ impl Middleware for RequestIdMiddleware {
             let mut resp = next.run(req).await;
             // A request id is visible ASCII and the name a token: the field is valid.
             if let Err(err) = resp.headers_mut().insert(self.header.clone(), id.0) {
-                tracing::error!(error = %err, "request id header refused");
+                event!(error, error = %err, "request id header refused");
             }
             resp
         })

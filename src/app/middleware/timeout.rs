@@ -1,5 +1,6 @@
 //! `Timeout`: a deadline for the response head.
 
+use crate::app::logging::event;
 use std::time::Duration;
 
 use super::{Middleware, Next};
@@ -52,7 +53,7 @@ impl Middleware for Timeout {
             match timeout(self.duration, next.run(req)).await {
                 Ok(resp) => resp,
                 Err(_elapsed) => {
-                    tracing::warn!(
+                    event!(warn,
                         path = %String::from_utf8_lossy(req.path()),
                         timeout_ms = u64::try_from(self.duration.as_millis()).unwrap_or(u64::MAX),
                         "request timed out"

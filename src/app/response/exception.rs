@@ -1,5 +1,6 @@
 //! `HttpException`: an error answered as `{"detail": ...}`.
 
+use crate::app::logging::event;
 use std::fmt;
 
 use bytes::Bytes;
@@ -48,7 +49,7 @@ impl HttpException {
             .headers
             .append(Bytes::copy_from_slice(name.as_bytes()), value)
         {
-            tracing::error!(error = %err, "HttpException header refused");
+            event!(error, error = %err, "HttpException header refused");
         }
         self
     }
@@ -88,9 +89,9 @@ impl From<crate::Error> for HttpException {
     fn from(err: crate::Error) -> HttpException {
         let status = err.status_or_500();
         if status.is_client_error() {
-            tracing::debug!(error = %err, "a handler failed with a client error");
+            event!(debug, error = %err, "a handler failed with a client error");
         } else {
-            tracing::error!(error = %err, "a handler failed");
+            event!(error, error = %err, "a handler failed");
         }
         HttpException::new(status, status.reason().unwrap_or("Error"))
     }

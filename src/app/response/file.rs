@@ -3,6 +3,7 @@
 //!
 //! The design (why an extractor, the order of evaluation) is on [`FileResponse`].
 
+use crate::app::logging::event;
 use std::io;
 use std::path::Path;
 use std::pin::Pin;
@@ -204,7 +205,7 @@ impl FileResponse {
         let content_type = content_type.into();
         match check.append("Content-Type", content_type.clone()) {
             Ok(()) => self.content_type = content_type,
-            Err(err) => tracing::error!(error = %err, "response header refused"),
+            Err(err) => event!(error, error = %err, "response header refused"),
         }
         self
     }
@@ -568,7 +569,7 @@ impl Stream for FileChunks {
             }
             Err(err) => err,
         };
-        tracing::warn!(error = %err, "reading a file response failed; closing the connection");
+        event!(warn, error = %err, "reading a file response failed; closing the connection");
         this.offset = this.end;
         Poll::Ready(Some(Err(err)))
     }

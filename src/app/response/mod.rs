@@ -7,6 +7,7 @@ mod redirect;
 mod sse;
 mod stream;
 
+use crate::app::logging::event;
 use std::cell::RefCell;
 
 use bytes::Bytes;
@@ -179,7 +180,7 @@ impl<T: Serialize + ApiSchema> IntoResponse for Json<T> {
         match json_bytes(&self.0) {
             Ok(body) => Response::json_bytes(StatusCode::OK, body),
             Err(err) => {
-                tracing::error!(error = %err, "a response body failed to serialize");
+                event!(error, error = %err, "a response body failed to serialize");
                 HttpException::internal_server_error().into_response()
             }
         }

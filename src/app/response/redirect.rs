@@ -1,5 +1,6 @@
 //! `Redirect`: 301/302/303/307/308 with a `Location`.
 
+use crate::app::logging::event;
 use bytes::Bytes;
 
 use super::IntoResponse;
@@ -70,7 +71,7 @@ impl IntoResponse for Redirect {
         match resp.header("location", self.location) {
             Ok(resp) => resp,
             Err(err) => {
-                tracing::error!(error = %err, "redirect Location refused");
+                event!(error, error = %err, "redirect Location refused");
                 Response::empty(StatusCode::INTERNAL_SERVER_ERROR)
             }
         }

@@ -1,5 +1,6 @@
 //! `StreamingResponse`: a body produced over time, sent chunked as it is produced.
 
+use crate::app::logging::event;
 use std::error::Error as StdError;
 use std::io;
 use std::pin::Pin;
@@ -141,7 +142,7 @@ pub(super) fn set_header(headers: &mut HeaderList, name: &str, value: Bytes, rep
         headers.append(name, value)
     };
     if let Err(err) = res {
-        tracing::error!(error = %err, "response header refused");
+        event!(error, error = %err, "response header refused");
     }
 }
 
@@ -149,7 +150,7 @@ pub(super) fn set_header(headers: &mut HeaderList, name: &str, value: Bytes, rep
 /// close.
 pub(super) fn stream_error(err: impl Into<Box<dyn StdError + Send + Sync>>) -> io::Error {
     let err = io::Error::other(err);
-    tracing::warn!(error = %err, "a streamed response body failed; closing the connection");
+    event!(warn, error = %err, "a streamed response body failed; closing the connection");
     err
 }
 
