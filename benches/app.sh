@@ -215,10 +215,14 @@ PEERS_MANIFEST=benches/peers/Cargo.toml
 ACTIX=""; AXUM=""
 if [[ -z ${NO_BUILD:-} ]]; then
     log "building peers (actix_app, axum_app) ..."
-    if cargo build --release --manifest-path "$PEERS_MANIFEST" --bin actix_app --bin axum_app \
+    # Two builds: axum_app without the `actix` feature (see benches/peers/Cargo.toml).
+    if cargo build --release --manifest-path "$PEERS_MANIFEST" --bin axum_app \
+        --message-format=json-render-diagnostics > "$TMP/peers.json"; then
+        AXUM=$(artifact axum_app < "$TMP/peers.json")
+    fi
+    if cargo build --release --manifest-path "$PEERS_MANIFEST" --features actix --bin actix_app \
         --message-format=json-render-diagnostics > "$TMP/peers.json"; then
         ACTIX=$(artifact actix_app < "$TMP/peers.json")
-        AXUM=$(artifact axum_app < "$TMP/peers.json")
     fi
 else
     PEERS_BIN=${CARGO_TARGET_DIR:-benches/peers/target}/release

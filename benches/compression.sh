@@ -167,10 +167,13 @@ interop_venv compression 'brotli>=1.1,<2' 'zstandard>=0.22,<1'
 PEERS_MANIFEST=benches/peers/Cargo.toml
 if [[ -z ${NO_BUILD:-} ]]; then
     log "building peers (actix_compress, axum_compress) and nanoapi's compression example ..."
-    cargo build --release --manifest-path "$PEERS_MANIFEST" --bin actix_compress --bin axum_compress \
+    # Two builds: axum_compress without the `actix` feature (see benches/peers/Cargo.toml).
+    cargo build --release --manifest-path "$PEERS_MANIFEST" --bin axum_compress \
+        --message-format=json-render-diagnostics > "$TMP/peers.json" || true
+    AXUM=$(artifact axum_compress < "$TMP/peers.json")
+    cargo build --release --manifest-path "$PEERS_MANIFEST" --features actix --bin actix_compress \
         --message-format=json-render-diagnostics > "$TMP/peers.json" || true
     ACTIX=$(artifact actix_compress < "$TMP/peers.json")
-    AXUM=$(artifact axum_compress < "$TMP/peers.json")
     cargo build --release --features compression --example compression \
         --message-format=json-render-diagnostics > "$TMP/nanoapi.json" || true
     NANOAPI=$(artifact compression < "$TMP/nanoapi.json")

@@ -18,7 +18,9 @@ use nanoapi::server::{Options, Request, ResponseWriter, ServerHandle};
 use tokio::net::TcpStream;
 
 /// `/echo`: the body back; `/cookie`: the `Cookie` field; `/slow`: 200 ms then `slow`;
-/// `/big`: 1 MB; `/trailers`: a streamed body and two trailer fields; `/request-trailers`: the
+/// `/big`: 1 MB; `/stream`: a body streamed in three chunks; `/fail`: an error before any
+/// response; `/abort`: a streamed body dropped halfway; `/trailers`: a streamed body and two
+/// trailer fields; `/request-trailers`: the
 /// body's length and the request's trailer fields; anything else `hello`.
 async fn dispatch(_: &(), req: &mut Request, w: &mut ResponseWriter) -> nanoapi::Result<()> {
     match req.path() {
@@ -50,6 +52,23 @@ async fn dispatch(_: &(), req: &mut Request, w: &mut ResponseWriter) -> nanoapi:
                 .collect();
             let answer = format!("{} bytes; {}", body.len(), trailers.join(","));
             w.send(Response::text(StatusCode::OK, answer)).await
+        }
+        b"/stream" => {
+            let chunks = ["one ", "two ", "three"].map(|c| Ok(Bytes::from_static(c.as_bytes())));
+            let body = nanoapi::http::Body::stream(futures_util::stream::iter(chunks));
+            w.send(Response::from_parts(
+                StatusCode::OK,
+                Default::default(),
+                body,
+            ))
+            .await
+        }
+        b"/fail" => Err(nanoapi::Error::new("the dispatcher failed")),
+        b"/abort" => {
+            let mut body = w.start_chunked(Response::new(StatusCode::OK)).await?;
+            body.send(Bytes::from_static(b"half")).await?;
+            // Dropped unfinished: the client must not take "half" for the whole body.
+            Ok(())
         }
         b"/trailers" => {
             let mut body = w.start_chunked(Response::new(StatusCode::OK)).await?;
@@ -419,6 +438,92 @@ fn tls_alpn_chooses_http2() {
             let mut response = Vec::new();
             let _ = stream.read_to_end(&mut response).await;
             assert!(response.starts_with(b"HTTP/1.1 200 OK\r\n"), "{backend:?}");
+        });
+        server.shutdown_blocking();
+    }
+}
+
+/// What the runtime answers itself over HTTP/2 as over HTTP/1.1: static routes from the cache
+/// (no dispatcher), the dispatcher's errors, heads HTTP/1.1's limits refuse; a streamed body
+/// arrives whole, and one its dispatcher abandons ends in a reset, not in a short body.
+#[test]
+fn the_runtime_answers_static_routes_errors_and_aborts_over_http2() {
+    for backend in common::backends() {
+        let options = Options::default()
+            .port(0)
+            .workers(1)
+            .backend(backend)
+            .static_response(
+                "GET",
+                "/static",
+                Response::text(StatusCode::OK, "from the cache")
+                    .header("x-from", "cache")
+                    .unwrap(),
+            );
+        let server = nanoapi::serve(options, (), dispatch).unwrap();
+        let addr = server.local_addr();
+        runtime().block_on(async {
+            let client = connect(addr).await;
+            let (parts, body) = fetch(&client, get("/static"), None).await;
+            assert_eq!(parts.status, 200, "{backend:?}");
+            assert_eq!(body, "from the cache");
+            assert_eq!(parts.headers["x-from"], "cache");
+            assert_eq!(parts.headers["content-length"], "14");
+            assert!(parts.headers.contains_key("date"));
+            let head = http::Request::head("http://localhost/static")
+                .body(())
+                .unwrap();
+            let (parts, body) = fetch(&client, head, None).await;
+            assert_eq!(parts.headers["content-length"], "14", "{backend:?}");
+            assert!(body.is_empty());
+
+            let (parts, body) = fetch(&client, get("/stream"), None).await;
+            assert_eq!(parts.status, 200, "{backend:?}");
+            assert!(parts.headers.get("content-length").is_none());
+            assert_eq!(body, "one two three");
+
+            let (parts, _) = fetch(&client, get("/fail"), None).await;
+            assert_eq!(parts.status, 500, "{backend:?}");
+
+            // 101 fields pass the codec (its limit is on bytes) but not HTTP/1.1's count.
+            let mut many = http::Request::get("http://localhost/");
+            for i in 0..101 {
+                many = many.header(format!("x-field-{i}"), "1");
+            }
+            let (parts, _) = fetch(&client, many.body(()).unwrap(), None).await;
+            assert_eq!(parts.status, 431, "{backend:?}");
+
+            let mut ready = client.clone().ready().await.unwrap();
+            let (response, _) = ready.send_request(get("/abort"), true).unwrap();
+            // The reset may overtake the head on the client's side: either way it is seen.
+            let outcome = match response.await {
+                Ok(response) => {
+                    let mut recv = response.into_body();
+                    let mut outcome = Ok(Vec::new());
+                    while let Some(data) = recv.data().await {
+                        match data {
+                            Ok(data) => outcome.as_mut().unwrap().extend_from_slice(&data),
+                            Err(err) => {
+                                outcome = Err(err);
+                                break;
+                            }
+                        }
+                    }
+                    outcome
+                }
+                Err(err) => Err(err),
+            };
+            let err = outcome.expect_err("an abandoned body must end in a reset");
+            assert_eq!(
+                err.reason(),
+                Some(h2::Reason::INTERNAL_ERROR),
+                "{backend:?}"
+            );
+
+            // The connection serves on after all of that.
+            let (parts, body) = fetch(&client, get("/"), None).await;
+            assert_eq!(parts.status, 200, "{backend:?}");
+            assert_eq!(body, "hello");
         });
         server.shutdown_blocking();
     }

@@ -229,6 +229,26 @@ pub fn send_response(resp: &Response, ctx: &ResponseContext<'_>, out: &mut Bytes
     }
 }
 
+/// How HTTP/2 frames `resp`: the `content-length` to declare, if any, and what follows the
+/// head (the same decisions as [`send_response`] for an HTTP/1.1 keep-alive exchange; a body of
+/// unknown length is `Chunked`, which HTTP/2 sends as plain DATA frames).
+#[cfg(feature = "http2")]
+pub(crate) fn http2_framing(resp: &Response, head_request: bool) -> (Option<u64>, FramingKind) {
+    let ctx = ResponseContext {
+        version: Version::Http11,
+        keep_alive: true,
+        head_request,
+        date: &[0; DATE_VALUE_LENGTH],
+        server: None,
+    };
+    let plan = Plan::new(resp.status(), resp.body(), resp.headers(), &ctx);
+    let length = match plan.declared {
+        Declared::Length(n) => Some(n),
+        Declared::Nothing | Declared::Chunked => None,
+    };
+    (length, plan.kind)
+}
+
 /// Whether a `200 application/json` response to this request can go through
 /// [`send_fast_json_bytes`]: HTTP/1.1, keep-alive, not `HEAD`. The response must also have no
 /// header field besides its `Content-Type`, which the caller knows from where the response

@@ -208,6 +208,10 @@ pub(crate) struct PreparedResponse {
     status: StatusCode,
     /// Indexed by [`variant`]; each with the offset of its Date value.
     variants: [(Bytes, usize); 8],
+    /// The head (without `Date`) and body HTTP/2 sends, or why the response cannot be sent
+    /// over HTTP/2.
+    #[cfg(feature = "http2")]
+    http2: crate::Result<(::http::Response<()>, Bytes)>,
 }
 
 /// A date that cannot occur in a rendered head, to find where the Date value goes.
@@ -247,7 +251,32 @@ impl PreparedResponse {
         PreparedResponse {
             status: response.status(),
             variants,
+            #[cfg(feature = "http2")]
+            http2: http2_variant(response, server_header),
         }
+    }
+
+    /// Sends the response on an HTTP/2 stream, `Date` spliced in.
+    ///
+    /// # Errors
+    ///
+    /// The stream gone, or a field HTTP/2 cannot carry.
+    #[cfg(feature = "http2")]
+    pub(crate) fn send_http2(
+        &self,
+        stream: &crate::server::http2::StreamResponse,
+        head_request: bool,
+    ) -> crate::Result<()> {
+        let (head, body) = self
+            .http2
+            .as_ref()
+            .map_err(|err| crate::Error::new(err.to_string()))?;
+        let end = head_request || body.is_empty();
+        stream.send_prepared_head(head.clone(), end)?;
+        if end {
+            return Ok(());
+        }
+        stream.send_whole(body.clone())
     }
 
     /// The response's status.
@@ -269,6 +298,23 @@ impl PreparedResponse {
         out.extend_from_slice(bytes);
         out[start + offset..start + offset + DATE_VALUE_LENGTH].copy_from_slice(date);
     }
+}
+
+/// The HTTP/2 head and body of a static response.
+#[cfg(feature = "http2")]
+fn http2_variant(
+    response: &Response,
+    server_header: Option<&[u8]>,
+) -> crate::Result<(::http::Response<()>, Bytes)> {
+    let (length, _) = crate::http::encode::http2_framing(response, false);
+    let body = Bytes::copy_from_slice(response.body().as_slice().unwrap_or_default());
+    let head = crate::server::http2::response_head(
+        response.status(),
+        response.headers(),
+        length,
+        server_header,
+    )?;
+    Ok((head, body))
 }
 
 impl fmt::Debug for PreparedResponse {

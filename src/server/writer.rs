@@ -13,6 +13,8 @@ use nanoapi_executor::BufResult;
 use nanoapi_executor::future::first_of;
 
 use super::conn::{DynConn, ResponseProgress};
+#[cfg(feature = "http2")]
+use super::http2::StreamResponse;
 use super::{ShutdownSignal, Transport};
 use crate::error::{Error, Result};
 use crate::http::{
@@ -37,6 +39,10 @@ pub struct ResponseWriter {
     head_request: bool,
     /// The status sent, once sent.
     status: Option<StatusCode>,
+    /// The HTTP/2 stream the response goes to, for a request that came in one (the connection
+    /// then carries only the request).
+    #[cfg(feature = "http2")]
+    http2: Option<Rc<StreamResponse>>,
 }
 
 impl ResponseWriter {
@@ -47,6 +53,21 @@ impl ResponseWriter {
             version,
             head_request,
             status: None,
+            #[cfg(feature = "http2")]
+            http2: None,
+        }
+    }
+
+    /// The writer of an HTTP/2 stream's exchange: the response goes out as frames.
+    #[cfg(feature = "http2")]
+    pub(crate) fn for_http2(
+        conn: Rc<DynConn>,
+        head_request: bool,
+        stream: Rc<StreamResponse>,
+    ) -> ResponseWriter {
+        ResponseWriter {
+            http2: Some(stream),
+            ..ResponseWriter::new(conn, Version::Http11, head_request)
         }
     }
 
@@ -58,6 +79,10 @@ impl ResponseWriter {
     /// from a streamed body (the connection is then aborted).
     pub async fn send(&mut self, resp: Response) -> Result<()> {
         self.check_unsent()?;
+        #[cfg(feature = "http2")]
+        if let Some(stream) = self.http2.clone() {
+            return self.send_http2(&stream, resp).await;
+        }
         let framing = self.encode_head(&resp);
         if framing.streams_body() {
             let events = is_event_stream(&resp);
@@ -72,7 +97,10 @@ impl ResponseWriter {
             } else {
                 None
             };
-            return self.stream_body(framing, stream, drain).await;
+            self.set_progress(ResponseProgress::Streaming {
+                keep_alive_after: framing.keep_alive_after,
+            });
+            return self.stream_body(framing.kind, stream, drain).await;
         }
         self.set_progress(ResponseProgress::Sent {
             keep_alive_after: framing.keep_alive_after,
@@ -90,6 +118,10 @@ impl ResponseWriter {
     ///
     /// A transport failure or the write-stall timeout.
     pub async fn flush(&mut self) -> Result<()> {
+        #[cfg(feature = "http2")]
+        if let Some(stream) = &self.http2 {
+            return stream.flush().await;
+        }
         self.conn.flush_dyn().await
     }
 
@@ -103,6 +135,16 @@ impl ResponseWriter {
         self.check_unsent()?;
         let (status, headers, _) = head.into_parts();
         let head = Response::from_parts(status, headers, Body::stream(futures_empty()));
+        #[cfg(feature = "http2")]
+        if let Some(stream) = self.http2.clone() {
+            let kind = self.send_http2_head(&stream, &head)?;
+            return Ok(ChunkedBody {
+                writer: self,
+                kind,
+                finished: false,
+                pending_flush: None,
+            });
+        }
         let framing = self.encode_head(&head);
         let keep_alive_after = framing.keep_alive_after;
         self.set_progress(if framing.streams_body() {
@@ -134,6 +176,10 @@ impl ResponseWriter {
             ));
         }
         self.check_unsent()?;
+        #[cfg(feature = "http2")]
+        if self.http2.is_some() {
+            return Err(Error::new("an HTTP/2 stream cannot be upgraded"));
+        }
         self.encode_head(&resp);
         self.set_progress(ResponseProgress::Upgraded);
         self.conn.flush_dyn().await?;
@@ -184,25 +230,76 @@ impl ResponseWriter {
         send_response(resp, &ctx, &mut self.conn.out())
     }
 
+    /// [`send`](ResponseWriter::send) on an HTTP/2 stream.
+    #[cfg(feature = "http2")]
+    async fn send_http2(&mut self, stream: &StreamResponse, resp: Response) -> Result<()> {
+        let kind = self.send_http2_head(stream, &resp)?;
+        let events = is_event_stream(&resp);
+        let (_, _, body) = resp.into_parts();
+        match (kind, body) {
+            (FramingKind::None | FramingKind::Length(0), _) => Ok(()),
+            (FramingKind::Length(_), Body::Bytes(bytes)) => stream.send_whole(bytes),
+            (FramingKind::Length(_), Body::Static(bytes)) => {
+                stream.send_whole(Bytes::from_static(bytes))
+            }
+            (_, Body::Stream(body) | Body::SizedStream { stream: body, .. }) => {
+                let drain = if events {
+                    self.conn.shutdown_signal().cloned()
+                } else {
+                    None
+                };
+                self.stream_body(kind, body, drain).await
+            }
+            (_, Body::Empty | Body::Bytes(_) | Body::Static(_)) => {
+                unreachable!("a body in memory has a length")
+            }
+        }
+    }
+
+    /// Sends `resp`'s head on an HTTP/2 stream (ending the stream when no body follows) and
+    /// records the response as started; what follows the head.
+    #[cfg(feature = "http2")]
+    fn send_http2_head(&mut self, stream: &StreamResponse, resp: &Response) -> Result<FramingKind> {
+        self.status = Some(resp.status());
+        self.conn.exchange.borrow_mut().start_response();
+        let (length, kind) = crate::http::encode::http2_framing(resp, self.head_request);
+        let ends = matches!(kind, FramingKind::None | FramingKind::Length(0));
+        let sent = stream.send_head(
+            resp.status(),
+            resp.headers(),
+            length,
+            self.conn.server_header(),
+            ends,
+        );
+        // HTTP/2 ends each response with its stream: the connection goes on either way.
+        self.set_progress(if ends || matches!(kind, FramingKind::Length(_)) {
+            ResponseProgress::Sent {
+                keep_alive_after: true,
+            }
+        } else {
+            ResponseProgress::Streaming {
+                keep_alive_after: true,
+            }
+        });
+        sent.map(|()| kind)
+    }
+
     async fn stream_body(
         &mut self,
-        framing: Framing,
+        kind: FramingKind,
         mut stream: crate::http::BodyStream,
         drain: Option<ShutdownSignal>,
     ) -> Result<()> {
-        self.set_progress(ResponseProgress::Streaming {
-            keep_alive_after: framing.keep_alive_after,
-        });
         let mut body = ChunkedBody {
             writer: self,
-            kind: framing.kind,
+            kind,
             finished: false,
             pending_flush: None,
         };
         // A sized stream must yield exactly its declared length: anything else would
         // desynchronise the peer, so the connection is aborted (the early returns drop `body`
         // unfinished).
-        let mut left = match framing.kind {
+        let mut left = match kind {
             FramingKind::SizedStream(len) => Some(len),
             _ => None,
         };
@@ -282,7 +379,7 @@ impl ChunkedBody<'_> {
     ///
     /// A transport failure (the peer went away); the connection is then aborted.
     pub async fn send(&mut self, chunk: Bytes) -> Result<()> {
-        self.queue(&chunk);
+        self.queue(chunk);
         self.flush().await
     }
 
@@ -292,6 +389,12 @@ impl ChunkedBody<'_> {
     ///
     /// A transport failure; the connection is then aborted.
     pub async fn flush(&mut self) -> Result<()> {
+        #[cfg(feature = "http2")]
+        let res = match &self.writer.http2 {
+            Some(stream) => stream.flush().await,
+            None => self.writer.conn.flush_dyn().await,
+        };
+        #[cfg(not(feature = "http2"))]
         let res = self.writer.conn.flush_dyn().await;
         if res.is_err() {
             self.writer.set_progress(ResponseProgress::Aborted);
@@ -351,6 +454,22 @@ impl ChunkedBody<'_> {
     /// Queues the end of the body (with `trailers` in chunked framing) and records the
     /// response as complete.
     fn end(&mut self, trailers: Option<&HeaderList>) {
+        self.queue_end(trailers);
+        self.finished = true;
+        if let ResponseProgress::Streaming { keep_alive_after } = self.writer.progress() {
+            self.writer
+                .set_progress(ResponseProgress::Sent { keep_alive_after });
+        }
+    }
+
+    fn queue_end(&mut self, trailers: Option<&HeaderList>) {
+        #[cfg(feature = "http2")]
+        if let Some(stream) = &self.writer.http2 {
+            if self.kind != FramingKind::None {
+                stream.queue_end(trailers);
+            }
+            return;
+        }
         if self.kind == FramingKind::Chunked {
             match trailers {
                 Some(trailers) if !trailers.is_empty() => {
@@ -359,18 +478,20 @@ impl ChunkedBody<'_> {
                 _ => encode_last_chunk(&mut self.writer.conn.out()),
             }
         }
-        self.finished = true;
-        if let ResponseProgress::Streaming { keep_alive_after } = self.writer.progress() {
-            self.writer
-                .set_progress(ResponseProgress::Sent { keep_alive_after });
-        }
     }
 
-    fn queue(&mut self, chunk: &[u8]) {
+    fn queue(&mut self, chunk: Bytes) {
+        #[cfg(feature = "http2")]
+        if let Some(stream) = &self.writer.http2 {
+            if self.kind != FramingKind::None {
+                stream.queue(chunk);
+            }
+            return;
+        }
         match self.kind {
-            FramingKind::Chunked => encode_chunk(&mut self.writer.conn.out(), chunk),
+            FramingKind::Chunked => encode_chunk(&mut self.writer.conn.out(), &chunk),
             FramingKind::CloseDelimited | FramingKind::SizedStream(_) => {
-                self.writer.conn.out().extend_from_slice(chunk)
+                self.writer.conn.out().extend_from_slice(&chunk)
             }
             // HEAD, 204, 304: the head went out, the body does not.
             FramingKind::None | FramingKind::Length(_) => {}
@@ -392,7 +513,7 @@ impl futures_sink::Sink<Bytes> for ChunkedBody<'_> {
     }
 
     fn start_send(mut self: Pin<&mut Self>, chunk: Bytes) -> Result<()> {
-        self.queue(&chunk);
+        self.queue(chunk);
         Ok(())
     }
 
@@ -400,6 +521,14 @@ impl futures_sink::Sink<Bytes> for ChunkedBody<'_> {
         mut self: Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Result<()>> {
+        #[cfg(feature = "http2")]
+        if let Some(stream) = &self.writer.http2
+            && self.pending_flush.is_none()
+            && stream.has_queued()
+        {
+            let stream = stream.clone();
+            self.pending_flush = Some(Box::pin(async move { stream.flush().await }));
+        }
         if self.pending_flush.is_none() && self.writer.conn.queued() > 0 {
             let conn = self.writer.conn.clone();
             self.pending_flush = Some(Box::pin(async move { conn.flush_dyn().await }));

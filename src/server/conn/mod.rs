@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::pin::{Pin, pin};
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use nanoapi_executor::future::{CatchUnwind, first_of, panic_message};
 use nanoapi_executor::time::coarse_now;
@@ -341,10 +341,10 @@ where
                 let entry = cache.lookup(head.method_bytes(&head_bytes), head.path(&head_bytes))?;
                 Some(entry.select(|| head.header_all(&head_bytes, b"accept-encoding")))
             });
-        let started = metrics.map(|_| Instant::now());
         if let Some(prepared) = prepared {
-            if let (Some(metrics), Some(started)) = (metrics, started) {
-                metrics.request_completed(prepared.status(), started.elapsed());
+            if let Some(metrics) = metrics {
+                // Answered from memory: no time to speak of.
+                metrics.request_completed(prepared.status(), Duration::ZERO);
             }
             prepared.append(
                 version,
@@ -373,39 +373,7 @@ where
         let dyn_conn: Rc<DynConn> = conn.clone();
         let mut req = Request::new(std::mem::take(&mut head), head_bytes, dyn_conn.clone());
         let mut writer = ResponseWriter::new(dyn_conn, version, is_head);
-        let outcome = CatchUnwind::new(dispatch.dispatch(ctx, &mut req, &mut writer)).await;
-        let panicked = outcome.is_err();
-        match outcome {
-            Ok(Ok(())) if writer.is_sent() => {}
-            Ok(Ok(())) => {
-                log::error!("dispatch returned without sending a response");
-                writer
-                    .send(error_response(StatusCode::INTERNAL_SERVER_ERROR))
-                    .await?;
-            }
-            Ok(Err(err)) if !writer.is_sent() => {
-                let status = err.status_or_500();
-                if status.is_server_error() {
-                    log::error!("dispatch failed: {err}");
-                }
-                writer.send(error_response(status)).await?;
-            }
-            Ok(Err(err)) => log::error!("dispatch failed after its response: {err}"),
-            Err(panic) => {
-                log::error!(
-                    "dispatch panicked: {}",
-                    panic_message(&*panic).unwrap_or("(non-string panic payload)")
-                );
-                if !writer.is_sent() {
-                    writer
-                        .send(error_response(StatusCode::INTERNAL_SERVER_ERROR))
-                        .await?;
-                }
-            }
-        }
-        if let (Some(metrics), Some(started), Some(status)) = (metrics, started, writer.status()) {
-            metrics.request_completed(status, started.elapsed());
-        }
+        let panicked = dispatch_exchange(ctx, dispatch, &mut req, &mut writer, metrics).await?;
         let next = conn.exchange.borrow().next(panicked);
         let carry_on = match next {
             Next::KeepAlive => true,
@@ -429,6 +397,54 @@ where
     spare_buffers::give_back_head(head);
     conn.flush().await?;
     Ok(true)
+}
+
+/// Runs the dispatcher on one exchange and makes sure the request is answered: a dispatcher
+/// that returned without a response, failed before one or panicked gets a runtime error
+/// response (500, or the error's status) sent for it; the metrics hook hears of the response.
+/// Whether the dispatcher panicked.
+pub(crate) async fn dispatch_exchange<C, D: Dispatch<C>>(
+    ctx: &C,
+    dispatch: &D,
+    req: &mut Request,
+    writer: &mut ResponseWriter,
+    metrics: Option<&dyn Metrics>,
+) -> Result<bool> {
+    let started = metrics.map(|_| Instant::now());
+    let outcome = CatchUnwind::new(dispatch.dispatch(ctx, req, writer)).await;
+    let panicked = outcome.is_err();
+    match outcome {
+        Ok(Ok(())) if writer.is_sent() => {}
+        Ok(Ok(())) => {
+            log::error!("dispatch returned without sending a response");
+            writer
+                .send(error_response(StatusCode::INTERNAL_SERVER_ERROR))
+                .await?;
+        }
+        Ok(Err(err)) if !writer.is_sent() => {
+            let status = err.status_or_500();
+            if status.is_server_error() {
+                log::error!("dispatch failed: {err}");
+            }
+            writer.send(error_response(status)).await?;
+        }
+        Ok(Err(err)) => log::error!("dispatch failed after its response: {err}"),
+        Err(panic) => {
+            log::error!(
+                "dispatch panicked: {}",
+                panic_message(&*panic).unwrap_or("(non-string panic payload)")
+            );
+            if !writer.is_sent() {
+                writer
+                    .send(error_response(StatusCode::INTERNAL_SERVER_ERROR))
+                    .await?;
+            }
+        }
+    }
+    if let (Some(metrics), Some(started), Some(status)) = (metrics, started, writer.status()) {
+        metrics.request_completed(status, started.elapsed());
+    }
+    Ok(panicked)
 }
 
 /// The version to answer a request that could not be fully parsed in: the parser's, if it got

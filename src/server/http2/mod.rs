@@ -7,9 +7,11 @@
 //! [`Transport`].
 //!
 //! Each stream's request reaches the dispatcher as the same [`Request`](super::Request) an
-//! HTTP/1.1 request would be (`:authority` as `Host`, cookies joined into one field), through
-//! an in-memory HTTP/1.1 exchange; its response goes out as HEADERS and DATA frames within the
-//! client's flow-control window. The codec enforces RFC 9113's framing and stream-state rules
+//! HTTP/1.1 request would be (`:authority` as `Host`, cookies joined into one field; the head
+//! checked by the HTTP/1.1 parser's rules and limits), its DATA frames as the request body; the
+//! same [`ResponseWriter`](super::ResponseWriter) sends the response as HEADERS and DATA frames
+//! within the client's flow-control window (chunks of a streamed body as they come, trailers as
+//! trailing HEADERS). Static routes are answered from the static cache without the dispatcher. The codec enforces RFC 9113's framing and stream-state rules
 //! and the defences this module configures: at most [`Http2Options::max_concurrent_streams`]
 //! streams, header lists of at most [`Limits::max_head`](super::Limits::max_head) bytes
 //! (HPACK bombs and CONTINUATION floods stop there), a cap on streams the client resets before
@@ -18,9 +20,11 @@
 
 mod io;
 mod prefixed;
+mod respond;
 mod stream;
 
 pub(crate) use prefixed::Prefixed;
+pub(crate) use respond::{StreamResponse, response_head};
 
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
@@ -31,6 +35,7 @@ use bytes::Bytes;
 use nanoapi_executor::time::{Deadline, coarse_now, timeout};
 
 use self::io::TokioIo;
+use super::conn::ConnSettings;
 use super::{ConnOptions, Dispatch, Transport};
 use crate::error::{Error, Result};
 
@@ -127,6 +132,12 @@ where
         .shutdown
         .as_ref()
         .map(|signal| Box::pin(signal.raised()));
+    let shared = stream::StreamContext {
+        ctx,
+        dispatch,
+        options,
+        settings: Rc::new(ConnSettings::new(options)),
+    };
     let mut streams: Vec<Pin<Box<dyn Future<Output = ()> + '_>>> = Vec::new();
     poll_fn(|cx| {
         if let Some(raised) = &mut drain
@@ -140,7 +151,7 @@ where
         loop {
             match connection.poll_accept(cx) {
                 Poll::Ready(Some(Ok((request, respond)))) => {
-                    let served = stream::serve_stream(ctx, dispatch, options, request, respond);
+                    let served = stream::serve_stream(&shared, request, respond);
                     streams.push(Box::pin(served));
                 }
                 Poll::Ready(Some(Err(err))) => return Poll::Ready(Err(Error::new(err))),

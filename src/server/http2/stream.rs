@@ -1,110 +1,169 @@
-//! One HTTP/2 stream served by the HTTP/1.1 dispatcher: the request goes in as HTTP/1.1 bytes
-//! over an in-memory connection served by [`serve_connection`], the response comes out of
-//! [`ResponseParser`] as HEADERS and DATA frames.
-//!
-//! This keeps the `Dispatch` seam as it is (the dispatcher sees the same `Request` and
-//! `ResponseWriter`, with every HTTP/1.1 rule of the connection code: limits, `HEAD`, static
-//! responses, errors, panics), at the cost of encoding and parsing each exchange once more.
+//! One HTTP/2 stream served by the dispatcher: the request's head becomes a [`Request`] (its
+//! fields written once as an HTTP/1.1 head and parsed by the runtime's parser, so every rule
+//! and limit of HTTP/1.1 applies), its DATA frames the request body; the [`ResponseWriter`]
+//! sends the response as frames ([`StreamResponse`]).
 
-use std::future::poll_fn;
-use std::pin::pin;
+use std::cell::RefCell;
+use std::future::{Future, poll_fn};
+use std::io;
+use std::rc::Rc;
 use std::task::Poll;
 
+use ::http as http_types;
 use bytes::{BufMut, Bytes, BytesMut};
+use h2::RecvStream;
 use h2::server::SendResponse;
-use h2::{Reason, RecvStream, SendStream};
+use nanoapi_executor::BufResult;
 
-use crate::error::{Error, Result};
+use super::respond::{CONNECTION_SPECIFIC, StreamResponse, h2_error};
 use crate::http::{
-    HeaderList, ResponseEvent, ResponseHead, ResponseParser, StatusCode, encode_chunk,
+    self, HeaderList, RequestHead, Status, StatusCode, encode_chunk,
     encode_last_chunk_with_trailers,
 };
-use crate::server::duplex::{Duplex, duplex};
-use crate::server::{ConnOptions, Dispatch, Transport, serve_connection};
+use crate::server::conn::{
+    Addrs, Conn, ConnSettings, DynConn, ResponseProgress, dispatch_exchange, error_response,
+};
+use crate::server::{ConnOptions, Dispatch, MetricsHook, Request, ResponseWriter, Transport};
 
-/// Response bytes the in-memory connection buffers before the dispatcher waits for them to
-/// leave as DATA frames.
-const RESPONSE_BUFFER: usize = 64 * 1024;
+/// What every stream of one HTTP/2 connection shares.
+pub(super) struct StreamContext<'a, C, D> {
+    pub(super) ctx: &'a C,
+    pub(super) dispatch: &'a D,
+    pub(super) options: &'a ConnOptions,
+    pub(super) settings: Rc<ConnSettings>,
+}
 
-/// Header fields that belong to one HTTP/1.1 connection and have no meaning in HTTP/2
-/// (RFC 9113 §8.2.2): never copied between the two.
-const CONNECTION_SPECIFIC: [&str; 5] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "transfer-encoding",
-    "upgrade",
-];
-
-/// Serves one stream: `request` through `dispatch`, the answer to `respond`.
+/// Serves one stream: `request` through the static cache or the dispatcher, the answer to
+/// `respond`.
 pub(super) async fn serve_stream<C, D: Dispatch<C>>(
-    ctx: &C,
-    dispatch: &D,
-    options: &ConnOptions,
-    request: http::Request<RecvStream>,
-    mut respond: SendResponse<Bytes>,
+    shared: &StreamContext<'_, C, D>,
+    request: http_types::Request<RecvStream>,
+    respond: SendResponse<Bytes>,
 ) {
+    let options = shared.options;
     let (parts, body) = request.into_parts();
-    let is_head = parts.method == http::Method::HEAD;
     let has_body = !body.is_end_stream();
-    let length_known = parts.headers.contains_key(http::header::CONTENT_LENGTH);
-    let (client, server) = duplex(RESPONSE_BUFFER);
-    client.push(http1_head(&parts, has_body && !length_known));
-    if !has_body {
-        let _ = client.shutdown_write();
-    }
-    let outcome = {
-        let server = pin!(serve_connection(server, ctx, dispatch, options));
-        let response = pin!(forward_response(&client, &mut respond, is_head));
-        let mut request_body =
-            has_body.then(|| Box::pin(forward_body(body, &client, !length_known)));
-        let (mut server, mut response) = (Some(server), Some(response));
-        poll_fn(|cx| {
-            // The request body moves only while the response is not complete: a dispatcher
-            // that answered without reading it has had its say.
-            if let Some(body) = &mut request_body
-                && body.as_mut().poll(cx).is_ready()
-            {
-                request_body = None;
-            }
-            if let Some(fut) = &mut server
-                && fut.as_mut().poll(cx).is_ready()
-            {
-                server = None;
-            }
-            match &mut response {
-                Some(fut) => fut.as_mut().poll(cx),
-                None => Poll::Ready(Ok(())),
-            }
-        })
-        .await
+    let chunked = has_body
+        && !parts
+            .headers
+            .contains_key(http_types::header::CONTENT_LENGTH);
+    let head_bytes = http1_head(&parts, chunked);
+    let is_head = parts.method == http_types::Method::HEAD;
+    let response = Rc::new(StreamResponse::new(respond));
+    let limits = http::Limits {
+        max_target: options.limits.max_target,
+        max_head: options.limits.max_head,
+        max_headers: options.limits.max_headers,
     };
-    if let Err(err) = outcome {
+    let mut head = RequestHead::default();
+    let parsed = head.parse_into(&head_bytes, &limits);
+    if !matches!(parsed, Ok(Status::Complete(_))) {
+        // The codec let through what HTTP/1.1's rules refuse (a field value with a control
+        // character, a target too long, too many fields): the status HTTP/1.1 would give.
+        let status = match parsed {
+            Err(err) => StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST),
+            Ok(_) => StatusCode::BAD_REQUEST,
+        };
+        log::debug!("{:?}: bad HTTP/2 request: {status}", options.peer);
+        answer_error(&response, status, is_head, options);
+        return;
+    }
+    if !has_body
+        && let Some(cache) = options.static_cache.as_deref().filter(|c| !c.is_empty())
+        && let Some(entry) = cache.lookup(head.method_bytes(&head_bytes), head.path(&head_bytes))
+    {
+        let prepared = entry.select(|| head.header_all(&head_bytes, b"accept-encoding"));
+        if let Some(MetricsHook(metrics)) = &options.metrics {
+            metrics.request_completed(prepared.status(), std::time::Duration::ZERO);
+        }
+        if let Err(err) = prepared.send_http2(&response, is_head) {
+            log::debug!("HTTP/2 stream: {err}");
+        }
+        return;
+    }
+    let addrs = Addrs {
+        peer: options.peer,
+        local: options.local,
+    };
+    let body = StreamBody {
+        body: RefCell::new(Some(body)),
+        chunked,
+    };
+    let conn = Rc::new(Conn::new(body, shared.settings.clone(), addrs));
+    conn.exchange.borrow_mut().begin(
+        head.framing(),
+        false,
+        true,
+        options.limits.max_body,
+        options.limits.max_drain,
+    );
+    let conn: Rc<DynConn> = conn;
+    let mut req = Request::new(head, Bytes::from(head_bytes), conn.clone());
+    let mut writer = ResponseWriter::for_http2(conn.clone(), is_head, response.clone());
+    let metrics = options
+        .metrics
+        .as_ref()
+        .map(|MetricsHook(metrics)| &**metrics);
+    let settled = dispatch_exchange(shared.ctx, shared.dispatch, &mut req, &mut writer, metrics);
+    if let Err(err) = settled.await {
         log::debug!("HTTP/2 stream: {err}");
-        respond.send_reset(Reason::INTERNAL_ERROR);
+    }
+    // A streamed body stopped halfway (or never started): the client learns it from a reset.
+    let progress = conn.exchange.borrow().response_progress();
+    if !response.is_done() || !matches!(progress, ResponseProgress::Sent { .. }) {
+        response.reset();
+    }
+}
+
+/// Answers a request refused before the dispatcher with the runtime's error response.
+fn answer_error(
+    response: &StreamResponse,
+    status: StatusCode,
+    is_head: bool,
+    options: &ConnOptions,
+) {
+    let (status, fields, body) = error_response(status).into_parts();
+    let body = body.into_bytes().unwrap_or_default();
+    let end = is_head || body.is_empty();
+    let server = options.server_header.as_deref().map(str::as_bytes);
+    let sent = response
+        .send_head(status, &fields, Some(body.len() as u64), server, end)
+        .and_then(|()| {
+            if end {
+                Ok(())
+            } else {
+                response.send_whole(body)
+            }
+        });
+    if let Err(err) = sent {
+        log::debug!("HTTP/2 stream: {err}");
     }
 }
 
 /// The HTTP/1.1 head of an HTTP/2 request: the request line from `:method` and `:path`, `Host`
-/// from `:authority`, the fields (cookies joined as RFC 9113 §8.2.3 says), `chunked` framing
-/// when a body comes without a length, and `Connection: close` (one exchange per in-memory
-/// connection).
-fn http1_head(parts: &http::request::Parts, chunked: bool) -> Bytes {
+/// from `:authority`, the fields (cookies joined as RFC 9113 §8.2.3 says), and `chunked`
+/// framing when a body comes without a length.
+fn http1_head(parts: &http_types::request::Parts, chunked: bool) -> BytesMut {
     let mut head = BytesMut::with_capacity(256);
     head.put_slice(parts.method.as_str().as_bytes());
     head.put_u8(b' ');
     let target = match &parts.method {
-        &http::Method::CONNECT => parts.uri.authority().map_or("", |a| a.as_str()),
+        &http_types::Method::CONNECT => parts.uri.authority().map_or("", |a| a.as_str()),
         _ => parts.uri.path_and_query().map_or("/", |p| p.as_str()),
     };
     head.put_slice(target.as_bytes());
     head.put_slice(b" HTTP/1.1\r\n");
     let authority = parts.uri.authority().map(|a| a.as_str().as_bytes());
-    let host = authority.or_else(|| parts.headers.get(http::header::HOST).map(|h| h.as_bytes()));
+    let host = authority.or_else(|| {
+        parts
+            .headers
+            .get(http_types::header::HOST)
+            .map(|h| h.as_bytes())
+    });
     if let Some(host) = host {
         put_field(&mut head, b"host", host);
     }
-    let mut cookies = parts.headers.get_all(http::header::COOKIE).iter();
+    let mut cookies = parts.headers.get_all(http_types::header::COOKIE).iter();
     if let Some(first) = cookies.next() {
         head.put_slice(b"cookie: ");
         head.put_slice(first.as_bytes());
@@ -115,7 +174,7 @@ fn http1_head(parts: &http::request::Parts, chunked: bool) -> Bytes {
         head.put_slice(b"\r\n");
     }
     for (name, value) in &parts.headers {
-        // `expect`: the body is forwarded as it comes, so no interim response is wanted.
+        // `expect`: the body comes as it is sent, so no interim response is wanted.
         if matches!(name.as_str(), "host" | "cookie" | "expect" | "te")
             || CONNECTION_SPECIFIC.contains(&name.as_str())
         {
@@ -126,8 +185,8 @@ fn http1_head(parts: &http::request::Parts, chunked: bool) -> Bytes {
     if chunked {
         head.put_slice(b"transfer-encoding: chunked\r\n");
     }
-    head.put_slice(b"connection: close\r\n\r\n");
-    head.freeze()
+    head.put_slice(b"\r\n");
+    head
 }
 
 fn put_field(head: &mut BytesMut, name: &[u8], value: &[u8]) {
@@ -137,162 +196,96 @@ fn put_field(head: &mut BytesMut, name: &[u8], value: &[u8]) {
     head.put_slice(b"\r\n");
 }
 
-/// Sends the request's DATA frames into the in-memory connection (as chunks when `chunked`),
-/// giving the client window back as the connection takes them, then ends the request.
-async fn forward_body(mut body: RecvStream, client: &Duplex, chunked: bool) -> Result<()> {
-    while let Some(data) = body.data().await {
-        let data = data.map_err(h2_error)?;
-        let len = data.len();
-        if len == 0 {
-            continue;
-        }
-        let out = if chunked {
-            let mut out = BytesMut::new();
-            encode_chunk(&mut out, &data);
-            out
-        } else {
-            BytesMut::from(data)
-        };
-        let (sent, _) = client.send_all(out).await;
-        sent?;
-        body.flow_control()
-            .release_capacity(len)
-            .map_err(h2_error)?;
+/// The request body of a stream as the connection code reads a body: its DATA frames (as
+/// chunks when the request declared no length, then its trailing HEADERS as the trailer
+/// section), the client's window given back as each frame is taken.
+struct StreamBody {
+    /// `None` once the body has ended.
+    body: RefCell<Option<RecvStream>>,
+    chunked: bool,
+}
+
+impl StreamBody {
+    /// The next DATA frame's bytes, or `None` at the end of the body.
+    async fn next_data(&self) -> io::Result<Option<Bytes>> {
+        poll_fn(|cx| {
+            let mut slot = self.body.borrow_mut();
+            let Some(body) = slot.as_mut() else {
+                return Poll::Ready(Ok(None));
+            };
+            loop {
+                match body.poll_data(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(None) => return Poll::Ready(Ok(None)),
+                    Poll::Ready(Some(Err(err))) => return Poll::Ready(Err(io_error(err))),
+                    Poll::Ready(Some(Ok(data))) if data.is_empty() => {}
+                    Poll::Ready(Some(Ok(data))) => {
+                        let released = body.flow_control().release_capacity(data.len());
+                        return Poll::Ready(released.map(|()| Some(data)).map_err(io_error));
+                    }
+                }
+            }
+        })
+        .await
     }
-    if chunked {
-        // The last chunk, with the request's trailing HEADERS as its trailer section (checked
-        // as header fields are: the framing fields are left out).
+
+    /// The trailing HEADERS, once the DATA frames are over, as a last chunk.
+    async fn last_chunk(&self) -> io::Result<Bytes> {
+        let trailers = poll_fn(|cx| match self.body.borrow_mut().as_mut() {
+            Some(body) => body.poll_trailers(cx),
+            None => Poll::Ready(Ok(None)),
+        })
+        .await
+        .map_err(io_error)?;
+        // Checked as header fields are: the framing fields are left out.
         let mut fields = HeaderList::new();
-        for (name, value) in body.trailers().await.map_err(h2_error)?.iter().flatten() {
+        for (name, value) in trailers.iter().flatten() {
             if let Err(err) = fields.append(name.as_str().to_owned(), value.as_bytes().to_vec()) {
                 log::debug!("HTTP/2 request trailer {name} left out: {err}");
             }
         }
         let mut last = BytesMut::new();
         encode_last_chunk_with_trailers(&mut last, &fields);
-        let (sent, _) = client.send_all(last).await;
-        sent?;
+        Ok(last.freeze())
     }
-    client.shutdown_write()?;
-    Ok(())
 }
 
-/// Reads the in-memory connection's response and sends it on the stream: the head as
-/// HEADERS, the body as DATA within the client's flow-control window.
-async fn forward_response(
-    client: &Duplex,
-    respond: &mut SendResponse<Bytes>,
-    is_head: bool,
-) -> Result<()> {
-    let mut parser = ResponseParser::default();
-    parser.set_head_request(is_head);
-    let mut received = BytesMut::new();
-    let mut stream: Option<SendStream<Bytes>> = None;
-    loop {
-        let event = match parser.parse(&mut received).map_err(Error::new)? {
-            Some(event) => event,
+impl Transport for StreamBody {
+    type Chunk = Bytes;
+
+    async fn recv(&self) -> io::Result<Bytes> {
+        if self.body.borrow().is_none() {
+            return Ok(Bytes::new());
+        }
+        match self.next_data().await? {
+            Some(data) if self.chunked => {
+                let mut chunk = BytesMut::with_capacity(data.len() + 12);
+                encode_chunk(&mut chunk, &data);
+                Ok(chunk.freeze())
+            }
+            Some(data) => Ok(data),
             None => {
-                let chunk = client.recv().await?;
-                if chunk.is_empty() {
-                    return match parser.end_of_stream(&received).map_err(Error::new)? {
-                        Some(ResponseEvent::End) => end(stream.as_mut()),
-                        _ => Err(Error::new("the response ended early")),
-                    };
-                }
-                received.extend_from_slice(&chunk);
-                continue;
+                let last = if self.chunked {
+                    self.last_chunk().await?
+                } else {
+                    Bytes::new()
+                };
+                self.body.borrow_mut().take();
+                Ok(last)
             }
-        };
-        match event {
-            // An interim response (no `expect` is forwarded, so only a dispatcher's own).
-            ResponseEvent::Head(head) if head.status().as_u16() < 200 => {}
-            ResponseEvent::Head(head) => {
-                let empty = is_head || has_no_body(&head);
-                let sent = respond
-                    .send_response(http2_response(&head)?, empty)
-                    .map_err(h2_error)?;
-                if empty {
-                    return Ok(());
-                }
-                stream = Some(sent);
-            }
-            ResponseEvent::Data(data) => match stream.as_mut() {
-                Some(stream) => send_data(stream, data).await?,
-                None => return Err(Error::new("response data before its head")),
-            },
-            // Trailing HEADERS end the stream.
-            ResponseEvent::Trailers(fields) => match stream.as_mut() {
-                Some(stream) => {
-                    let fields = fields.iter().map(|(name, value)| (&name[..], &value[..]));
-                    return stream.send_trailers(header_map(fields)?).map_err(h2_error);
-                }
-                None => return Err(Error::new("response trailers before its head")),
-            },
-            ResponseEvent::End => return end(stream.as_mut()),
         }
     }
-}
 
-/// Whether the head says the body is empty (no DATA frame follows the HEADERS).
-fn has_no_body(head: &ResponseHead) -> bool {
-    matches!(
-        head.status(),
-        StatusCode::NO_CONTENT | StatusCode::NOT_MODIFIED
-    ) || head.header("content-length") == Some(b"0")
-}
-
-/// The HTTP/2 response for an HTTP/1.1 head: its status and fields, less the
-/// connection-specific ones.
-fn http2_response(head: &ResponseHead) -> Result<http::Response<()>> {
-    let mut response = http::Response::new(());
-    *response.status_mut() =
-        http::StatusCode::from_u16(head.status().as_u16()).map_err(Error::new)?;
-    *response.headers_mut() = header_map(head.headers())?;
-    Ok(response)
-}
-
-/// HTTP/2 header fields for HTTP/1.1 ones, less the connection-specific fields.
-fn header_map<'a>(
-    fields: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
-) -> Result<http::HeaderMap> {
-    let mut map = http::HeaderMap::new();
-    for (name, value) in fields {
-        let name = http::HeaderName::from_bytes(name).map_err(Error::new)?;
-        if CONNECTION_SPECIFIC.contains(&name.as_str()) {
-            continue;
-        }
-        let value = http::HeaderValue::from_bytes(value).map_err(Error::new)?;
-        map.append(name, value);
+    /// The response goes out through [`StreamResponse`]; nothing is written here.
+    fn send_all(&self, buf: BytesMut) -> impl Future<Output = BufResult<(), BytesMut>> {
+        std::future::ready((Ok(()), buf))
     }
-    Ok(map)
-}
 
-/// Sends `data` as the client's window allows.
-async fn send_data(stream: &mut SendStream<Bytes>, mut data: Bytes) -> Result<()> {
-    while !data.is_empty() {
-        stream.reserve_capacity(data.len());
-        let granted = poll_fn(|cx| stream.poll_capacity(cx)).await;
-        let granted = match granted {
-            Some(granted) => granted.map_err(h2_error)?,
-            None => return Err(Error::new("the stream closed while its response was sent")),
-        };
-        if granted == 0 {
-            continue;
-        }
-        let part = data.split_to(granted.min(data.len()));
-        stream.send_data(part, false).map_err(h2_error)?;
-    }
-    Ok(())
-}
-
-/// Ends the response's stream (an empty DATA frame with END_STREAM).
-fn end(stream: Option<&mut SendStream<Bytes>>) -> Result<()> {
-    match stream {
-        Some(stream) => stream.send_data(Bytes::new(), true).map_err(h2_error),
-        None => Err(Error::new("the response ended before its head")),
+    fn shutdown_write(&self) -> io::Result<()> {
+        Ok(())
     }
 }
 
-fn h2_error(err: h2::Error) -> Error {
-    Error::new(err.to_string())
+fn io_error(err: h2::Error) -> io::Error {
+    io::Error::other(h2_error(err))
 }
