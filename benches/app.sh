@@ -215,8 +215,8 @@ PEERS_MANIFEST=benches/peers/Cargo.toml
 ACTIX=""; AXUM=""
 if [[ -z ${NO_BUILD:-} ]]; then
     log "building peers (actix_app, axum_app) ..."
-    # Two builds: axum_app without the `actix` feature (see benches/peers/Cargo.toml).
-    if cargo build --release --manifest-path "$PEERS_MANIFEST" --bin axum_app \
+    # Two builds, each framework with its own feature only (see benches/peers/Cargo.toml).
+    if cargo build --release --manifest-path "$PEERS_MANIFEST" --features axum --bin axum_app \
         --message-format=json-render-diagnostics > "$TMP/peers.json"; then
         AXUM=$(artifact axum_app < "$TMP/peers.json")
     fi

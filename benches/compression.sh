@@ -167,8 +167,8 @@ interop_venv compression 'brotli>=1.1,<2' 'zstandard>=0.22,<1'
 PEERS_MANIFEST=benches/peers/Cargo.toml
 if [[ -z ${NO_BUILD:-} ]]; then
     log "building peers (actix_compress, axum_compress) and nanoapi's compression example ..."
-    # Two builds: axum_compress without the `actix` feature (see benches/peers/Cargo.toml).
-    cargo build --release --manifest-path "$PEERS_MANIFEST" --bin axum_compress \
+    # Two builds, each framework with its own feature only (see benches/peers/Cargo.toml).
+    cargo build --release --manifest-path "$PEERS_MANIFEST" --features axum --bin axum_compress \
         --message-format=json-render-diagnostics > "$TMP/peers.json" || true
     AXUM=$(artifact axum_compress < "$TMP/peers.json")
     cargo build --release --manifest-path "$PEERS_MANIFEST" --features actix --bin actix_compress \

@@ -92,7 +92,7 @@ fi
 PEERS_MANIFEST=benches/peers/Cargo.toml
 if [[ -z ${NO_BUILD:-} ]]; then
     log "building peers (tokio_echo, tungstenite_echo, axum_ws_echo, echo_load) ..."
-    cargo build --release --manifest-path "$PEERS_MANIFEST" --bins \
+    cargo build --release --manifest-path "$PEERS_MANIFEST" --features axum --bins \
         --message-format=json-render-diagnostics > "$TMP/peers.json" || die "building benches/peers failed"
     TOKIO_ECHO=$(artifact tokio_echo < "$TMP/peers.json")
     TUNGSTENITE_ECHO=$(artifact tungstenite_echo < "$TMP/peers.json")
