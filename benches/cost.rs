@@ -7,6 +7,10 @@
 //! backend (valgrind does not model io_uring): the client writes the request bytes, the server
 //! answers, the client reads the whole response. `cost.sh` runs each scenario under callgrind
 //! with 1 and with N+1 iterations and divides the difference by N, which cancels start-up.
+//!
+//! With the `http2` feature (as `cost.sh` builds it), `h2x16` is one HTTP/2 connection over the
+//! same duplex: each iteration, 16 `GET /plaintext` streams sent at once as raw HEADERS frames,
+//! every response read to its END_STREAM.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::process::ExitCode;
@@ -76,7 +80,7 @@ async fn dispatch(_: &(), req: &mut Request, w: &mut ResponseWriter) -> nanoapi:
         .await
 }
 
-const USAGE: &str = "usage: cost <parse|plaintext|static|pipelined16|chunked> <N>";
+const USAGE: &str = "usage: cost <parse|plaintext|static|pipelined16|chunked|h2x16> <N>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args()
@@ -95,6 +99,8 @@ fn main() -> ExitCode {
         "static" => exchange(PLAINTEXT, 1, n, true),
         "pipelined16" => exchange(PLAINTEXT, 16, n, false),
         "chunked" => exchange(CHUNKED, 1, n, false),
+        #[cfg(feature = "http2")]
+        "h2x16" => h2::streams(16, n),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::FAILURE;
@@ -165,4 +171,118 @@ fn exchange(request: &[u8], depth: usize, n: u64, cached: bool) {
             server.await.unwrap().unwrap();
         });
     run.unwrap();
+}
+
+/// The HTTP/2 scenario: a client that writes raw frames.
+#[cfg(feature = "http2")]
+mod h2 {
+    use std::rc::Rc;
+
+    use bytes::{Buf, BytesMut};
+    use nanoapi::executor::{Backend, Runtime, spawn_local};
+    use nanoapi::server::http2::{Http2Options, PREFACE, serve_http2};
+    use nanoapi::server::testing::{Duplex, duplex};
+    use nanoapi::server::{ConnOptions, Options, Transport};
+
+    const DATA: u8 = 0x0;
+    const HEADERS: u8 = 0x1;
+    const SETTINGS: u8 = 0x4;
+    const GOAWAY: u8 = 0x7;
+    const WINDOW_UPDATE: u8 = 0x8;
+    const END_STREAM: u8 = 0x1;
+    const END_HEADERS: u8 = 0x4;
+    const ACK: u8 = 0x1;
+
+    /// `GET http://localhost/plaintext` in HPACK from the static table only, nothing indexed
+    /// (so every request's block is the same bytes): `:method GET`, `:scheme http`, then
+    /// `:path` and `:authority` as literals without indexing.
+    const REQUEST_BLOCK: &[u8] = b"\x82\x86\x04\x0a/plaintext\x01\x09localhost";
+
+    fn frame(out: &mut BytesMut, kind: u8, flags: u8, stream: u32, payload: &[u8]) {
+        let len = u32::try_from(payload.len()).unwrap().to_be_bytes();
+        out.extend_from_slice(&len[1..]);
+        out.extend_from_slice(&[kind, flags]);
+        out.extend_from_slice(&stream.to_be_bytes());
+        out.extend_from_slice(payload);
+    }
+
+    /// `n` rounds of `streams` requests on one connection, each round's responses read whole
+    /// before the next round starts.
+    pub(super) fn streams(streams: u32, n: u64) {
+        let conn_options = Rc::new(ConnOptions::from_options(&Options::default()));
+        let run = Runtime::builder()
+            .backend(Backend::Poll)
+            .block_on(async move {
+                let (client, server) = duplex(1 << 20);
+                let server = spawn_local(async move {
+                    let http2 = Http2Options::default();
+                    serve_http2(server, &(), &super::dispatch, &conn_options, &http2).await
+                });
+                // The preface; windows large enough for every response of the run.
+                let mut out = BytesMut::from(PREFACE);
+                frame(&mut out, SETTINGS, 0, 0, &[0, 4, 0x7f, 0xff, 0xff, 0xff]);
+                frame(&mut out, WINDOW_UPDATE, 0, 0, &0x7fff_0000u32.to_be_bytes());
+                let mut reader = Reader::default();
+                let mut next_stream = 1;
+                for _ in 0..n {
+                    for _ in 0..streams {
+                        frame(
+                            &mut out,
+                            HEADERS,
+                            END_STREAM | END_HEADERS,
+                            next_stream,
+                            REQUEST_BLOCK,
+                        );
+                        next_stream += 2;
+                    }
+                    let (res, buf) = client.send_all(out).await;
+                    res.unwrap();
+                    out = buf;
+                    out.clear();
+                    let mut ended = 0;
+                    while ended < streams {
+                        ended += reader.next_ends(&client, &mut out).await;
+                    }
+                }
+                drop(client);
+                server.await.unwrap().unwrap();
+            });
+        run.unwrap();
+    }
+
+    /// The server's frames, as they arrive.
+    #[derive(Default)]
+    struct Reader {
+        received: BytesMut,
+    }
+
+    impl Reader {
+        /// Reads once and takes every whole frame: how many streams ended (END_STREAM on a
+        /// 200's HEADERS or on DATA). The server's SETTINGS get their ACK queued in `out`.
+        async fn next_ends(&mut self, client: &Duplex, out: &mut BytesMut) -> u32 {
+            let chunk = client.recv().await.unwrap();
+            assert!(!chunk.is_empty(), "the server closed the connection");
+            self.received.extend_from_slice(&chunk);
+            let mut ended = 0;
+            while self.received.len() >= 9 {
+                let head = &self.received[..9];
+                let len =
+                    usize::from(head[0]) << 16 | usize::from(head[1]) << 8 | usize::from(head[2]);
+                if self.received.len() < 9 + len {
+                    break;
+                }
+                let (kind, flags) = (head[3], head[4]);
+                match kind {
+                    DATA | HEADERS if flags & END_STREAM != 0 => ended += 1,
+                    DATA | HEADERS | WINDOW_UPDATE => {}
+                    SETTINGS if flags & ACK == 0 => frame(out, SETTINGS, ACK, 0, &[]),
+                    SETTINGS => {}
+                    GOAWAY => panic!("the server sent GOAWAY"),
+                    other => panic!("unexpected frame type {other}"),
+                }
+                self.received.advance(9 + len);
+            }
+            ended
+        }
+    }
 }

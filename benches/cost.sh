@@ -21,7 +21,9 @@ baseline=benches/cost.baseline
 tolerance=5 # percent
 
 command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind; }
-bin=$(cargo bench --bench cost --no-run --locked --message-format=json 2>/dev/null |
+# Built with `http2` for the h2x16 scenario (the HTTP/1.1 scenarios then also count the
+# writer's check for an HTTP/2 stream: a branch on a `None`).
+bin=$(cargo bench --bench cost --features http2 --no-run --locked --message-format=json 2>/dev/null |
     sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1)
 [ -x "$bin" ] || { echo "cost: could not build benches/cost.rs" >&2; exit 1; }
 tmp=$(mktemp -d)
@@ -42,7 +44,7 @@ failed=0
 # Instruction counts depend a little on the CPU (glibc and memchr pick their routines by it).
 echo "cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)"
 printf '%-12s %14s %10s %14s %10s\n' scenario instructions baseline allocations baseline
-for scenario in parse plaintext static pipelined16 chunked; do
+for scenario in parse plaintext static pipelined16 chunked h2x16; do
     read -r ir1 al1 <<<"$(measure "$scenario" 1)"
     read -r irn aln <<<"$(measure "$scenario" $((n + 1)))"
     ir=$(awk -v a="$ir1" -v b="$irn" -v n="$n" 'BEGIN { printf "%.0f", (b - a) / n }')

@@ -658,6 +658,13 @@ impl HeaderList {
         }
     }
 
+    /// The fields in order, as the buffers that hold them (for a consumer that can share
+    /// them rather than copy: HTTP/2's header values).
+    #[cfg(feature = "http2")]
+    pub(crate) fn iter_shared(&self) -> impl ExactSizeIterator<Item = (&Bytes, &Bytes)> {
+        self.fields.iter().map(|field| (&field.name, &field.value))
+    }
+
     /// Whether a `Server` field is present.
     pub(crate) fn has_server(&self) -> bool {
         self.flags & HAS_SERVER != 0

@@ -308,11 +308,12 @@ fn http2_variant(
 ) -> crate::Result<(::http::Response<()>, Bytes)> {
     let (length, _) = crate::http::encode::http2_framing(response, false);
     let body = Bytes::copy_from_slice(response.body().as_slice().unwrap_or_default());
+    let server = crate::server::http2::server_value(server_header);
     let head = crate::server::http2::response_head(
         response.status(),
         response.headers(),
         length,
-        server_header,
+        server.as_ref().filter(|_| !response.headers().has_server()),
     )?;
     Ok((head, body))
 }

@@ -264,13 +264,7 @@ impl ResponseWriter {
         self.conn.exchange.borrow_mut().start_response();
         let (length, kind) = crate::http::encode::http2_framing(resp, self.head_request);
         let ends = matches!(kind, FramingKind::None | FramingKind::Length(0));
-        let sent = stream.send_head(
-            resp.status(),
-            resp.headers(),
-            length,
-            self.conn.server_header(),
-            ends,
-        );
+        let sent = stream.send_head(resp.status(), resp.headers(), length, ends);
         // HTTP/2 ends each response with its stream: the connection goes on either way.
         self.set_progress(if ends || matches!(kind, FramingKind::Length(_)) {
             ResponseProgress::Sent {

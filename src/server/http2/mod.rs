@@ -24,7 +24,7 @@ mod respond;
 mod stream;
 
 pub(crate) use prefixed::Prefixed;
-pub(crate) use respond::{StreamResponse, response_head};
+pub(crate) use respond::{StreamResponse, response_head, server_value};
 
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
@@ -137,6 +137,7 @@ where
         dispatch,
         options,
         settings: Rc::new(ConnSettings::new(options)),
+        server: server_value(options.server_header.as_deref().map(str::as_bytes)),
     };
     let mut streams: Vec<Pin<Box<dyn Future<Output = ()> + '_>>> = Vec::new();
     poll_fn(|cx| {

@@ -14,6 +14,9 @@ use h2::{Reason, SendStream};
 use crate::error::{Error, Result};
 use crate::http::{HeaderList, StatusCode, http_date};
 
+/// The bytes of a `Date` value.
+type DateBytes = [u8; crate::http::DATE_VALUE_LENGTH];
+
 /// Header fields that belong to one HTTP/1.1 connection and have no meaning in HTTP/2
 /// (RFC 9113 §8.2.2): never sent on a stream.
 pub(super) const CONNECTION_SPECIFIC: [&str; 5] = [
@@ -27,6 +30,8 @@ pub(super) const CONNECTION_SPECIFIC: [&str; 5] = [
 /// One stream's response as the writer sends it.
 pub(crate) struct StreamResponse {
     state: RefCell<State>,
+    /// The server's `Server` value, shared by the connection's streams.
+    server: Option<http::HeaderValue>,
 }
 
 enum State {
@@ -53,34 +58,37 @@ enum End {
 }
 
 impl StreamResponse {
-    pub(crate) fn new(respond: SendResponse<Bytes>) -> StreamResponse {
+    /// The response to `respond`, with `server` as the `Server` field of heads that have none.
+    pub(crate) fn new(respond: SendResponse<Bytes>, server: Option<http::HeaderValue>) -> Self {
         StreamResponse {
             state: RefCell::new(State::Unsent(respond)),
+            server,
         }
     }
 
-    /// Sends the head: `status`, the `Date`, `server` unless `fields` has its own, `fields`
-    /// less the connection-specific ones, and `content-length` when `length` is known. `end`
-    /// when no body follows.
+    /// Sends the head: `status`, the `Date`, the server's `Server` unless `fields` has its
+    /// own, `fields` less the connection-specific ones, and `content-length` when `length` is
+    /// known. `end` when no body follows.
     ///
     /// # Errors
     ///
-    /// A head already sent, or the stream gone (the client reset it).
+    /// A head already sent, a field HTTP/2 cannot carry, or the stream gone (the client reset
+    /// it).
     pub(crate) fn send_head(
         &self,
         status: StatusCode,
         fields: &HeaderList,
         length: Option<u64>,
-        server: Option<&[u8]>,
         end: bool,
     ) -> Result<()> {
+        let server = self.server.as_ref().filter(|_| !fields.has_server());
         let head = response_head(status, fields, length, server)?;
         self.send_prepared_head(head, end)
     }
 
     /// Sends a head built by [`response_head`] (the `Date` is added here).
     pub(crate) fn send_prepared_head(&self, mut head: http::Response<()>, end: bool) -> Result<()> {
-        if let Ok(date) = http::HeaderValue::from_bytes(&http_date()) {
+        if let Some(date) = date_value() {
             head.headers_mut().insert(http::header::DATE, date);
         }
         let mut state = self.state.borrow_mut();
@@ -132,7 +140,7 @@ impl StreamResponse {
     /// some.
     pub(crate) fn queue_end(&self, trailers: Option<&HeaderList>) {
         let end = match trailers {
-            Some(trailers) if !trailers.is_empty() => match header_map(trailers.iter()) {
+            Some(trailers) if !trailers.is_empty() => match header_map(trailers) {
                 Ok(map) => End::Trailers(map),
                 Err(err) => {
                     log::debug!("HTTP/2 trailers left out: {err}");
@@ -218,7 +226,8 @@ impl StreamResponse {
     }
 }
 
-/// The HTTP/2 head of a response (no `Date`: it is added when sent).
+/// The HTTP/2 head of a response (no `Date`: it is added when sent), with `server` as its
+/// `Server` field when given.
 ///
 /// # Errors
 ///
@@ -227,39 +236,79 @@ pub(crate) fn response_head(
     status: StatusCode,
     fields: &HeaderList,
     length: Option<u64>,
-    server: Option<&[u8]>,
+    server: Option<&http::HeaderValue>,
 ) -> Result<http::Response<()>> {
     let mut head = http::Response::new(());
     *head.status_mut() = http::StatusCode::from_u16(status.as_u16()).map_err(Error::new)?;
     let headers = head.headers_mut();
-    *headers = header_map(fields.iter())?;
-    if let Some(server) = server.filter(|_| !fields.has_server()) {
-        headers.insert(
-            http::header::SERVER,
-            http::HeaderValue::from_bytes(server).map_err(Error::new)?,
-        );
+    *headers = header_map(fields)?;
+    if let Some(server) = server {
+        headers.insert(http::header::SERVER, server.clone());
     }
     if let Some(length) = length {
-        headers.insert(http::header::CONTENT_LENGTH, length.into());
+        headers.insert(http::header::CONTENT_LENGTH, length_value(length));
     }
     Ok(head)
 }
 
-/// HTTP/2 header fields for HTTP/1.1 ones, less the connection-specific fields.
-pub(super) fn header_map<'a>(
-    fields: impl IntoIterator<Item = (&'a [u8], &'a [u8])>,
-) -> Result<http::HeaderMap> {
-    let fields = fields.into_iter();
-    let mut map = http::HeaderMap::with_capacity(fields.size_hint().0 + 3);
+/// A `Server` value for HTTP/2 heads.
+pub(crate) fn server_value(server: Option<&[u8]>) -> Option<http::HeaderValue> {
+    server.and_then(|server| http::HeaderValue::from_bytes(server).ok())
+}
+
+/// HTTP/2 header fields for a response's, less the connection-specific ones; the values share
+/// the list's buffers (a `&'static str` value costs no copy).
+fn header_map(fields: &HeaderList) -> Result<http::HeaderMap> {
+    let fields = fields.iter_shared();
+    // Room for `Date`, `Server` and `content-length` too.
+    let mut map = http::HeaderMap::with_capacity(fields.len() + 3);
     for (name, value) in fields {
         let name = http::HeaderName::from_bytes(name).map_err(Error::new)?;
         if CONNECTION_SPECIFIC.contains(&name.as_str()) {
             continue;
         }
-        let value = http::HeaderValue::from_bytes(value).map_err(Error::new)?;
+        let value = http::HeaderValue::from_maybe_shared(value.clone()).map_err(Error::new)?;
         map.append(name, value);
     }
     Ok(map)
+}
+
+/// The current `Date` value, built once per second on each thread.
+fn date_value() -> Option<http::HeaderValue> {
+    thread_local! {
+        static DATE: RefCell<Option<(DateBytes, http::HeaderValue)>> = const { RefCell::new(None) };
+    }
+    let now = http_date();
+    DATE.with(|cached| {
+        let mut cached = cached.borrow_mut();
+        match &*cached {
+            Some((date, value)) if *date == now => Some(value.clone()),
+            _ => {
+                let value = http::HeaderValue::from_bytes(&now).ok()?;
+                *cached = Some((now, value.clone()));
+                Some(value)
+            }
+        }
+    })
+}
+
+/// A `content-length` value; the last one built on this thread is reused (responses of one
+/// route tend to have one length).
+fn length_value(length: u64) -> http::HeaderValue {
+    thread_local! {
+        static LAST: RefCell<Option<(u64, http::HeaderValue)>> = const { RefCell::new(None) };
+    }
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match &*last {
+            Some((cached, value)) if *cached == length => value.clone(),
+            _ => {
+                let value = http::HeaderValue::from(length);
+                *last = Some((length, value.clone()));
+                value
+            }
+        }
+    })
 }
 
 pub(super) fn h2_error(err: h2::Error) -> Error {

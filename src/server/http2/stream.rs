@@ -31,6 +31,8 @@ pub(super) struct StreamContext<'a, C, D> {
     pub(super) dispatch: &'a D,
     pub(super) options: &'a ConnOptions,
     pub(super) settings: Rc<ConnSettings>,
+    /// The `Server` field of every response head that has none.
+    pub(super) server: Option<::http::HeaderValue>,
 }
 
 /// Serves one stream: `request` through the static cache or the dispatcher, the answer to
@@ -49,7 +51,7 @@ pub(super) async fn serve_stream<C, D: Dispatch<C>>(
             .contains_key(http_types::header::CONTENT_LENGTH);
     let head_bytes = http1_head(&parts, chunked);
     let is_head = parts.method == http_types::Method::HEAD;
-    let response = Rc::new(StreamResponse::new(respond));
+    let response = Rc::new(StreamResponse::new(respond, shared.server.clone()));
     let limits = http::Limits {
         max_target: options.limits.max_target,
         max_head: options.limits.max_head,
@@ -65,7 +67,7 @@ pub(super) async fn serve_stream<C, D: Dispatch<C>>(
             Ok(_) => StatusCode::BAD_REQUEST,
         };
         log::debug!("{:?}: bad HTTP/2 request: {status}", options.peer);
-        answer_error(&response, status, is_head, options);
+        answer_error(&response, status, is_head);
         return;
     }
     if !has_body
@@ -116,18 +118,12 @@ pub(super) async fn serve_stream<C, D: Dispatch<C>>(
 }
 
 /// Answers a request refused before the dispatcher with the runtime's error response.
-fn answer_error(
-    response: &StreamResponse,
-    status: StatusCode,
-    is_head: bool,
-    options: &ConnOptions,
-) {
+fn answer_error(response: &StreamResponse, status: StatusCode, is_head: bool) {
     let (status, fields, body) = error_response(status).into_parts();
     let body = body.into_bytes().unwrap_or_default();
     let end = is_head || body.is_empty();
-    let server = options.server_header.as_deref().map(str::as_bytes);
     let sent = response
-        .send_head(status, &fields, Some(body.len() as u64), server, end)
+        .send_head(status, &fields, Some(body.len() as u64), end)
         .and_then(|()| {
             if end {
                 Ok(())
