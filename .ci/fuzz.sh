@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CI's short fuzzing pass: every target for FUZZ_SECONDS (default 20) each, seeded from the
+# CI's short fuzzing pass: every target for FUZZ_SECONDS (default 12) each, seeded from the
 # conformance suite. Installs cargo-fuzz if it is missing. Stable Rust: --sanitizer none.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked
 fi
-bash fuzz/run.sh "${FUZZ_SECONDS:-20}"
+bash fuzz/run.sh "${FUZZ_SECONDS:-12}"
