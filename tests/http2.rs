@@ -325,6 +325,35 @@ fn http1_still_works_on_the_same_port() {
     }
 }
 
+/// The header timeout counts from accept on the port that tells HTTP/2 from HTTP/1.1: an
+/// HTTP/1.1 client whose first bytes come late does not get a second timeout from them.
+#[test]
+fn the_sniffed_http1_head_is_due_a_header_timeout_after_accept() {
+    let header = Duration::from_secs(2);
+    for backend in common::backends() {
+        let mut options = Options::default().port(0).workers(1).backend(backend);
+        options.timeouts.header = header;
+        let server = nanoapi::serve(options, (), dispatch).unwrap();
+        let connected = std::time::Instant::now();
+        let mut stream = common::connect(server.local_addr());
+        std::thread::sleep(header * 3 / 5);
+        stream.write_all(b"GET / HTTP/1.1\r\nHo").unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let closed = connected.elapsed();
+        assert!(
+            response.starts_with("HTTP/1.1 408"),
+            "{backend:?}: {response}"
+        );
+        // Due at 2 s from accept; a timeout restarted by the first bytes would end at 3.2 s.
+        assert!(
+            closed < header * 29 / 20,
+            "{backend:?}: closed after {closed:?}"
+        );
+        server.shutdown_blocking();
+    }
+}
+
 #[test]
 fn a_drain_sends_goaway_and_finishes_open_streams() {
     for backend in common::backends() {
@@ -526,6 +555,40 @@ fn the_runtime_answers_static_routes_errors_and_aborts_over_http2() {
             assert_eq!(body, "hello");
         });
         server.shutdown_blocking();
+    }
+}
+
+/// The metrics hook sees an HTTP/2 connection as one connection and each stream as a request
+/// (static routes too).
+#[test]
+fn metrics_count_the_connection_once_and_every_stream() {
+    for backend in common::backends() {
+        let counters = std::sync::Arc::new(common::Counters::default());
+        let options = Options::default()
+            .port(0)
+            .workers(1)
+            .backend(backend)
+            .metrics(counters.clone())
+            .static_response(
+                "GET",
+                "/static",
+                Response::text(StatusCode::ACCEPTED, "cached"),
+            );
+        let server = nanoapi::serve(options, (), dispatch).unwrap();
+        let addr = server.local_addr();
+        runtime().block_on(async {
+            let client = connect(addr).await;
+            for path in ["/", "/static", "/fail"] {
+                fetch(&client, get(path), None).await;
+            }
+        });
+        server.shutdown_blocking();
+        let opened = counters.opened.load(std::sync::atomic::Ordering::SeqCst);
+        let closed = counters.closed.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!((opened, closed), (1, 1), "{backend:?}");
+        let mut statuses = counters.completed.lock().unwrap().clone();
+        statuses.sort();
+        assert_eq!(statuses, [200, 202, 500], "{backend:?}");
     }
 }
 

@@ -364,28 +364,9 @@ fn a_worker_start_that_panics_is_an_error_from_serve_workers() {
     assert_eq!(err.to_string(), "worker 1 failed to start: no database");
 }
 
-#[derive(Default)]
-struct Counters {
-    opened: AtomicUsize,
-    closed: AtomicUsize,
-    completed: Mutex<Vec<u16>>,
-}
-
-impl nanoapi::server::Metrics for Counters {
-    fn connection_opened(&self, _: Option<std::net::SocketAddr>) {
-        self.opened.fetch_add(1, Ordering::SeqCst);
-    }
-    fn connection_closed(&self, _: Option<std::net::SocketAddr>) {
-        self.closed.fetch_add(1, Ordering::SeqCst);
-    }
-    fn request_completed(&self, status: StatusCode, _: Duration) {
-        self.completed.lock().unwrap().push(status.as_u16());
-    }
-}
-
 #[test]
 fn metrics_hooks_see_connections_and_statuses() {
-    let counters = Arc::new(Counters::default());
+    let counters = Arc::new(common::Counters::default());
     let options = Options::default()
         .port(0)
         .workers(1)

@@ -162,7 +162,10 @@ impl Options {
     /// connections per worker, default 10,000), `NANOAPI_SHUTDOWN_TIMEOUT_SECS` (how long a
     /// drain may take, default 30; fractions allowed), and with the `tls` feature
     /// `NANOAPI_TLS_CERT` and `NANOAPI_TLS_KEY` (PEM files: serve HTTPS, see
-    /// [`TlsConfig::from_env`](super::tls::TlsConfig::from_env)). The host may be a name
+    /// [`TlsConfig::from_env`](super::tls::TlsConfig::from_env)), and with the `http2` feature
+    /// `NANOAPI_HTTP2_CLEARTEXT` (`true` or `false`: HTTP/2 with prior knowledge on a cleartext
+    /// port, default true) and `NANOAPI_HTTP2_MAX_STREAMS` (concurrent streams per connection,
+    /// default 100). The host may be a name
     /// (`localhost`): it is resolved once, preferring an IPv4 address.
     ///
     /// # Errors
@@ -213,6 +216,16 @@ impl Options {
         #[cfg(feature = "tls")]
         {
             options.tls = super::tls::TlsConfig::from_lookup(&lookup)?;
+        }
+        #[cfg(feature = "http2")]
+        {
+            if let Some(on) = lookup("NANOAPI_HTTP2_CLEARTEXT") {
+                options.http2.cleartext = parse_var("NANOAPI_HTTP2_CLEARTEXT", &on)?;
+            }
+            if let Some(max) = lookup("NANOAPI_HTTP2_MAX_STREAMS") {
+                options.http2.max_concurrent_streams =
+                    parse_var("NANOAPI_HTTP2_MAX_STREAMS", &max)?;
+            }
         }
         Ok(options)
     }
@@ -426,6 +439,21 @@ mod tests {
             std::time::Duration::from_secs(60)
         );
         assert_eq!(options.max_connections, 50_000);
+    }
+
+    #[cfg(feature = "http2")]
+    #[test]
+    fn http2_settings_are_read() {
+        let options = from(&[
+            ("NANOAPI_HTTP2_CLEARTEXT", "false"),
+            ("NANOAPI_HTTP2_MAX_STREAMS", "32"),
+        ])
+        .unwrap();
+        assert!(!options.http2.cleartext);
+        assert_eq!(options.http2.max_concurrent_streams, 32);
+        assert!(from(&[]).unwrap().http2.cleartext);
+        let err = from(&[("NANOAPI_HTTP2_CLEARTEXT", "off")]).unwrap_err();
+        assert!(err.to_string().contains("NANOAPI_HTTP2_CLEARTEXT"), "{err}");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use nanoapi_executor::future::{CatchUnwind, first_of, panic_message};
 use nanoapi_executor::net::{TcpListener, TcpStream};
-use nanoapi_executor::time::sleep;
+use nanoapi_executor::time::{coarse_now, sleep};
 use nanoapi_executor::{Runtime, StuckWorkers, spawn_local};
 
 use super::conn::{Addrs, Conn, ConnSettings, encode_error, serve_conn};
@@ -451,7 +451,13 @@ where
         let (shared, ctx) = (shared.clone(), ctx.clone());
         spawn_local(async move {
             let _guard = guard;
-            let served = serve_conn::<TcpStream, C, D>(conn, &*ctx, &shared.dispatch, &shared.conn);
+            let served = serve_conn::<TcpStream, C, D>(
+                conn,
+                &*ctx,
+                &shared.dispatch,
+                &shared.conn,
+                coarse_now(),
+            );
             if let Err(err) = served.await {
                 log::debug!("connection from {peer}: {err}");
             }
@@ -476,6 +482,7 @@ async fn serve_tls<C, D, R>(
     D: Dispatch<C>,
     R: Deref<Target = C>,
 {
+    let accepted = coarse_now();
     let peer = addrs.peer.map_or_else(String::new, |peer| peer.to_string());
     let handshake = before_first_request(&shared, super::tls::accept(stream, &tls)).await;
     let stream = match handshake {
@@ -502,7 +509,7 @@ async fn serve_tls<C, D, R>(
         return;
     }
     let conn = Rc::new(Conn::new(stream, settings, addrs));
-    let served = serve_conn(conn, &*ctx, &shared.dispatch, &shared.conn);
+    let served = serve_conn(conn, &*ctx, &shared.dispatch, &shared.conn, accepted);
     if let Err(err) = served.await {
         log::debug!("TLS connection from {peer}: {err}");
     }
@@ -551,6 +558,7 @@ async fn serve_sniffing<C, D, R>(
     R: Deref<Target = C>,
 {
     use super::Transport;
+    let accepted = coarse_now();
     let first = before_first_request(&shared, stream.recv()).await;
     let Some(Ok(Ok(first))) = first else { return };
     if first.is_empty() {
@@ -565,7 +573,7 @@ async fn serve_sniffing<C, D, R>(
         let conn = Rc::new(Conn::new(stream, settings, addrs));
         conn.push_received(&first);
         drop(first);
-        serve_conn(conn, &*ctx, &shared.dispatch, &shared.conn).await
+        serve_conn(conn, &*ctx, &shared.dispatch, &shared.conn, accepted).await
     };
     if let Err(err) = served {
         log::debug!("connection from {:?}: {err}", addrs.peer);

@@ -95,12 +95,14 @@ pub fn reset(stream: TcpStream) {
 }
 
 /// Connections opened and closed, and requests dispatched, as a server reports them through
-/// its metrics hook (`dispatched` is counted by the test's own dispatcher).
+/// its metrics hook (`dispatched` is counted by the test's own dispatcher), and each completed
+/// request's status.
 #[derive(Default)]
 pub struct Counters {
     pub opened: AtomicUsize,
     pub closed: AtomicUsize,
     pub dispatched: AtomicUsize,
+    pub completed: std::sync::Mutex<Vec<u16>>,
 }
 
 impl Counters {
@@ -126,6 +128,10 @@ impl nanoapi::server::Metrics for Counters {
 
     fn connection_closed(&self, _: Option<SocketAddr>) {
         self.closed.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn request_completed(&self, status: nanoapi::http::StatusCode, _: Duration) {
+        self.completed.lock().unwrap().push(status.as_u16());
     }
 }
 
@@ -235,3 +241,4 @@ pub fn ws_open(addr: SocketAddr, handshake: &[u8]) -> (TcpStream, Option<String>
     }
     (stream, Some(String::from_utf8_lossy(&head).into_owned()))
 }
+

@@ -163,6 +163,7 @@ where
         ctx,
         dispatch,
         options,
+        coarse_now(),
     )
     .await
 }
@@ -177,11 +178,14 @@ pub(crate) struct Addrs {
 /// [`serve_connection`] over a connection already set up: the accept loop builds `conn` before
 /// it spawns the connection's task, so that the task holds one pointer rather than the
 /// transport and the addresses, and every connection of a worker shares one `ConnOptions`.
+/// The first request's head must be complete by `accepted` plus the header timeout (a TLS
+/// handshake or the HTTP/2 sniff before it counts within it).
 pub(crate) async fn serve_conn<T, C, D>(
     conn: Rc<Conn<T>>,
     ctx: &C,
     dispatch: &D,
     options: &ConnOptions,
+    accepted: Instant,
 ) -> Result<()>
 where
     T: Transport + 'static,
@@ -200,7 +204,7 @@ where
         served: 0,
         // The header deadline is absolute: from accept, then from the first byte of each
         // request (by the worker's clock, read once per pass of its loop, not per request).
-        header_deadline: coarse_now() + options.timeouts.header,
+        header_deadline: accepted + options.timeouts.header,
         first_request: true,
     };
     // One registration with the drain signal for the connection's life, not one per wait.
@@ -259,13 +263,13 @@ where
 }
 
 /// Tells the metrics hook of a connection's end when dropped (however the connection ends).
-struct Opened<'a> {
+pub(crate) struct Opened<'a> {
     metrics: &'a dyn Metrics,
     peer: Option<SocketAddr>,
 }
 
 impl<'a> Opened<'a> {
-    fn new(metrics: &'a dyn Metrics, peer: Option<SocketAddr>) -> Opened<'a> {
+    pub(crate) fn new(metrics: &'a dyn Metrics, peer: Option<SocketAddr>) -> Opened<'a> {
         metrics.connection_opened(peer);
         Opened { metrics, peer }
     }
@@ -496,7 +500,7 @@ mod tests {
             local: None,
         };
         let conn = Rc::new(Conn::new(a, Rc::default(), addrs));
-        let fut = serve_conn(conn, &(), &tiny, &options);
+        let fut = serve_conn(conn, &(), &tiny, &options, coarse_now());
         let size = std::mem::size_of_val(&fut);
         assert!(size <= 384, "serve_conn future grew to {size} bytes");
     }

@@ -35,8 +35,8 @@ use bytes::Bytes;
 use nanoapi_executor::time::{Deadline, coarse_now, timeout};
 
 use self::io::TokioIo;
-use super::conn::ConnSettings;
-use super::{ConnOptions, Dispatch, Transport};
+use super::conn::{ConnSettings, Opened};
+use super::{ConnOptions, Dispatch, MetricsHook, Transport};
 use crate::error::{Error, Result};
 
 /// The client connection preface that starts every HTTP/2 connection (RFC 9113 §3.4).
@@ -110,6 +110,11 @@ where
     T::Chunk: Unpin + 'static,
     D: Dispatch<C>,
 {
+    // The connection is one to the metrics hook; each stream is a request.
+    let _opened = options
+        .metrics
+        .as_ref()
+        .map(|MetricsHook(metrics)| Opened::new(&**metrics, options.peer));
     let max_header_list = u32::try_from(options.limits.max_head).unwrap_or(u32::MAX);
     let handshake = h2::server::Builder::new()
         .max_concurrent_streams(http2.max_concurrent_streams)
