@@ -241,4 +241,3 @@ pub fn ws_open(addr: SocketAddr, handshake: &[u8]) -> (TcpStream, Option<String>
     }
     (stream, Some(String::from_utf8_lossy(&head).into_owned()))
 }
-
