@@ -10,7 +10,7 @@ use bytes::{Bytes, BytesMut};
 use nanoapi_executor::BufResult;
 
 use super::body::{self, RequestBody};
-use super::conn::{Addrs, Conn, DynConn};
+use super::conn::{Conn, DynConn};
 use super::{Extensions, ShutdownSignal, Transport};
 #[cfg(coding)]
 use crate::error::Error;
@@ -119,11 +119,7 @@ impl Request {
             Status::Complete(_) => {}
             Status::Partial => unreachable!("a head ending in CRLF CRLF is complete"),
         }
-        let addrs = Addrs {
-            peer: None,
-            local: None,
-        };
-        let conn = Rc::new(Conn::new(NoPeer, Rc::default(), addrs));
+        let conn = Rc::new(Conn::new(NoPeer, Rc::default(), None));
         *conn.inbuf.borrow_mut() = BytesMut::from(&body[..]);
         conn.exchange
             .borrow_mut()
@@ -203,12 +199,12 @@ impl Request {
 
     /// The client's address (absent for requests built with `from_parts`).
     pub fn peer_addr(&self) -> Option<SocketAddr> {
-        self.conn.addrs.peer
+        self.conn.peer
     }
 
     /// The local address the request arrived on.
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.conn.addrs.local
+        self.conn.local_addr()
     }
 
     /// The drain signal of the server that received this request: raised when the server

@@ -20,7 +20,7 @@ use nanoapi_executor::net::{TcpListener, TcpStream};
 use nanoapi_executor::time::{coarse_now, sleep};
 use nanoapi_executor::{Runtime, StuckWorkers, spawn_local};
 
-use super::conn::{Addrs, Conn, ConnSettings, encode_error, serve_conn};
+use super::conn::{Conn, ConnSettings, encode_error, serve_conn};
 use super::workers::{FnWorkers, Lifecycle, PerWorker, SharedContext};
 use super::{ConnOptions, Dispatch, Options, ShutdownSignal, Workers};
 
@@ -374,7 +374,9 @@ where
 {
     let local = listener.local_addr().ok();
     let open = Rc::new(OpenConnections::default());
-    let settings = Rc::new(ConnSettings::new(&shared.conn));
+    let mut settings = ConnSettings::new(&shared.conn);
+    settings.local = local;
+    let settings = Rc::new(settings);
     // Responses on this worker read the Date from a cache this task keeps current.
     let _date_refresher = spawn_local(crate::http::refresh_every_second());
     loop {
@@ -415,17 +417,14 @@ where
         };
         let _ = stream.set_nodelay(true);
         let guard = open.open();
-        let addrs = Addrs {
-            peer: Some(peer),
-            local,
-        };
+        let peer = Some(peer);
         #[cfg(feature = "tls")]
         if let Some(tls) = &shared.options.tls {
             let served = serve_tls(
                 stream,
                 tls.clone(),
                 settings.clone(),
-                addrs,
+                peer,
                 ctx.clone(),
                 shared.clone(),
             );
@@ -439,7 +438,7 @@ where
         #[cfg(feature = "http2")]
         if shared.options.http2.cleartext {
             let served =
-                serve_sniffing(stream, settings.clone(), addrs, ctx.clone(), shared.clone());
+                serve_sniffing(stream, settings.clone(), peer, ctx.clone(), shared.clone());
             spawn_local(async move {
                 let _guard = guard;
                 served.await;
@@ -447,20 +446,21 @@ where
             .detach();
             continue;
         }
-        let conn = Rc::new(Conn::new(stream, settings.clone(), addrs));
+        let conn = Rc::new(Conn::new(stream, settings.clone(), peer));
         let (shared, ctx) = (shared.clone(), ctx.clone());
+        // The task's captures are what every idle connection keeps: four pointers.
         spawn_local(async move {
-            let _guard = guard;
-            let served = serve_conn::<TcpStream, C, D>(
-                conn,
+            let served = serve_conn(
+                conn.clone(),
                 &*ctx,
                 &shared.dispatch,
                 &shared.conn,
                 coarse_now(),
             );
             if let Err(err) = served.await {
-                log::debug!("connection from {peer}: {err}");
+                log::debug!("connection from {:?}: {err}", conn.peer);
             }
+            drop(guard);
         })
         .detach();
     }
@@ -474,7 +474,7 @@ async fn serve_tls<C, D, R>(
     stream: TcpStream,
     tls: super::tls::TlsConfig,
     settings: Rc<ConnSettings>,
-    addrs: Addrs,
+    peer: Option<SocketAddr>,
     ctx: R,
     shared: Arc<Shared<D>>,
 ) where
@@ -483,16 +483,15 @@ async fn serve_tls<C, D, R>(
     R: Deref<Target = C>,
 {
     let accepted = coarse_now();
-    let peer = addrs.peer.map_or_else(String::new, |peer| peer.to_string());
     let handshake = before_first_request(&shared, super::tls::accept(stream, &tls)).await;
     let stream = match handshake {
         Some(Ok(Ok(stream))) => stream,
         Some(Ok(Err(err))) => {
-            log::debug!("TLS handshake with {peer}: {err}");
+            log::debug!("TLS handshake with {peer:?}: {err}");
             return;
         }
         Some(Err(_)) => {
-            log::debug!("TLS handshake with {peer}: timed out");
+            log::debug!("TLS handshake with {peer:?}: timed out");
             return;
         }
         // The server drains: a connection that has not finished its handshake just closes.
@@ -500,18 +499,18 @@ async fn serve_tls<C, D, R>(
     };
     #[cfg(feature = "http2")]
     if stream.alpn_protocol().as_deref() == Some(b"h2") {
-        let options = connection_options(&shared.conn, addrs);
+        let options = connection_options(&shared.conn, peer, settings.local);
         let http2 = &shared.options.http2;
         let served = super::http2::serve_http2(stream, &*ctx, &shared.dispatch, &options, http2);
         if let Err(err) = served.await {
-            log::debug!("HTTP/2 connection from {peer}: {err}");
+            log::debug!("HTTP/2 connection from {peer:?}: {err}");
         }
         return;
     }
-    let conn = Rc::new(Conn::new(stream, settings, addrs));
+    let conn = Rc::new(Conn::new(stream, settings, peer));
     let served = serve_conn(conn, &*ctx, &shared.dispatch, &shared.conn, accepted);
     if let Err(err) = served.await {
-        log::debug!("TLS connection from {peer}: {err}");
+        log::debug!("TLS connection from {peer:?}: {err}");
     }
 }
 
@@ -534,10 +533,14 @@ async fn before_first_request<D, T>(
 /// The options of one HTTP/2 connection: the worker's, with its addresses (each stream's
 /// in-memory exchange reports them).
 #[cfg(feature = "http2")]
-fn connection_options(shared: &ConnOptions, addrs: Addrs) -> ConnOptions {
+fn connection_options(
+    shared: &ConnOptions,
+    peer: Option<SocketAddr>,
+    local: Option<SocketAddr>,
+) -> ConnOptions {
     ConnOptions {
-        peer: addrs.peer,
-        local: addrs.local,
+        peer,
+        local,
         ..shared.clone()
     }
 }
@@ -549,7 +552,7 @@ fn connection_options(shared: &ConnOptions, addrs: Addrs) -> ConnOptions {
 async fn serve_sniffing<C, D, R>(
     stream: TcpStream,
     settings: Rc<ConnSettings>,
-    addrs: Addrs,
+    peer: Option<SocketAddr>,
     ctx: R,
     shared: Arc<Shared<D>>,
 ) where
@@ -565,18 +568,18 @@ async fn serve_sniffing<C, D, R>(
         return;
     }
     let served = if super::http2::may_be_preface(&first) {
-        let options = connection_options(&shared.conn, addrs);
+        let options = connection_options(&shared.conn, peer, settings.local);
         let stream = super::http2::Prefixed::new(first, stream);
         let http2 = &shared.options.http2;
         super::http2::serve_http2(stream, &*ctx, &shared.dispatch, &options, http2).await
     } else {
-        let conn = Rc::new(Conn::new(stream, settings, addrs));
+        let conn = Rc::new(Conn::new(stream, settings, peer));
         conn.push_received(&first);
         drop(first);
         serve_conn(conn, &*ctx, &shared.dispatch, &shared.conn, accepted).await
     };
     if let Err(err) = served {
-        log::debug!("connection from {:?}: {err}", addrs.peer);
+        log::debug!("connection from {peer:?}: {err}");
     }
 }
 

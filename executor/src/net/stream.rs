@@ -91,8 +91,10 @@ impl TcpStream {
     /// # Errors
     ///
     /// As `recv` fails.
-    pub async fn read_pooled(&self) -> io::Result<PooledBuf> {
-        self.receiver.recv_pooled(&self.fd).await
+    pub fn read_pooled(&self) -> impl Future<Output = io::Result<PooledBuf>> + '_ {
+        // Not an `async fn`: the receive's future is what every idle connection holds, and a
+        // wrapper would add a copy of `self` to it.
+        self.receiver.recv_pooled(&self.fd)
     }
 
     /// Writes what the kernel takes of `buf` (at least one byte unless `buf` is empty).

@@ -10,7 +10,7 @@ pub(crate) mod send;
 pub(crate) mod send_detached;
 pub(crate) mod writev;
 
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::io;
 use std::task::Poll;
 
@@ -27,13 +27,16 @@ pub(crate) const SEND_FLAGS: libc::c_int = 0;
 
 /// Runs `syscall` whenever the poll reactor reports `fd` ready in `direction`, until it stops
 /// failing with `EAGAIN`/`EINTR`.
-pub(crate) async fn readiness<T>(
-    fd: &SharedFd,
+///
+/// Not an `async fn`, which would keep its arguments twice in the future: a connection waiting
+/// for its next request holds this future.
+pub(crate) fn readiness<'a, T>(
+    fd: &'a SharedFd,
     key: usize,
     direction: Direction,
-    mut syscall: impl FnMut(&SharedFd) -> io::Result<T>,
-) -> io::Result<T> {
-    poll_fn(|cx| {
+    mut syscall: impl FnMut(&SharedFd) -> io::Result<T> + 'a,
+) -> impl Future<Output = io::Result<T>> + 'a {
+    poll_fn(move |cx| {
         loop {
             if with_current(|ctx| {
                 ctx.driver
@@ -54,7 +57,6 @@ pub(crate) async fn readiness<T>(
             }
         }
     })
-    .await
 }
 
 /// Records that the last syscall on `key` in `direction` left the socket drained: a send that

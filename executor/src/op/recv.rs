@@ -23,7 +23,8 @@ pub(crate) struct Receiver {
     #[cfg(target_os = "linux")]
     multishot: crate::driver::uring::MultishotOp,
     /// Bytes received into a pooled buffer but not yet read by `read(buf)`, which copies.
-    leftover: RefCell<Option<PooledBuf>>,
+    /// Boxed: rare (reads of both kinds on one stream), and every stream carries the slot.
+    leftover: RefCell<Option<Box<PooledBuf>>>,
 }
 
 impl Default for Receiver {
@@ -52,7 +53,7 @@ impl Receiver {
             let mut chunk = chunk;
             chunk.advance(n);
             if !chunk.is_empty() {
-                *self.leftover.borrow_mut() = Some(chunk);
+                *self.leftover.borrow_mut() = Some(Box::new(chunk));
             }
             return (Ok(n), buf);
         }
@@ -77,7 +78,7 @@ impl Receiver {
     /// Receives into a pooled buffer, taken only once data has arrived.
     pub(crate) async fn recv_pooled(&self, fd: &SharedFd) -> io::Result<PooledBuf> {
         if let Some(leftover) = self.leftover.borrow_mut().take() {
-            return Ok(leftover);
+            return Ok(*leftover);
         }
         match fd.backend() {
             #[cfg(target_os = "linux")]
@@ -120,7 +121,9 @@ impl Receiver {
         // last completion).
         let event = unsafe { self.multishot.next(sqe) }.await;
         match event {
-            MultishotEvent::RanDry => recv_heap(fd).await,
+            // Boxed: rare (the buffer ring ran out), and inline it would size every idle
+            // connection's receive.
+            MultishotEvent::RanDry => Box::pin(recv_heap(fd)).await,
             MultishotEvent::Completion(res, flags) => {
                 // The kernel may attach a buffer even to a zero-byte result: take it either
                 // way, so that it goes back to the ring.

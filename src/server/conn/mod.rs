@@ -10,13 +10,15 @@ mod recycled;
 mod shared;
 pub(crate) mod spare_buffers;
 
+use std::future::{Future, poll_fn};
 use std::net::SocketAddr;
 use std::pin::{Pin, pin};
 use std::rc::Rc;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use nanoapi_executor::future::{CatchUnwind, first_of, panic_message};
+use nanoapi_executor::future::{CatchUnwind, panic_message};
 use nanoapi_executor::time::coarse_now;
 
 use exchange::Next;
@@ -153,13 +155,9 @@ where
     T: Transport + 'static,
     D: Dispatch<C>,
 {
-    let addrs = Addrs {
-        peer: options.peer,
-        local: options.local,
-    };
     let settings = Rc::new(ConnSettings::new(options));
     serve_conn(
-        Rc::new(Conn::new(io, settings, addrs)),
+        Rc::new(Conn::new(io, settings, options.peer)),
         ctx,
         dispatch,
         options,
@@ -168,123 +166,122 @@ where
     .await
 }
 
-/// The two ends of an accepted connection.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Addrs {
-    pub(crate) peer: Option<SocketAddr>,
-    pub(crate) local: Option<SocketAddr>,
-}
-
 /// [`serve_connection`] over a connection already set up: the accept loop builds `conn` before
 /// it spawns the connection's task, so that the task holds one pointer rather than the
 /// transport and the addresses, and every connection of a worker shares one `ConnOptions`.
 /// The first request's head must be complete by `accepted` plus the header timeout (a TLS
 /// handshake or the HTTP/2 sniff before it counts within it).
-pub(crate) async fn serve_conn<T, C, D>(
+///
+/// Not an `async fn`: its arguments would be kept twice in the future (once as arguments,
+/// once moved into the body), and this future is most of what an idle connection costs.
+pub(crate) fn serve_conn<'a, T, C, D>(
     conn: Rc<Conn<T>>,
-    ctx: &C,
-    dispatch: &D,
-    options: &ConnOptions,
+    ctx: &'a C,
+    dispatch: &'a D,
+    options: &'a ConnOptions,
     accepted: Instant,
-) -> Result<()>
+) -> impl Future<Output = Result<()>> + 'a
 where
     T: Transport + 'static,
     D: Dispatch<C>,
 {
-    let _opened = options
-        .metrics
-        .as_ref()
-        .map(|MetricsHook(metrics)| Opened::new(&**metrics, conn.addrs.peer));
     let mut state = ConnState {
-        head_limits: http::Limits {
-            max_target: options.limits.max_target,
-            max_head: options.limits.max_head,
-            max_headers: options.limits.max_headers,
-        },
         served: 0,
         // The header deadline is absolute: from accept, then from the first byte of each
         // request (by the worker's clock, read once per pass of its loop, not per request).
         header_deadline: accepted + options.timeouts.header,
         first_request: true,
     };
-    // One registration with the drain signal for the connection's life, not one per wait.
-    let mut drain = options.shutdown.as_ref().map(ShutdownSignal::raised);
-    loop {
-        // Answering is boxed (in memory the worker recycles), once per batch of received
-        // requests: the connection future itself stays small while idle, whatever size the
-        // dispatcher's future is.
-        if !conn.inbuf.borrow().is_empty() {
-            let batch = answer_batch(&conn, &mut state, ctx, dispatch, options);
-            if !Recycled::new(batch).await? {
-                return Ok(());
+    async move {
+        let _opened = options
+            .metrics
+            .as_ref()
+            .map(|hook| Opened::new(hook, &conn.peer));
+        // One registration with the drain signal for the connection's life, not one per wait.
+        let mut drain = options.shutdown.as_ref().map(ShutdownSignal::raised);
+        loop {
+            // Answering is boxed (in memory the worker recycles), once per batch of received
+            // requests: the connection future itself stays small while idle, whatever size the
+            // dispatcher's future is.
+            if !conn.inbuf.borrow().is_empty() {
+                let batch = answer_batch(&conn, &mut state, ctx, dispatch, options);
+                if !Recycled::new(batch).await? {
+                    return Ok(());
+                }
             }
-        }
-        // Idle: the buffers go back to the worker.
-        conn.release_idle_buffers();
-        let idle = conn.inbuf.borrow().is_empty();
-        let deadline = if idle && !state.first_request {
-            coarse_now() + options.timeouts.keep_alive
-        } else {
-            state.header_deadline
-        };
-        if idle
-            && !state.first_request
-            && options
-                .shutdown
-                .as_ref()
-                .is_some_and(ShutdownSignal::is_raised)
-        {
-            return Box::pin(conn.flush_and_close()).await;
-        }
-        let received = async {
-            let fill = pin!(conn.fill_inbuf());
-            match (&mut drain, idle) {
-                // An idle connection closes as soon as the server drains.
-                (Some(drain), true) => first_of(fill, Pin::new(drain)).await.unwrap_or(Ok(0)),
-                _ => fill.await,
+            // Idle: the buffers go back to the worker.
+            conn.release_idle_buffers();
+            let idle = conn.inbuf.borrow().is_empty();
+            let deadline = if idle && !state.first_request {
+                coarse_now() + options.timeouts.keep_alive
+            } else {
+                state.header_deadline
+            };
+            if idle
+                && !state.first_request
+                && options
+                    .shutdown
+                    .as_ref()
+                    .is_some_and(ShutdownSignal::is_raised)
+            {
+                return Box::pin(conn.flush_and_close()).await;
             }
-        };
-        match conn.read_until(deadline, received).await {
-            None if idle => return Ok(()),
-            // Closing paths are boxed: their futures would otherwise size every idle
-            // connection.
-            None => {
-                return Box::pin(conn.fail_and_close(StatusCode::REQUEST_TIMEOUT, Version::Http11))
-                    .await;
+            let mut fill = pin!(conn.fill_inbuf());
+            let received = poll_fn(|cx| {
+                if let Poll::Ready(filled) = fill.as_mut().poll(cx) {
+                    return Poll::Ready(filled);
+                }
+                match &mut drain {
+                    // An idle connection closes as soon as the server drains.
+                    Some(drain) if idle => Pin::new(drain).poll(cx).map(|_| Ok(0)),
+                    _ => Poll::Pending,
+                }
+            });
+            // The outcome is matched in a statement of its own, so that it is not kept across
+            // the await below (in the future every idle connection holds).
+            let timed_out = match conn.read_until(deadline, received).await {
+                None if idle => return Ok(()),
+                None => true,
+                Some(Err(err)) => return Err(err),
+                Some(Ok(0)) => return Ok(()),
+                Some(Ok(_)) if idle && !state.first_request => {
+                    state.header_deadline = coarse_now() + options.timeouts.header;
+                    false
+                }
+                Some(Ok(_)) => false,
+            };
+            if timed_out {
+                // Closing paths are boxed: their futures would otherwise size every idle
+                // connection.
+                let closing = conn.fail_and_close(StatusCode::REQUEST_TIMEOUT, Version::Http11);
+                return Box::pin(closing).await;
             }
-            Some(Err(err)) => return Err(err),
-            Some(Ok(0)) => return Ok(()),
-            Some(Ok(_)) if idle && !state.first_request => {
-                state.header_deadline = coarse_now() + options.timeouts.header
-            }
-            Some(Ok(_)) => {}
         }
     }
 }
 
 /// Tells the metrics hook of a connection's end when dropped (however the connection ends).
+/// Two thin references: every connection's future has room for one.
 pub(crate) struct Opened<'a> {
-    metrics: &'a dyn Metrics,
-    peer: Option<SocketAddr>,
+    hook: &'a MetricsHook,
+    peer: &'a Option<SocketAddr>,
 }
 
 impl<'a> Opened<'a> {
-    pub(crate) fn new(metrics: &'a dyn Metrics, peer: Option<SocketAddr>) -> Opened<'a> {
-        metrics.connection_opened(peer);
-        Opened { metrics, peer }
+    pub(crate) fn new(hook: &'a MetricsHook, peer: &'a Option<SocketAddr>) -> Opened<'a> {
+        hook.0.connection_opened(*peer);
+        Opened { hook, peer }
     }
 }
 
 impl Drop for Opened<'_> {
     fn drop(&mut self) {
-        self.metrics.connection_closed(self.peer);
+        self.hook.0.connection_closed(*self.peer);
     }
 }
 
 /// What a connection keeps between batches.
 struct ConnState {
-    /// The parser's limits, from the options.
-    head_limits: http::Limits,
     served: u64,
     header_deadline: Instant,
     first_request: bool,
@@ -308,17 +305,22 @@ where
         .as_ref()
         .map(|MetricsHook(metrics)| &**metrics);
     let batch_started = coarse_now();
+    let head_limits = http::Limits {
+        max_target: options.limits.max_target,
+        max_head: options.limits.max_head,
+        max_headers: options.limits.max_headers,
+    };
     // The parsed head, reused for every request of the batch (its field list keeps its
     // capacity), then handed back to the worker for the next batch of any connection.
     let mut head = spare_buffers::take_head();
     loop {
-        let parsed = head.parse_into(&conn.inbuf.borrow(), &state.head_limits);
+        let parsed = head.parse_into(&conn.inbuf.borrow(), &head_limits);
         let len = match parsed {
             Ok(Status::Complete(len)) => len,
             Ok(Status::Partial) => break,
             Err(err) => {
                 let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::BAD_REQUEST);
-                log::debug!("{:?}: bad request: {}", conn.addrs.peer, err.description());
+                log::debug!("{:?}: bad request: {}", conn.peer, err.description());
                 conn.fail_and_close(status, version_of(&head)).await?;
                 return Ok(false);
             }
@@ -495,13 +497,9 @@ mod tests {
     fn an_idle_connection_future_stays_small() {
         let (a, _b) = crate::server::testing::duplex(16);
         let options = ConnOptions::default();
-        let addrs = Addrs {
-            peer: None,
-            local: None,
-        };
-        let conn = Rc::new(Conn::new(a, Rc::default(), addrs));
+        let conn = Rc::new(Conn::new(a, Rc::default(), None));
         let fut = serve_conn(conn, &(), &tiny, &options, coarse_now());
         let size = std::mem::size_of_val(&fut);
-        assert!(size <= 384, "serve_conn future grew to {size} bytes");
+        assert!(size <= 208, "serve_conn future grew to {size} bytes");
     }
 }

@@ -10,6 +10,7 @@
 use std::cell::{Cell, RefCell, RefMut};
 use std::future::{Future, poll_fn};
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -21,9 +22,9 @@ use nanoapi_executor::BufResult;
 use nanoapi_executor::time::{Deadline, coarse_now};
 use pin_project_lite::pin_project;
 
+use super::ConnOptions;
 use super::exchange::ExchangeState;
 use super::spare_buffers;
-use super::{Addrs, ConnOptions};
 use crate::error::{Error, Result};
 use crate::http::{self, Response, StatusCode, Version};
 use crate::server::writer::OUT_HIGH_WATER;
@@ -50,8 +51,8 @@ pub(crate) struct Conn<T: ?Sized> {
     /// When a send that the peer does not take gives up (the write-stall timeout).
     write_deadline: RefCell<Deadline>,
     settings: Rc<ConnSettings>,
-    /// The client's and the local address, when known.
-    pub(crate) addrs: Addrs,
+    /// The client's address, when known (the local one is the worker's, in `settings`).
+    pub(crate) peer: Option<SocketAddr>,
     /// The peer closed its sending side.
     eof: Cell<bool>,
     io: T,
@@ -128,6 +129,9 @@ pub(crate) struct ConnSettings {
     server_header: Option<Arc<str>>,
     /// The server's drain signal (`None` for a connection served on its own).
     shutdown: Option<ShutdownSignal>,
+    /// The local address of every connection these settings serve (a worker's connections
+    /// share its listener's), when known.
+    pub(crate) local: Option<SocketAddr>,
 }
 
 impl ConnSettings {
@@ -136,12 +140,13 @@ impl ConnSettings {
             timeouts: options.timeouts.clone(),
             server_header: options.server_header.clone(),
             shutdown: options.shutdown.clone(),
+            local: options.local,
         }
     }
 }
 
 impl<T> Conn<T> {
-    pub(crate) fn new(io: T, settings: Rc<ConnSettings>, addrs: Addrs) -> Conn<T> {
+    pub(crate) fn new(io: T, settings: Rc<ConnSettings>, peer: Option<SocketAddr>) -> Conn<T> {
         Conn {
             inbuf: RefCell::new(BytesMut::new()),
             out: RefCell::new(BytesMut::new()),
@@ -149,7 +154,7 @@ impl<T> Conn<T> {
             read_deadline: RefCell::new(Deadline::new(coarse_now())),
             write_deadline: RefCell::new(Deadline::new(coarse_now())),
             settings,
-            addrs,
+            peer,
             eof: Cell::new(false),
             io,
         }
@@ -165,13 +170,18 @@ impl<T: Transport> Conn<T> {
     }
 
     /// Receives once into the receive buffer; the number of bytes (0 at end of stream).
-    pub(super) async fn fill_inbuf(&self) -> Result<usize> {
-        if self.eof.get() {
-            return Ok(0);
+    ///
+    /// Not an `async fn`, which would keep `self` twice in the future an idle connection holds.
+    #[allow(clippy::manual_async_fn)]
+    pub(super) fn fill_inbuf(&self) -> impl Future<Output = Result<usize>> + '_ {
+        async move {
+            if self.eof.get() {
+                return Ok(0);
+            }
+            let n = append(&self.inbuf, &self.io.recv().await?);
+            self.eof.set(n == 0);
+            Ok(n)
         }
-        let n = append(&self.inbuf, &self.io.recv().await?);
-        self.eof.set(n == 0);
-        Ok(n)
     }
 
     /// Writes everything queued. Where the transport can, the send is only started: its
@@ -261,6 +271,11 @@ impl<T: ?Sized> Conn<T> {
     /// The `Server` header value, if any.
     pub(crate) fn server_header(&self) -> Option<&[u8]> {
         self.settings.server_header.as_deref().map(str::as_bytes)
+    }
+
+    /// The local address the connection arrived on, when known.
+    pub(crate) fn local_addr(&self) -> Option<SocketAddr> {
+        self.settings.local
     }
 
     /// The drain signal of the server this connection belongs to, if it belongs to one.

@@ -36,7 +36,7 @@ use nanoapi_executor::time::{Deadline, coarse_now, timeout};
 
 use self::io::TokioIo;
 use super::conn::{ConnSettings, Opened};
-use super::{ConnOptions, Dispatch, MetricsHook, Transport};
+use super::{ConnOptions, Dispatch, Transport};
 use crate::error::{Error, Result};
 
 /// The client connection preface that starts every HTTP/2 connection (RFC 9113 §3.4).
@@ -114,7 +114,7 @@ where
     let _opened = options
         .metrics
         .as_ref()
-        .map(|MetricsHook(metrics)| Opened::new(&**metrics, options.peer));
+        .map(|hook| Opened::new(hook, &options.peer));
     let max_header_list = u32::try_from(options.limits.max_head).unwrap_or(u32::MAX);
     let handshake = h2::server::Builder::new()
         .max_concurrent_streams(http2.max_concurrent_streams)

@@ -21,7 +21,7 @@ use crate::http::{
     encode_last_chunk_with_trailers,
 };
 use crate::server::conn::{
-    Addrs, Conn, ConnSettings, DynConn, ResponseProgress, dispatch_exchange, error_response,
+    Conn, ConnSettings, DynConn, ResponseProgress, dispatch_exchange, error_response,
 };
 use crate::server::{ConnOptions, Dispatch, MetricsHook, Request, ResponseWriter, Transport};
 
@@ -83,15 +83,11 @@ pub(super) async fn serve_stream<C, D: Dispatch<C>>(
         }
         return;
     }
-    let addrs = Addrs {
-        peer: options.peer,
-        local: options.local,
-    };
     let body = StreamBody {
         body: RefCell::new(Some(body)),
         chunked,
     };
-    let conn = Rc::new(Conn::new(body, shared.settings.clone(), addrs));
+    let conn = Rc::new(Conn::new(body, shared.settings.clone(), options.peer));
     conn.exchange.borrow_mut().begin(
         head.framing(),
         false,

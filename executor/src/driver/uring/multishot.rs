@@ -2,7 +2,7 @@
 //! ends it, released (cancelled, its fd kept alive until the last completion) with the handle.
 
 use std::cell::Cell;
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 
 use io_uring::squeue::Entry;
 
@@ -36,17 +36,24 @@ impl MultishotOp {
     /// The entry `sqe` builds may point only to memory that outlives the slot: nothing but the
     /// fd given to [`release`](Self::release), which the slot keeps open until its last
     /// completion.
-    pub(crate) async unsafe fn next(&self, sqe: impl Fn() -> Entry) -> MultishotEvent {
-        let slot = match self.slot.get() {
-            Some(slot) => slot,
-            None => {
-                let slot =
-                    with_current(|ctx| ctx.driver.borrow_mut().uring().multishot_slot(self.kind));
-                self.slot.set(Some(slot));
-                slot
-            }
-        };
-        poll_fn(|cx| {
+    ///
+    /// Not an `async fn`, which would keep `self` and `sqe` twice in the future: an idle
+    /// connection's receive holds this future.
+    pub(crate) unsafe fn next<'a>(
+        &'a self,
+        sqe: impl Fn() -> Entry + 'a,
+    ) -> impl Future<Output = MultishotEvent> + 'a {
+        poll_fn(move |cx| {
+            let slot = match self.slot.get() {
+                Some(slot) => slot,
+                None => {
+                    let slot = with_current(|ctx| {
+                        ctx.driver.borrow_mut().uring().multishot_slot(self.kind)
+                    });
+                    self.slot.set(Some(slot));
+                    slot
+                }
+            };
             // SAFETY: forwarded from the caller.
             with_current(|ctx| unsafe {
                 ctx.driver
@@ -55,7 +62,6 @@ impl MultishotOp {
                     .poll_multishot(slot, &sqe, cx)
             })
         })
-        .await
     }
 
     /// The owner is closing: stops the operation, keeping `fd` open until the kernel has let
