@@ -49,11 +49,49 @@ pub(crate) enum MultishotKind {
     Recv,
 }
 
+/// A multishot slot's queued results: the oldest inline and the rest on the heap, so that a
+/// slot whose results are taken as they come (an idle connection's receive) holds no heap
+/// memory.
+#[derive(Debug, Default)]
+pub(crate) struct Results {
+    first: Option<(i32, u32)>,
+    /// Made when a second result is queued before the first was taken. Boxed: 8 bytes in
+    /// the slot instead of a `VecDeque`'s 32, and every entry of the op slab is as large as
+    /// its largest kind.
+    #[allow(clippy::box_collection)]
+    rest: Option<Box<VecDeque<(i32, u32)>>>,
+}
+
+impl Results {
+    pub(crate) fn push_back(&mut self, result: (i32, u32)) {
+        if self.first.is_none() {
+            self.first = Some(result);
+        } else {
+            self.rest.get_or_insert_default().push_back(result);
+        }
+    }
+
+    pub(crate) fn pop_front(&mut self) -> Option<(i32, u32)> {
+        let oldest = self.first.take()?;
+        self.first = self.rest.as_mut().and_then(|rest| rest.pop_front());
+        Some(oldest)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.as_ref().map_or(0, |rest| rest.len())
+    }
+
+    /// Takes every result, oldest first.
+    pub(crate) fn drain(&mut self) -> impl Iterator<Item = (i32, u32)> + '_ {
+        std::iter::from_fn(|| self.pop_front())
+    }
+}
+
 /// The slot of a multishot operation (accept, receive).
 pub(crate) struct Multishot {
     pub(crate) kind: MultishotKind,
     /// Results (and their CQE flags) not yet taken, in completion order.
-    pub(crate) results: VecDeque<(i32, u32)>,
+    pub(crate) results: Results,
     pub(crate) waker: Option<Waker>,
     /// The kernel will post more completions for this submission (`IORING_CQE_F_MORE`).
     pub(crate) armed: bool,
@@ -70,7 +108,7 @@ impl Multishot {
     pub(crate) fn new(kind: MultishotKind) -> Multishot {
         Multishot {
             kind,
-            results: VecDeque::new(),
+            results: Results::default(),
             waker: None,
             armed: false,
             ran_dry: false,
@@ -269,6 +307,25 @@ mod tests {
     }
 
     #[test]
+    fn results_come_out_in_completion_order_and_need_the_heap_only_when_they_pile_up() {
+        let mut results = Results::default();
+        results.push_back((1, 0));
+        assert!(results.rest.is_none(), "one queued result is kept inline");
+        assert_eq!(results.pop_front(), Some((1, 0)));
+        for n in 2..6 {
+            results.push_back((n, 0));
+        }
+        assert_eq!(results.len(), 4);
+        assert_eq!(results.pop_front(), Some((2, 0)));
+        results.push_back((6, 0));
+        assert_eq!(
+            results.drain().collect::<Vec<_>>(),
+            [(3, 0), (4, 0), (5, 0), (6, 0)]
+        );
+        assert_eq!((results.len(), results.pop_front()), (0, None));
+    }
+
+    #[test]
     fn multishot_queues_results_and_disarms_on_the_last_completion() {
         let mut multi = Lifecycle::Multishot(Multishot {
             armed: true,
@@ -286,10 +343,13 @@ mod tests {
             multi.complete(-libc::EMFILE, 0),
             AfterCompletion::Nothing
         ));
-        let Lifecycle::Multishot(m) = &multi else {
+        let Lifecycle::Multishot(m) = &mut multi else {
             unreachable!()
         };
-        assert_eq!(m.results, [(7, MORE), (-libc::EMFILE, 0)]);
+        assert_eq!(
+            m.results.drain().collect::<Vec<_>>(),
+            [(7, MORE), (-libc::EMFILE, 0)]
+        );
         assert!(!m.armed, "no F_MORE: the kernel ended the multishot");
         assert_eq!(counter.0.load(Ordering::SeqCst), 1);
     }
@@ -326,10 +386,10 @@ mod recv_tests {
             ..Multishot::new(MultishotKind::Recv)
         });
         let _ = multi.complete(-libc::ENOBUFS, 0);
-        let Lifecycle::Multishot(m) = &multi else {
+        let Lifecycle::Multishot(m) = &mut multi else {
             unreachable!()
         };
-        assert!(m.results.is_empty());
+        assert_eq!(m.results.len(), 0);
         assert!(m.ran_dry && !m.armed);
     }
 
@@ -340,10 +400,10 @@ mod recv_tests {
             ..Multishot::new(MultishotKind::Recv)
         });
         let _ = multi.complete(0, 0);
-        let Lifecycle::Multishot(m) = &multi else {
+        let Lifecycle::Multishot(m) = &mut multi else {
             unreachable!()
         };
-        assert_eq!(m.results, [(0, 0)]);
+        assert_eq!(m.results.drain().collect::<Vec<_>>(), [(0, 0)]);
         assert!(!m.armed);
     }
 }

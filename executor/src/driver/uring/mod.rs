@@ -221,7 +221,7 @@ impl UringDriver {
         let Lifecycle::Multishot(multi) = &mut self.ops[key] else {
             unreachable!("slot {key} is not a multishot slot")
         };
-        for (res, flags) in multi.results.drain(..) {
+        for (res, flags) in multi.results.drain() {
             if let Some(bid) = io_uring::cqueue::buffer_select(flags) {
                 self.deferred_graveyard
                     .push(Box::new(self.buf_ring.lend(bid, 0)));
