@@ -592,6 +592,43 @@ fn metrics_count_the_connection_once_and_every_stream() {
     }
 }
 
+/// With cleartext HTTP/2 on, a connection is the metrics hook's from accept, before its first
+/// bytes tell HTTP/2 from HTTP/1.1 (a silent one was not counted until then).
+#[test]
+fn a_connection_is_counted_at_accept_before_it_sends_a_byte() {
+    use std::sync::atomic::Ordering::SeqCst;
+    for backend in common::backends() {
+        let counters = std::sync::Arc::new(common::Counters::default());
+        let options = Options::default()
+            .port(0)
+            .workers(1)
+            .backend(backend)
+            .metrics(counters.clone());
+        let server = nanoapi::serve(options, (), dispatch).unwrap();
+        let silent = std::net::TcpStream::connect(server.local_addr()).unwrap();
+        let deadline = std::time::Instant::now() + common::slowdown(Duration::from_secs(10));
+        while counters.opened.load(SeqCst) == 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{backend:?}: a silent connection was not counted"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(counters.opened.load(SeqCst), 1, "{backend:?}");
+        drop(silent);
+        assert_eq!(
+            counters.wait_all_closed(common::slowdown(Duration::from_secs(10))),
+            0,
+            "{backend:?}: the closed connection was not counted closed"
+        );
+        server.shutdown_blocking();
+        assert_eq!(
+            (counters.opened.load(SeqCst), counters.closed.load(SeqCst)),
+            (1, 1)
+        );
+    }
+}
+
 /// The App overlay over HTTP/2, unchanged: typed extraction, its JSON and its 422.
 #[cfg(feature = "app")]
 #[test]

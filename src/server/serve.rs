@@ -20,7 +20,7 @@ use nanoapi_executor::net::{TcpListener, TcpStream};
 use nanoapi_executor::time::{coarse_now, sleep};
 use nanoapi_executor::{Runtime, StuckWorkers, spawn_local};
 
-use super::conn::{Conn, ConnSettings, encode_error, serve_conn};
+use super::conn::{Conn, ConnSettings, Opened, encode_error, serve_conn};
 use super::workers::{FnWorkers, Lifecycle, PerWorker, SharedContext};
 use super::{ConnOptions, Dispatch, Options, ShutdownSignal, Workers};
 
@@ -450,6 +450,7 @@ where
         let (shared, ctx) = (shared.clone(), ctx.clone());
         // The task's captures are what every idle connection keeps: four pointers.
         spawn_local(async move {
+            let opened = opened(&shared, &conn.peer);
             let served = serve_conn(
                 conn.clone(),
                 &*ctx,
@@ -460,6 +461,7 @@ where
             if let Err(err) = served.await {
                 log::debug!("connection from {:?}: {err}", conn.peer);
             }
+            drop(opened);
             drop(guard);
         })
         .detach();
@@ -483,6 +485,7 @@ async fn serve_tls<C, D, R>(
     R: Deref<Target = C>,
 {
     let accepted = coarse_now();
+    let _opened = opened(&shared, &peer);
     let handshake = before_first_request(&shared, super::tls::accept(stream, &tls)).await;
     let stream = match handshake {
         Some(Ok(Ok(stream))) => stream,
@@ -501,7 +504,7 @@ async fn serve_tls<C, D, R>(
     if stream.alpn_protocol().as_deref() == Some(b"h2") {
         let options = connection_options(&shared.conn, peer, settings.local);
         let http2 = &shared.options.http2;
-        let served = super::http2::serve_http2(stream, &*ctx, &shared.dispatch, &options, http2);
+        let served = super::http2::serve_streams(stream, &*ctx, &shared.dispatch, &options, http2);
         if let Err(err) = served.await {
             log::debug!("HTTP/2 connection from {peer:?}: {err}");
         }
@@ -512,6 +515,15 @@ async fn serve_tls<C, D, R>(
     if let Err(err) = served.await {
         log::debug!("TLS connection from {peer:?}: {err}");
     }
+}
+
+/// Tells the metrics hook (if any) of an accepted connection, and of its end when dropped.
+fn opened<'a, D>(shared: &'a Shared<D>, peer: &'a Option<SocketAddr>) -> Option<Opened<'a>> {
+    shared
+        .conn
+        .metrics
+        .as_ref()
+        .map(|hook| Opened::new(hook, peer))
 }
 
 /// `step` (a connection's set-up before its first request: a TLS handshake, the first
@@ -562,6 +574,7 @@ async fn serve_sniffing<C, D, R>(
 {
     use super::Transport;
     let accepted = coarse_now();
+    let _opened = opened(&shared, &peer);
     let first = before_first_request(&shared, stream.recv()).await;
     let Some(Ok(Ok(first))) = first else { return };
     if first.is_empty() {
@@ -571,7 +584,7 @@ async fn serve_sniffing<C, D, R>(
         let options = connection_options(&shared.conn, peer, settings.local);
         let stream = super::http2::Prefixed::new(first, stream);
         let http2 = &shared.options.http2;
-        super::http2::serve_http2(stream, &*ctx, &shared.dispatch, &options, http2).await
+        super::http2::serve_streams(stream, &*ctx, &shared.dispatch, &options, http2).await
     } else {
         let conn = Rc::new(Conn::new(stream, settings, peer));
         conn.push_received(&first);

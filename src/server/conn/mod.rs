@@ -155,6 +155,10 @@ where
     T: Transport + 'static,
     D: Dispatch<C>,
 {
+    let _opened = options
+        .metrics
+        .as_ref()
+        .map(|hook| Opened::new(hook, &options.peer));
     let settings = Rc::new(ConnSettings::new(options));
     serve_conn(
         Rc::new(Conn::new(io, settings, options.peer)),
@@ -171,6 +175,9 @@ where
 /// transport and the addresses, and every connection of a worker shares one `ConnOptions`.
 /// The first request's head must be complete by `accepted` plus the header timeout (a TLS
 /// handshake or the HTTP/2 sniff before it counts within it).
+///
+/// The caller tells the metrics hook of the connection ([`Opened`]): the accept loop does at
+/// accept, before a TLS handshake or the HTTP/2 sniff.
 ///
 /// Not an `async fn`: its arguments would be kept twice in the future (once as arguments,
 /// once moved into the body), and this future is most of what an idle connection costs.
@@ -193,10 +200,6 @@ where
         first_request: true,
     };
     async move {
-        let _opened = options
-            .metrics
-            .as_ref()
-            .map(|hook| Opened::new(hook, &conn.peer));
         // One registration with the drain signal for the connection's life, not one per wait.
         let mut drain = options.shutdown.as_ref().map(ShutdownSignal::raised);
         loop {

@@ -115,6 +115,23 @@ where
         .metrics
         .as_ref()
         .map(|hook| Opened::new(hook, &options.peer));
+    serve_streams(io, ctx, dispatch, options, http2).await
+}
+
+/// [`serve_http2`] for a connection the metrics hook already counts (the accept loop opens it
+/// at accept, before the TLS handshake or the preface sniff).
+pub(crate) async fn serve_streams<T, C, D>(
+    io: T,
+    ctx: &C,
+    dispatch: &D,
+    options: &ConnOptions,
+    http2: &Http2Options,
+) -> Result<()>
+where
+    T: Transport + 'static,
+    T::Chunk: Unpin + 'static,
+    D: Dispatch<C>,
+{
     let max_header_list = u32::try_from(options.limits.max_head).unwrap_or(u32::MAX);
     let handshake = h2::server::Builder::new()
         .max_concurrent_streams(http2.max_concurrent_streams)
