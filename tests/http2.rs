@@ -558,23 +558,33 @@ fn the_runtime_answers_static_routes_errors_and_aborts_over_http2() {
     }
 }
 
+/// A server on `backend` with `configure`'s options and a counting metrics hook.
+fn metered(
+    backend: Backend,
+    configure: impl FnOnce(Options) -> Options,
+) -> (ServerHandle, std::sync::Arc<common::Counters>) {
+    let counters = std::sync::Arc::new(common::Counters::default());
+    let options = Options::default()
+        .port(0)
+        .workers(1)
+        .backend(backend)
+        .metrics(counters.clone());
+    let server = nanoapi::serve(configure(options), (), dispatch).unwrap();
+    (server, counters)
+}
+
 /// The metrics hook sees an HTTP/2 connection as one connection and each stream as a request
 /// (static routes too).
 #[test]
 fn metrics_count_the_connection_once_and_every_stream() {
     for backend in common::backends() {
-        let counters = std::sync::Arc::new(common::Counters::default());
-        let options = Options::default()
-            .port(0)
-            .workers(1)
-            .backend(backend)
-            .metrics(counters.clone())
-            .static_response(
+        let (server, counters) = metered(backend, |options| {
+            options.static_response(
                 "GET",
                 "/static",
                 Response::text(StatusCode::ACCEPTED, "cached"),
-            );
-        let server = nanoapi::serve(options, (), dispatch).unwrap();
+            )
+        });
         let addr = server.local_addr();
         runtime().block_on(async {
             let client = connect(addr).await;
@@ -598,13 +608,7 @@ fn metrics_count_the_connection_once_and_every_stream() {
 fn a_connection_is_counted_at_accept_before_it_sends_a_byte() {
     use std::sync::atomic::Ordering::SeqCst;
     for backend in common::backends() {
-        let counters = std::sync::Arc::new(common::Counters::default());
-        let options = Options::default()
-            .port(0)
-            .workers(1)
-            .backend(backend)
-            .metrics(counters.clone());
-        let server = nanoapi::serve(options, (), dispatch).unwrap();
+        let (server, counters) = metered(backend, |options| options);
         let silent = std::net::TcpStream::connect(server.local_addr()).unwrap();
         let deadline = std::time::Instant::now() + common::slowdown(Duration::from_secs(10));
         while counters.opened.load(SeqCst) == 0 {
