@@ -450,7 +450,7 @@ where
         let (shared, ctx) = (shared.clone(), ctx.clone());
         // The task's captures are what every idle connection keeps: four pointers.
         spawn_local(async move {
-            let opened = opened(&shared, &conn.peer);
+            let opened = Opened::connection(&shared.conn, &conn.peer);
             let served = serve_conn(
                 conn.clone(),
                 &*ctx,
@@ -485,7 +485,7 @@ async fn serve_tls<C, D, R>(
     R: Deref<Target = C>,
 {
     let accepted = coarse_now();
-    let _opened = opened(&shared, &peer);
+    let _opened = Opened::connection(&shared.conn, &peer);
     let handshake = before_first_request(&shared, super::tls::accept(stream, &tls)).await;
     let stream = match handshake {
         Some(Ok(Ok(stream))) => stream,
@@ -515,15 +515,6 @@ async fn serve_tls<C, D, R>(
     if let Err(err) = served.await {
         log::debug!("TLS connection from {peer:?}: {err}");
     }
-}
-
-/// Tells the metrics hook (if any) of an accepted connection, and of its end when dropped.
-fn opened<'a, D>(shared: &'a Shared<D>, peer: &'a Option<SocketAddr>) -> Option<Opened<'a>> {
-    shared
-        .conn
-        .metrics
-        .as_ref()
-        .map(|hook| Opened::new(hook, peer))
 }
 
 /// `step` (a connection's set-up before its first request: a TLS handshake, the first
@@ -574,7 +565,7 @@ async fn serve_sniffing<C, D, R>(
 {
     use super::Transport;
     let accepted = coarse_now();
-    let _opened = opened(&shared, &peer);
+    let _opened = Opened::connection(&shared.conn, &peer);
     let first = before_first_request(&shared, stream.recv()).await;
     let Some(Ok(Ok(first))) = first else { return };
     if first.is_empty() {

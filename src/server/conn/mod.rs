@@ -155,10 +155,7 @@ where
     T: Transport + 'static,
     D: Dispatch<C>,
 {
-    let _opened = options
-        .metrics
-        .as_ref()
-        .map(|hook| Opened::new(hook, &options.peer));
+    let _opened = Opened::connection(options, &options.peer);
     let settings = Rc::new(ConnSettings::new(options));
     serve_conn(
         Rc::new(Conn::new(io, settings, options.peer)),
@@ -271,9 +268,15 @@ pub(crate) struct Opened<'a> {
 }
 
 impl<'a> Opened<'a> {
-    pub(crate) fn new(hook: &'a MetricsHook, peer: &'a Option<SocketAddr>) -> Opened<'a> {
+    /// Tells the metrics hook of `options`, if it has one, of a connection from `peer`; the
+    /// guard tells it of the end.
+    pub(crate) fn connection(
+        options: &'a ConnOptions,
+        peer: &'a Option<SocketAddr>,
+    ) -> Option<Opened<'a>> {
+        let hook = options.metrics.as_ref()?;
         hook.0.connection_opened(*peer);
-        Opened { hook, peer }
+        Some(Opened { hook, peer })
     }
 }
 

@@ -111,10 +111,7 @@ where
     D: Dispatch<C>,
 {
     // The connection is one to the metrics hook; each stream is a request.
-    let _opened = options
-        .metrics
-        .as_ref()
-        .map(|hook| Opened::new(hook, &options.peer));
+    let _opened = Opened::connection(options, &options.peer);
     serve_streams(io, ctx, dispatch, options, http2).await
 }
 
