@@ -269,6 +269,44 @@ pub(crate) fn eq_lower(bytes: &[u8], lower: &[u8]) -> bool {
     }
 }
 
+/// ASCII case-insensitive equality of two byte strings of any case, as
+/// `<[u8]>::eq_ignore_ascii_case`, eight bytes at a time (the last word overlapping the one
+/// before); what looking a header field up by a name given at run time costs.
+#[inline]
+pub(crate) fn eq_ignore_case(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if b.len() != n {
+        return false;
+    }
+    if n < 4 {
+        return a.eq_ignore_ascii_case(b);
+    }
+    if n < 8 {
+        let lower4 = |bytes: &[u8], at| lower8(u64::from(word4(bytes, at)));
+        return lower4(a, 0) == lower4(b, 0) && lower4(a, n - 4) == lower4(b, n - 4);
+    }
+    let mut i = 0;
+    while i + 8 < n {
+        if lower8(word8(a, i)) != lower8(word8(b, i)) {
+            return false;
+        }
+        i += 8;
+    }
+    lower8(word8(a, n - 8)) == lower8(word8(b, n - 8))
+}
+
+/// `word` with each upper-case ASCII letter made lower-case (SWAR: each byte's high bit
+/// computed on its low seven bits, so no carry crosses into the next byte).
+#[inline(always)]
+fn lower8(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let low7 = word & (0x7f * ONES);
+    let at_least_a = low7 + (0x80 - u64::from(b'A')) * ONES;
+    let past_z = low7 + (0x80 - u64::from(b'Z') - 1) * ONES;
+    let upper = at_least_a & !past_z & !word & (0x80 * ONES);
+    word | (upper >> 2)
+}
+
 /// 0x20 in each byte of `word` that is a lower-case ASCII letter.
 #[inline(always)]
 fn letters8(word: u64) -> u64 {
@@ -368,6 +406,29 @@ fn valid_host_slow(value: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn eq_ignore_case_agrees_with_std_on_every_byte_pair_and_length() {
+        // Every byte against every byte at each position of words of every length class.
+        for len in [1, 3, 4, 5, 7, 8, 9, 12, 16, 17] {
+            for at in [0, len / 2, len - 1] {
+                for x in 0..=255u8 {
+                    for y in 0..=255u8 {
+                        let (mut a, mut b) = (*b"Content-Type-Xyz!", *b"Content-Type-Xyz!");
+                        a[at] = x;
+                        b[at] = y;
+                        let (a, b) = (&a[..len], &b[..len]);
+                        assert_eq!(
+                            eq_ignore_case(a, b),
+                            a.eq_ignore_ascii_case(b),
+                            "{a:?} {b:?}"
+                        );
+                    }
+                }
+            }
+        }
+        assert!(!eq_ignore_case(b"host", b"hosts"));
+    }
 
     #[test]
     fn classes_match_their_abnf() {

@@ -22,7 +22,7 @@ pub mod parse;
 pub mod response;
 pub mod response_parse;
 
-mod chars;
+pub(crate) mod chars;
 mod date;
 mod status;
 

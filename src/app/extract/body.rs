@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::params::parse_urlencoded;
+use super::text_pairs::{text, trim};
 use super::{FromRequest, Multipart, Rejection, RequestContext};
 use crate::app::doc::{ApiSchema, BodyDoc, OperationDoc, schema_ref};
 use crate::app::response::{HttpException, Json};
@@ -81,9 +82,12 @@ impl FromRequest for RequestBody {
 /// The media type of the request's `Content-Type` (type/subtype, lower-cased, without
 /// parameters), if it has one; borrowed from the head unless it had to be lower-cased.
 fn media_type(req: &Request) -> Option<Cow<'_, str>> {
-    let media = match String::from_utf8_lossy(req.header("content-type")?) {
-        Cow::Borrowed(value) => Cow::Borrowed(value.split(';').next().unwrap_or("").trim()),
-        Cow::Owned(value) => Cow::Owned(value.split(';').next().unwrap_or("").trim().to_owned()),
+    // Split before decoding: `;` is ASCII, so it never lies in a replaced sequence.
+    let value = req.header("content-type")?;
+    let media = value.split(|&b| b == b';').next().unwrap_or_default();
+    let media = match text(media) {
+        Cow::Borrowed(media) => Cow::Borrowed(trim(media)),
+        Cow::Owned(media) => Cow::Owned(trim(&media).to_owned()),
     };
     Some(if media.bytes().any(|b| b.is_ascii_uppercase()) {
         Cow::Owned(media.to_ascii_lowercase())

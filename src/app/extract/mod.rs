@@ -14,7 +14,7 @@ mod head;
 mod multipart;
 mod optional;
 mod params;
-mod text_pairs;
+pub(crate) mod text_pairs;
 
 use std::borrow::Cow;
 use std::future::Future;

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use percent_encoding::percent_decode;
 use serde::de::DeserializeOwned;
 
-use super::text_pairs::{TextPairs, TextPairsBuilder, text};
+use super::text_pairs::{TextPairs, TextPairsBuilder, text, trim};
 use super::{FromRequestParts, Rejection, RequestContext, RequestParts};
 use crate::app::doc::{ApiSchema, OperationDoc, ParamLocation};
 use crate::app::validation::{ErrorItem, PairIter, PairSource, borrowed_pairs, from_pairs};
@@ -226,8 +226,8 @@ impl Cookies {
                 let Some((name, value)) = pair.split_once('=') else {
                     continue;
                 };
-                let name = name.trim();
-                let value = value.trim();
+                let name = trim(name);
+                let value = trim(value);
                 let value = value
                     .strip_prefix('"')
                     .and_then(|v| v.strip_suffix('"'))
@@ -244,17 +244,19 @@ impl Cookies {
 
     /// The cookies of `req`.
     pub(crate) fn from_request_ref(req: &Request) -> Cookies {
-        let count = req
-            .header_all("cookie")
-            .map(|field| field.iter().filter(|&&b| b == b';').count() + 1)
-            .sum();
+        let mut fields = req.header_all("cookie");
+        let Some(first) = fields.next() else {
+            return Cookies::default();
+        };
+        // Room for the first field's pairs: nearly always the only field.
+        let count = first.iter().filter(|&&b| b == b';').count() + 1;
         let pairs = TextPairsBuilder::new(req.head_bytes().clone(), count);
-        Cookies::parse_into(pairs, req.header_all("cookie").map(text))
+        Cookies::parse_into(pairs, std::iter::once(first).chain(fields).map(text))
     }
 
     /// The last cookie named `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs.iter().rfind(|(n, _)| *n == name).map(|(_, v)| v)
+        self.pairs.values(name, false).next_back()
     }
 
     /// Every cookie, in order.
@@ -294,9 +296,9 @@ fn urlencoded_pairs(input: &[u8]) -> impl PairIter<'_> {
 
 /// Percent-decodes one form component, `+` meaning space.
 fn decode_component(raw: &[u8]) -> Cow<'_, str> {
-    if !raw.iter().any(|&b| b == b'%' || b == b'+' || b >= 0x80) {
-        // All ASCII without escapes: nothing to decode.
-        return Cow::Borrowed(std::str::from_utf8(raw).unwrap_or_default());
+    if !raw.iter().any(|&b| b == b'%' || b == b'+') {
+        // Without escapes there is nothing to decode.
+        return text(raw);
     }
     let plus_free: Cow<'_, [u8]> = if raw.contains(&b'+') {
         Cow::Owned(
@@ -312,6 +314,9 @@ fn decode_component(raw: &[u8]) -> Cow<'_, str> {
 
 /// Percent-decodes a path parameter (`+` stays a plus in paths).
 pub(crate) fn decode_path_param(raw: &[u8]) -> Cow<'_, str> {
+    if !raw.contains(&b'%') {
+        return text(raw);
+    }
     percent_decode(raw).decode_utf8_lossy()
 }
 

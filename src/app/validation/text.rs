@@ -1,11 +1,13 @@
 //! Values read from text as pydantic v2 reads them in lax mode (its conversion table): what
 //! the checker and the fast path both apply to query, path, header, cookie and form values.
 
+use crate::app::extract::text_pairs::trim;
+
 /// An integer as pydantic reads one from a string: surrounding whitespace ignored, an optional
 /// sign, decimal digits with single `_` between them, and an optional fraction of zeros
 /// (`"1.0"`, `"5.00"`). One too large for an i128 saturates (it is out of every Rust range).
 pub(crate) fn parse_int(text: &str) -> Option<i128> {
-    let trimmed = text.trim();
+    let trimmed = trim(text);
     let (negative, digits) = match trimmed.as_bytes().first() {
         Some(b'-') => (true, &trimmed[1..]),
         Some(b'+') => (false, &trimmed[1..]),
@@ -33,20 +35,24 @@ pub(crate) fn parse_int(text: &str) -> Option<i128> {
     })
 }
 
-/// Digits with single underscores between them (`1_000`), as Python's `int()` takes them.
+/// Digits with single underscores between them (`1_000`), as Python's `int()` takes them: one
+/// pass, where an underscore must follow a digit and the last byte must be one.
 fn is_separated_digits(digits: &str) -> bool {
-    let bytes = digits.as_bytes();
-    !bytes.is_empty()
-        && bytes[0].is_ascii_digit()
-        && bytes[bytes.len() - 1].is_ascii_digit()
-        && bytes.iter().all(|b| b.is_ascii_digit() || *b == b'_')
-        && !digits.contains("__")
+    let mut after_digit = false;
+    for &b in digits.as_bytes() {
+        match b {
+            b'0'..=b'9' => after_digit = true,
+            b'_' if after_digit => after_digit = false,
+            _ => return false,
+        }
+    }
+    after_digit
 }
 
 /// A float as pydantic reads one from a string: surrounding whitespace ignored, `_` between
 /// digits, and `inf`, `infinity` and `nan` in any case with an optional sign.
 pub(crate) fn parse_float(text: &str) -> Option<f64> {
-    let trimmed = text.trim();
+    let trimmed = trim(text);
     if trimmed.contains('_') {
         let separated = trimmed
             .split(|c: char| !c.is_ascii_digit() && c != '_')
@@ -69,5 +75,38 @@ pub(crate) fn parse_bool(text: &str) -> Option<bool> {
         Some(false)
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers_follow_pythons_int_with_pydantics_zero_fractions() {
+        let cases: [(&str, Option<i128>); 16] = [
+            ("42", Some(42)),
+            (" -7 ", Some(-7)),
+            ("+1_000", Some(1000)),
+            ("5.00", Some(5)),
+            ("1__0", None),
+            ("_1", None),
+            ("1_", None),
+            ("", None),
+            ("-", None),
+            ("1.5", None),
+            ("1.", None),
+            ("\u{a0}3\u{2003}", Some(3)),
+            ("0x10", None),
+            ("1e3", None),
+            ("99999999999999999999999999999999999999999", Some(i128::MAX)),
+            (
+                "-99999999999999999999999999999999999999999",
+                Some(i128::MIN),
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_int(text), expected, "{text:?}");
+        }
     }
 }
