@@ -230,6 +230,12 @@ impl AppService {
                     .into_response();
             }
         };
+        // A fixed response needs neither parameters nor a call through its endpoint.
+        if let Some(fixed) = &route.fixed
+            && route.middleware.is_empty()
+        {
+            return fixed.to_response();
+        }
         // Path parameters outlive this borrow of the request (the handler takes it mutably), so
         // they borrow the head's bytes, shared (a reference count), or the decoded path.
         let path_text: Bytes;

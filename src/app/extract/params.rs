@@ -9,7 +9,8 @@ use serde::de::DeserializeOwned;
 use super::text_pairs::{TextPairs, TextPairsBuilder, text, trim};
 use super::{FromRequestParts, Rejection, RequestContext, RequestParts};
 use crate::app::doc::{ApiSchema, OperationDoc, ParamLocation};
-use crate::app::validation::{ErrorItem, PairIter, PairSource, borrowed_pairs, from_pairs};
+use crate::app::small_list::SmallList;
+use crate::app::validation::{ErrorItem, Pair, PairIter, PairSource, borrowed_pairs, from_pairs};
 use crate::server::Request;
 
 /// Path parameters: a struct whose fields are named like the pattern's `{params}`, a single
@@ -103,7 +104,12 @@ impl<T: DeserializeOwned + ApiSchema + 'static> Query<T> {
     /// assert_eq!(errors[0].kind, "greater_than_equal");
     /// ```
     pub fn from_query(raw: &[u8]) -> Result<Query<T>, Vec<ErrorItem>> {
-        from_pairs(PairSource::Query, urlencoded_pairs(raw)).map(Query)
+        // Decoded once: the struct's fields walk the pairs more than once (to find repeats).
+        let mut pairs: SmallList<Pair<'_>, 8> = SmallList::with_capacity(0);
+        for pair in urlencoded_pairs(raw) {
+            pairs.push(pair);
+        }
+        from_pairs(PairSource::Query, borrowed_pairs(pairs.as_slice())).map(Query)
     }
 }
 

@@ -7,6 +7,14 @@ use crate::app::extract::text_pairs::trim;
 /// sign, decimal digits with single `_` between them, and an optional fraction of zeros
 /// (`"1.0"`, `"5.00"`). One too large for an i128 saturates (it is out of every Rust range).
 pub(crate) fn parse_int(text: &str) -> Option<i128> {
+    // The common case first: plain digits that fit a u64 with room to spare.
+    let bytes = text.as_bytes();
+    if (1..=18).contains(&bytes.len()) && bytes.iter().all(u8::is_ascii_digit) {
+        let n = bytes
+            .iter()
+            .fold(0u64, |n, &d| n * 10 + u64::from(d - b'0'));
+        return Some(i128::from(n));
+    }
     let trimmed = trim(text);
     let (negative, digits) = match trimmed.as_bytes().first() {
         Some(b'-') => (true, &trimmed[1..]),
@@ -84,8 +92,10 @@ mod tests {
 
     #[test]
     fn integers_follow_pythons_int_with_pydantics_zero_fractions() {
-        let cases: [(&str, Option<i128>); 16] = [
+        let cases: [(&str, Option<i128>); 18] = [
             ("42", Some(42)),
+            ("999999999999999999", Some(999_999_999_999_999_999)),
+            ("0000000000000000000042", Some(42)),
             (" -7 ", Some(-7)),
             ("+1_000", Some(1000)),
             ("5.00", Some(5)),
