@@ -105,7 +105,7 @@ impl<T: DeserializeOwned + ApiSchema + 'static> Query<T> {
     /// ```
     pub fn from_query(raw: &[u8]) -> Result<Query<T>, Vec<ErrorItem>> {
         // Decoded once: the struct's fields walk the pairs more than once (to find repeats).
-        let mut pairs: SmallList<Pair<'_>, 8> = SmallList::with_capacity(0);
+        let mut pairs: SmallList<Pair<'_>, 4> = SmallList::with_capacity(0);
         for pair in urlencoded_pairs(raw) {
             pairs.push(pair);
         }
@@ -346,6 +346,25 @@ mod tests {
                 ("d", "€"),
                 ("e", "%ZZ")
             ]
+        );
+    }
+
+    #[test]
+    fn a_query_past_the_inline_pairs_keeps_every_pair_and_the_last_repeat() {
+        #[derive(serde::Deserialize)]
+        #[cfg_attr(feature = "validation", derive(schemars::JsonSchema))]
+        struct Many {
+            a: u32,
+            b: String,
+            c: bool,
+            d: u32,
+            e: String,
+        }
+        let Query(many) =
+            Query::<Many>::from_query(b"a=1&b=x+y&c=yes&d=4&a=7&e=%C3%A9&z=0").unwrap();
+        assert_eq!(
+            (many.a, many.b.as_str(), many.c, many.d, many.e.as_str()),
+            (7, "x y", true, 4, "\u{e9}")
         );
     }
 
