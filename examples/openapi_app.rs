@@ -8,6 +8,7 @@
 mod openapi_app;
 
 use nanoapi::app::{Content, Route};
+use nanoapi::openapi::DocsExt;
 
 fn main() -> std::io::Result<()> {
     let mut app = openapi_app::app();

@@ -110,6 +110,18 @@ pub mod app;
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub mod openapi;
 
+/// The extensions every new [`App`](app::App) starts with: with feature `openapi`, the OpenAPI
+/// document and its pages. The one place where the overlay's parts meet: the App knows no
+/// extension, and each extension knows only the App's public face.
+#[cfg(feature = "app")]
+fn default_extensions() -> app::Extensions {
+    #[allow(unused_mut)]
+    let mut extensions = app::Extensions::default();
+    #[cfg(feature = "openapi")]
+    extensions.insert(openapi::Docs::default());
+    extensions
+}
+
 #[cfg(feature = "serverless")]
 #[cfg_attr(docsrs, doc(cfg(feature = "serverless")))]
 pub mod serverless;

@@ -20,6 +20,8 @@ use nanoapi::app::{
 use nanoapi::executor::future::first_of;
 use nanoapi::executor::time::sleep;
 use nanoapi::http::StatusCode;
+use nanoapi::openapi::DocumentExt;
+use nanoapi::openapi::security::SecurityExt;
 use nanoapi::openapi::security::{CredentialsOf, Denied, HTTPBearer, Security, SecurityScheme};
 use nanoapi::server::{Options, Request, ShutdownSignal};
 use serde::Deserialize;

@@ -78,3 +78,43 @@ fn the_app_without_validation_builds_without_schemars() {
         "`validation` is schemars"
     );
 }
+
+/// The App is OpenAPI's input, not its host: no code under `src/app/` names the `openapi`
+/// module or its feature (doc comments may point to it). The document and its pages reach an
+/// app as an `AppExtension` that `lib.rs` installs.
+#[test]
+fn the_app_does_not_know_openapi() {
+    fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("src/app is readable") {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|ext| ext == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    rust_files(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/app"),
+        &mut files,
+    );
+    assert!(files.len() > 10, "found the App's sources: {files:?}");
+    let mut offending = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).expect("a source file is readable");
+        for (number, line) in text.lines().enumerate() {
+            let code = line.trim_start();
+            if code.starts_with("//") {
+                continue;
+            }
+            if code.contains("crate::openapi") || code.contains("feature = \"openapi\"") {
+                offending.push(format!("{}:{}: {code}", file.display(), number + 1));
+            }
+        }
+    }
+    assert!(
+        offending.is_empty(),
+        "the App names OpenAPI: {offending:#?}"
+    );
+}

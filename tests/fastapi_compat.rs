@@ -3,6 +3,8 @@
 #![cfg(feature = "openapi")]
 
 use nanoapi::app::{App, Cookie, Cookies, Form, Header, Json, Query, TestResponse};
+use nanoapi::openapi::DocsExt;
+use nanoapi::openapi::DocumentExt;
 use nanoapi::openapi::security::{APIKeyCookie, APIKeyQuery, Security, SecurityScheme};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

@@ -12,6 +12,8 @@ mod openapi_app;
 use std::io::{Read, Write};
 
 use nanoapi::app::App;
+use nanoapi::openapi::DocsExt;
+use nanoapi::openapi::DocumentExt;
 use nanoapi::server::Options;
 use serde_json::{Value, json};
 

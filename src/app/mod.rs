@@ -38,14 +38,15 @@
 #[cfg_attr(docsrs, doc(cfg(feature = "http-compat")))]
 pub mod compat;
 mod doc;
-mod extract;
+mod extension;
+pub(crate) mod extract;
 mod handler;
 mod lifecycle;
 pub(crate) mod logging;
 mod middleware;
 mod response;
 mod router;
-mod routes;
+pub(crate) mod routes;
 mod service;
 mod small_list;
 mod state;
@@ -67,6 +68,7 @@ pub use doc::{
     ApiSchema, BodyDoc, OperationDoc, ParamLocation, ParamsDoc, ResponseDoc, SchemaFn, SecurityDoc,
     schema_inline, schema_ref,
 };
+pub use extension::AppExtension;
 pub use extract::{
     ClientAddr, Cookie, Cookies, Extension, Field, Form, FromRequest, FromRequestParts, Header,
     HeaderMap, Multipart, MultipartError, MultipartLimits, Path, Query, Rejection, RequestContext,
@@ -101,11 +103,7 @@ pub use validation::{ErrorItem, LocPart, ValidationError};
 #[cfg_attr(docsrs, doc(cfg(feature = "ws")))]
 pub use websocket::WebSocketUpgrade;
 
-#[cfg(feature = "openapi")]
-pub(crate) use extract::parse_urlencoded;
-#[cfg(feature = "openapi")]
-pub(crate) use routes::{FixedResponse, static_route};
-
+pub(crate) use extension::Extensions;
 use lifecycle::{AppWorkers, Hook, Hooks};
 use middleware::FnMiddleware;
 use routes::method_routes;
@@ -139,9 +137,8 @@ pub struct App {
     /// The app-wide compression ([`App::compression`]).
     #[cfg(coding)]
     compression: Option<crate::http::coding::Compression>,
-    /// Where the OpenAPI document and its pages are served.
-    #[cfg(feature = "openapi")]
-    pub(crate) docs: crate::openapi::DocsConfig,
+    /// What other parts of the program add ([`App::extension`]).
+    extensions: Extensions,
 }
 
 impl std::fmt::Debug for App {
@@ -177,8 +174,7 @@ impl App {
             redirect_slashes: true,
             #[cfg(coding)]
             compression: None,
-            #[cfg(feature = "openapi")]
-            docs: crate::openapi::DocsConfig::default(),
+            extensions: crate::default_extensions(),
         }
     }
 
@@ -244,7 +240,7 @@ impl App {
     ///
     /// If `response` has a streamed body.
     pub fn get_static(self, path: &str, response: Response) -> App {
-        self.route(routes::static_route(path, response))
+        self.route(Route::get_static(path, response))
     }
 
     /// Serves the files of a directory under `prefix` (`/static/{*path}`), with everything
@@ -362,28 +358,32 @@ impl App {
         self
     }
 
-    /// Compiles the app for serving. With the `openapi` feature, this renders the OpenAPI
-    /// document once and adds its routes (see [`crate::openapi`]).
+    /// Adds `extension` (in the place of one of the same type): routes it makes from the
+    /// app's when the app is built, and settings readable on the built service through
+    /// [`AppService::extension`]. A new app starts with the crate's own: with feature
+    /// `openapi`, the OpenAPI document and its pages (`nanoapi::openapi::Docs`).
+    pub fn extension(mut self, extension: impl AppExtension) -> App {
+        self.extensions.insert(extension);
+        self
+    }
+
+    /// The app's extension of type `T`, added with its default value if it had none: how an
+    /// extension's settings are changed in place (the `nanoapi::openapi::DocsExt` methods do).
+    pub fn extension_mut<T: AppExtension + Default>(&mut self) -> &mut T {
+        self.extensions.get_or_default::<T>()
+    }
+
+    /// Compiles the app for serving: its routes, then those its [extensions](App::extension)
+    /// make from them (with feature `openapi`, the document rendered once and its pages).
     ///
     /// # Errors
     ///
     /// A bad path pattern, or two routes that would match the same requests.
-    pub fn build(self) -> Result<AppService, RouteError> {
-        #[cfg(feature = "openapi")]
-        let app = self.with_docs_routes();
-        #[cfg(not(feature = "openapi"))]
-        let app = self;
-        AppService::compile(app)
-    }
-
-    /// The app with its routes flattened and the OpenAPI document's routes after them.
-    #[cfg(feature = "openapi")]
-    fn with_docs_routes(mut self) -> App {
+    pub fn build(mut self) -> Result<AppService, RouteError> {
         let mut routes = std::mem::take(&mut self.router).into_routes();
-        let docs = crate::openapi::docs_routes(&self.meta, &self.docs, &routes);
-        routes.extend(docs);
+        self.extensions.add_routes(&self.meta, &mut routes);
         self.router.routes = routes;
-        self
+        AppService::compile(self)
     }
 
     /// A client that drives this app in-process (see [`TestClient`]).

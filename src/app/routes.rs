@@ -152,6 +152,41 @@ impl Route {
         self
     }
 
+    /// A `GET` (and `HEAD`) route answered with a fixed `response`, rendered once: what
+    /// [`App::get_static`](super::App::get_static) adds.
+    ///
+    /// # Panics
+    ///
+    /// If `response` has a streamed body (a fixed response must be replayable).
+    pub fn get_static(path: &str, response: Response) -> Route {
+        let fixed = FixedResponse::new(response);
+        let mut doc = OperationDoc::new();
+        doc.success_plain("application/octet-stream");
+        Route {
+            method: "GET".to_owned(),
+            path: path.to_owned(),
+            endpoint: Arc::new(fixed.clone()),
+            middleware: Vec::new(),
+            doc,
+            fixed: Some(fixed),
+        }
+    }
+
+    /// The method.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The path pattern (with the prefixes of the routers it was included through).
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The documentation the route records (what the OpenAPI document shows of it).
+    pub fn doc(&self) -> &OperationDoc {
+        &self.doc
+    }
+
     /// Lets the caller change the documentation directly (security extractors used as route
     /// dependencies add themselves this way).
     pub fn doc_mut(&mut self) -> &mut OperationDoc {
@@ -282,7 +317,7 @@ impl APIRouter {
 
     /// A `GET` route answered with a fixed response (see [`App::get_static`](super::App::get_static)).
     pub fn get_static(self, path: &str, response: Response) -> APIRouter {
-        self.route(static_route(path, response))
+        self.route(Route::get_static(path, response))
     }
 
     /// Serves a directory under `prefix` (see [`App::mount`](super::App::mount)).
@@ -306,8 +341,10 @@ impl APIRouter {
 
     /// Runs `describe` on the documentation of every route of this router when it is
     /// flattened, whenever the route was added.
-    #[cfg(feature = "openapi")]
-    pub(crate) fn describe_routes(mut self, describe: fn(&mut OperationDoc)) -> APIRouter {
+    /// Applies `describe` to the documentation of every route of this router (nested routers
+    /// included, as they are when the app is built): how something that guards all of them,
+    /// a security scheme for one, records itself on each operation.
+    pub fn describe_routes(mut self, describe: fn(&mut OperationDoc)) -> APIRouter {
         self.doc_hooks.push(describe);
         self
     }
@@ -367,19 +404,4 @@ fn join_path(prefix: &str, path: &str) -> String {
         return prefix.to_owned();
     }
     format!("{prefix}{path}")
-}
-
-/// The route `get_static` makes.
-pub(crate) fn static_route(path: &str, response: Response) -> Route {
-    let fixed = FixedResponse::new(response);
-    let mut doc = OperationDoc::new();
-    doc.success_plain("application/octet-stream");
-    Route {
-        method: "GET".to_owned(),
-        path: path.to_owned(),
-        endpoint: Arc::new(fixed.clone()),
-        middleware: Vec::new(),
-        doc,
-        fixed: Some(fixed),
-    }
 }

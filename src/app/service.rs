@@ -7,7 +7,6 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::App;
 use super::doc::OperationDoc;
 use super::extract::{RequestContext, TrustedProxies, decode_path_param};
 use super::handler::{DefaultStatus, Endpoint, LocalBoxFuture};
@@ -18,6 +17,7 @@ use super::router::{Captures, PathTree, Pattern, RouteError};
 use super::routes::FixedResponse;
 use super::small_list::SmallList;
 use super::state::StateMap;
+use super::{App, AppExtension};
 use crate::http::{Response, StatusCode};
 use crate::server::{Dispatch, Request, ResponseWriter};
 
@@ -55,8 +55,7 @@ pub struct AppService {
     pub(crate) meta: super::AppMeta,
     #[cfg(coding)]
     pub(crate) compression: Option<crate::http::coding::Compression>,
-    #[cfg(feature = "openapi")]
-    pub(crate) docs: crate::openapi::DocsConfig,
+    extensions: super::extension::Extensions,
 }
 
 impl AppService {
@@ -71,8 +70,7 @@ impl AppService {
             redirect_slashes,
             #[cfg(coding)]
             compression,
-            #[cfg(feature = "openapi")]
-            docs,
+            extensions,
         } = app;
         let mut tree = PathTree::default();
         let mut endpoints: Vec<PathEndpoint> = Vec::new();
@@ -165,8 +163,7 @@ impl AppService {
             meta,
             #[cfg(coding)]
             compression,
-            #[cfg(feature = "openapi")]
-            docs,
+            extensions,
         })
     }
 
@@ -176,6 +173,11 @@ impl AppService {
         self.routes
             .iter()
             .map(|r| (r.method.as_str(), r.path.as_str(), &r.doc))
+    }
+
+    /// The app's extension of type `T` (see [`App::extension`]), if it has one.
+    pub fn extension<T: AppExtension>(&self) -> Option<&T> {
+        self.extensions.get::<T>()
     }
 
     /// The app's metadata (title, version, description).

@@ -8,7 +8,7 @@ use schemars::SchemaGenerator;
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
-use super::{DocsConfig, Operation};
+use super::{Docs, Operation};
 use crate::app::{AppMeta, OperationDoc, ParamLocation};
 use crate::http::StatusCode;
 
@@ -21,7 +21,7 @@ const DOCUMENTED_METHODS: [&str; 8] = [
 /// Renders the document.
 pub(crate) fn generate<'a>(
     meta: &AppMeta,
-    config: &DocsConfig,
+    config: &Docs,
     operations: impl Iterator<Item = Operation<'a>>,
 ) -> Value {
     // One generator for the whole document: a type used by several operations is one entry

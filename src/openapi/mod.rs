@@ -51,14 +51,27 @@ pub mod security;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use crate::app::{App, AppMeta, AppService, FixedResponse, OperationDoc, Route};
+use crate::app::routes::FixedResponse;
+use crate::app::{App, AppExtension, AppMeta, AppService, OperationDoc, Route};
 use crate::http::{Response, StatusCode};
 
 pub(crate) use document::OperationIds;
 
-/// Where the document and its pages are served, and what the document says beyond the routes.
+/// The OpenAPI document and the pages that show it, as an [`AppExtension`]: where they are
+/// served and what the document says beyond the routes. Every new [`App`] has one (with
+/// feature `openapi`); change it with the [`DocsExt`] methods of the app.
+///
+/// # Examples
+///
+/// ```
+/// use nanoapi::app::App;
+/// use nanoapi::openapi::{Docs, DocsExt};
+///
+/// let service = App::new().docs_url(None).build().unwrap();
+/// assert!(service.extension::<Docs>().is_some());
+/// ```
 #[derive(Debug, Clone)]
-pub(crate) struct DocsConfig {
+pub struct Docs {
     openapi_url: Option<String>,
     docs_url: Option<String>,
     redoc_url: Option<String>,
@@ -67,9 +80,11 @@ pub(crate) struct DocsConfig {
     servers: Vec<Value>,
 }
 
-impl Default for DocsConfig {
-    fn default() -> DocsConfig {
-        DocsConfig {
+impl Default for Docs {
+    /// The document at `/openapi.json`, Swagger UI at `/docs`, ReDoc at `/redoc`, assets from
+    /// the CDN, no `servers`: FastAPI's defaults.
+    fn default() -> Docs {
+        Docs {
             openapi_url: Some("/openapi.json".into()),
             docs_url: Some("/docs".into()),
             redoc_url: Some("/redoc".into()),
@@ -79,8 +94,18 @@ impl Default for DocsConfig {
     }
 }
 
+impl AppExtension for Docs {
+    /// The document and the pages, as fixed responses left out of the document.
+    fn routes(&self, meta: &AppMeta, routes: &[Route]) -> Vec<Route> {
+        docs_routes(meta, self, routes)
+    }
+}
+
+/// Where an [`App`]'s OpenAPI document and pages are served, as methods of the app
+/// (FastAPI's `openapi_url=`, `docs_url=`, `redoc_url=` and `servers=`); they change its
+/// [`Docs`].
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
-impl App {
+pub trait DocsExt: Sized {
     /// Where the OpenAPI document is served (default `/openapi.json`); `None` serves neither
     /// the document nor the pages that read it.
     ///
@@ -88,6 +113,7 @@ impl App {
     ///
     /// ```
     /// use nanoapi::app::App;
+    /// use nanoapi::openapi::DocsExt;
     ///
     /// let client = App::new().openapi_url(Some("/api/schema.json")).test_client();
     /// assert_eq!(client.get("/api/schema.json").send().status(), 200);
@@ -97,22 +123,13 @@ impl App {
     /// let client = App::new().openapi_url(None).test_client();
     /// assert_eq!(client.get("/docs").send().status(), 404);
     /// ```
-    pub fn openapi_url(mut self, url: Option<&str>) -> App {
-        self.docs.openapi_url = url.map(str::to_owned);
-        self
-    }
+    fn openapi_url(self, url: Option<&str>) -> Self;
 
     /// Where Swagger UI is served (default `/docs`); `None` turns it off.
-    pub fn docs_url(mut self, url: Option<&str>) -> App {
-        self.docs.docs_url = url.map(str::to_owned);
-        self
-    }
+    fn docs_url(self, url: Option<&str>) -> Self;
 
     /// Where ReDoc is served (default `/redoc`); `None` turns it off.
-    pub fn redoc_url(mut self, url: Option<&str>) -> App {
-        self.docs.redoc_url = url.map(str::to_owned);
-        self
-    }
+    fn redoc_url(self, url: Option<&str>) -> Self;
 
     /// Loads the pages' scripts and styles from `base_url` instead of the CDN (jsDelivr, as
     /// FastAPI does): `swagger-ui-bundle.js`, `swagger-ui.css` and `favicon-32x32.png` from the
@@ -123,37 +140,54 @@ impl App {
     ///
     /// ```
     /// use nanoapi::app::App;
+    /// use nanoapi::openapi::DocsExt;
     ///
     /// let client = App::new().docs_assets("/static/").test_client();
     /// let page = client.get("/docs").send().text();
     /// assert!(page.contains(r#"<script src="/static/swagger-ui-bundle.js">"#));
     /// ```
-    pub fn docs_assets(mut self, base_url: &str) -> App {
-        self.docs.assets = Some(base_url.trim_end_matches('/').to_owned());
+    fn docs_assets(self, base_url: &str) -> Self;
+
+    /// Adds an entry to the document's `servers` (its URL and an optional description).
+    fn server(self, url: &str, description: Option<&str>) -> Self;
+}
+
+impl DocsExt for App {
+    fn openapi_url(mut self, url: Option<&str>) -> App {
+        self.extension_mut::<Docs>().openapi_url = url.map(str::to_owned);
         self
     }
 
-    /// Adds an entry to the document's `servers` (its URL and an optional description).
-    pub fn server(mut self, url: &str, description: Option<&str>) -> App {
+    fn docs_url(mut self, url: Option<&str>) -> App {
+        self.extension_mut::<Docs>().docs_url = url.map(str::to_owned);
+        self
+    }
+
+    fn redoc_url(mut self, url: Option<&str>) -> App {
+        self.extension_mut::<Docs>().redoc_url = url.map(str::to_owned);
+        self
+    }
+
+    fn docs_assets(mut self, base_url: &str) -> App {
+        self.extension_mut::<Docs>().assets = Some(base_url.trim_end_matches('/').to_owned());
+        self
+    }
+
+    fn server(mut self, url: &str, description: Option<&str>) -> App {
         let mut server = json!({ "url": url });
         if let Some(description) = description {
             server["description"] = description.into();
         }
-        self.docs.servers.push(server);
+        self.extension_mut::<Docs>().servers.push(server);
         self
     }
 }
 
+/// The OpenAPI document and the deploy manifest of a built app.
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
-impl AppService {
+pub trait DocumentExt {
     /// The OpenAPI 3.1 document of this app (the one served at `/openapi.json`).
-    pub fn openapi(&self) -> Value {
-        let operations = self
-            .routes
-            .iter()
-            .map(|r| Operation::new(&r.method, &r.path, &r.doc, r.fixed.as_ref()));
-        document::generate(self.meta(), &self.docs, operations)
-    }
+    fn openapi(&self) -> Value;
 
     /// The route manifest for deploy tooling: every route this app serves (the documentation
     /// routes and those left out of the document included), with the operation id the
@@ -163,6 +197,7 @@ impl AppService {
     ///
     /// ```
     /// use nanoapi::app::App;
+    /// use nanoapi::openapi::{DocsExt, DocumentExt};
     ///
     /// async fn list() -> &'static str { "[]" }
     ///
@@ -172,14 +207,27 @@ impl AppService {
     ///     r#"{"runtime":"nanoapi","version":1,"routes":[{"method":"GET","path":"/items","operationId":"items_get"}]}"#
     /// );
     /// ```
-    pub fn manifest(&self) -> Value {
-        let mut ids = OperationIds::default();
-        let routes: Vec<Value> = self
+    fn manifest(&self) -> Value;
+}
+
+impl DocumentExt for AppService {
+    fn openapi(&self) -> Value {
+        let operations = self
             .routes
             .iter()
-            .map(|r| {
-                let id = ids.assign(&r.method, &r.path, r.doc.operation_id.as_deref());
-                json!({ "method": r.method, "path": r.path, "operationId": id })
+            .map(|r| Operation::new(&r.method, &r.path, &r.doc, r.fixed.as_ref()));
+        let default = Docs::default();
+        let docs = self.extension::<Docs>().unwrap_or(&default);
+        document::generate(self.meta(), docs, operations)
+    }
+
+    fn manifest(&self) -> Value {
+        let mut ids = OperationIds::default();
+        let routes: Vec<Value> = self
+            .operations()
+            .map(|(method, path, doc)| {
+                let id = ids.assign(method, path, doc.operation_id.as_deref());
+                json!({ "method": method, "path": path, "operationId": id })
             })
             .collect();
         json!({ "runtime": "nanoapi", "version": 1, "routes": routes })
@@ -211,9 +259,9 @@ impl<'a> Operation<'a> {
     }
 }
 
-/// The routes `App::build` adds after the app's own: the document and the pages, as fixed
+/// The routes [`Docs`] adds after the app's own: the document and the pages, as fixed
 /// responses left out of the document. Called with the app's routes flattened.
-pub(crate) fn docs_routes(meta: &AppMeta, config: &DocsConfig, routes: &[Route]) -> Vec<Route> {
+fn docs_routes(meta: &AppMeta, config: &Docs, routes: &[Route]) -> Vec<Route> {
     let Some(openapi_url) = &config.openapi_url else {
         return Vec::new();
     };
@@ -241,6 +289,6 @@ pub(crate) fn docs_routes(meta: &AppMeta, config: &DocsConfig, routes: &[Route])
     }
     fixed
         .into_iter()
-        .map(|(path, response)| crate::app::static_route(path, response).include_in_schema(false))
+        .map(|(path, response)| Route::get_static(path, response).include_in_schema(false))
         .collect()
 }

@@ -31,6 +31,7 @@
 //!
 //! ```
 //! use nanoapi::app::App;
+//! use nanoapi::openapi::DocumentExt;
 //! use nanoapi::openapi::security::{
 //!     APIKeyHeader, Denied, Security, SecurityScheme, constant_time_eq,
 //! };
@@ -73,10 +74,10 @@ use std::marker::PhantomData;
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
+use crate::app::extract::params::parse_urlencoded;
 use crate::app::{
     APIRouter, Cookies, FromRequestParts, HttpException, IntoResponse, LocalBoxFuture, Middleware,
     Next, OperationDoc, Rejection, RequestContext, RequestParts, Route, SecurityDoc,
-    parse_urlencoded,
 };
 use crate::http::{Response, StatusCode};
 use crate::server::Request;
@@ -224,16 +225,19 @@ impl<S: SecurityScheme> FromRequestParts for Security<S> {
     }
 }
 
+/// Security required by a route or by every route of a router, as a method of either
+/// (FastAPI's `dependencies=[Security(...)]`): the scheme is checked before the handler runs
+/// and documented on the operation.
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
-impl Route {
-    /// Requires `S` before the handler runs (FastAPI's `dependencies=[Security(...)]`), and
-    /// documents it.
+pub trait SecurityExt: Sized {
+    /// Requires `S` before the handler runs (before every handler of a router, nested routers
+    /// included), and documents it.
     ///
     /// # Examples
     ///
     /// ```
     /// use nanoapi::app::{App, Route};
-    /// use nanoapi::openapi::security::{HTTPBearer, SecurityScheme};
+    /// use nanoapi::openapi::security::{HTTPBearer, SecurityExt, SecurityScheme};
     ///
     /// struct Bearer;
     /// impl SecurityScheme for Bearer {
@@ -248,17 +252,18 @@ impl Route {
     /// assert_eq!((resp.status(), resp.header("www-authenticate")), (401, Some("Bearer")));
     /// assert_eq!(client.get("/ping").header("authorization", "Bearer t").send().text(), "pong");
     /// ```
-    pub fn security<S: SecurityScheme>(mut self) -> Route {
+    fn security<S: SecurityScheme>(self) -> Self;
+}
+
+impl SecurityExt for Route {
+    fn security<S: SecurityScheme>(mut self) -> Route {
         describe::<S>(self.doc_mut());
         self.add_middleware(Guard::<S>(PhantomData))
     }
 }
 
-#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
-impl APIRouter {
-    /// Requires `S` before every handler of this router (nested routers included) and
-    /// documents it on each of their operations.
-    pub fn security<S: SecurityScheme>(self) -> APIRouter {
+impl SecurityExt for APIRouter {
+    fn security<S: SecurityScheme>(self) -> APIRouter {
         self.describe_routes(describe::<S>)
             .add_middleware(Guard::<S>(PhantomData))
     }

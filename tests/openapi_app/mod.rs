@@ -14,6 +14,8 @@ use nanoapi::app::{
     RequestHead, Route, State, body_error, schema_ref,
 };
 use nanoapi::http::{Response, StatusCode};
+use nanoapi::openapi::DocsExt;
+use nanoapi::openapi::security::SecurityExt;
 use nanoapi::openapi::security::{
     APIKeyCookie, APIKeyHeader, APIKeyQuery, Denied, HTTPBasic, HTTPBearer, OAuth2PasswordBearer,
     OpenIdConnect, Security, SecurityScheme, constant_time_eq,

@@ -13,7 +13,7 @@ mod client;
 mod head;
 mod multipart;
 mod optional;
-mod params;
+pub(crate) mod params;
 pub(crate) mod text_pairs;
 
 use std::borrow::Cow;
@@ -25,8 +25,6 @@ pub use client::{ClientAddr, TrustedProxies};
 pub use head::{Extension, HeaderMap, RequestHead, State, WorkerState};
 pub use multipart::{Field, Multipart, MultipartError, MultipartLimits};
 pub(crate) use params::decode_path_param;
-#[cfg(feature = "openapi")]
-pub(crate) use params::parse_urlencoded;
 pub use params::{Cookie, Cookies, Header, Path, Query};
 
 use super::doc::OperationDoc;
