@@ -119,10 +119,34 @@ fn route_status_sets_the_status_of_successful_answers_only() {
     let invalid = client.post("/items").json(&serde_json::json!({})).send();
     assert_eq!(invalid.status(), 422);
 
-    // A status the handler chose is kept.
+    // A status the handler chose is kept, 200 included (FastAPI keeps a returned Response's).
     assert_eq!(client.post("/later").send().status(), 202);
-    // A 200 cannot be told from "no status chosen": it takes the route's (documented).
-    assert_eq!(client.get("/explicit").send().status(), 201);
+    assert_eq!(client.get("/explicit").send().status(), 200);
+}
+
+async fn tuple_ok() -> Result<(StatusCode, Json<Item>), HttpException> {
+    let item = Item {
+        name: "kept".into(),
+    };
+    Ok((StatusCode::OK, Json(item)))
+}
+
+async fn text() -> &'static str {
+    "made"
+}
+
+#[test]
+fn route_status_replaces_the_200_of_bodies_and_of_fixed_routes_only() {
+    let client = App::new()
+        .route(Route::put("/tuple", tuple_ok).status(201))
+        .route(Route::post("/text", text).status(201))
+        .route(Route::get_static("/fixed", Response::text(StatusCode::OK, "f")).status(203))
+        .test_client();
+    assert_eq!(client.put("/tuple").send().status(), 200);
+    assert_eq!(client.post("/text").send().status(), 201);
+    let fixed = client.get("/fixed").send();
+    assert_eq!((fixed.status(), fixed.text()), (203, "f".to_owned()));
+    assert_eq!(client.head("/fixed").send().status(), 203);
 }
 
 #[test]

@@ -68,6 +68,10 @@ impl<B: Into<Bytes>> IntoResponse for http::Response<B> {
     fn into_response(self) -> Response {
         Response::from(self)
     }
+
+    fn explicit_status(&self) -> bool {
+        true
+    }
 }
 
 /// The whole request as an `http::Request<Bytes>`: a handler argument that reads the body

@@ -84,14 +84,27 @@ where
     fn call<'a>(
         &'a self,
         _req: &'a mut Request,
-        _cx: &'a RequestContext<'a>,
+        cx: &'a RequestContext<'a>,
     ) -> impl Future<Output = Response> + 'a {
-        async move { self().await.into_response() }
+        async move { respond(self().await, cx) }
     }
 
     fn describe(doc: &mut OperationDoc) {
         R::describe(doc);
     }
+}
+
+/// What a handler returned, as its response: a `200 OK` with the route's status instead
+/// ([`Route::status`](super::Route::status)) unless the value chose its status.
+fn respond(value: impl IntoResponse, cx: &RequestContext<'_>) -> Response {
+    let status = cx.status.filter(|_| !value.explicit_status());
+    let mut resp = value.into_response();
+    if let Some(status) = status
+        && resp.status() == crate::http::StatusCode::OK
+    {
+        resp.set_status(status);
+    }
+    resp
 }
 
 macro_rules! impl_handler {
@@ -134,7 +147,7 @@ macro_rules! impl_handler {
                     }
                     match ($($head,)* $last,) {
                         ($(Some($head),)* Some($last),) => {
-                            self($($head,)* $last).await.into_response()
+                            respond(self($($head,)* $last).await, cx)
                         }
                         _ => unreachable!("every extractor succeeded when no error was gathered"),
                     }
@@ -194,28 +207,5 @@ impl<H: Handler<Args>, Args: 'static> Endpoint for HandlerEndpoint<H, Args> {
         cx: &'a RequestContext<'a>,
     ) -> LocalBoxFuture<'a, Response> {
         Box::pin(self.handler.call(req, cx))
-    }
-}
-
-/// An endpoint whose `200 OK` answers take the route's declared status instead
-/// ([`Route::status`](super::Route::status), FastAPI's `status_code`).
-pub(crate) struct DefaultStatus {
-    pub(crate) status: crate::http::StatusCode,
-    pub(crate) inner: std::sync::Arc<dyn Endpoint>,
-}
-
-impl Endpoint for DefaultStatus {
-    fn call<'a>(
-        &'a self,
-        req: &'a mut Request,
-        cx: &'a RequestContext<'a>,
-    ) -> LocalBoxFuture<'a, Response> {
-        Box::pin(async move {
-            let mut resp = self.inner.call(req, cx).await;
-            if resp.status() == crate::http::StatusCode::OK {
-                resp.set_status(self.status);
-            }
-            resp
-        })
     }
 }

@@ -99,10 +99,13 @@ impl Route {
         self
     }
 
-    /// The route's success status, as FastAPI's `status_code`: a `200 OK` the handler answers
-    /// is sent with `status` instead (and documented so); any other status the handler sets
-    /// (an error, a redirect, an explicit `202`) is kept. A handler that must answer `200` on a
-    /// route declared otherwise cannot: give that route no status.
+    /// The route's success status, as FastAPI's `status_code`: a body the handler returns
+    /// (`Json`, text, ...) is sent with `status` instead of `200 OK` (and documented so). A
+    /// status the handler chooses is kept, `200` included: a [`Response`], a
+    /// `(StatusCode, ..)` tuple or a `StatusCode` (see
+    /// [`IntoResponse::explicit_status`](super::IntoResponse::explicit_status)), as FastAPI
+    /// keeps the status of a `Response` a handler returns; so are errors and redirects. A
+    /// fixed route ([`get_static`](Route::get_static)) is served with `status`.
     ///
     /// [`App::build`](super::App::build) refuses a number that is not a status (100–999).
     ///
@@ -110,11 +113,17 @@ impl Route {
     ///
     /// ```
     /// use nanoapi::app::{App, Route};
+    /// use nanoapi::http::StatusCode;
     ///
     /// async fn create() -> &'static str { "created" }
     ///
     /// let client = App::new().route(Route::post("/items", create).status(201)).test_client();
     /// assert_eq!(client.post("/items").send().status(), 201);
+    ///
+    /// async fn exists() -> (StatusCode, &'static str) { (StatusCode::OK, "already there") }
+    ///
+    /// let client = App::new().route(Route::put("/items", exists).status(201)).test_client();
+    /// assert_eq!(client.put("/items").send().status(), 200);
     /// ```
     pub fn status(mut self, status: u16) -> Route {
         self.doc.status = Some(status);

@@ -9,7 +9,7 @@ use bytes::Bytes;
 
 use super::doc::OperationDoc;
 use super::extract::{RequestContext, TrustedProxies, decode_path_param};
-use super::handler::{DefaultStatus, Endpoint, LocalBoxFuture};
+use super::handler::{Endpoint, LocalBoxFuture};
 use super::lifecycle::{BackgroundTasks, Hooks};
 use super::middleware::{Inner, Middleware, Next};
 use super::response::{HttpException, IntoResponse};
@@ -30,6 +30,8 @@ pub(crate) struct CompiledRoute {
     pub middleware: Vec<Arc<dyn Middleware>>,
     pub doc: OperationDoc,
     pub fixed: Option<FixedResponse>,
+    /// The status of the handler's `200 OK` answers ([`Route::status`](super::Route::status)).
+    pub status: Option<StatusCode>,
 }
 
 /// The routes sharing one path shape, by method.
@@ -124,17 +126,22 @@ impl AppService {
                 )));
             }
             let mut endpoint_fn = route.endpoint;
-            if let Some(code) = route.doc.status.filter(|&code| code != 200) {
-                let status = StatusCode::from_u16(code).map_err(|_| {
+            let mut fixed = route.fixed;
+            let status = match route.doc.status.filter(|&code| code != 200) {
+                Some(code) => Some(StatusCode::from_u16(code).map_err(|_| {
                     RouteError(format!(
                         "{} {}: {code} is not an HTTP status (Route::status)",
                         route.method, route.path
                     ))
-                })?;
-                endpoint_fn = Arc::new(DefaultStatus {
-                    status,
-                    inner: endpoint_fn,
-                });
+                })?),
+                None => None,
+            };
+            // A fixed response takes the route's status once, here.
+            if let (Some(status), Some(response)) = (status, &mut fixed)
+                && response.status == StatusCode::OK
+            {
+                response.status = status;
+                endpoint_fn = Arc::new(response.clone());
             }
             endpoint.routes.push(routes.len());
             routes.push(CompiledRoute {
@@ -144,7 +151,8 @@ impl AppService {
                 endpoint: endpoint_fn,
                 middleware: route.middleware,
                 doc: route.doc,
-                fixed: route.fixed,
+                fixed,
+                status,
             });
         }
         for endpoint in &mut endpoints {
@@ -262,6 +270,7 @@ impl AppService {
             params,
             state: &self.state,
             proxies: &self.proxies,
+            status: route.status,
         };
         if route.middleware.is_empty() {
             route.endpoint.call(req, &cx).await
@@ -360,6 +369,7 @@ impl Inner for AppService {
             params: &[],
             state: &self.state,
             proxies: &self.proxies,
+            status: None,
         }
     }
 }

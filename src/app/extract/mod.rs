@@ -41,6 +41,9 @@ pub struct RequestContext<'a> {
     pub(crate) params: &'a [(Cow<'a, str>, Cow<'a, str>)],
     pub(crate) state: &'a StateMap,
     pub(crate) proxies: &'a TrustedProxies,
+    /// The route's status for the `200 OK` answers of values that leave it
+    /// ([`Route::status`](super::Route::status)).
+    pub(crate) status: Option<crate::http::StatusCode>,
 }
 
 impl<'a> RequestContext<'a> {

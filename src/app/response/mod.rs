@@ -49,6 +49,15 @@ pub trait IntoResponse {
     /// The response.
     fn into_response(self) -> Response;
 
+    /// Whether the value chose its status, so that a route's
+    /// [`status`](super::Route::status) (FastAPI's `status_code`) leaves it alone: `true` for a
+    /// [`Response`], a [`StatusCode`] and a `(StatusCode, ..)` tuple, whatever status they
+    /// carry; `false` (the default) for bodies (`Json`, text, bytes, `Html`, streams, ...),
+    /// whose `200 OK` the route's status replaces.
+    fn explicit_status(&self) -> bool {
+        false
+    }
+
     /// Describes the responses this type produces, for the OpenAPI document.
     fn describe(_doc: &mut OperationDoc)
     where
@@ -61,6 +70,10 @@ impl IntoResponse for Response {
     fn into_response(self) -> Response {
         self
     }
+
+    fn explicit_status(&self) -> bool {
+        true
+    }
 }
 
 impl IntoResponse for () {
@@ -72,6 +85,10 @@ impl IntoResponse for () {
 impl IntoResponse for StatusCode {
     fn into_response(self) -> Response {
         Response::empty(self)
+    }
+
+    fn explicit_status(&self) -> bool {
+        true
     }
 }
 
@@ -118,12 +135,20 @@ impl<T: IntoResponse> IntoResponse for (StatusCode, T) {
         resp
     }
 
+    fn explicit_status(&self) -> bool {
+        true
+    }
+
     fn describe(doc: &mut OperationDoc) {
         T::describe(doc);
     }
 }
 
 impl<T: IntoResponse> IntoResponse for (StatusCode, HeaderList, T) {
+    fn explicit_status(&self) -> bool {
+        true
+    }
+
     fn into_response(self) -> Response {
         let (status, headers, body) = self;
         let mut resp = body.into_response();
@@ -147,6 +172,13 @@ impl<T: IntoResponse, E: IntoResponse> IntoResponse for Result<T, E> {
         match self {
             Ok(ok) => ok.into_response(),
             Err(err) => err.into_response(),
+        }
+    }
+
+    fn explicit_status(&self) -> bool {
+        match self {
+            Ok(ok) => ok.explicit_status(),
+            Err(err) => err.explicit_status(),
         }
     }
 
