@@ -8,6 +8,7 @@ pub(crate) mod file;
 pub(crate) mod recv;
 pub(crate) mod send;
 pub(crate) mod send_detached;
+pub(crate) mod sys;
 pub(crate) mod writev;
 
 use std::future::{Future, poll_fn};

@@ -180,7 +180,9 @@ pub(crate) fn recv_into<B: IoBufMut>(fd: &SharedFd, buf: &mut B) -> io::Result<u
     let spare = buf.bytes_total() - init;
     // SAFETY: the pointer is valid for `bytes_total` bytes (IoBufMut's contract), so for
     // `spare` bytes from `init` on.
-    let n = cvt(unsafe { libc::recv(fd.raw(), buf.stable_mut_ptr().add(init).cast(), spare, 0) })?;
+    let n = cvt(unsafe {
+        super::sys::recv(fd.raw(), buf.stable_mut_ptr().add(init).cast(), spare, 0)
+    })?;
     // SAFETY: the kernel initialised `n <= spare` bytes after the first `init`.
     unsafe { buf.set_init(init + n) };
     Ok(n)

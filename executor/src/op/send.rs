@@ -24,7 +24,7 @@ pub(crate) async fn send<B: IoBuf>(fd: &SharedFd, buf: B, offset: usize) -> BufR
                 let ptr = unsafe { buf.stable_ptr().add(offset) };
                 // SAFETY: `ptr` is valid for the `bytes_init - offset` bytes after it.
                 cvt(unsafe {
-                    libc::send(fd.raw(), ptr.cast(), buf.bytes_init() - offset, SEND_FLAGS)
+                    super::sys::send(fd.raw(), ptr.cast(), buf.bytes_init() - offset, SEND_FLAGS)
                 })
             })
             .await;

@@ -31,7 +31,7 @@ pub(crate) async fn writev<B: IoBuf>(
                 msg.msg_iovlen = iovecs.len() as _;
                 // SAFETY: `msg` points at `iovecs`, which point into `bufs`' initialised bytes;
                 // all outlive the call.
-                cvt(unsafe { libc::sendmsg(fd.raw(), &msg, SEND_FLAGS) })
+                cvt(unsafe { super::sys::sendmsg(fd.raw(), &msg, SEND_FLAGS) })
             })
             .await;
             let asked: usize = iovecs.iter().map(|iovec| iovec.iov_len).sum();
