@@ -204,8 +204,12 @@ where
             // requests: the connection future itself stays small while idle, whatever size the
             // dispatcher's future is.
             if !conn.inbuf.borrow().is_empty() {
-                let batch = answer_batch(&conn, &mut state, ctx, dispatch, options);
-                if !Recycled::new(batch).await? {
+                let (conn, state) = (&conn, &mut state);
+                let batch = move || {
+                    let state = state;
+                    answer_batch(conn, state, ctx, dispatch, options)
+                };
+                if !Recycled::new_with(batch).await? {
                     return Ok(());
                 }
             }

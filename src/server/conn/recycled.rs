@@ -44,8 +44,11 @@ pub(super) struct Recycled<F> {
 }
 
 impl<F: Future> Recycled<F> {
-    /// Moves `fut` into a free block of its layout, or a new one.
-    pub(super) fn new(fut: F) -> Recycled<F> {
+    /// The future `make` returns, made in a free block of its layout, or a new one (made
+    /// there, not moved: the compiler writes a freshly made future straight into the block,
+    /// where moving a large one in costs a copy of its whole size).
+    #[inline(always)]
+    pub(super) fn new_with(make: impl FnOnce() -> F) -> Recycled<F> {
         let layout = Layout::new::<F>();
         let block = if layout.size() == 0 {
             NonNull::dangling()
@@ -59,7 +62,7 @@ impl<F: Future> Recycled<F> {
         let fut_ptr = block.cast::<F>();
         // SAFETY: the block is valid for writes of an `F` and suitably aligned (it has `F`'s
         // layout), and nothing else uses it.
-        unsafe { fut_ptr.as_ptr().write(fut) };
+        unsafe { fut_ptr.as_ptr().write(make()) };
         Recycled { fut: fut_ptr }
     }
 }
@@ -133,11 +136,11 @@ mod tests {
     #[test]
     fn the_memory_of_a_dropped_future_is_reused_and_the_future_dropped() {
         let alive = Rc::new(());
-        let first = Recycled::new(holding(alive.clone(), 0));
+        let first = Recycled::new_with(|| holding(alive.clone(), 0));
         let address = first.fut.as_ptr() as usize;
         drop(first);
         assert_eq!(Rc::strong_count(&alive), 1, "the future was dropped");
-        let second = Recycled::new(holding(alive.clone(), 1));
+        let second = Recycled::new_with(|| holding(alive.clone(), 1));
         assert_eq!(
             second.fut.as_ptr() as usize,
             address,
@@ -150,7 +153,7 @@ mod tests {
     #[test]
     fn zero_sized_futures_need_no_block() {
         assert_eq!(
-            crate::executor::block_on(Recycled::new(std::future::ready(()))),
+            crate::executor::block_on(Recycled::new_with(|| std::future::ready(()))),
             ()
         );
     }

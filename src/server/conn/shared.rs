@@ -48,8 +48,10 @@ pub(crate) struct Conn<T: ?Sized> {
     /// When the wait for the peer's bytes (the next head, more of a body) gives up: one
     /// deadline moved for every wait, so a wait costs no timer registration.
     read_deadline: RefCell<Deadline>,
-    /// When a send that the peer does not take gives up (the write-stall timeout).
-    write_deadline: RefCell<Deadline>,
+    /// When a send that the peer does not take gives up (the write-stall timeout). Made at
+    /// the first send that has to wait: most connections never wait to send, and an idle one
+    /// holds 8 bytes for it rather than a deadline.
+    write_deadline: RefCell<Option<Box<Deadline>>>,
     settings: Rc<ConnSettings>,
     /// The client's address, when known (the local one is the worker's, in `settings`).
     pub(crate) peer: Option<SocketAddr>,
@@ -152,7 +154,7 @@ impl<T> Conn<T> {
             out: RefCell::new(BytesMut::new()),
             exchange: RefCell::new(ExchangeState::idle()),
             read_deadline: RefCell::new(Deadline::new(coarse_now())),
-            write_deadline: RefCell::new(Deadline::new(coarse_now())),
+            write_deadline: RefCell::new(None),
             settings,
             peer,
             eof: Cell::new(false),
@@ -318,7 +320,7 @@ impl<T: ?Sized> Conn<T> {
         self.read_deadline.borrow_mut().set(deadline);
         Within {
             fut,
-            deadline: &self.read_deadline,
+            deadline: Timer::Read(&self.read_deadline),
         }
     }
 
@@ -330,12 +332,12 @@ impl<T: ?Sized> Conn<T> {
 
     /// Runs a send within the write-stall timeout (`None`: it stalled).
     fn write_within<F: Future>(&self, send: F) -> Within<'_, F> {
-        self.write_deadline
-            .borrow_mut()
-            .set(coarse_now() + self.settings.timeouts.write_stall);
         Within {
             fut: send,
-            deadline: &self.write_deadline,
+            deadline: Timer::Write(
+                &self.write_deadline,
+                coarse_now() + self.settings.timeouts.write_stall,
+            ),
         }
     }
 
@@ -445,7 +447,30 @@ pin_project! {
     pub(super) struct Within<'a, F> {
         #[pin]
         fut: F,
-        deadline: &'a RefCell<Deadline>,
+        deadline: Timer<'a>,
+    }
+}
+
+/// The deadline a [`Within`] waits against.
+pub(super) enum Timer<'a> {
+    /// The connection's read deadline, already set.
+    Read(&'a RefCell<Deadline>),
+    /// The write deadline's slot and the instant to set it to (the deadline made if this is
+    /// the connection's first send that waits).
+    Write(&'a RefCell<Option<Box<Deadline>>>, Instant),
+}
+
+impl Timer<'_> {
+    fn poll_elapsed(&self, cx: &mut Context<'_>) -> Poll<()> {
+        match *self {
+            Timer::Read(deadline) => deadline.borrow_mut().poll_elapsed(cx),
+            Timer::Write(slot, at) => {
+                let mut slot = slot.borrow_mut();
+                let deadline = slot.get_or_insert_with(|| Box::new(Deadline::new(at)));
+                deadline.set(at);
+                deadline.poll_elapsed(cx)
+            }
+        }
     }
 }
 
@@ -457,7 +482,7 @@ impl<F: Future> Future for Within<'_, F> {
         if let Poll::Ready(output) = this.fut.poll(cx) {
             return Poll::Ready(Some(output));
         }
-        this.deadline.borrow_mut().poll_elapsed(cx).map(|()| None)
+        this.deadline.poll_elapsed(cx).map(|()| None)
     }
 }
 
