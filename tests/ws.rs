@@ -215,3 +215,82 @@ fn a_long_frame_arriving_in_pieces_echoes_whole() {
         );
     }
 }
+
+/// Echoes text and binary messages read through the reader's `Stream` face, racing every
+/// `next()` against a yield that wins whenever no message is ready: each such turn drops a
+/// `next()` future that was waiting in the middle of a frame. The first message sent back is
+/// the number of turns lost that way, so that the client can tell the race was run.
+async fn racing_echo(_: &(), req: &mut Request, w: &mut ResponseWriter) -> nanoapi::Result<()> {
+    use futures_util::StreamExt;
+    use futures_util::future::{Either, select};
+
+    let handshake = match Handshake::check(req) {
+        Ok(handshake) => handshake,
+        Err(refusal) => return w.send(refusal.into_response()).await,
+    };
+    let io = w.upgrade(handshake.accept(None)?).await?;
+    let (reader, mut writer) = WebSocket::new(io, Limits::default()).split();
+    let mut messages = reader.into_stream();
+    let mut dropped = 0u64;
+    loop {
+        let next = messages.next();
+        let turn = std::pin::pin!(nanoapi::executor::yield_now());
+        let message = match select(next, turn).await {
+            Either::Left((message, _)) => message,
+            Either::Right(((), _)) => {
+                dropped += 1;
+                continue;
+            }
+        };
+        match message {
+            Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => {
+                writer
+                    .send(Message::Text(dropped.to_string().into()))
+                    .await?;
+                writer.send(message).await?;
+            }
+            Some(Ok(_)) => {}
+            Some(Err(err)) => return Err(err.into()),
+            None => return Ok(()),
+        }
+    }
+}
+
+#[test]
+fn a_message_survives_dropped_next_futures_of_the_stream_face() {
+    for backend in common::backends() {
+        common::with_dispatch(
+            backend,
+            (),
+            ConnOptions::default(),
+            racing_echo,
+            move |addr| {
+                let (mut stream, head) = open(addr);
+                assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
+                stream.set_nodelay(true).unwrap();
+                let payload: Vec<u8> = (0..150_003u32).map(|i| (i * 7 % 251) as u8).collect();
+                let wire = frame(0x82, &payload);
+                for piece in [
+                    &wire[..3],
+                    &wire[3..5000],
+                    &wire[5000..70_000],
+                    &wire[70_000..],
+                ] {
+                    stream.write_all(piece).unwrap();
+                }
+                let (opcode, dropped) = read_frame(&mut stream);
+                assert_eq!(opcode, 0x81);
+                let dropped: u64 = String::from_utf8(dropped).unwrap().parse().unwrap();
+                assert!(
+                    dropped > 0,
+                    "no next() was dropped while waiting ({backend:?})"
+                );
+                assert_eq!(read_frame(&mut stream), (0x82, payload), "{backend:?}");
+                // The socket goes on in step.
+                stream.write_all(&frame(0x81, b"after")).unwrap();
+                assert_eq!(read_frame(&mut stream).0, 0x81);
+                assert_eq!(read_frame(&mut stream), (0x81, b"after".to_vec()));
+            },
+        );
+    }
+}

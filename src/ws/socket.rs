@@ -266,9 +266,10 @@ impl<T: Transport> WsReader<T> {
     /// peer's close.
     ///
     /// Not cancel-safe: dropping the future while it waits can lose bytes already received
-    /// (the receive in flight owns the buffer). To wait for messages and something else, give
-    /// the reader a task of its own ([`WebSocket::split`]) or use the timers above, rather than
-    /// racing `recv` against another future.
+    /// (the receive in flight owns the buffer). To wait for messages and something else, race
+    /// the reader's [`Stream`](futures_core::Stream) face instead
+    /// ([`into_stream`](WsReader::into_stream): its next message survives a dropped `next()`),
+    /// give the reader a task of its own ([`WebSocket::split`]), or use the timers above.
     ///
     /// # Errors
     ///
