@@ -5,6 +5,7 @@ use std::os::fd::{BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use std::rc::Rc;
 
 use crate::driver::Driver;
+use crate::op::send_detached::DetachedState;
 use crate::runtime::{try_with_current, with_current};
 
 /// An fd registered with the current worker's reactor, closed when the handle and every
@@ -20,8 +21,17 @@ pub(crate) struct SharedFd {
 
 struct Inner {
     fd: RawFd,
-    backend: FdBackend,
+    /// The key of the fd's registration with the poll backend; [`NOT_POLLED`] on io_uring.
+    /// Four bytes rather than an `FdBackend` (sixteen): every connection keeps this
+    /// allocation.
+    poll_key: u32,
+    /// The stream's send started without a waiter (io_uring), kept here rather than in an
+    /// allocation of its own.
+    detached: DetachedState,
 }
+
+/// `Inner::poll_key` of an fd the poll backend does not know.
+const NOT_POLLED: u32 = u32::MAX;
 
 /// How the reactor knows this fd.
 #[derive(Clone, Copy, Debug)]
@@ -42,15 +52,24 @@ impl SharedFd {
     /// Off a worker thread.
     pub(crate) fn new(fd: OwnedFd) -> io::Result<SharedFd> {
         let fd = fd.into_raw_fd();
-        let backend = with_current(|ctx| match &mut *ctx.driver.borrow_mut() {
+        let poll_key = with_current(|ctx| match &mut *ctx.driver.borrow_mut() {
             #[cfg(target_os = "linux")]
-            Driver::Uring(_) => Ok(FdBackend::Uring),
+            Driver::Uring(_) => Ok(NOT_POLLED),
             // SAFETY: `Inner::drop` deregisters the fd before closing it.
-            Driver::Poll(poll) => unsafe { poll.register(fd) }.map(FdBackend::Poll),
+            Driver::Poll(poll) => unsafe { poll.register(fd) }.and_then(|key| {
+                u32::try_from(key)
+                    .ok()
+                    .filter(|&key| key != NOT_POLLED)
+                    .ok_or_else(|| io::Error::other("too many registered fds"))
+            }),
         });
-        match backend {
-            Ok(backend) => Ok(SharedFd {
-                inner: Rc::new(Inner { fd, backend }),
+        match poll_key {
+            Ok(poll_key) => Ok(SharedFd {
+                inner: Rc::new(Inner {
+                    fd,
+                    poll_key,
+                    detached: DetachedState::default(),
+                }),
             }),
             Err(err) => {
                 // SAFETY: we own `fd` (taken from an `OwnedFd` above) and it is not registered.
@@ -65,7 +84,16 @@ impl SharedFd {
     }
 
     pub(crate) fn backend(&self) -> FdBackend {
-        self.inner.backend
+        match self.inner.poll_key {
+            #[cfg(target_os = "linux")]
+            NOT_POLLED => FdBackend::Uring,
+            key => FdBackend::Poll(key as usize),
+        }
+    }
+
+    /// The state of the stream's detached send (`op::send_detached`).
+    pub(crate) fn detached(&self) -> &DetachedState {
+        &self.inner.detached
     }
 
     pub(crate) fn borrowed(&self) -> BorrowedFd<'_> {
@@ -76,7 +104,8 @@ impl SharedFd {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        if let FdBackend::Poll(key) = self.backend {
+        if self.poll_key != NOT_POLLED {
+            let key = self.poll_key as usize;
             // SAFETY: the fd is open until the `close` below.
             let fd = unsafe { BorrowedFd::borrow_raw(self.fd) };
             try_with_current(|ctx| ctx.driver.borrow_mut().poll().deregister(fd, key));

@@ -1,9 +1,7 @@
-use std::cell::OnceCell;
 use std::fmt;
 use std::io;
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use socket2::SockRef;
@@ -16,7 +14,7 @@ use crate::buf::{BufResult, IoBuf, IoBufMut, PooledBuf};
 use crate::fd::{FdBackend, SharedFd};
 use crate::op;
 use crate::op::recv::Receiver;
-use crate::op::send_detached::{self, DetachedState};
+use crate::op::send_detached;
 
 /// A TCP connection.
 ///
@@ -25,8 +23,6 @@ use crate::op::send_detached::{self, DetachedState};
 pub struct TcpStream {
     fd: SharedFd,
     receiver: Receiver,
-    /// The state of [`start_send`](TcpStream::start_send)'s sends, made at the first one.
-    detached: OnceCell<Rc<DetachedState>>,
 }
 
 impl TcpStream {
@@ -58,7 +54,6 @@ impl TcpStream {
         TcpStream {
             fd,
             receiver: Receiver::default(),
-            detached: OnceCell::new(),
         }
     }
 
@@ -174,8 +169,7 @@ impl TcpStream {
     pub fn start_send(&self, buf: BytesMut, done: fn(BytesMut)) -> Result<(), BytesMut> {
         #[cfg(target_os = "linux")]
         if let FdBackend::Uring = self.fd.backend() {
-            let state = self.detached.get_or_init(Rc::default);
-            return send_detached::start(&self.fd, state, buf, done);
+            return send_detached::start(&self.fd, buf, done);
         }
         let _ = done;
         Err(buf)
@@ -187,10 +181,7 @@ impl TcpStream {
     ///
     /// The error of a started send that failed (reported once).
     pub fn poll_sent(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.detached.get() {
-            Some(state) => state.poll_sent(cx),
-            None => Poll::Ready(Ok(())),
-        }
+        send_detached::poll_sent(&self.fd, cx)
     }
 
     /// Shuts down the read side, the write side (the peer reads end of stream) or both.
@@ -253,7 +244,7 @@ impl Drop for TcpStream {
         // A started send the peer does not take would keep the fd open: stop it (its slot
         // still frees its buffer at the completion).
         #[cfg(target_os = "linux")]
-        if let Some(key) = self.detached.get().and_then(|state| state.in_flight()) {
+        if let Some(key) = self.fd.detached().in_flight() {
             crate::runtime::try_with_current(|ctx| ctx.driver.borrow_mut().uring().cancel_op(key));
         }
     }

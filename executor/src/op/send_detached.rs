@@ -9,69 +9,79 @@
 
 use std::cell::Cell;
 use std::io;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use bytes::BytesMut;
 
 use crate::fd::SharedFd;
 
-/// What a stream knows of its detached send.
+/// What a stream knows of its detached send, kept in the fd's shared allocation (every
+/// connection has one) rather than in one of its own. The waiter's waker, needed only while a
+/// send is in flight, is kept in the send's driver slot.
 #[derive(Default)]
 pub(crate) struct DetachedState {
-    /// The slot of the send in flight.
-    in_flight: Cell<Option<usize>>,
-    /// The errno of a send that failed, reported once by the next `poll_sent`.
-    error: Cell<Option<i32>>,
-    /// Who waits for the send in flight to finish.
-    waker: Cell<Option<Waker>>,
+    /// The slot of the send in flight, plus one (0: none).
+    in_flight: Cell<u32>,
+    /// The errno of a send that failed (0: none), reported once by the next `poll_sent`.
+    error: Cell<i32>,
+    /// Where the buffer of the send in flight goes once the kernel is done with it.
+    done: Cell<Option<fn(BytesMut)>>,
 }
 
 impl DetachedState {
-    /// Ready once no send is in flight: `Err` with the error of one that failed.
-    pub(crate) fn poll_sent(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if self.in_flight.get().is_some() {
-            self.waker.set(Some(cx.waker().clone()));
-            return Poll::Pending;
-        }
-        match self.error.take() {
-            Some(errno) => Poll::Ready(Err(io::Error::from_raw_os_error(errno))),
-            None => Poll::Ready(Ok(())),
-        }
-    }
-
     /// The slot of the send in flight, if any.
     pub(crate) fn in_flight(&self) -> Option<usize> {
-        self.in_flight.get()
+        self.in_flight.get().checked_sub(1).map(|key| key as usize)
+    }
+}
+
+/// Ready once `fd`'s stream has no detached send in flight: `Err` with the error of one that
+/// failed.
+pub(crate) fn poll_sent(fd: &SharedFd, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+    let state = fd.detached();
+    #[cfg(target_os = "linux")]
+    if let Some(key) = state.in_flight() {
+        crate::runtime::with_current(|ctx| {
+            ctx.driver
+                .borrow_mut()
+                .uring()
+                .wait_detached(key, cx.waker())
+        });
+        return Poll::Pending;
+    }
+    let _ = cx;
+    match state.error.replace(0) {
+        0 => Poll::Ready(Ok(())),
+        errno => Poll::Ready(Err(io::Error::from_raw_os_error(errno))),
     }
 }
 
 /// Starts sending all of `buf` on `fd` (an io_uring stream); `Err(buf)` while another detached
 /// send of the stream is in flight.
 #[cfg(target_os = "linux")]
-pub(crate) fn start(
-    fd: &SharedFd,
-    state: &std::rc::Rc<DetachedState>,
-    buf: BytesMut,
-    done: fn(BytesMut),
-) -> Result<(), BytesMut> {
-    if state.in_flight.get().is_some() || buf.is_empty() {
+pub(crate) fn start(fd: &SharedFd, buf: BytesMut, done: fn(BytesMut)) -> Result<(), BytesMut> {
+    let state = fd.detached();
+    if state.in_flight().is_some() || buf.is_empty() {
         return Err(buf);
     }
     let send = uring::DetachedSend {
         fd: fd.clone(),
         buf,
         sent: 0,
-        state: state.clone(),
-        done,
+        waiter: None,
     };
+    state.done.set(Some(done));
     let key = crate::runtime::with_current(|ctx| ctx.driver.borrow_mut().uring().detach(send));
-    state.in_flight.set(Some(key));
+    // A slab of four billion operations is out of reach; refuse rather than wrap.
+    let Ok(tag) = u32::try_from(key + 1) else {
+        unreachable!("operation slot {key} beyond u32")
+    };
+    state.in_flight.set(tag);
     Ok(())
 }
 
 #[cfg(target_os = "linux")]
 pub(crate) mod uring {
-    use std::rc::Rc;
     use std::task::Waker;
 
     use bytes::BytesMut;
@@ -79,7 +89,6 @@ pub(crate) mod uring {
     use io_uring::squeue::Entry;
     use io_uring::types::Fd;
 
-    use super::DetachedState;
     use crate::fd::SharedFd;
     use crate::op::SEND_FLAGS;
 
@@ -90,8 +99,8 @@ pub(crate) mod uring {
         pub(crate) buf: BytesMut,
         /// Bytes the kernel took so far.
         pub(crate) sent: usize,
-        pub(crate) state: Rc<DetachedState>,
-        pub(crate) done: fn(BytesMut),
+        /// Who waits for the send to finish (the stream's next write), if anyone.
+        pub(crate) waiter: Option<Waker>,
     }
 
     /// What the driver does after a completion of a detached send.
@@ -121,12 +130,12 @@ pub(crate) mod uring {
                     Progress::More(self.sqe())
                 }
                 Ok(0) if !self.buf.is_empty() => {
-                    self.state.error.set(Some(libc::EPIPE));
+                    self.fd.detached().error.set(libc::EPIPE);
                     Progress::Done
                 }
                 Ok(_) => Progress::Done,
                 Err(_) => {
-                    self.state.error.set(Some(-res));
+                    self.fd.detached().error.set(-res);
                     Progress::Done
                 }
             }
@@ -136,10 +145,12 @@ pub(crate) mod uring {
         /// buffer goes to `done`. `done` runs inside the reactor: it must not use the
         /// executor (it puts the buffer on a free list).
         pub(crate) fn finish(self) -> Option<Waker> {
-            self.state.in_flight.set(None);
-            let waker = self.state.waker.take();
-            (self.done)(self.buf);
-            waker
+            let state = self.fd.detached();
+            state.in_flight.set(0);
+            if let Some(done) = state.done.take() {
+                done(self.buf);
+            }
+            self.waiter
         }
     }
 }

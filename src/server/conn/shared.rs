@@ -316,11 +316,15 @@ impl<T: ?Sized> Conn<T> {
     }
 
     /// Waits for `fut` until `deadline` at most (`None`: the deadline passed first).
-    pub(super) fn read_until<F: Future>(&self, deadline: Instant, fut: F) -> Within<'_, F> {
+    pub(super) fn read_until<F: Future>(
+        &self,
+        deadline: Instant,
+        fut: F,
+    ) -> Within<F, ReadTimer<'_>> {
         self.read_deadline.borrow_mut().set(deadline);
         Within {
             fut,
-            deadline: Timer::Read(&self.read_deadline),
+            deadline: ReadTimer(&self.read_deadline),
         }
     }
 
@@ -331,10 +335,10 @@ impl<T: ?Sized> Conn<T> {
     }
 
     /// Runs a send within the write-stall timeout (`None`: it stalled).
-    fn write_within<F: Future>(&self, send: F) -> Within<'_, F> {
+    fn write_within<F: Future>(&self, send: F) -> Within<F, WriteTimer<'_>> {
         Within {
             fut: send,
-            deadline: Timer::Write(
+            deadline: WriteTimer(
                 &self.write_deadline,
                 coarse_now() + self.settings.timeouts.write_stall,
             ),
@@ -444,37 +448,43 @@ impl DynConn {
 
 pin_project! {
     /// Polls `fut` until it completes (`Some`) or the connection's `deadline` passes (`None`).
-    pub(super) struct Within<'a, F> {
+    pub(super) struct Within<F, D> {
         #[pin]
         fut: F,
-        deadline: Timer<'a>,
+        deadline: D,
     }
 }
 
-/// The deadline a [`Within`] waits against.
-pub(super) enum Timer<'a> {
-    /// The connection's read deadline, already set.
-    Read(&'a RefCell<Deadline>),
-    /// The write deadline's slot and the instant to set it to (the deadline made if this is
-    /// the connection's first send that waits).
-    Write(&'a RefCell<Option<Box<Deadline>>>, Instant),
+/// The deadline a [`Within`] waits against: one type per kind, so that the wait an idle
+/// connection holds (a read) keeps one pointer for it.
+pub(super) trait Timer {
+    fn poll_elapsed(&self, cx: &mut Context<'_>) -> Poll<()>;
 }
 
-impl Timer<'_> {
+/// The connection's read deadline, already set.
+pub(super) struct ReadTimer<'a>(&'a RefCell<Deadline>);
+
+impl Timer for ReadTimer<'_> {
     fn poll_elapsed(&self, cx: &mut Context<'_>) -> Poll<()> {
-        match *self {
-            Timer::Read(deadline) => deadline.borrow_mut().poll_elapsed(cx),
-            Timer::Write(slot, at) => {
-                let mut slot = slot.borrow_mut();
-                let deadline = slot.get_or_insert_with(|| Box::new(Deadline::new(at)));
-                deadline.set(at);
-                deadline.poll_elapsed(cx)
-            }
-        }
+        self.0.borrow_mut().poll_elapsed(cx)
     }
 }
 
-impl<F: Future> Future for Within<'_, F> {
+/// The write deadline's slot and the instant to set it to (the deadline made if this is the
+/// connection's first send that waits).
+pub(super) struct WriteTimer<'a>(&'a RefCell<Option<Box<Deadline>>>, Instant);
+
+impl Timer for WriteTimer<'_> {
+    fn poll_elapsed(&self, cx: &mut Context<'_>) -> Poll<()> {
+        let WriteTimer(slot, at) = *self;
+        let mut slot = slot.borrow_mut();
+        let deadline = slot.get_or_insert_with(|| Box::new(Deadline::new(at)));
+        deadline.set(at);
+        deadline.poll_elapsed(cx)
+    }
+}
+
+impl<F: Future, D: Timer> Future for Within<F, D> {
     type Output = Option<F::Output>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {

@@ -392,6 +392,16 @@ impl UringDriver {
         self.cqes = cqes;
     }
 
+    /// Makes `waker` the one woken when detached send `key` finishes.
+    pub(crate) fn wait_detached(&mut self, key: usize, waker: &Waker) {
+        let Some(Lifecycle::Detached(send)) = self.ops.get_mut(key) else {
+            unreachable!("slot {key} is a detached send in flight")
+        };
+        if !send.waiter.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            send.waiter = Some(waker.clone());
+        }
+    }
+
     /// A completion of detached send `key`: resubmits the rest of a short send, or frees the
     /// slot (the buffer goes to its `done`, the stream's waiter is woken).
     fn detached_completed(&mut self, key: usize, res: i32, wakers: &mut Vec<Waker>) {
