@@ -5,10 +5,14 @@
 //! are O(log n). Resolution is a millisecond: the reactor never wakes before a deadline, and at
 //! most about a millisecond after it.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::fmt;
 use std::future::Future;
+use std::num::NonZeroU64;
 use std::pin::Pin;
+use std::sync::OnceLock;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -16,23 +20,83 @@ use pin_project_lite::pin_project;
 
 use crate::runtime::{try_with_current, with_current};
 
+/// A timer's place in its worker's map: the millisecond it is due at (counted from a process-wide
+/// epoch; the timer fires at its start, never before the deadline it was asked for), then a
+/// sequence number that tells apart timers due at the same millisecond. One word, not an
+/// `Instant` and an id: every idle connection keeps a timer, and the map holds twice as many
+/// keys per node this way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct TimerKey(NonZeroU64);
+
+/// Bits of a [`TimerKey`] for the sequence number (the rest count milliseconds).
+const SEQ_BITS: u32 = 20;
+const SEQ_MASK: u64 = (1 << SEQ_BITS) - 1;
+/// The latest tick: a century after the epoch (a deadline beyond it fires then), well within
+/// the 44 bits left for ticks and within what an `Instant` can hold on every platform.
+const MAX_TICK: u64 = 100 * 365 * 24 * 3600 * 1000;
+
+/// The instant ticks count from.
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+/// Whole milliseconds from the epoch to `at`, rounded down (`up`: rounded up), saturating.
+fn tick_of(at: Instant, up: bool) -> u64 {
+    let since = at.saturating_duration_since(epoch());
+    let ms = since
+        .as_secs()
+        .saturating_mul(1000)
+        .saturating_add(u64::from(since.subsec_millis()));
+    let partial = !since.subsec_nanos().is_multiple_of(1_000_000);
+    ms.saturating_add(u64::from(up && partial)).min(MAX_TICK)
+}
+
+/// The instant a tick starts at.
+fn instant_of(tick: u64) -> Instant {
+    epoch() + Duration::from_millis(tick)
+}
+
+impl TimerKey {
+    fn tick(self) -> u64 {
+        self.0.get() >> SEQ_BITS
+    }
+
+    /// When the timer fires: at or after the instant it was registered for.
+    fn instant(self) -> Instant {
+        instant_of(self.tick())
+    }
+}
+
 /// One worker's pending timers.
 #[derive(Default)]
 pub(crate) struct Timers {
-    /// Keyed by (deadline, id): the id tells apart timers with the same deadline.
-    entries: BTreeMap<(Instant, u64), Waker>,
-    next_id: u64,
+    entries: BTreeMap<TimerKey, Waker>,
+    /// The last sequence number given (never 0, so that no key is 0).
+    seq: u64,
+    /// The last tick [`expire`](Timers::expire) reached: every timer due by then has fired,
+    /// and every timer in the map is due later.
+    reached: u64,
+    /// The first timer and its instant, as last computed: the worker asks for it on every pass
+    /// of its loop, and it seldom changes between two.
+    first: Cell<Option<(TimerKey, Instant)>>,
 }
 
 impl Timers {
-    fn insert(&mut self, deadline: Instant, waker: Waker) -> u64 {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.entries.insert((deadline, id), waker);
-        id
+    fn insert(&mut self, deadline: Instant, waker: Waker) -> TimerKey {
+        let tick = tick_of(deadline, true) << SEQ_BITS;
+        loop {
+            self.seq = (self.seq % SEQ_MASK) + 1;
+            let key = TimerKey(NonZeroU64::new(tick | self.seq).expect("the sequence is never 0"));
+            // A million timers later the sequence comes round: a key still in use is skipped.
+            if let Entry::Vacant(vacant) = self.entries.entry(key) {
+                vacant.insert(waker);
+                return key;
+            }
+        }
     }
 
-    fn update(&mut self, key: (Instant, u64), waker: &Waker) {
+    fn update(&mut self, key: TimerKey, waker: &Waker) {
         if let Some(stored) = self.entries.get_mut(&key)
             && !stored.will_wake(waker)
         {
@@ -40,14 +104,25 @@ impl Timers {
         }
     }
 
-    fn remove(&mut self, key: (Instant, u64)) {
+    fn remove(&mut self, key: TimerKey) {
         self.entries.remove(&key);
     }
 
+    /// Whether `key`'s timer has not fired yet (told without reading a clock).
+    fn is_pending(&self, key: TimerKey) -> bool {
+        key.tick() > self.reached
+    }
+
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
-        self.entries
-            .first_key_value()
-            .map(|(&(deadline, _), _)| deadline)
+        let (&key, _) = self.entries.first_key_value()?;
+        match self.first.get() {
+            Some((cached, at)) if cached == key => Some(at),
+            _ => {
+                let at = key.instant();
+                self.first.set(Some((key, at)));
+                Some(at)
+            }
+        }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -56,8 +131,13 @@ impl Timers {
 
     /// Moves the wakers of every timer due at `now` into `wakers`.
     pub(crate) fn expire(&mut self, now: Instant, wakers: &mut Vec<Waker>) {
+        if self.next_deadline().is_none_or(|first| first > now) {
+            return;
+        }
+        let reached = tick_of(now, false);
+        self.reached = self.reached.max(reached);
         while let Some(entry) = self.entries.first_entry() {
-            if entry.key().0 > now {
+            if entry.key().tick() > reached {
                 break;
             }
             wakers.push(entry.remove());
@@ -103,7 +183,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 pub struct Sleep {
     deadline: Instant,
     /// The key of this timer in its worker's map, once registered.
-    registered: Option<(Instant, u64)>,
+    registered: Option<TimerKey>,
 }
 
 impl Sleep {
@@ -137,10 +217,10 @@ impl Future for Sleep {
         match self.registered {
             Some(key) => with_current(|ctx| ctx.timers.borrow_mut().update(key, cx.waker())),
             None => {
-                let id = with_current(|ctx| {
+                let key = with_current(|ctx| {
                     ctx.timers.borrow_mut().insert(deadline, cx.waker().clone())
                 });
-                self.registered = Some((deadline, id));
+                self.registered = Some(key);
             }
         }
         Poll::Pending
@@ -207,9 +287,9 @@ pub fn coarse_now() -> Instant {
 /// ```
 pub struct Deadline {
     at: Instant,
-    /// The key of the timer registered for this deadline (its instant is `<= at` unless the
-    /// deadline moved earlier since).
-    registered: Option<(Instant, u64)>,
+    /// The timer registered for this deadline (due at or before `at`, unless the deadline
+    /// moved earlier since).
+    registered: Option<TimerKey>,
     /// The waker stored with the timer.
     waker: Option<Waker>,
 }
@@ -231,11 +311,11 @@ impl Deadline {
 
     /// Moves the deadline to `at`.
     pub fn set(&mut self, at: Instant) {
+        // The timer is due at or before the old instant (give or take its millisecond), so
+        // only a move earlier can leave it due too late.
+        let earlier = at < self.at;
         self.at = at;
-        if self
-            .registered
-            .is_some_and(|(registered, _)| registered > at)
-        {
+        if earlier && self.registered.is_some_and(|key| key.instant() > at) {
             self.unregister();
         }
     }
@@ -254,13 +334,12 @@ impl Deadline {
             self.unregister();
             return Poll::Ready(());
         }
+        let pending = |key| with_current(|ctx| ctx.timers.borrow().is_pending(key));
         match self.registered {
             // The timer is due at or before `at` and has not fired yet.
-            Some((registered, id)) if registered > now => {
+            Some(key) if pending(key) => {
                 if !self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                    with_current(|ctx| {
-                        ctx.timers.borrow_mut().update((registered, id), cx.waker())
-                    });
+                    with_current(|ctx| ctx.timers.borrow_mut().update(key, cx.waker()));
                     self.waker = Some(cx.waker().clone());
                 }
             }
@@ -269,8 +348,9 @@ impl Deadline {
             _ => {
                 self.unregister();
                 let at = self.at;
-                let id = with_current(|ctx| ctx.timers.borrow_mut().insert(at, cx.waker().clone()));
-                self.registered = Some((at, id));
+                let key =
+                    with_current(|ctx| ctx.timers.borrow_mut().insert(at, cx.waker().clone()));
+                self.registered = Some(key);
                 self.waker = Some(cx.waker().clone());
             }
         }
@@ -484,26 +564,42 @@ mod tests {
     fn timers_expire_in_deadline_order_and_only_when_due() {
         let mut timers = Timers::default();
         let now = Instant::now();
-        let late = timers.insert(now + Duration::from_millis(20), Waker::noop().clone());
-        timers.insert(now + Duration::from_millis(10), Waker::noop().clone());
-        timers.insert(now + Duration::from_millis(10), Waker::noop().clone());
-        assert_eq!(
-            timers.next_deadline(),
-            Some(now + Duration::from_millis(10))
-        );
+        let ms = Duration::from_millis;
+        let late = timers.insert(now + ms(20), Waker::noop().clone());
+        timers.insert(now + ms(10), Waker::noop().clone());
+        timers.insert(now + ms(10), Waker::noop().clone());
+        // Millisecond resolution: due at the start of the millisecond the deadline is in, or
+        // of the next one, never before the deadline.
+        let first = timers.next_deadline().expect("three timers");
+        assert!(first >= now + ms(10) && first < now + ms(11), "{first:?}");
 
         let mut woken = Vec::new();
-        timers.expire(now + Duration::from_millis(9), &mut woken);
+        timers.expire(now + ms(9), &mut woken);
         assert!(woken.is_empty());
-        timers.expire(now + Duration::from_millis(10), &mut woken);
+        timers.expire(first - Duration::from_nanos(1), &mut woken);
+        assert!(woken.is_empty(), "not a nanosecond early");
+        timers.expire(first, &mut woken);
         assert_eq!(woken.len(), 2, "both timers due at 10 ms, none other");
-        assert_eq!(
-            timers.next_deadline(),
-            Some(now + Duration::from_millis(20))
-        );
+        assert_eq!(timers.next_deadline(), Some(late.instant()));
+        assert!(late.instant() >= now + ms(20) && late.instant() < now + ms(21));
 
-        timers.remove((now + Duration::from_millis(20), late));
+        timers.remove(late);
         assert!(timers.is_empty());
+    }
+
+    #[test]
+    fn a_timer_key_is_one_word_and_sequence_numbers_in_use_are_skipped() {
+        assert_eq!(std::mem::size_of::<Option<TimerKey>>(), 8);
+        let mut timers = Timers::default();
+        let at = Instant::now() + Duration::from_secs(5);
+        let first = timers.insert(at, Waker::noop().clone());
+        // Round the sequence to just before `first`'s number: the next insert at the same
+        // millisecond would take `first`'s key, so it must take the one after.
+        timers.seq = (first.0.get() & SEQ_MASK) - 1;
+        let second = timers.insert(at, Waker::noop().clone());
+        assert_ne!(first, second);
+        assert_eq!(first.tick(), second.tick());
+        assert_eq!(timers.entries.len(), 2);
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! back to a buffer of its own. On poll, a pooled buffer is taken only once the socket is
 //! readable.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::io;
 
 use crate::buf::{BufResult, IoBufMut, PooledBuf};
@@ -23,8 +23,9 @@ pub(crate) struct Receiver {
     #[cfg(target_os = "linux")]
     multishot: crate::driver::uring::MultishotOp,
     /// Bytes received into a pooled buffer but not yet read by `read(buf)`, which copies.
-    /// Boxed: rare (reads of both kinds on one stream), and every stream carries the slot.
-    leftover: RefCell<Option<Box<PooledBuf>>>,
+    /// Boxed: rare (reads of both kinds on one stream), and every stream carries the slot (a
+    /// `Cell`, not a `RefCell`: one word).
+    leftover: Cell<Option<Box<PooledBuf>>>,
 }
 
 impl Default for Receiver {
@@ -34,7 +35,7 @@ impl Default for Receiver {
             multishot: crate::driver::uring::MultishotOp::new(
                 crate::driver::uring::MultishotKind::Recv,
             ),
-            leftover: RefCell::new(None),
+            leftover: Cell::new(None),
         }
     }
 }
@@ -53,7 +54,7 @@ impl Receiver {
             let mut chunk = chunk;
             chunk.advance(n);
             if !chunk.is_empty() {
-                *self.leftover.borrow_mut() = Some(Box::new(chunk));
+                self.leftover.set(Some(Box::new(chunk)));
             }
             return (Ok(n), buf);
         }
@@ -77,7 +78,7 @@ impl Receiver {
 
     /// Receives into a pooled buffer, taken only once data has arrived.
     pub(crate) async fn recv_pooled(&self, fd: &SharedFd) -> io::Result<PooledBuf> {
-        if let Some(leftover) = self.leftover.borrow_mut().take() {
+        if let Some(leftover) = self.leftover.take() {
             return Ok(*leftover);
         }
         match fd.backend() {
@@ -104,7 +105,10 @@ impl Receiver {
         if self.multishot.is_active() {
             return true;
         }
-        self.leftover.borrow().is_some()
+        let leftover = self.leftover.take();
+        let some = leftover.is_some();
+        self.leftover.set(leftover);
+        some
     }
 
     #[cfg(target_os = "linux")]
