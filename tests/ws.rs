@@ -218,8 +218,9 @@ fn a_long_frame_arriving_in_pieces_echoes_whole() {
 
 /// Echoes text and binary messages read through the reader's `Stream` face, racing every
 /// `next()` against a yield that wins whenever no message is ready: each such turn drops a
-/// `next()` future that was waiting in the middle of a frame. The first message sent back is
-/// the number of turns lost that way, so that the client can tell the race was run.
+/// `next()` future that was waiting, in the middle of a frame when part of it has come. Says
+/// "ready" before it reads (so that it waits for the client's bytes, and drops at least one
+/// `next()`), and before each echo the number of `next()`s dropped so far.
 async fn racing_echo(_: &(), req: &mut Request, w: &mut ResponseWriter) -> nanoapi::Result<()> {
     use futures_util::StreamExt;
     use futures_util::future::{Either, select};
@@ -231,6 +232,7 @@ async fn racing_echo(_: &(), req: &mut Request, w: &mut ResponseWriter) -> nanoa
     let io = w.upgrade(handshake.accept(None)?).await?;
     let (reader, mut writer) = WebSocket::new(io, Limits::default()).split();
     let mut messages = reader.into_stream();
+    writer.send(Message::Text("ready".into())).await?;
     let mut dropped = 0u64;
     loop {
         let next = messages.next();
@@ -268,6 +270,7 @@ fn a_message_survives_dropped_next_futures_of_the_stream_face() {
                 let (mut stream, head) = open(addr);
                 assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
                 stream.set_nodelay(true).unwrap();
+                assert_eq!(read_frame(&mut stream), (0x81, b"ready".to_vec()));
                 let payload: Vec<u8> = (0..150_003u32).map(|i| (i * 7 % 251) as u8).collect();
                 let wire = frame(0x82, &payload);
                 for piece in [
