@@ -184,6 +184,22 @@ fn a_split_socket_sends_from_one_task_and_answers_from_another() {
     }
 }
 
+/// Sends a binary frame longer than a pooled receive and than one direct receive's room, in
+/// writes cut where the header, then the middle of the payload, end; its payload.
+fn send_long_frame_in_pieces(stream: &mut TcpStream) -> Vec<u8> {
+    let payload: Vec<u8> = (0..150_003u32).map(|i| (i * 7 % 251) as u8).collect();
+    let wire = frame(0x82, &payload);
+    for piece in [
+        &wire[..3],
+        &wire[3..5000],
+        &wire[5000..70_000],
+        &wire[70_000..],
+    ] {
+        stream.write_all(piece).unwrap();
+    }
+    payload
+}
+
 #[test]
 fn a_long_frame_arriving_in_pieces_echoes_whole() {
     for backend in common::backends() {
@@ -195,18 +211,7 @@ fn a_long_frame_arriving_in_pieces_echoes_whole() {
             move |addr| {
                 let (mut stream, _) = open(addr);
                 stream.set_nodelay(true).unwrap();
-                // Longer than a pooled receive and than one direct receive's room, cut where
-                // the header, then the middle of the payload, end.
-                let payload: Vec<u8> = (0..150_003u32).map(|i| (i * 7 % 251) as u8).collect();
-                let wire = frame(0x82, &payload);
-                for piece in [
-                    &wire[..3],
-                    &wire[3..5000],
-                    &wire[5000..70_000],
-                    &wire[70_000..],
-                ] {
-                    stream.write_all(piece).unwrap();
-                }
+                let payload = send_long_frame_in_pieces(&mut stream);
                 assert_eq!(read_frame(&mut stream), (0x82, payload), "{backend:?}");
                 // And the socket goes on.
                 stream.write_all(&frame(0x81, b"after")).unwrap();
@@ -271,16 +276,7 @@ fn a_message_survives_dropped_next_futures_of_the_stream_face() {
                 assert!(head.starts_with("HTTP/1.1 101 "), "{head}");
                 stream.set_nodelay(true).unwrap();
                 assert_eq!(read_frame(&mut stream), (0x81, b"ready".to_vec()));
-                let payload: Vec<u8> = (0..150_003u32).map(|i| (i * 7 % 251) as u8).collect();
-                let wire = frame(0x82, &payload);
-                for piece in [
-                    &wire[..3],
-                    &wire[3..5000],
-                    &wire[5000..70_000],
-                    &wire[70_000..],
-                ] {
-                    stream.write_all(piece).unwrap();
-                }
+                let payload = send_long_frame_in_pieces(&mut stream);
                 let (opcode, dropped) = read_frame(&mut stream);
                 assert_eq!(opcode, 0x81);
                 let dropped: u64 = String::from_utf8(dropped).unwrap().parse().unwrap();

@@ -72,7 +72,7 @@ impl TimerKey {
 #[derive(Default)]
 pub(crate) struct Timers {
     entries: BTreeMap<TimerKey, Waker>,
-    /// The last sequence number given (never 0, so that no key is 0).
+    /// The last sequence number given, less one (numbers run from 1, so that no key is 0).
     seq: u64,
     /// The last tick [`expire`](Timers::expire) reached: every timer due by then has fired,
     /// and every timer in the map is due later.
@@ -86,8 +86,8 @@ impl Timers {
     fn insert(&mut self, deadline: Instant, waker: Waker) -> TimerKey {
         let tick = tick_of(deadline, true) << SEQ_BITS;
         loop {
-            self.seq = (self.seq % SEQ_MASK) + 1;
-            let key = TimerKey(NonZeroU64::new(tick | self.seq).expect("the sequence is never 0"));
+            self.seq = (self.seq + 1) % SEQ_MASK;
+            let key = TimerKey(NonZeroU64::MIN.saturating_add(self.seq) | tick);
             // A million timers later the sequence comes round: a key still in use is skipped.
             if let Entry::Vacant(vacant) = self.entries.entry(key) {
                 vacant.insert(waker);
@@ -595,7 +595,7 @@ mod tests {
         let first = timers.insert(at, Waker::noop().clone());
         // Round the sequence to just before `first`'s number: the next insert at the same
         // millisecond would take `first`'s key, so it must take the one after.
-        timers.seq = (first.0.get() & SEQ_MASK) - 1;
+        timers.seq = (first.0.get() & SEQ_MASK) - 2;
         let second = timers.insert(at, Waker::noop().clone());
         assert_ne!(first, second);
         assert_eq!(first.tick(), second.tick());

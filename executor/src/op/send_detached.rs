@@ -72,7 +72,8 @@ pub(crate) fn start(fd: &SharedFd, buf: BytesMut, done: fn(BytesMut)) -> Result<
     };
     state.done.set(Some(done));
     let key = crate::runtime::with_current(|ctx| ctx.driver.borrow_mut().uring().detach(send));
-    // A slab of four billion operations is out of reach; refuse rather than wrap.
+    // Four billion operations in flight on one worker would take hundreds of gigabytes of
+    // slots: a key always fits the state's four bytes.
     let Ok(tag) = u32::try_from(key + 1) else {
         unreachable!("operation slot {key} beyond u32")
     };
