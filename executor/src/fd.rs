@@ -57,10 +57,14 @@ impl SharedFd {
             Driver::Uring(_) => Ok(NOT_POLLED),
             // SAFETY: `Inner::drop` deregisters the fd before closing it.
             Driver::Poll(poll) => unsafe { poll.register(fd) }.and_then(|key| {
-                u32::try_from(key)
-                    .ok()
-                    .filter(|&key| key != NOT_POLLED)
-                    .ok_or_else(|| io::Error::other("too many registered fds"))
+                match u32::try_from(key).ok().filter(|&key| key != NOT_POLLED) {
+                    Some(key) => Ok(key),
+                    None => {
+                        // SAFETY: `fd` is open (closed below, after this).
+                        poll.deregister(unsafe { BorrowedFd::borrow_raw(fd) }, key);
+                        Err(io::Error::other("too many registered fds"))
+                    }
+                }
             }),
         });
         match poll_key {

@@ -13,6 +13,7 @@ use std::future::Future;
 use std::num::NonZeroU64;
 use std::pin::Pin;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -34,6 +35,10 @@ const SEQ_MASK: u64 = (1 << SEQ_BITS) - 1;
 /// The latest tick: a century after the epoch (a deadline beyond it fires then), well within
 /// the 44 bits left for ticks and within what an `Instant` can hold on every platform.
 const MAX_TICK: u64 = 100 * 365 * 24 * 3600 * 1000;
+
+/// The sequence numbers of every worker's map, so that two maps seldom hold the same key (a
+/// timer moved from one worker to another must not name a stranger's entry).
+static TIMER_SEQ: AtomicU64 = AtomicU64::new(0);
 
 /// The instant ticks count from.
 fn epoch() -> Instant {
@@ -69,11 +74,15 @@ impl TimerKey {
 }
 
 /// One worker's pending timers.
-#[derive(Default)]
+///
+/// A key means something only in the map that gave it. Keys are drawn from one sequence for
+/// every map, so two maps seldom hold the same one; and a timer moved from one worker to another
+/// does not trust its key there: a [`Sleep`] remembers its map's [`id`](Timers::id), a
+/// [`Deadline`] touches an entry only if it holds the waker the deadline stored.
 pub(crate) struct Timers {
     entries: BTreeMap<TimerKey, Waker>,
-    /// The last sequence number given, less one (numbers run from 1, so that no key is 0).
-    seq: u64,
+    /// Which worker's map this is.
+    id: u64,
     /// The last tick [`expire`](Timers::expire) reached: every timer due by then has fired,
     /// and every timer in the map is due later.
     reached: u64,
@@ -82,13 +91,33 @@ pub(crate) struct Timers {
     first: Cell<Option<(TimerKey, Instant)>>,
 }
 
+impl Default for Timers {
+    fn default() -> Timers {
+        static MAPS: AtomicU64 = AtomicU64::new(0);
+        Timers {
+            entries: BTreeMap::new(),
+            id: MAPS.fetch_add(1, Ordering::Relaxed),
+            reached: 0,
+            first: Cell::new(None),
+        }
+    }
+}
+
 impl Timers {
     fn insert(&mut self, deadline: Instant, waker: Waker) -> TimerKey {
-        let tick = tick_of(deadline, true) << SEQ_BITS;
+        let mut tick = tick_of(deadline, true);
+        let mut tried = 0;
         loop {
-            self.seq = (self.seq + 1) % SEQ_MASK;
-            let key = TimerKey(NonZeroU64::MIN.saturating_add(self.seq) | tick);
-            // A million timers later the sequence comes round: a key still in use is skipped.
+            // A million timers later the sequence comes round: a key still in use is skipped,
+            // and a millisecond whose every number is in use gives way to the next one (the
+            // last one allowed, to the one before).
+            if tried == SEQ_MASK {
+                tick = if tick < MAX_TICK { tick + 1 } else { tick - 1 };
+                tried = 0;
+            }
+            tried += 1;
+            let seq = TIMER_SEQ.fetch_add(1, Ordering::Relaxed) % SEQ_MASK;
+            let key = TimerKey(NonZeroU64::MIN.saturating_add(seq) | tick << SEQ_BITS);
             if let Entry::Vacant(vacant) = self.entries.entry(key) {
                 vacant.insert(waker);
                 return key;
@@ -104,8 +133,28 @@ impl Timers {
         }
     }
 
+    /// Gives `key`'s entry `waker`, if the entry holds `owner`'s; whether it did.
+    fn update_owned(&mut self, key: TimerKey, owner: &Waker, waker: &Waker) -> bool {
+        match self.entries.get_mut(&key) {
+            Some(stored) if stored.will_wake(owner) => {
+                stored.clone_from(waker);
+                true
+            }
+            _ => false,
+        }
+    }
+
     fn remove(&mut self, key: TimerKey) {
         self.entries.remove(&key);
+    }
+
+    /// Removes `key`'s entry if it holds `owner`'s waker.
+    fn remove_owned(&mut self, key: TimerKey, owner: &Waker) {
+        if let Entry::Occupied(entry) = self.entries.entry(key)
+            && entry.get().will_wake(owner)
+        {
+            entry.remove();
+        }
     }
 
     /// Whether `key`'s timer has not fired yet (told without reading a clock).
@@ -182,8 +231,8 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 #[must_use = "futures do nothing unless awaited"]
 pub struct Sleep {
     deadline: Instant,
-    /// The key of this timer in its worker's map, once registered.
-    registered: Option<TimerKey>,
+    /// The key of this timer, and the id of the worker's map that holds it, once registered.
+    registered: Option<(TimerKey, u64)>,
 }
 
 impl Sleep {
@@ -199,8 +248,13 @@ impl Sleep {
     }
 
     fn unregister(&mut self) {
-        if let Some(key) = self.registered.take() {
-            try_with_current(|ctx| ctx.timers.borrow_mut().remove(key));
+        if let Some((key, map)) = self.registered.take() {
+            try_with_current(|ctx| {
+                let mut timers = ctx.timers.borrow_mut();
+                if timers.id == map {
+                    timers.remove(key);
+                }
+            });
         }
     }
 }
@@ -214,15 +268,19 @@ impl Future for Sleep {
             return Poll::Ready(());
         }
         let deadline = self.deadline;
-        match self.registered {
-            Some(key) => with_current(|ctx| ctx.timers.borrow_mut().update(key, cx.waker())),
-            None => {
-                let key = with_current(|ctx| {
-                    ctx.timers.borrow_mut().insert(deadline, cx.waker().clone())
-                });
-                self.registered = Some(key);
+        let registered = self.registered;
+        // Registered in this worker's map: keep its waker current. Not yet, or in another
+        // worker's map (this sleep was moved): register here.
+        self.registered = Some(with_current(|ctx| {
+            let mut timers = ctx.timers.borrow_mut();
+            match registered {
+                Some((key, map)) if map == timers.id => {
+                    timers.update(key, cx.waker());
+                    (key, map)
+                }
+                _ => (timers.insert(deadline, cx.waker().clone()), timers.id),
             }
-        }
+        }));
         Poll::Pending
     }
 }
@@ -288,7 +346,7 @@ pub fn coarse_now() -> Instant {
 pub struct Deadline {
     at: Instant,
     /// The timer registered for this deadline (due at or before `at`, unless the deadline
-    /// moved earlier since).
+    /// moved earlier since), with `waker`: its entry is the one that holds `waker`.
     registered: Option<TimerKey>,
     /// The waker stored with the timer.
     waker: Option<Waker>,
@@ -334,26 +392,15 @@ impl Deadline {
             self.unregister();
             return Poll::Ready(());
         }
-        let pending = |key| with_current(|ctx| ctx.timers.borrow().is_pending(key));
-        match self.registered {
-            // The timer is due at or before `at` and has not fired yet.
-            Some(key) if pending(key) => {
-                if !self.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                    with_current(|ctx| ctx.timers.borrow_mut().update(key, cx.waker()));
-                    self.waker = Some(cx.waker().clone());
-                }
-            }
-            // Never registered, or the timer fired (or is firing) before the deadline moved
-            // there: register at the deadline.
-            _ => {
-                self.unregister();
-                let at = self.at;
-                let key =
-                    with_current(|ctx| ctx.timers.borrow_mut().insert(at, cx.waker().clone()));
-                self.registered = Some(key);
-                self.waker = Some(cx.waker().clone());
-            }
+        // The usual case: polled again by the task whose waker the timer holds, and the timer,
+        // due at or before `at`, has not fired yet.
+        if let (Some(key), Some(owner)) = (self.registered, &self.waker)
+            && owner.will_wake(cx.waker())
+            && with_current(|ctx| ctx.timers.borrow().is_pending(key))
+        {
+            return Poll::Pending;
         }
+        self.register(cx.waker());
         Poll::Pending
     }
 
@@ -373,9 +420,33 @@ impl Deadline {
         .await
     }
 
+    /// Makes sure a timer due at or before `at` wakes `waker`.
+    #[cold]
+    fn register(&mut self, waker: &Waker) {
+        with_current(|ctx| {
+            let mut timers = ctx.timers.borrow_mut();
+            if let (Some(key), Some(owner)) = (self.registered, &self.waker)
+                && timers.is_pending(key)
+                && timers.update_owned(key, owner, waker)
+            {
+                // Another waker, taken by the deadline's own entry (there is none in this
+                // worker's map when the deadline was polled on another worker before).
+                self.waker = Some(waker.clone());
+                return;
+            }
+            // Never registered, the timer fired (or is firing) before the deadline moved
+            // there, or it is another worker's: register at the deadline.
+            if let (Some(key), Some(owner)) = (self.registered.take(), self.waker.take()) {
+                timers.remove_owned(key, &owner);
+            }
+            self.registered = Some(timers.insert(self.at, waker.clone()));
+            self.waker = Some(waker.clone());
+        });
+    }
+
     fn unregister(&mut self) {
-        if let Some(key) = self.registered.take() {
-            try_with_current(|ctx| ctx.timers.borrow_mut().remove(key));
+        if let (Some(key), Some(owner)) = (self.registered.take(), self.waker.take()) {
+            try_with_current(|ctx| ctx.timers.borrow_mut().remove_owned(key, &owner));
         }
     }
 }
@@ -560,6 +631,100 @@ mod tests {
 
     use super::*;
 
+    /// A waker of its own (wakers made from distinct `Arc`s never `will_wake` each other).
+    fn distinct_waker() -> Waker {
+        struct Nobody;
+        impl std::task::Wake for Nobody {
+            fn wake(self: std::sync::Arc<Self>) {}
+        }
+        Waker::from(std::sync::Arc::new(Nobody))
+    }
+
+    /// A sleep and a deadline registered on one worker, then moved to another whose map holds
+    /// other timers under the very same keys (a collision, made by hand): polling, moving and
+    /// ending the strangers there leaves those entries alone, and the strangers register anew.
+    #[test]
+    fn timers_moved_to_another_worker_leave_its_entries_alone() {
+        let rt = crate::Runtime::builder().workers(2).build().unwrap();
+        let at = Instant::now() + Duration::from_millis(300);
+        let moved = rt
+            .block_on(rt.handle().spawn_on(0, move || async move {
+                let mut sleep = Box::pin(sleep_until(at));
+                let mut deadline = Deadline::new(at);
+                let waker = distinct_waker();
+                let mut cx = Context::from_waker(&waker);
+                assert!(sleep.as_mut().poll(&mut cx).is_pending());
+                assert!(deadline.poll_elapsed(&mut cx).is_pending());
+                (sleep, deadline)
+            }))
+            .unwrap();
+        let done = rt.block_on(rt.handle().spawn_on(1, move || async move {
+            let (mut sleep, mut deadline) = moved;
+            let keys = [sleep.registered.unwrap().0, deadline.registered.unwrap()];
+            let strangers = distinct_waker();
+            let held = || {
+                with_current(|ctx| {
+                    let timers = ctx.timers.borrow();
+                    keys.iter()
+                        .filter(|key| {
+                            timers
+                                .entries
+                                .get(key)
+                                .is_some_and(|w| w.will_wake(&strangers))
+                        })
+                        .count()
+                })
+            };
+            with_current(|ctx| {
+                for key in keys {
+                    ctx.timers
+                        .borrow_mut()
+                        .entries
+                        .insert(key, strangers.clone());
+                }
+            });
+            // Polled here by another task, then moved earlier (which unregisters), then ended.
+            let waker = distinct_waker();
+            let mut cx = Context::from_waker(&waker);
+            assert!(sleep.as_mut().poll(&mut cx).is_pending());
+            assert!(deadline.poll_elapsed(&mut cx).is_pending());
+            assert_ne!(sleep.registered.unwrap().0, keys[0], "registered anew");
+            assert_ne!(deadline.registered.unwrap(), keys[1], "registered anew");
+            deadline.set(at - Duration::from_millis(100));
+            assert_eq!(held(), 2, "the strangers' entries are untouched");
+            std::future::poll_fn(|cx| deadline.poll_elapsed(cx)).await;
+            drop(deadline);
+            assert_eq!(held(), 2);
+            sleep.await;
+            // The strangers' timers were due with the sleep: fired, not removed early.
+            held()
+        }));
+        assert_eq!(done.unwrap(), 0);
+    }
+
+    #[test]
+    fn a_timer_key_is_one_word_and_keys_in_use_are_skipped() {
+        assert_eq!(std::mem::size_of::<Option<TimerKey>>(), 8);
+        let mut timers = Timers::default();
+        let at = Instant::now() + Duration::from_secs(5);
+        // The keys the next eight sequence numbers would give at that millisecond, taken
+        // beforehand (other threads may draw numbers meanwhile: the assertions hold either way).
+        let tick = tick_of(at, true);
+        let base = TIMER_SEQ.load(Ordering::Relaxed);
+        let taken: Vec<TimerKey> = (0..8)
+            .map(|i| {
+                TimerKey(NonZeroU64::MIN.saturating_add((base + i) % SEQ_MASK) | tick << SEQ_BITS)
+            })
+            .collect();
+        for key in &taken {
+            timers.entries.insert(*key, Waker::noop().clone());
+        }
+        let key = timers.insert(at, Waker::noop().clone());
+        assert!(!taken.contains(&key), "a key in use is never given again");
+        assert_eq!(key.tick(), tick);
+        assert_eq!(timers.entries.len(), 9, "nothing was overwritten");
+    }
+
     #[test]
     fn timers_expire_in_deadline_order_and_only_when_due() {
         let mut timers = Timers::default();
@@ -585,21 +750,6 @@ mod tests {
 
         timers.remove(late);
         assert!(timers.is_empty());
-    }
-
-    #[test]
-    fn a_timer_key_is_one_word_and_sequence_numbers_in_use_are_skipped() {
-        assert_eq!(std::mem::size_of::<Option<TimerKey>>(), 8);
-        let mut timers = Timers::default();
-        let at = Instant::now() + Duration::from_secs(5);
-        let first = timers.insert(at, Waker::noop().clone());
-        // Round the sequence to just before `first`'s number: the next insert at the same
-        // millisecond would take `first`'s key, so it must take the one after.
-        timers.seq = (first.0.get() & SEQ_MASK) - 2;
-        let second = timers.insert(at, Waker::noop().clone());
-        assert_ne!(first, second);
-        assert_eq!(first.tick(), second.tick());
-        assert_eq!(timers.entries.len(), 2);
     }
 
     #[test]

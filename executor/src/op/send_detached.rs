@@ -19,6 +19,7 @@ use crate::fd::SharedFd;
 /// connection has one) rather than in one of its own. The waiter's waker, needed only while a
 /// send is in flight, is kept in the send's driver slot.
 #[derive(Default)]
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub(crate) struct DetachedState {
     /// The slot of the send in flight, plus one (0: none).
     in_flight: Cell<u32>,
@@ -28,6 +29,7 @@ pub(crate) struct DetachedState {
     done: Cell<Option<fn(BytesMut)>>,
 }
 
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 impl DetachedState {
     /// The slot of the send in flight, if any.
     pub(crate) fn in_flight(&self) -> Option<usize> {
