@@ -206,6 +206,7 @@ where
             if !conn.inbuf.borrow().is_empty() {
                 let (conn, state) = (&conn, &mut state);
                 let batch = move || {
+                    // Moved out of the closure (not reborrowed), so that the future may keep it.
                     let state = state;
                     answer_batch(conn, state, ctx, dispatch, options)
                 };
