@@ -132,9 +132,9 @@ async fn error() -> Result<&'static str, HttpException> {
     ))
 }
 
-fn app() -> App {
+fn app() -> App<Releases> {
     let mut app = App::new()
-        .state(Releases::default())
+        .with_state(Releases::default())
         .get("/hello", hello)
         .get("/headers", headers)
         .get("/chunked", chunked)

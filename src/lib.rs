@@ -55,7 +55,7 @@
 //!
 //! fn main() -> std::io::Result<()> {
 //!     App::new()
-//!         .state(Todos::default())
+//!         .with_state(Todos::default())
 //!         .post("/todos", create)
 //!         .get("/todos/{id}", read)
 //!         .run() // http://127.0.0.1:8080 (NANOAPI_HOST, NANOAPI_PORT); Ctrl-C drains

@@ -553,7 +553,7 @@ fn state_extensions_head_and_raw_bodies() {
     }
     let counter = Counter(Arc::new(AtomicUsize::new(0)));
     let client = App::new()
-        .state(counter.clone())
+        .with_state(counter.clone())
         .get("/count", count)
         .route(Route::get("/who", who).middleware(auth))
         .post("/raw", raw)

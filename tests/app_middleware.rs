@@ -679,10 +679,10 @@ async fn quick() -> &'static str {
     "quick"
 }
 
-fn timeout_app(dropped: Arc<AtomicBool>) -> App {
+fn timeout_app(dropped: Arc<AtomicBool>) -> App<Arc<AtomicBool>> {
     let limit = Timeout::new(Duration::from_millis(50));
     App::new()
-        .state(dropped)
+        .with_state(dropped)
         .route(Route::get("/never", never).add_middleware(limit))
         .route(Route::get("/quick", quick).add_middleware(limit))
         .get("/unlimited", quick)

@@ -1057,7 +1057,7 @@ fn multipart_limits_are_413_at_one_past_the_limit() {
     limits.max_field_size = 5;
     limits.max_file_size = 8;
     limits.max_total = None;
-    let client = multipart_app().state(limits).test_client();
+    let client = multipart_app().multipart_limits(limits).test_client();
     let send = |body: String| {
         let resp = client
             .post("/upload")
@@ -1107,7 +1107,7 @@ fn multipart_limits_are_413_at_one_past_the_limit() {
     // The total replaces the server's body limit for multipart requests.
     let mut total = MultipartLimits::default();
     total.max_total = Some(100);
-    let client = multipart_app().state(total).test_client();
+    let client = multipart_app().multipart_limits(total).test_client();
     let send = |body: String| {
         let resp = client
             .post("/upload")

@@ -1,8 +1,9 @@
-//! State reaching handlers, dependencies and security checks: `App::build` refuses a handler
-//! whose state was never registered; a dependency (an extractor built from other extractors
-//! and the state, FastAPI's `Depends`) and a security check read the state; and the server's
-//! drain signal as a handler argument ends a long poll at shutdown, over real sockets on both
-//! backends.
+//! State reaching handlers, dependencies and security checks: the app's typed state and its
+//! parts (`FromRef`) as handler arguments (a handler asking for state the app lacks does not
+//! compile: see the `compile_fail` example of `State`); a dependency (an extractor built from
+//! other extractors and the state, FastAPI's `Depends`) and a check of a security scheme's
+//! credentials against the state; and the server's drain signal as a handler argument ends a
+//! long poll at shutdown, over real sockets on both backends.
 #![cfg(feature = "openapi")]
 
 mod common;
@@ -11,48 +12,93 @@ use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::pin::pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use nanoapi::app::{
-    App, FromRequestParts, HttpException, OperationDoc, Query, Rejection, RequestContext,
-    RequestParts, Route, State,
+    APIRouter, App, FromRef, FromRequestParts, HttpException, IntoResponse, OperationDoc, Query,
+    Rejection, RequestContext, RequestParts, Route, State,
 };
 use nanoapi::executor::future::first_of;
 use nanoapi::executor::time::sleep;
-use nanoapi::http::StatusCode;
+use nanoapi::http::{Response, StatusCode};
 use nanoapi::openapi::DocumentExt;
 use nanoapi::openapi::security::SecurityExt;
 use nanoapi::openapi::security::{CredentialsOf, Denied, HTTPBearer, Security, SecurityScheme};
-use nanoapi::server::{Options, Request, ShutdownSignal};
+use nanoapi::server::{Options, ShutdownSignal};
 use serde::Deserialize;
 
 /// Users by token: the database of a real service.
 #[derive(Clone, Default)]
 struct Users(Arc<HashMap<String, String>>);
 
-fn users() -> Users {
-    Users(Arc::new(HashMap::from([
-        ("t-ada".to_owned(), "ada".to_owned()),
-        ("t-bob".to_owned(), "bob".to_owned()),
-    ])))
+/// The app's state: the users, and a count of the writes.
+#[derive(Clone)]
+struct AppState {
+    users: Users,
+    writes: Arc<AtomicU64>,
+}
+
+impl FromRef<AppState> for Users {
+    fn from_ref(state: &AppState) -> Users {
+        state.users.clone()
+    }
+}
+
+fn state() -> AppState {
+    AppState {
+        users: Users(Arc::new(HashMap::from([
+            ("t-ada".to_owned(), "ada".to_owned()),
+            ("t-bob".to_owned(), "bob".to_owned()),
+        ]))),
+        writes: Arc::default(),
+    }
 }
 
 #[test]
-fn build_refuses_a_handler_whose_state_was_never_registered() {
+fn handlers_take_the_state_or_its_parts() {
     async fn count(State(users): State<Users>) -> String {
         users.0.len().to_string()
     }
-    let err = App::new().get("/count", count).build().unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "GET /count: the handler extracts `State<app_state::Users>`, which the app was never \
-         given: register it with `App::state`"
-    );
-    let client = App::new().state(users()).get("/count", count).test_client();
+    async fn writes(State(state): State<AppState>) -> String {
+        state.writes.load(Ordering::Relaxed).to_string()
+    }
+    let state = state();
+    state.writes.store(7, Ordering::Relaxed);
+    let client = App::new()
+        .with_state(state)
+        .get("/count", count)
+        .get("/writes", writes)
+        .test_client();
     assert_eq!(client.get("/count").send().text(), "2");
+    assert_eq!(client.get("/writes").send().text(), "7");
 }
 
-/// The signed-in user: a dependency built from another extractor (`Query`) and the state.
+#[test]
+fn routers_and_the_routes_of_a_stateless_app_keep_working_in_a_stateful_one() {
+    async fn count(State(users): State<Users>) -> String {
+        users.0.len().to_string()
+    }
+    async fn health() -> &'static str {
+        "ok"
+    }
+    // Routes added before the state (made for `()`), a router made for the state, and the
+    // documentation's routes (an extension's, made for any app).
+    let users = APIRouter::new().prefix("/users").get("/count", count);
+    let client = App::new()
+        .get("/health", health)
+        .with_state(state())
+        .include_router(users)
+        .test_client();
+    assert_eq!(client.get("/health").send().text(), "ok");
+    assert_eq!(client.get("/users/count").send().text(), "2");
+    let doc = client.service().openapi();
+    assert!(doc["paths"]["/users/count"]["get"].is_object(), "{doc}");
+    assert_eq!(client.get("/docs").send().status(), 200);
+}
+
+/// The signed-in user: a dependency built from another extractor (`Query`) and the state, for
+/// any app whose state holds the users.
 struct CurrentUser(String);
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -60,24 +106,23 @@ struct TokenParam {
     token: String,
 }
 
-impl FromRequestParts for CurrentUser {
+impl<S> FromRequestParts<S> for CurrentUser
+where
+    Users: FromRef<S>,
+{
     async fn from_request_parts(
         req: &mut RequestParts<'_>,
-        cx: &RequestContext<'_>,
+        cx: &RequestContext<'_, S>,
     ) -> Result<Self, Rejection> {
         let Query(TokenParam { token }) = Query::from_request_parts(req, cx).await?;
-        let users = cx
-            .state::<Users>()
-            .expect("declared in describe, so checked at build");
-        match users.0.get(&token) {
+        match Users::from_ref(cx.state()).0.get(&token) {
             Some(name) => Ok(CurrentUser(name.clone())),
             None => Err(HttpException::new(StatusCode::UNAUTHORIZED, "unknown token").into()),
         }
     }
 
     fn describe(doc: &mut OperationDoc) {
-        Query::<TokenParam>::describe(doc);
-        State::<Users>::describe(doc);
+        <Query<TokenParam> as FromRequestParts<S>>::describe(doc);
     }
 }
 
@@ -85,19 +130,66 @@ async fn me(CurrentUser(name): CurrentUser) -> String {
     name
 }
 
-async fn read_doc(Security(token): Security<UserToken>) -> String {
-    format!("read by {}", token.credentials)
+/// A bearer token of the form the app issues (`t-...`); whose it is, the state says.
+struct UserToken;
+
+impl SecurityScheme for UserToken {
+    type Scheme = HTTPBearer;
+    const SCHEME: HTTPBearer = HTTPBearer::new();
+
+    async fn check(token: &CredentialsOf<Self>) -> Result<(), Denied> {
+        match token.credentials.starts_with("t-") {
+            true => Ok(()),
+            false => Err(Denied::Unauthenticated),
+        }
+    }
 }
 
-async fn write_doc() -> &'static str {
-    "written"
+/// The holder of a `UserToken` the state knows.
+struct Holder(String);
+
+impl<S> FromRequestParts<S> for Holder
+where
+    Users: FromRef<S>,
+{
+    async fn from_request_parts(
+        req: &mut RequestParts<'_>,
+        cx: &RequestContext<'_, S>,
+    ) -> Result<Self, Rejection> {
+        let Security(token) = Security::<UserToken>::from_request_parts(req, cx).await?;
+        match Users::from_ref(cx.state()).0.get(&token.credentials) {
+            Some(name) => Ok(Holder(name.clone())),
+            None => Err(
+                HttpException::new(StatusCode::UNAUTHORIZED, "unknown token")
+                    .header("WWW-Authenticate", "Bearer")
+                    .into(),
+            ),
+        }
+    }
+
+    fn describe(doc: &mut OperationDoc) {
+        <Security<UserToken> as FromRequestParts<S>>::describe(doc);
+    }
 }
 
-/// `/me` behind the `CurrentUser` dependency, `/doc` behind the `UserToken` check (as an
-/// extractor for GET, as a route guard for POST), the users in the state.
-fn users_app() -> App {
+async fn read_doc(Holder(name): Holder) -> String {
+    format!("read by {name}")
+}
+
+/// Only ada may write.
+async fn write_doc(Holder(name): Holder, State(state): State<AppState>) -> Response {
+    if name != "ada" {
+        return HttpException::new(StatusCode::FORBIDDEN, "Not enough permissions").into_response();
+    }
+    let n = state.writes.fetch_add(1, Ordering::Relaxed) + 1;
+    format!("written ({n})").into_response()
+}
+
+/// `/me` behind the `CurrentUser` dependency, `/doc` behind the `Holder` dependency (and, for
+/// POST, the scheme as a route guard too), the users in the state.
+fn users_app() -> App<AppState> {
     App::new()
-        .state(users())
+        .with_state(state())
         .get("/me", me)
         .get("/doc", read_doc)
         .route(Route::post("/doc", write_doc).security::<UserToken>())
@@ -105,9 +197,6 @@ fn users_app() -> App {
 
 #[test]
 fn a_dependency_reads_other_extractors_and_the_state() {
-    let err = App::new().get("/me", me).build().unwrap_err();
-    assert!(err.to_string().contains("State<app_state::Users>"), "{err}");
-
     let client = users_app().test_client();
     assert_eq!(client.get("/me?token=t-ada").send().text(), "ada");
     let unknown = client.get("/me?token=nope").send();
@@ -120,30 +209,8 @@ fn a_dependency_reads_other_extractors_and_the_state() {
     assert_eq!(doc["paths"]["/me"]["get"]["parameters"][0]["name"], "token");
 }
 
-/// A bearer token checked against the users in the state.
-struct UserToken;
-
-impl SecurityScheme for UserToken {
-    type Scheme = HTTPBearer;
-    const SCHEME: HTTPBearer = HTTPBearer::new();
-
-    async fn check_request(
-        token: &CredentialsOf<Self>,
-        req: &Request,
-        cx: &RequestContext<'_>,
-    ) -> Result<(), Denied> {
-        let users = cx.state::<Users>().ok_or(Denied::Unauthenticated)?;
-        match users.0.get(&token.credentials) {
-            // Only ada may write.
-            Some(name) if req.method_bytes() == b"GET" || name == "ada" => Ok(()),
-            Some(_) => Err(Denied::Forbidden),
-            None => Err(Denied::Unauthenticated),
-        }
-    }
-}
-
 #[test]
-fn a_security_check_reads_the_state_and_the_request_as_extractor_and_as_guard() {
+fn a_security_dependency_checks_credentials_against_the_state() {
     let client = users_app().test_client();
     let bearer = |token: &str| format!("Bearer {token}");
     let get = |token: &str| {
@@ -158,11 +225,29 @@ fn a_security_check_reads_the_state_and_the_request_as_extractor_and_as_guard() 
             .header("authorization", &bearer(token))
             .send()
     };
-    assert_eq!(get("t-bob").text(), "read by t-bob");
-    assert_eq!(get("t-eve").status(), 401);
-    assert_eq!(post("t-ada").text(), "written");
+    assert_eq!(get("t-bob").text(), "read by bob");
+    // Known to the scheme's form, unknown to the state.
+    let unknown = get("t-eve");
+    assert_eq!(
+        (unknown.status(), unknown.header("www-authenticate")),
+        (401, Some("Bearer"))
+    );
+    // Refused by the scheme's own check before the state is asked.
+    let malformed = get("eve");
+    assert_eq!(
+        malformed.text(),
+        r#"{"detail":"Invalid authentication credentials"}"#
+    );
+    assert_eq!(post("t-ada").text(), "written (1)");
     assert_eq!(post("t-bob").status(), 403);
     assert_eq!(post("t-eve").status(), 401);
+    // The route guard answers before the handler's extractors run.
+    assert_eq!(client.post("/doc").send().status(), 401);
+    let doc = client.service().openapi();
+    assert_eq!(
+        doc["paths"]["/doc"]["get"]["security"],
+        serde_json::json!([{"HTTPBearer": []}])
+    );
 }
 
 #[test]
@@ -187,8 +272,8 @@ fn dependencies_and_security_checks_read_the_state_over_sockets() {
                 "401 Unauthorized",
                 r#"{"detail":"unknown token"}"#,
             ),
-            ("GET /doc", "Bearer t-bob", "200 OK", "read by t-bob"),
-            ("POST /doc", "Bearer t-ada", "200 OK", "written"),
+            ("GET /doc", "Bearer t-bob", "200 OK", "read by bob"),
+            ("POST /doc", "Bearer t-ada", "200 OK", "written (1)"),
             ("POST /doc", "Bearer t-bob", "403 Forbidden", ""),
             ("POST /doc", "Bearer t-eve", "401 Unauthorized", ""),
         ];
@@ -226,7 +311,7 @@ fn the_drain_signal_ends_a_long_poll_at_shutdown() {
     for backend in common::backends() {
         let (started, handler_started) = std::sync::mpsc::channel();
         let server = App::new()
-            .state(Started(started))
+            .with_state(Started(started))
             .get("/news", news)
             .serve(Options::default().port(0).workers(1).backend(backend))
             .unwrap();

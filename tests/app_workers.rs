@@ -1,5 +1,5 @@
-//! The App on a thread-per-core server: state built on each worker (`App::worker_state`,
-//! `WorkerState<T>`), start-up hooks on each worker's executor before it accepts, shutdown
+//! The App on a thread-per-core server: state built on each worker (`App::per_worker`, taken
+//! with `State<T>`), start-up hooks on each worker's executor before it accepts, shutdown
 //! hooks on each worker after its drain — over real sockets on both backends.
 #![cfg(feature = "app")]
 
@@ -12,7 +12,7 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use nanoapi::app::{App, WorkerState};
+use nanoapi::app::{App, State};
 use nanoapi::executor::worker_index;
 use nanoapi::server::Options;
 
@@ -35,7 +35,7 @@ struct Local {
     served: Rc<Cell<u32>>,
 }
 
-async fn whoami(WorkerState(local): WorkerState<Local>) -> String {
+async fn whoami(State(local): State<Local>) -> String {
     local.served.set(local.served.get() + 1);
     let used_on = worker_index().map_or("no worker".to_owned(), |worker| worker.to_string());
     format!(
@@ -66,7 +66,7 @@ fn each_worker_builds_its_state_and_runs_the_hooks_on_its_own_executor() {
         let events = Events::default();
         let (built, starting, stopping) = (events.clone(), events.clone(), events.clone());
         let app = App::new()
-            .worker_state(move |worker| {
+            .per_worker(move |worker| {
                 built.push(format!("built {worker} on {:?}", worker_index()));
                 Local {
                     built_for: worker,
@@ -118,7 +118,7 @@ fn each_worker_builds_its_state_and_runs_the_hooks_on_its_own_executor() {
 #[test]
 fn a_worker_keeps_its_state_across_requests() {
     let server = App::new()
-        .worker_state(|worker| Local {
+        .per_worker(|worker| Local {
             built_for: worker,
             served: Rc::default(),
         })
@@ -139,12 +139,12 @@ fn a_worker_keeps_its_state_across_requests() {
 #[test]
 fn a_start_up_hook_that_panics_fails_serve() {
     let err = App::new()
-        .on_startup(|| async { panic!("cannot reach the database") })
-        .get("/whoami", whoami)
-        .worker_state(|worker| Local {
+        .per_worker(|worker| Local {
             built_for: worker,
             served: Rc::default(),
         })
+        .on_startup(|| async { panic!("cannot reach the database") })
+        .get("/whoami", whoami)
         .serve(Options::default().port(0).workers(1))
         .unwrap_err();
     assert_eq!(
@@ -153,22 +153,12 @@ fn a_start_up_hook_that_panics_fails_serve() {
     );
 }
 
-#[test]
-fn build_refuses_worker_state_that_was_never_registered() {
-    let err = App::new().get("/whoami", whoami).build().unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "GET /whoami: the handler extracts `WorkerState<app_workers::Local>`, which the app was \
-         never given: register it with `App::worker_state`"
-    );
-}
-
 /// The blocking test client runs the app on the calling thread, as worker 0 of an executor of
 /// its own: the state is built there once and kept across requests.
 #[test]
-fn the_test_client_builds_worker_state_where_it_runs() {
+fn the_test_client_builds_per_worker_state_where_it_runs() {
     let client = App::new()
-        .worker_state(|worker| Local {
+        .per_worker(|worker| Local {
             built_for: worker,
             served: Rc::default(),
         })

@@ -137,7 +137,7 @@ fn report_text() -> String {
 }
 
 /// Serves `app` on `backend`, runs `client`, shuts down.
-fn with_app(backend: Backend, app: App, client: impl FnOnce(SocketAddr)) {
+fn with_app<S: 'static>(backend: Backend, app: App<S>, client: impl FnOnce(SocketAddr)) {
     let server = app
         .serve(Options::default().port(0).workers(1).backend(backend))
         .unwrap();
@@ -280,7 +280,7 @@ fn event_streams_arrive_event_by_event_when_compressed() {
         for coding in [Coding::Gzip, Coding::Brotli, Coding::Zstd] {
             let gate = Gate::default();
             let app = App::new()
-                .state(gate.clone())
+                .with_state(gate.clone())
                 .add_middleware(Compression::new())
                 .get("/events", events);
             with_app(backend, app, |addr| {

@@ -44,7 +44,7 @@ fn resets_in_the_middle_of_file_and_event_responses_leave_nothing_behind() {
     for backend in common::backends() {
         let open = Arc::new(Counters::default());
         let server = App::new()
-            .state(Big(Arc::new(path.clone())))
+            .with_state(Big(Arc::new(path.clone())))
             .get("/file", file)
             .get("/events", events)
             .serve(

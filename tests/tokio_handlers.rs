@@ -56,9 +56,9 @@ async fn offload() -> String {
     computed.await.unwrap().to_string()
 }
 
-fn app(upstream: SocketAddr) -> App {
+fn app(upstream: SocketAddr) -> App<Upstream> {
     App::new()
-        .state(Upstream(upstream))
+        .with_state(Upstream(upstream))
         .get("/slow", slow)
         .get("/proxy", proxy)
         .get("/offload", offload)

@@ -9,6 +9,9 @@
 //! but the last, which reads the body: a `Json<T>` too early is named; `FromRequest` for the
 //! last; `IntoResponse`; or, for the type read by `Json<T>`, `Form<T>`, `Path<T>`, `Query<T>`,
 //! `Header<T>` and `Cookie<T>`, its JSON schema). The handler itself is unchanged.
+//!
+//! The extractors are checked against the app's state type: the one named by
+//! `#[debug_handler(state = AppState)]`, else the `T` of the first `State<T>` argument, else `()`.
 #![warn(missing_docs)]
 
 use proc_macro::TokenStream;
@@ -24,7 +27,10 @@ const MAX_ARGUMENTS: usize = 12;
 /// argument (or output type) that causes it, with the trait it is missing.
 ///
 /// Put it on the `async fn` given to `App::get` / `post` / ...; it changes nothing else (the
-/// assertions are compile-time bounds, with no cost when the handler runs).
+/// assertions are compile-time bounds, with no cost when the handler runs). The arguments are
+/// checked as extractors of an app whose state has the type given by `state = Type`
+/// (`#[debug_handler(state = AppState)]`), or else that of the first `State<T>` argument, or
+/// else `()`.
 ///
 /// ```
 /// use nanoapi::app::{App, Json, Path, debug_handler};
@@ -62,22 +68,59 @@ const MAX_ARGUMENTS: usize = 12;
 #[proc_macro_attribute]
 pub fn debug_handler(attr: TokenStream, item: TokenStream) -> TokenStream {
     let attr = TokenStream2::from(attr);
-    let expanded = if attr.is_empty() {
-        syn::parse::<ItemFn>(item).and_then(expand)
-    } else {
-        Err(syn::Error::new(
-            attr.span(),
-            "`#[debug_handler]` takes no arguments",
-        ))
-    };
+    let expanded = state_argument(attr)
+        .and_then(|state| syn::parse::<ItemFn>(item).and_then(|handler| expand(handler, state)));
     expanded
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }
 
+/// The state type named by the attribute's `state = Type`, if it has one.
+fn state_argument(attr: TokenStream2) -> syn::Result<Option<Type>> {
+    if attr.is_empty() {
+        return Ok(None);
+    }
+    let parser = |input: syn::parse::ParseStream<'_>| {
+        let key: syn::Ident = input.parse()?;
+        if key != "state" {
+            return Err(syn::Error::new(
+                key.span(),
+                "`#[debug_handler]` takes only `state = Type`",
+            ));
+        }
+        input.parse::<syn::Token![=]>()?;
+        input.parse::<Type>()
+    };
+    syn::parse::Parser::parse2(parser, attr).map(Some)
+}
+
+/// `T` in `State<T>`, by the last path segment.
+fn state_type(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else { return None };
+    let last = path.path.segments.last()?;
+    if last.ident != "State" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(arguments) = &last.arguments else {
+        return None;
+    };
+    match arguments.args.first()? {
+        syn::GenericArgument::Type(inner) if arguments.args.len() == 1 => Some(inner),
+        _ => None,
+    }
+}
+
 /// The handler with its assertions at the top of its body.
-fn expand(mut handler: ItemFn) -> syn::Result<TokenStream2> {
+fn expand(mut handler: ItemFn, state: Option<Type>) -> syn::Result<TokenStream2> {
     let sig = &handler.sig;
+    let state = state
+        .or_else(|| {
+            sig.inputs.iter().find_map(|input| match input {
+                FnArg::Typed(typed) => state_type(&typed.ty).cloned(),
+                FnArg::Receiver(_) => None,
+            })
+        })
+        .unwrap_or_else(|| syn::parse_quote!(()));
     if sig.asyncness.is_none() {
         return Err(syn::Error::new(
             sig.fn_token.span(),
@@ -112,11 +155,11 @@ fn expand(mut handler: ItemFn) -> syn::Result<TokenStream2> {
         // Every argument but the last reads the head only; the last may read the body.
         assertions.push(if index + 1 == sig.inputs.len() {
             quote_spanned! {ty.span()=>
-                __nanoapi_last_argument_is_an_extractor::<#ty, _>();
+                __nanoapi_last_argument_is_an_extractor::<#ty, #state, _>();
             }
         } else {
             quote_spanned! {ty.span()=>
-                __nanoapi_argument_is_a_head_extractor::<#ty>();
+                __nanoapi_argument_is_a_head_extractor::<#ty, #state>();
             }
         });
     }
@@ -136,8 +179,8 @@ fn expand(mut handler: ItemFn) -> syn::Result<TokenStream2> {
     handler.block = syn::parse_quote! {{
         #[allow(dead_code, clippy::all)]
         {
-            fn __nanoapi_argument_is_a_head_extractor<T: ::nanoapi::app::FromRequestParts>() {}
-            fn __nanoapi_last_argument_is_an_extractor<T: ::nanoapi::app::FromRequest<M>, M>() {}
+            fn __nanoapi_argument_is_a_head_extractor<T: ::nanoapi::app::FromRequestParts<S>, S>() {}
+            fn __nanoapi_last_argument_is_an_extractor<T: ::nanoapi::app::FromRequest<S, M>, S, M>() {}
             fn __nanoapi_output_is_a_response<T: ::nanoapi::app::IntoResponse>() {}
             fn __nanoapi_has_a_schema<T: ::nanoapi::app::ApiSchema + ?Sized>() {}
             #(#assertions)*

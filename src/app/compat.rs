@@ -76,8 +76,11 @@ impl<B: Into<Bytes>> IntoResponse for http::Response<B> {
 
 /// The whole request as an `http::Request<Bytes>`: a handler argument that reads the body
 /// (413 over the limit, as [`Bytes`]). A head that `http` cannot represent is a 400.
-impl FromRequest for http::Request<Bytes> {
-    async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+impl<S> FromRequest<S> for http::Request<Bytes> {
+    async fn from_request(
+        req: &mut Request,
+        _cx: &RequestContext<'_, S>,
+    ) -> Result<Self, Rejection> {
         let head = request_head_to_http(req).map_err(|err| {
             event!(debug, error = %err, "request head not representable as http::Request");
             Rejection::from(HttpException::new(StatusCode::BAD_REQUEST, "Bad Request"))
@@ -87,7 +90,7 @@ impl FromRequest for http::Request<Bytes> {
     }
 
     fn describe(doc: &mut OperationDoc) {
-        <Bytes as FromRequest>::describe(doc);
+        <Bytes as FromRequest<S>>::describe(doc);
     }
 }
 

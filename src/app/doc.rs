@@ -148,18 +148,6 @@ pub struct OperationDoc {
     pub status: Option<u16>,
     /// Whether the operation appears in the document.
     pub include_in_schema: bool,
-    /// The state types the handler extracts ([`State<T>`](super::State)): `App::build`
-    /// refuses a route whose state was never registered.
-    pub(crate) states: Vec<StateNeed>,
-}
-
-/// A state type an extractor needs.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct StateNeed {
-    pub(crate) type_id: std::any::TypeId,
-    pub(crate) name: &'static str,
-    /// Registered with `App::worker_state` rather than `App::state`.
-    pub(crate) per_worker: bool,
 }
 
 impl OperationDoc {

@@ -1,6 +1,7 @@
 //! Handlers: plain `async fn`s whose arguments are extractors and whose output converts into a
 //! response, erased into one endpoint type the router stores.
 
+use std::any::Any;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
@@ -18,7 +19,8 @@ pub type LocalBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 /// A function usable as a route handler: `async fn(A, B, ..., Z) -> R` where every argument
 /// but the last is a head extractor ([`FromRequestParts`]), the last may also read the body
 /// ([`FromRequest`]), and `R` is [`IntoResponse`] (up to 12 arguments). `Args` is the
-/// arguments' types, with the last one's kind first: leave it to inference.
+/// arguments' types, with the last one's kind first: leave it to inference. `S` is the state
+/// type of the app the handler serves ([`App<S>`](super::App)).
 ///
 /// All extractors run before the handler, in order; the validation failures of all of them are
 /// answered together with one 422.
@@ -40,12 +42,12 @@ pub type LocalBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
     message = "`{Self}` is not a handler",
     note = "a handler is an `async fn` of up to 12 extractors (`FromRequestParts`; the last may read the body, `FromRequest`) returning a type that implements `IntoResponse`, and is `Send + Sync + 'static`"
 )]
-pub trait Handler<Args>: Send + Sync + 'static {
+pub trait Handler<Args, S = ()>: Send + Sync + 'static {
     /// Extracts the arguments from `req`, calls the handler, converts its output.
     fn call<'a>(
         &'a self,
         req: &'a mut Request,
-        cx: &'a RequestContext<'a>,
+        cx: &'a RequestContext<'a, S>,
     ) -> impl Future<Output = Response> + 'a;
 
     /// Describes the arguments and the output for the OpenAPI document.
@@ -72,7 +74,7 @@ fn gather<T>(result: Result<T, Rejection>, errors: &mut Vec<super::ErrorItem>) -
     }
 }
 
-impl<F, Fut, R> Handler<()> for F
+impl<F, Fut, R, S> Handler<(), S> for F
 where
     F: Fn() -> Fut + Send + Sync + 'static,
     Fut: Future<Output = R>,
@@ -84,9 +86,9 @@ where
     fn call<'a>(
         &'a self,
         _req: &'a mut Request,
-        cx: &'a RequestContext<'a>,
+        cx: &'a RequestContext<'a, S>,
     ) -> impl Future<Output = Response> + 'a {
-        async move { respond(self().await, cx) }
+        async move { respond(self().await, cx.status) }
     }
 
     fn describe(doc: &mut OperationDoc) {
@@ -96,8 +98,8 @@ where
 
 /// What a handler returned, as its response: a `200 OK` with the route's status instead
 /// ([`Route::status`](super::Route::status)) unless the value chose its status.
-fn respond(value: impl IntoResponse, cx: &RequestContext<'_>) -> Response {
-    let status = cx.status.filter(|_| !value.explicit_status());
+fn respond(value: impl IntoResponse, status: Option<crate::http::StatusCode>) -> Response {
+    let status = status.filter(|_| !value.explicit_status());
     let mut resp = value.into_response();
     if let Some(status) = status
         && resp.status() == crate::http::StatusCode::OK
@@ -109,19 +111,19 @@ fn respond(value: impl IntoResponse, cx: &RequestContext<'_>) -> Response {
 
 macro_rules! impl_handler {
     ([$($head:ident),*], $last:ident) => {
-        impl<F, Fut, R, M, $($head,)* $last> Handler<(M, $($head,)* $last,)> for F
+        impl<F, Fut, R, M, S, $($head,)* $last> Handler<(M, $($head,)* $last,), S> for F
         where
             F: Fn($($head,)* $last) -> Fut + Send + Sync + 'static,
             Fut: Future<Output = R>,
             R: IntoResponse,
-            $($head: FromRequestParts,)*
-            $last: FromRequest<M>,
+            $($head: FromRequestParts<S>,)*
+            $last: FromRequest<S, M>,
         {
             #[allow(non_snake_case, unused_mut)]
             fn call<'a>(
                 &'a self,
                 req: &'a mut Request,
-                cx: &'a RequestContext<'a>,
+                cx: &'a RequestContext<'a, S>,
             ) -> impl Future<Output = Response> + 'a {
                 async move {
                     let mut errors = Vec::new();
@@ -147,7 +149,7 @@ macro_rules! impl_handler {
                     }
                     match ($($head,)* $last,) {
                         ($(Some($head),)* Some($last),) => {
-                            respond(self($($head,)* $last).await, cx)
+                            respond(self($($head,)* $last).await, cx.status)
                         }
                         _ => unreachable!("every extractor succeeded when no error was gathered"),
                     }
@@ -155,8 +157,8 @@ macro_rules! impl_handler {
             }
 
             fn describe(doc: &mut OperationDoc) {
-                $(<$head as FromRequestParts>::describe(doc);)*
-                <$last as FromRequest<M>>::describe(doc);
+                $(<$head as FromRequestParts<S>>::describe(doc);)*
+                <$last as FromRequest<S, M>>::describe(doc);
                 R::describe(doc);
             }
         }
@@ -176,22 +178,23 @@ impl_handler!([A1, A2, A3, A4, A5, A6, A7, A8, A9], A10);
 impl_handler!([A1, A2, A3, A4, A5, A6, A7, A8, A9, A10], A11);
 impl_handler!([A1, A2, A3, A4, A5, A6, A7, A8, A9, A10, A11], A12);
 
-/// A route's handler with its argument types erased.
+/// A route's handler with its argument and state types erased: it takes the app's state as
+/// `dyn Any` and gives its handler the state type the route was made for.
 pub(crate) trait Endpoint: Send + Sync {
     fn call<'a>(
         &'a self,
         req: &'a mut Request,
-        cx: &'a RequestContext<'a>,
+        cx: &'a RequestContext<'a, dyn Any>,
     ) -> LocalBoxFuture<'a, Response>;
 }
 
-/// A [`Handler`] as an [`Endpoint`].
-pub(crate) struct HandlerEndpoint<H, Args> {
+/// A [`Handler`] of an app with state `S` as an [`Endpoint`].
+pub(crate) struct HandlerEndpoint<H, Args, S> {
     handler: H,
-    _args: PhantomData<fn() -> Args>,
+    _args: PhantomData<fn() -> (Args, S)>,
 }
 
-impl<H, Args> HandlerEndpoint<H, Args> {
+impl<H, Args, S> HandlerEndpoint<H, Args, S> {
     pub(crate) fn new(handler: H) -> Self {
         HandlerEndpoint {
             handler,
@@ -200,12 +203,18 @@ impl<H, Args> HandlerEndpoint<H, Args> {
     }
 }
 
-impl<H: Handler<Args>, Args: 'static> Endpoint for HandlerEndpoint<H, Args> {
+impl<H, Args, S> Endpoint for HandlerEndpoint<H, Args, S>
+where
+    H: Handler<Args, S>,
+    Args: 'static,
+    S: 'static,
+{
     fn call<'a>(
         &'a self,
         req: &'a mut Request,
-        cx: &'a RequestContext<'a>,
+        cx: &'a RequestContext<'a, dyn Any>,
     ) -> LocalBoxFuture<'a, Response> {
-        Box::pin(self.handler.call(req, cx))
+        let cx = cx.typed::<S>();
+        Box::pin(async move { self.handler.call(req, &cx).await })
     }
 }

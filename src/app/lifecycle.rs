@@ -41,7 +41,7 @@ impl Workers for AppWorkers {
     type Context = ();
 
     async fn start(&self, worker: usize) {
-        self.service.state.build_per_worker(worker);
+        self.service.state.build_for(worker);
         Hooks::run(&self.service.hooks.startup).await;
     }
 
@@ -111,10 +111,10 @@ impl fmt::Debug for BackgroundTasks {
     }
 }
 
-impl FromRequestParts for BackgroundTasks {
+impl<S> FromRequestParts<S> for BackgroundTasks {
     async fn from_request_parts(
         req: &mut RequestParts<'_>,
-        _cx: &RequestContext<'_>,
+        _cx: &RequestContext<'_, S>,
     ) -> Result<Self, Rejection> {
         if let Some(tasks) = req.extensions().get::<BackgroundTasks>() {
             return Ok(tasks.clone());
@@ -150,10 +150,10 @@ impl FromRequestParts for BackgroundTasks {
 /// }
 /// # let _ = nanoapi::app::App::new().get("/news", poll_news);
 /// ```
-impl FromRequestParts for ShutdownSignal {
+impl<S> FromRequestParts<S> for ShutdownSignal {
     async fn from_request_parts(
         req: &mut RequestParts<'_>,
-        _cx: &RequestContext<'_>,
+        _cx: &RequestContext<'_, S>,
     ) -> Result<Self, Rejection> {
         Ok(req.shutdown_signal().cloned().unwrap_or_default())
     }

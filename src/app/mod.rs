@@ -70,9 +70,9 @@ pub use doc::{
 };
 pub use extension::AppExtension;
 pub use extract::{
-    ClientAddr, Cookie, Cookies, Extension, Field, Form, FromRequest, FromRequestParts, Header,
-    HeaderMap, Multipart, MultipartError, MultipartLimits, Path, Query, Rejection, RequestContext,
-    RequestHead, RequestParts, State, TrustedProxies, WorkerState, body_error, via,
+    ClientAddr, Cookie, Cookies, Extension, Field, Form, FromRef, FromRequest, FromRequestParts,
+    Header, HeaderMap, Multipart, MultipartError, MultipartLimits, Path, Query, Rejection,
+    RequestContext, RequestHead, RequestParts, State, TrustedProxies, body_error, via,
 };
 pub use handler::{Handler, LocalBoxFuture};
 pub use lifecycle::BackgroundTasks;
@@ -107,7 +107,7 @@ pub(crate) use extension::Extensions;
 use lifecycle::{AppWorkers, Hook, Hooks};
 use middleware::FnMiddleware;
 use routes::method_routes;
-use state::StateMap;
+use state::AppState;
 
 use crate::http::Response;
 use crate::server::{Options, Request, ServerHandle};
@@ -125,12 +125,18 @@ pub struct AppMeta {
 
 /// An application: routes, middleware, state and lifecycle hooks, built once and then served.
 ///
+/// `S` is the state its handlers share ([`with_state`](App::with_state), or built on each
+/// worker: [`per_worker`](App::per_worker)), taken by handlers with [`State<T>`]; a handler
+/// that asks for state the app does not have is a compile error. An app without state is an
+/// `App<()>`.
+///
 /// See the [module documentation](self) for a complete example.
-pub struct App {
+pub struct App<S = ()> {
     meta: AppMeta,
-    router: APIRouter,
+    router: APIRouter<S>,
     middleware: Vec<Arc<dyn Middleware>>,
-    state: StateMap,
+    state: AppState,
+    multipart: MultipartLimits,
     proxies: TrustedProxies,
     hooks: Hooks,
     redirect_slashes: bool,
@@ -141,7 +147,7 @@ pub struct App {
     extensions: Extensions,
 }
 
-impl std::fmt::Debug for App {
+impl<S> std::fmt::Debug for App<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("App")
             .field("meta", &self.meta)
@@ -158,7 +164,7 @@ impl Default for App {
 }
 
 impl App {
-    /// An empty app titled "nanoapi", version "0.1.0".
+    /// An empty app titled "nanoapi", version "0.1.0", without state.
     pub fn new() -> App {
         App {
             meta: AppMeta {
@@ -168,7 +174,8 @@ impl App {
             },
             router: APIRouter::new(),
             middleware: Vec::new(),
-            state: StateMap::default(),
+            state: AppState::default(),
+            multipart: MultipartLimits::default(),
             proxies: TrustedProxies::default(),
             hooks: Hooks::default(),
             redirect_slashes: true,
@@ -178,6 +185,99 @@ impl App {
         }
     }
 
+    /// The app with `state` shared by every worker, which its handlers take with
+    /// [`State<T>`] (the whole state, or the parts [`FromRef`] gives). Each request's
+    /// `State<T>` is a clone: wrap large state in an `Arc`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// use nanoapi::app::{App, State};
+    ///
+    /// async fn hit(State(hits): State<Arc<AtomicU64>>) -> String {
+    ///     (hits.fetch_add(1, Ordering::Relaxed) + 1).to_string()
+    /// }
+    ///
+    /// let client = App::new().with_state(Arc::new(AtomicU64::new(0))).get("/", hit).test_client();
+    /// assert_eq!(client.get("/").send().text(), "1");
+    /// assert_eq!(client.get("/").send().text(), "2");
+    /// ```
+    pub fn with_state<S: Send + Sync + 'static>(self, state: S) -> App<S> {
+        self.into_state(AppState::shared(state))
+    }
+
+    /// The app with state built on each worker: `make(worker_index)` runs on the worker, before
+    /// it accepts a connection, and the value stays there, so it need not be `Send` (an `Rc`
+    /// cache, a connection pool per core: the thread-per-core runtime's
+    /// [`serve_per_worker`](crate::server::serve_per_worker) for the App). Handlers take it
+    /// with [`State<T>`], as shared state. Outside a server (the [`TestClient`], the serverless
+    /// adapters) the value is built on the thread that first needs it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::cell::Cell;
+    /// use std::rc::Rc;
+    /// use nanoapi::app::{App, State};
+    ///
+    /// /// This worker's number and its count of requests: no lock, no atomics.
+    /// #[derive(Clone)]
+    /// struct Local { worker: usize, served: Rc<Cell<u64>> }
+    ///
+    /// async fn hit(State(local): State<Local>) -> String {
+    ///     local.served.set(local.served.get() + 1);
+    ///     format!("worker {} served {}", local.worker, local.served.get())
+    /// }
+    ///
+    /// let client = App::new()
+    ///     .per_worker(|worker| Local { worker, served: Rc::default() })
+    ///     .get("/", hit)
+    ///     .test_client();
+    /// assert_eq!(client.get("/").send().text(), "worker 0 served 1");
+    /// assert_eq!(client.get("/").send().text(), "worker 0 served 2");
+    /// ```
+    pub fn per_worker<S, F>(self, make: F) -> App<S>
+    where
+        S: 'static,
+        F: Fn(usize) -> S + Send + Sync + 'static,
+    {
+        self.into_state(AppState::per_worker(make))
+    }
+
+    /// The app with another state, its routes kept (they need none).
+    fn into_state<S>(self, state: AppState) -> App<S> {
+        let App {
+            meta,
+            router,
+            middleware,
+            state: _,
+            multipart,
+            proxies,
+            hooks,
+            redirect_slashes,
+            #[cfg(coding)]
+            compression,
+            extensions,
+        } = self;
+        App {
+            meta,
+            router: router.into_state(),
+            middleware,
+            state,
+            multipart,
+            proxies,
+            hooks,
+            redirect_slashes,
+            #[cfg(coding)]
+            compression,
+            extensions,
+        }
+    }
+}
+
+impl<S: 'static> App<S> {
     /// Whether a path that matches no route but would with its trailing slash removed (or
     /// one added) is answered with a 307 redirect to that path (default: yes, as FastAPI's
     /// `redirect_slashes=True`); with `false`, it is a 404.
@@ -197,31 +297,31 @@ impl App {
     /// let client = App::new().get("/items", items).redirect_slashes(false).test_client();
     /// assert_eq!(client.get("/items/").send().status(), 404);
     /// ```
-    pub fn redirect_slashes(mut self, redirect: bool) -> App {
+    pub fn redirect_slashes(mut self, redirect: bool) -> App<S> {
         self.redirect_slashes = redirect;
         self
     }
 
     /// The API title.
-    pub fn title(mut self, title: impl Into<String>) -> App {
+    pub fn title(mut self, title: impl Into<String>) -> App<S> {
         self.meta.title = title.into();
         self
     }
 
     /// The API version.
-    pub fn version(mut self, version: impl Into<String>) -> App {
+    pub fn version(mut self, version: impl Into<String>) -> App<S> {
         self.meta.version = version.into();
         self
     }
 
     /// The API description.
-    pub fn description(mut self, description: impl Into<String>) -> App {
+    pub fn description(mut self, description: impl Into<String>) -> App<S> {
         self.meta.description = Some(description.into());
         self
     }
 
     /// Adds a route.
-    pub fn route(mut self, route: Route) -> App {
+    pub fn route(mut self, route: Route<S>) -> App<S> {
         self.router = self.router.route(route);
         self
     }
@@ -239,7 +339,7 @@ impl App {
     /// # Panics
     ///
     /// If `response` has a streamed body.
-    pub fn get_static(self, path: &str, response: Response) -> App {
+    pub fn get_static(self, path: &str, response: Response) -> App<S> {
         self.route(Route::get_static(path, response))
     }
 
@@ -249,19 +349,19 @@ impl App {
     /// # Panics
     ///
     /// If the directory does not exist.
-    pub fn mount(self, prefix: &str, files: StaticFiles) -> App {
+    pub fn mount(self, prefix: &str, files: StaticFiles) -> App<S> {
         self.route(files.into_route(prefix))
     }
 
     /// Includes a router's routes.
-    pub fn include_router(mut self, router: APIRouter) -> App {
+    pub fn include_router(mut self, router: APIRouter<S>) -> App<S> {
         self.router = self.router.include_router(router);
         self
     }
 
     /// Adds a middleware function around every request (404s and 405s included), in
     /// registration order: the first added runs first.
-    pub fn middleware<F>(self, f: F) -> App
+    pub fn middleware<F>(self, f: F) -> App<S>
     where
         F: for<'a> AsyncFn(&'a mut Request, Next<'a>) -> Response + Send + Sync + 'static,
     {
@@ -269,7 +369,7 @@ impl App {
     }
 
     /// Adds a middleware value (CORS, request id, ...) around every request.
-    pub fn add_middleware(mut self, middleware: impl Middleware) -> App {
+    pub fn add_middleware(mut self, middleware: impl Middleware) -> App<S> {
         self.middleware.push(Arc::new(middleware));
         self
     }
@@ -298,29 +398,14 @@ impl App {
     /// # }
     /// ```
     #[cfg(coding)]
-    pub fn compression(mut self, compression: crate::http::coding::Compression) -> App {
+    pub fn compression(mut self, compression: crate::http::coding::Compression) -> App<S> {
         self.compression = Some(compression);
         self
     }
 
-    /// Registers shared state, extracted by handlers with [`State<T>`].
-    pub fn state<T: Clone + Send + Sync + 'static>(mut self, value: T) -> App {
-        self.state.insert(value);
-        self
-    }
-
-    /// Registers state built on each worker: `make(worker_index)` runs on the worker, before it
-    /// accepts a connection, and the value stays there, so it need not be `Send` (an `Rc`
-    /// cache, a connection pool per core: the thread-per-core runtime's
-    /// [`serve_per_worker`](crate::server::serve_per_worker) for the App). Handlers extract it
-    /// with [`WorkerState<T>`]. Outside a server (the [`TestClient`], the serverless adapters)
-    /// the value is built on the thread that first needs it.
-    pub fn worker_state<T, F>(mut self, make: F) -> App
-    where
-        T: Clone + 'static,
-        F: Fn(usize) -> T + Send + Sync + 'static,
-    {
-        self.state.insert_per_worker(make);
+    /// The limits of every [`Multipart`] body (default: [`MultipartLimits::default`]).
+    pub fn multipart_limits(mut self, limits: MultipartLimits) -> App<S> {
+        self.multipart = limits;
         self
     }
 
@@ -329,7 +414,7 @@ impl App {
     /// # Panics
     ///
     /// On an entry that is not an address or CIDR network.
-    pub fn trusted_proxies<'a>(mut self, proxies: impl IntoIterator<Item = &'a str>) -> App {
+    pub fn trusted_proxies<'a>(mut self, proxies: impl IntoIterator<Item = &'a str>) -> App<S> {
         self.proxies = TrustedProxies::parse(proxies).unwrap_or_else(|err| panic!("{err}"));
         self
     }
@@ -337,7 +422,7 @@ impl App {
     /// Runs `hook` on each worker when the server starts, on that worker's executor, before it
     /// accepts connections (as a server with several worker processes runs FastAPI's start-up
     /// events once in each); the server has started when every worker's hooks have finished.
-    pub fn on_startup<F, Fut>(mut self, hook: F) -> App
+    pub fn on_startup<F, Fut>(mut self, hook: F) -> App<S>
     where
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + 'static,
@@ -349,7 +434,7 @@ impl App {
     /// Runs `hook` on each worker, on its executor, once its connections have closed after the
     /// server began to drain (or when 90 % of the shutdown timeout has passed, if some are
     /// still open).
-    pub fn on_shutdown<F, Fut>(mut self, hook: F) -> App
+    pub fn on_shutdown<F, Fut>(mut self, hook: F) -> App<S>
     where
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = ()> + 'static,
@@ -362,7 +447,7 @@ impl App {
     /// app's when the app is built, and settings readable on the built service through
     /// [`AppService::extension`]. A new app starts with the crate's own: with feature
     /// `openapi`, the OpenAPI document and its pages (`nanoapi::openapi::Docs`).
-    pub fn extension(mut self, extension: impl AppExtension) -> App {
+    pub fn extension(mut self, extension: impl AppExtension) -> App<S> {
         self.extensions.insert(extension);
         self
     }
@@ -396,12 +481,12 @@ impl App {
     }
 
     /// Starts serving with `options` and returns once every worker has run the start-up hooks
-    /// and built its [`worker_state`](App::worker_state); static routes go into the runtime's
+    /// and built its [`per_worker`](App::per_worker) state; static routes go into the runtime's
     /// cache.
     ///
     /// # Errors
     ///
-    /// A route error, the address cannot be bound, or a start-up hook or a `worker_state`
+    /// A route error, the address cannot be bound, or a start-up hook or a `per_worker`
     /// function panicked.
     pub fn serve(self, options: Options) -> io::Result<AppServer> {
         let (service, options) = self.prepare(options)?;

@@ -1,6 +1,8 @@
 //! Route definitions and `APIRouter`: what an app is built from before it is compiled.
 
+use std::any::Any;
 use std::fmt;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -12,7 +14,9 @@ use super::middleware::{FnMiddleware, Middleware, Next};
 use crate::http::{Body, HeaderList, Response, StatusCode};
 use crate::server::Request;
 
-/// One route: a method, a path pattern, a handler, its middleware and its documentation.
+/// One route: a method, a path pattern, a handler, its middleware and its documentation. `S`
+/// is the state type of the app it is for ([`App<S>`](super::App)): its handler's extractors
+/// may take parts of that state.
 ///
 /// # Examples
 ///
@@ -28,7 +32,7 @@ use crate::server::Request;
 ///         .status(201),
 /// );
 /// ```
-pub struct Route {
+pub struct Route<S = ()> {
     pub(crate) method: String,
     pub(crate) path: String,
     pub(crate) endpoint: Arc<dyn Endpoint>,
@@ -36,65 +40,101 @@ pub struct Route {
     pub(crate) doc: OperationDoc,
     /// Set for routes made by `get_static`: the response, for the runtime's cache.
     pub(crate) fixed: Option<FixedResponse>,
+    _state: PhantomData<fn(&S)>,
 }
 
 macro_rules! method_constructors {
     ($($name:ident => $method:literal),*) => {
         $(
             #[doc = concat!("A `", $method, "` route.")]
-            pub fn $name<H: Handler<Args>, Args: 'static>(path: &str, handler: H) -> Route {
+            pub fn $name<H: Handler<Args, S>, Args: 'static>(path: &str, handler: H) -> Route<S> {
                 Route::new($method, path, handler)
             }
         )*
     };
 }
 
-impl Route {
+impl<S: 'static> Route<S> {
     /// A route for `method` (any token: custom methods are kept distinct).
-    pub fn new<H: Handler<Args>, Args: 'static>(method: &str, path: &str, handler: H) -> Route {
+    pub fn new<H: Handler<Args, S>, Args: 'static>(
+        method: &str,
+        path: &str,
+        handler: H,
+    ) -> Route<S> {
         let mut doc = OperationDoc::new();
         H::describe(&mut doc);
-        Route {
-            method: method.to_owned(),
-            path: path.to_owned(),
-            endpoint: Arc::new(HandlerEndpoint::new(handler)),
-            middleware: Vec::new(),
+        Route::with_endpoint(
+            method,
+            path,
+            Arc::new(HandlerEndpoint::<H, Args, S>::new(handler)),
             doc,
-            fixed: None,
-        }
+        )
     }
 
     method_constructors!(
         get => "GET", post => "POST", put => "PUT", patch => "PATCH",
         delete => "DELETE", head => "HEAD", options => "OPTIONS"
     );
+}
+
+impl<S> Route<S> {
+    fn with_endpoint(
+        method: &str,
+        path: &str,
+        endpoint: Arc<dyn Endpoint>,
+        doc: OperationDoc,
+    ) -> Route<S> {
+        Route {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            endpoint,
+            middleware: Vec::new(),
+            doc,
+            fixed: None,
+            _state: PhantomData,
+        }
+    }
+
+    /// The same route as the routes of every app see it (what extensions are given): its
+    /// endpoint still gives its handler the state it was made for.
+    pub(crate) fn erase(self) -> Route {
+        Route {
+            method: self.method,
+            path: self.path,
+            endpoint: self.endpoint,
+            middleware: self.middleware,
+            doc: self.doc,
+            fixed: self.fixed,
+            _state: PhantomData,
+        }
+    }
 
     /// The OpenAPI summary.
-    pub fn summary(mut self, summary: impl Into<String>) -> Route {
+    pub fn summary(mut self, summary: impl Into<String>) -> Route<S> {
         self.doc.summary = Some(summary.into());
         self
     }
 
     /// The OpenAPI description.
-    pub fn description(mut self, description: impl Into<String>) -> Route {
+    pub fn description(mut self, description: impl Into<String>) -> Route<S> {
         self.doc.description = Some(description.into());
         self
     }
 
     /// Adds an OpenAPI tag.
-    pub fn tag(mut self, tag: impl Into<String>) -> Route {
+    pub fn tag(mut self, tag: impl Into<String>) -> Route<S> {
         self.doc.tags.push(tag.into());
         self
     }
 
     /// Marks the operation deprecated.
-    pub fn deprecated(mut self) -> Route {
+    pub fn deprecated(mut self) -> Route<S> {
         self.doc.deprecated = true;
         self
     }
 
     /// Sets the `operationId` (default: FastAPI's, from the handler path and method).
-    pub fn operation_id(mut self, id: impl Into<String>) -> Route {
+    pub fn operation_id(mut self, id: impl Into<String>) -> Route<S> {
         self.doc.operation_id = Some(id.into());
         self
     }
@@ -125,19 +165,19 @@ impl Route {
     /// let client = App::new().route(Route::put("/items", exists).status(201)).test_client();
     /// assert_eq!(client.put("/items").send().status(), 200);
     /// ```
-    pub fn status(mut self, status: u16) -> Route {
+    pub fn status(mut self, status: u16) -> Route<S> {
         self.doc.status = Some(status);
         self
     }
 
     /// Leaves the route out of the OpenAPI document.
-    pub fn include_in_schema(mut self, include: bool) -> Route {
+    pub fn include_in_schema(mut self, include: bool) -> Route<S> {
         self.doc.include_in_schema = include;
         self
     }
 
     /// Documents another response (`description` for `status`).
-    pub fn response(mut self, status: u16, description: impl Into<String>) -> Route {
+    pub fn response(mut self, status: u16, description: impl Into<String>) -> Route<S> {
         self.doc.responses.push(super::doc::ResponseDoc {
             status: Some(status),
             content_type: "application/json",
@@ -148,7 +188,7 @@ impl Route {
     }
 
     /// Adds a middleware function around this route only.
-    pub fn middleware<F>(self, f: F) -> Route
+    pub fn middleware<F>(self, f: F) -> Route<S>
     where
         F: for<'a> AsyncFn(&'a mut Request, Next<'a>) -> Response + Send + Sync + 'static,
     {
@@ -156,7 +196,7 @@ impl Route {
     }
 
     /// Adds a middleware value around this route only.
-    pub fn add_middleware(mut self, middleware: impl Middleware) -> Route {
+    pub fn add_middleware(mut self, middleware: impl Middleware) -> Route<S> {
         self.middleware.push(Arc::new(middleware));
         self
     }
@@ -167,18 +207,13 @@ impl Route {
     /// # Panics
     ///
     /// If `response` has a streamed body (a fixed response must be replayable).
-    pub fn get_static(path: &str, response: Response) -> Route {
+    pub fn get_static(path: &str, response: Response) -> Route<S> {
         let fixed = FixedResponse::new(response);
         let mut doc = OperationDoc::new();
         doc.success_plain("application/octet-stream");
-        Route {
-            method: "GET".to_owned(),
-            path: path.to_owned(),
-            endpoint: Arc::new(fixed.clone()),
-            middleware: Vec::new(),
-            doc,
-            fixed: Some(fixed),
-        }
+        let mut route = Route::with_endpoint("GET", path, Arc::new(fixed.clone()), doc);
+        route.fixed = Some(fixed);
+        route
     }
 
     /// The method.
@@ -203,7 +238,7 @@ impl Route {
     }
 }
 
-impl fmt::Debug for Route {
+impl<S> fmt::Debug for Route<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Route")
             .field("method", &self.method)
@@ -253,14 +288,15 @@ impl Endpoint for FixedResponse {
     fn call<'a>(
         &'a self,
         _req: &'a mut Request,
-        _cx: &'a RequestContext<'a>,
+        _cx: &'a RequestContext<'a, dyn Any>,
     ) -> LocalBoxFuture<'a, Response> {
         Box::pin(std::future::ready(self.to_response()))
     }
 }
 
 /// A group of routes under a prefix, with tags and middleware of its own, included into an app
-/// (or another router) with `include_router`.
+/// (or another router) with `include_router`. `S` is the state type of the app, as for
+/// [`Route<S>`].
 ///
 /// # Examples
 ///
@@ -272,22 +308,36 @@ impl Endpoint for FixedResponse {
 /// let users = APIRouter::new().prefix("/users").tag("users").get("/", list_users);
 /// let app = App::new().include_router(APIRouter::new().prefix("/v1").include_router(users));
 /// ```
-#[derive(Default)]
-pub struct APIRouter {
+pub struct APIRouter<S = ()> {
     prefix: String,
     tags: Vec<String>,
+    /// The routes, their state type forgotten (`Route<S>` all of them).
     pub(crate) routes: Vec<Route>,
     middleware: Vec<Arc<dyn Middleware>>,
     /// Applied to every route's documentation when the router is flattened (router-wide
     /// security requirements).
     doc_hooks: Vec<fn(&mut OperationDoc)>,
+    _state: PhantomData<fn(&S)>,
+}
+
+impl<S> Default for APIRouter<S> {
+    fn default() -> APIRouter<S> {
+        APIRouter {
+            prefix: String::new(),
+            tags: Vec::new(),
+            routes: Vec::new(),
+            middleware: Vec::new(),
+            doc_hooks: Vec::new(),
+            _state: PhantomData,
+        }
+    }
 }
 
 macro_rules! method_routes {
     ($($name:ident => $method:literal),*) => {
         $(
             #[doc = concat!("Adds a `", $method, "` route.")]
-            pub fn $name<H: Handler<Args>, Args: 'static>(self, path: &str, handler: H) -> Self {
+            pub fn $name<H: Handler<Args, S>, Args: 'static>(self, path: &str, handler: H) -> Self {
                 self.route(Route::new($method, path, handler))
             }
         )*
@@ -295,27 +345,27 @@ macro_rules! method_routes {
 }
 pub(crate) use method_routes;
 
-impl APIRouter {
+impl<S: 'static> APIRouter<S> {
     /// An empty router with no prefix.
-    pub fn new() -> APIRouter {
+    pub fn new() -> APIRouter<S> {
         APIRouter::default()
     }
 
     /// The path prefix of every route (`/users`).
-    pub fn prefix(mut self, prefix: &str) -> APIRouter {
+    pub fn prefix(mut self, prefix: &str) -> APIRouter<S> {
         self.prefix = prefix.trim_end_matches('/').to_owned();
         self
     }
 
     /// Adds a tag to every route.
-    pub fn tag(mut self, tag: impl Into<String>) -> APIRouter {
+    pub fn tag(mut self, tag: impl Into<String>) -> APIRouter<S> {
         self.tags.push(tag.into());
         self
     }
 
     /// Adds a route.
-    pub fn route(mut self, route: Route) -> APIRouter {
-        self.routes.push(route);
+    pub fn route(mut self, route: Route<S>) -> APIRouter<S> {
+        self.routes.push(route.erase());
         self
     }
 
@@ -325,17 +375,17 @@ impl APIRouter {
     );
 
     /// A `GET` route answered with a fixed response (see [`App::get_static`](super::App::get_static)).
-    pub fn get_static(self, path: &str, response: Response) -> APIRouter {
+    pub fn get_static(self, path: &str, response: Response) -> APIRouter<S> {
         self.route(Route::get_static(path, response))
     }
 
     /// Serves a directory under `prefix` (see [`App::mount`](super::App::mount)).
-    pub fn mount(self, prefix: &str, files: super::StaticFiles) -> APIRouter {
+    pub fn mount(self, prefix: &str, files: super::StaticFiles) -> APIRouter<S> {
         self.route(files.into_route(prefix))
     }
 
     /// Adds a middleware function around every route of this router.
-    pub fn middleware<F>(self, f: F) -> APIRouter
+    pub fn middleware<F>(self, f: F) -> APIRouter<S>
     where
         F: for<'a> AsyncFn(&'a mut Request, Next<'a>) -> Response + Send + Sync + 'static,
     {
@@ -343,7 +393,7 @@ impl APIRouter {
     }
 
     /// Adds a middleware value around every route of this router.
-    pub fn add_middleware(mut self, middleware: impl Middleware) -> APIRouter {
+    pub fn add_middleware(mut self, middleware: impl Middleware) -> APIRouter<S> {
         self.middleware.push(Arc::new(middleware));
         self
     }
@@ -353,14 +403,14 @@ impl APIRouter {
     /// Applies `describe` to the documentation of every route of this router (nested routers
     /// included, as they are when the app is built): how something that guards all of them,
     /// a security scheme for one, records itself on each operation.
-    pub fn describe_routes(mut self, describe: fn(&mut OperationDoc)) -> APIRouter {
+    pub fn describe_routes(mut self, describe: fn(&mut OperationDoc)) -> APIRouter<S> {
         self.doc_hooks.push(describe);
         self
     }
 
     /// Includes every route of `router` (its prefix after this one's; tags, middleware and
     /// static responses kept).
-    pub fn include_router(mut self, router: APIRouter) -> APIRouter {
+    pub fn include_router(mut self, router: APIRouter<S>) -> APIRouter<S> {
         self.routes.extend(router.into_routes());
         self
     }
@@ -374,6 +424,7 @@ impl APIRouter {
             routes,
             middleware,
             doc_hooks,
+            _state,
         } = self;
         routes
             .into_iter()
@@ -394,7 +445,21 @@ impl APIRouter {
     }
 }
 
-impl fmt::Debug for APIRouter {
+impl APIRouter {
+    /// The same routes in a router for an app with state `S` (they need none).
+    pub(crate) fn into_state<S>(self) -> APIRouter<S> {
+        APIRouter {
+            prefix: self.prefix,
+            tags: self.tags,
+            routes: self.routes,
+            middleware: self.middleware,
+            doc_hooks: self.doc_hooks,
+            _state: PhantomData,
+        }
+    }
+}
+
+impl<S> fmt::Debug for APIRouter<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("APIRouter")
             .field("prefix", &self.prefix)

@@ -1,5 +1,6 @@
 //! The compiled app: an immutable router and the `Dispatch` implementation the runtime calls.
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
@@ -7,6 +8,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
+use super::MultipartLimits;
 use super::doc::OperationDoc;
 use super::extract::{RequestContext, TrustedProxies, decode_path_param};
 use super::handler::{Endpoint, LocalBoxFuture};
@@ -16,7 +18,7 @@ use super::response::{HttpException, IntoResponse};
 use super::router::{Captures, PathTree, Pattern, RouteError};
 use super::routes::FixedResponse;
 use super::small_list::SmallList;
-use super::state::StateMap;
+use super::state::AppState;
 use super::{App, AppExtension};
 use crate::http::{Response, StatusCode};
 use crate::server::{Dispatch, Request, ResponseWriter};
@@ -50,7 +52,8 @@ pub struct AppService {
     endpoints: Vec<PathEndpoint>,
     pub(crate) routes: Vec<CompiledRoute>,
     middleware: Vec<Arc<dyn Middleware>>,
-    pub(crate) state: StateMap,
+    pub(crate) state: AppState,
+    multipart: MultipartLimits,
     proxies: TrustedProxies,
     redirect_slashes: bool,
     pub(crate) hooks: Hooks,
@@ -61,12 +64,13 @@ pub struct AppService {
 }
 
 impl AppService {
-    pub(crate) fn compile(app: App) -> Result<AppService, RouteError> {
+    pub(crate) fn compile<S: 'static>(app: App<S>) -> Result<AppService, RouteError> {
         let App {
             meta,
             router,
             middleware,
             state,
+            multipart,
             proxies,
             hooks,
             redirect_slashes,
@@ -79,21 +83,6 @@ impl AppService {
         let mut shapes: HashMap<String, usize> = HashMap::new();
         let mut routes: Vec<CompiledRoute> = Vec::new();
         for route in router.into_routes() {
-            let missing = route.doc.states.iter().find(|need| match need.per_worker {
-                false => !state.contains(need.type_id),
-                true => !state.contains_per_worker(need.type_id),
-            });
-            if let Some(need) = missing {
-                let (extractor, register) = match need.per_worker {
-                    false => ("State", "App::state"),
-                    true => ("WorkerState", "App::worker_state"),
-                };
-                return Err(RouteError(format!(
-                    "{} {}: the handler extracts `{extractor}<{}>`, which the app was never \
-                     given: register it with `{register}`",
-                    route.method, route.path, need.name
-                )));
-            }
             let pattern = Pattern::parse(&route.path)?;
             if !route
                 .method
@@ -165,6 +154,7 @@ impl AppService {
             routes,
             middleware,
             state,
+            multipart,
             proxies,
             redirect_slashes,
             hooks,
@@ -266,10 +256,12 @@ impl AppService {
             }
             params.as_slice()
         };
+        let state = self.state.get();
         let cx = RequestContext {
             params,
-            state: &self.state,
+            state: state.get(),
             proxies: &self.proxies,
+            multipart: &self.multipart,
             status: route.status,
         };
         if route.middleware.is_empty() {
@@ -367,8 +359,9 @@ impl Inner for AppService {
     fn context(&self) -> RequestContext<'_> {
         RequestContext {
             params: &[],
-            state: &self.state,
+            state: &(),
             proxies: &self.proxies,
+            multipart: &self.multipart,
             status: None,
         }
     }
@@ -377,7 +370,7 @@ impl Inner for AppService {
 /// The end of a route's middleware chain: its handler.
 struct RouteInner<'a> {
     endpoint: &'a dyn Endpoint,
-    cx: &'a RequestContext<'a>,
+    cx: &'a RequestContext<'a, dyn Any>,
 }
 
 impl Inner for RouteInner<'_> {
@@ -386,7 +379,7 @@ impl Inner for RouteInner<'_> {
     }
 
     fn context(&self) -> RequestContext<'_> {
-        *self.cx
+        self.cx.with_state(&())
     }
 }
 

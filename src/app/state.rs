@@ -1,132 +1,130 @@
-//! App state, looked up by type: values shared by every worker ([`App::state`]), and values
-//! built on each worker by a function ([`App::worker_state`]) that stay on the thread they were
-//! built on.
+//! The app's state: one value shared by every worker ([`App::with_state`]), or a value built on
+//! each worker by a function ([`App::per_worker`]) that stays on the thread it was built on.
+//! Its type is the app's `S`; here it is held as `dyn Any`, and each route's endpoint gives its
+//! handler the type it was made for.
 //!
-//! [`App::state`]: super::App::state
-//! [`App::worker_state`]: super::App::worker_state
+//! [`App::with_state`]: super::App::with_state
+//! [`App::per_worker`]: super::App::per_worker
 
-use std::any::{Any, TypeId};
+use std::any::Any;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Builds one worker's value of a per-worker state type.
-type MakeValue = Box<dyn Fn(usize) -> Box<dyn Any> + Send + Sync>;
-
-/// The per-worker values of one app built on one thread, by type.
-type WorkerValues = HashMap<TypeId, Box<dyn Any>>;
+/// Builds one worker's value.
+type MakeValue = Box<dyn Fn(usize) -> Rc<dyn Any> + Send + Sync>;
 
 thread_local! {
-    /// Per app (by [`StateMap::id`]), the per-worker values built on this thread.
-    static BUILT: RefCell<Vec<(u64, Rc<WorkerValues>)>> = const { RefCell::new(Vec::new()) };
+    /// Per app (by its id), the per-worker value built on this thread.
+    static BUILT: RefCell<Vec<(u64, Rc<dyn Any>)>> = const { RefCell::new(Vec::new()) };
 }
 
-/// The app's state by type: shared values, and the functions that build per-worker ones.
-pub(crate) struct StateMap {
-    /// Tells this app's per-worker values apart from another's built on the same thread.
-    id: u64,
-    values: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
-    per_worker: HashMap<TypeId, MakeValue>,
+/// The app's state.
+pub(crate) enum AppState {
+    /// The same value for every worker.
+    Shared(Box<dyn Any + Send + Sync>),
+    /// A value per worker, built by `make`; `id` tells this app's values apart from another's
+    /// built on the same thread.
+    PerWorker { id: u64, make: MakeValue },
 }
 
-impl Default for StateMap {
-    fn default() -> StateMap {
-        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
-        StateMap {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            values: HashMap::new(),
-            per_worker: HashMap::new(),
+/// What a request borrows its state from: the shared value, or this worker's.
+pub(crate) enum StateRef<'a> {
+    Shared(&'a (dyn Any + Send + Sync)),
+    Worker(Rc<dyn Any>),
+}
+
+impl StateRef<'_> {
+    pub(crate) fn get(&self) -> &dyn Any {
+        match self {
+            StateRef::Shared(value) => *value,
+            StateRef::Worker(value) => &**value,
         }
     }
 }
 
-impl StateMap {
-    pub(crate) fn insert<T: Send + Sync + 'static>(&mut self, value: T) {
-        self.values.insert(TypeId::of::<T>(), Box::new(value));
+impl Default for AppState {
+    /// No state: `()`.
+    fn default() -> AppState {
+        AppState::shared(())
+    }
+}
+
+impl AppState {
+    pub(crate) fn shared<S: Send + Sync + 'static>(value: S) -> AppState {
+        AppState::Shared(Box::new(value))
     }
 
-    /// Registers `make` to build each worker's `T`.
-    pub(crate) fn insert_per_worker<T, F>(&mut self, make: F)
+    pub(crate) fn per_worker<S, F>(make: F) -> AppState
     where
-        T: 'static,
-        F: Fn(usize) -> T + Send + Sync + 'static,
+        S: 'static,
+        F: Fn(usize) -> S + Send + Sync + 'static,
     {
-        let make: MakeValue = Box::new(move |worker| Box::new(make(worker)));
-        self.per_worker.insert(TypeId::of::<T>(), make);
-    }
-
-    /// Whether a shared value of this type is registered.
-    pub(crate) fn contains(&self, type_id: TypeId) -> bool {
-        self.values.contains_key(&type_id)
-    }
-
-    /// Whether a per-worker value of this type is registered.
-    pub(crate) fn contains_per_worker(&self, type_id: TypeId) -> bool {
-        self.per_worker.contains_key(&type_id)
-    }
-
-    pub(crate) fn get<T: 'static>(&self) -> Option<&T> {
-        self.values
-            .get(&TypeId::of::<T>())
-            .and_then(|value| value.downcast_ref())
-    }
-
-    /// This thread's `T`, built (with every other per-worker value of the app) on first use:
-    /// on a runtime worker, with its index; elsewhere as worker 0.
-    pub(crate) fn get_per_worker<T: Clone + 'static>(&self) -> Option<T> {
-        if !self.contains_per_worker(TypeId::of::<T>()) {
-            return None;
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+        AppState::PerWorker {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            make: Box::new(move |worker| Rc::new(make(worker))),
         }
-        let worker = crate::executor::worker_index().unwrap_or(0);
-        let values = self.build_per_worker(worker);
-        values.get(&TypeId::of::<T>())?.downcast_ref().cloned()
     }
 
-    /// Builds this thread's per-worker values as worker `worker`, unless they exist.
-    pub(crate) fn build_per_worker(&self, worker: usize) -> Rc<WorkerValues> {
-        let built = BUILT.with_borrow(|built| {
-            built
-                .iter()
-                .find(|(id, _)| *id == self.id)
-                .map(|(_, values)| values.clone())
-        });
-        if let Some(values) = built {
-            return values;
+    /// The state for a request on this thread: a per-worker value is built (as this runtime
+    /// worker's, or as worker 0 elsewhere) on first use.
+    pub(crate) fn get(&self) -> StateRef<'_> {
+        match self {
+            AppState::Shared(value) => StateRef::Shared(&**value),
+            AppState::PerWorker { id, make } => {
+                let worker = crate::executor::worker_index().unwrap_or(0);
+                StateRef::Worker(built(*id, make, worker))
+            }
         }
-        // Built outside the borrow, so that a factory that reads another app's per-worker
-        // state does not find the table borrowed.
-        let values: Rc<WorkerValues> = Rc::new(
-            self.per_worker
-                .iter()
-                .map(|(&type_id, make)| (type_id, make(worker)))
-                .collect(),
-        );
-        BUILT.with_borrow_mut(|built| built.push((self.id, values.clone())));
-        values
+    }
+
+    /// Builds this thread's per-worker value as worker `worker`, unless it exists.
+    pub(crate) fn build_for(&self, worker: usize) {
+        if let AppState::PerWorker { id, make } = self {
+            built(*id, make, worker);
+        }
     }
 }
 
-impl Drop for StateMap {
-    /// Frees this thread's per-worker values of the app (other threads free theirs when they
+/// App `id`'s value on this thread, built by `make` as worker `worker` unless it exists.
+fn built(id: u64, make: &MakeValue, worker: usize) -> Rc<dyn Any> {
+    let found = BUILT.with_borrow(|built| {
+        built
+            .iter()
+            .find(|(app, _)| *app == id)
+            .map(|(_, value)| value.clone())
+    });
+    if let Some(value) = found {
+        return value;
+    }
+    // Built outside the borrow, so that a factory that reads another app's per-worker state
+    // does not find the table borrowed.
+    let value = make(worker);
+    BUILT.with_borrow_mut(|built| built.push((id, value.clone())));
+    value
+}
+
+impl Drop for AppState {
+    /// Frees this thread's per-worker value of the app (other threads free theirs when they
     /// end: a server's workers end with it).
     fn drop(&mut self) {
-        if !self.per_worker.is_empty() {
+        if let AppState::PerWorker { id, .. } = self {
             let _ = BUILT.try_with(|built| {
                 if let Ok(mut built) = built.try_borrow_mut() {
-                    built.retain(|(id, _)| *id != self.id);
+                    built.retain(|(app, _)| app != id);
                 }
             });
         }
     }
 }
 
-impl fmt::Debug for StateMap {
+impl fmt::Debug for AppState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StateMap")
-            .field("len", &self.values.len())
-            .field("per_worker", &self.per_worker.len())
-            .finish()
+        match self {
+            AppState::Shared(_) => f.write_str("AppState::Shared"),
+            AppState::PerWorker { id, .. } => write!(f, "AppState::PerWorker({id})"),
+        }
     }
 }

@@ -124,7 +124,7 @@ impl StaticFiles {
     /// # Panics
     ///
     /// If the directory does not exist or cannot be canonicalized: a start-up error.
-    pub(crate) fn into_route(self, prefix: &str) -> Route {
+    pub(crate) fn into_route<S: 'static>(self, prefix: &str) -> Route<S> {
         let root = std::fs::canonicalize(&self.dir)
             .ok()
             .filter(|root| root.is_dir())
@@ -160,10 +160,10 @@ struct Root {
 /// A request's `Accept-Encoding` values, for choosing a precompressed sibling.
 struct AcceptEncoding(Vec<Vec<u8>>);
 
-impl FromRequestParts for AcceptEncoding {
+impl<S> FromRequestParts<S> for AcceptEncoding {
     async fn from_request_parts(
         req: &mut RequestParts<'_>,
-        _cx: &RequestContext<'_>,
+        _cx: &RequestContext<'_, S>,
     ) -> Result<Self, Rejection> {
         Ok(AcceptEncoding(
             req.header_all("accept-encoding")
@@ -357,10 +357,10 @@ struct MountedPath {
     relative: Option<PathBuf>,
 }
 
-impl FromRequestParts for MountedPath {
+impl<S> FromRequestParts<S> for MountedPath {
     async fn from_request_parts(
         req: &mut RequestParts<'_>,
-        cx: &RequestContext<'_>,
+        cx: &RequestContext<'_, S>,
     ) -> Result<Self, Rejection> {
         let raw = String::from_utf8_lossy(req.path()).into_owned();
         let decoded = cx.param("path").unwrap_or_default().to_owned();

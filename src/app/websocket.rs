@@ -164,10 +164,10 @@ impl fmt::Debug for WebSocketUpgrade {
     }
 }
 
-impl FromRequestParts for WebSocketUpgrade {
+impl<S> FromRequestParts<S> for WebSocketUpgrade {
     async fn from_request_parts(
         req: &mut RequestParts<'_>,
-        _cx: &RequestContext<'_>,
+        _cx: &RequestContext<'_, S>,
     ) -> Result<Self, Rejection> {
         let handshake = Handshake::check(req).map_err(|refusal| {
             let mut exception = HttpException::new(refusal.status(), refusal.to_string());

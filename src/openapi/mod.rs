@@ -152,28 +152,28 @@ pub trait DocsExt: Sized {
     fn server(self, url: &str, description: Option<&str>) -> Self;
 }
 
-impl DocsExt for App {
-    fn openapi_url(mut self, url: Option<&str>) -> App {
+impl<S: 'static> DocsExt for App<S> {
+    fn openapi_url(mut self, url: Option<&str>) -> App<S> {
         self.extension_mut::<Docs>().openapi_url = url.map(str::to_owned);
         self
     }
 
-    fn docs_url(mut self, url: Option<&str>) -> App {
+    fn docs_url(mut self, url: Option<&str>) -> App<S> {
         self.extension_mut::<Docs>().docs_url = url.map(str::to_owned);
         self
     }
 
-    fn redoc_url(mut self, url: Option<&str>) -> App {
+    fn redoc_url(mut self, url: Option<&str>) -> App<S> {
         self.extension_mut::<Docs>().redoc_url = url.map(str::to_owned);
         self
     }
 
-    fn docs_assets(mut self, base_url: &str) -> App {
+    fn docs_assets(mut self, base_url: &str) -> App<S> {
         self.extension_mut::<Docs>().assets = Some(base_url.trim_end_matches('/').to_owned());
         self
     }
 
-    fn server(mut self, url: &str, description: Option<&str>) -> App {
+    fn server(mut self, url: &str, description: Option<&str>) -> App<S> {
         let mut server = json!({ "url": url });
         if let Some(description) = description {
             server["description"] = description.into();

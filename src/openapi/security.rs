@@ -126,61 +126,14 @@ pub trait SecurityScheme: Send + Sync + 'static {
         std::future::ready(Ok(()))
     }
 
-    /// [`check`](SecurityScheme::check) with the request and the app's state at hand: for
-    /// checks against a token store or a database registered with
-    /// [`App::state`](crate::app::App::state), or that look at other parts of the request.
-    /// The default calls `check`.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use std::collections::HashSet;
-    /// use std::sync::Arc;
-    /// use nanoapi::app::{App, RequestContext};
-    /// use nanoapi::openapi::security::{CredentialsOf, Denied, HTTPBearer, Security, SecurityScheme};
-    /// use nanoapi::server::Request;
-    ///
-    /// /// The tokens issued so far: a database in a real service.
-    /// #[derive(Clone, Default)]
-    /// struct Tokens(Arc<HashSet<String>>);
-    ///
-    /// struct Bearer;
-    ///
-    /// impl SecurityScheme for Bearer {
-    ///     type Scheme = HTTPBearer;
-    ///     const SCHEME: HTTPBearer = HTTPBearer::new();
-    ///
-    ///     async fn check_request(
-    ///         credentials: &CredentialsOf<Self>,
-    ///         _req: &Request,
-    ///         cx: &RequestContext<'_>,
-    ///     ) -> Result<(), Denied> {
-    ///         let tokens = cx.state::<Tokens>().ok_or(Denied::Unauthenticated)?;
-    ///         if tokens.0.contains(&credentials.credentials) {
-    ///             Ok(())
-    ///         } else {
-    ///             Err(Denied::Unauthenticated)
-    ///         }
-    ///     }
-    /// }
-    ///
-    /// async fn me(Security(token): Security<Bearer>) -> String {
-    ///     format!("hello, holder of {}", token.credentials)
-    /// }
-    ///
-    /// let tokens = Tokens(Arc::new(HashSet::from(["t0k3n".to_owned()])));
-    /// let client = App::new().state(tokens).get("/me", me).test_client();
-    /// let ok = client.get("/me").header("authorization", "Bearer t0k3n").send();
-    /// assert_eq!(ok.text(), "hello, holder of t0k3n");
-    /// let refused = client.get("/me").header("authorization", "Bearer guess").send();
-    /// assert_eq!(refused.status(), 401);
-    /// ```
+    /// [`check`](SecurityScheme::check) with the request at hand, for checks that look at
+    /// other parts of it. The default calls `check`. A check against the app's state (a token
+    /// store, a database) is a dependency of its own over [`Security<S>`] (see its example).
     fn check_request(
         credentials: &CredentialsOf<Self>,
         req: &Request,
-        cx: &RequestContext<'_>,
     ) -> impl Future<Output = Result<(), Denied>> {
-        let _ = (req, cx);
+        let _ = req;
         Self::check(credentials)
     }
 }
@@ -201,6 +154,72 @@ pub enum Denied {
 /// The credentials of a request, checked: a handler argument that answers 401 or 403 itself
 /// (see the [module documentation](self)); `Option<Security<S>>` yields `None` when there are
 /// none.
+///
+/// # Examples
+///
+/// A check against the app's state: a dependency that reads the credentials with
+/// `Security<S>`, then looks them up in a token store the app holds (FastAPI's
+/// `Depends(get_current_user)` over a `Security` dependency).
+///
+/// ```
+/// use std::collections::HashSet;
+/// use std::sync::Arc;
+/// use nanoapi::app::{
+///     App, FromRef, FromRequestParts, HttpException, OperationDoc, Rejection, RequestContext,
+///     RequestParts,
+/// };
+/// use nanoapi::http::StatusCode;
+/// use nanoapi::openapi::DocumentExt;
+/// use nanoapi::openapi::security::{HTTPBearer, Security, SecurityScheme};
+///
+/// /// The tokens issued so far: a database in a real service.
+/// #[derive(Clone, Default)]
+/// struct Tokens(Arc<HashSet<String>>);
+///
+/// struct Bearer;
+///
+/// impl SecurityScheme for Bearer {
+///     type Scheme = HTTPBearer;
+///     const SCHEME: HTTPBearer = HTTPBearer::new();
+/// }
+///
+/// /// The holder of a token the app issued.
+/// struct Holder(String);
+///
+/// impl<S> FromRequestParts<S> for Holder
+/// where
+///     Tokens: FromRef<S>,
+/// {
+///     async fn from_request_parts(
+///         req: &mut RequestParts<'_>,
+///         cx: &RequestContext<'_, S>,
+///     ) -> Result<Self, Rejection> {
+///         let Security(token) = Security::<Bearer>::from_request_parts(req, cx).await?;
+///         if Tokens::from_ref(cx.state()).0.contains(&token.credentials) {
+///             return Ok(Holder(token.credentials));
+///         }
+///         let refusal = HttpException::new(StatusCode::UNAUTHORIZED, "Invalid authentication credentials")
+///             .header("WWW-Authenticate", "Bearer");
+///         Err(refusal.into())
+///     }
+///
+///     fn describe(doc: &mut OperationDoc) {
+///         <Security<Bearer> as FromRequestParts<S>>::describe(doc);
+///     }
+/// }
+///
+/// async fn me(Holder(token): Holder) -> String {
+///     format!("hello, holder of {token}")
+/// }
+///
+/// let tokens = Tokens(Arc::new(HashSet::from(["t0k3n".to_owned()])));
+/// let client = App::new().with_state(tokens).get("/me", me).test_client();
+/// let ok = client.get("/me").header("authorization", "Bearer t0k3n").send();
+/// assert_eq!(ok.text(), "hello, holder of t0k3n");
+/// let refused = client.get("/me").header("authorization", "Bearer guess").send();
+/// assert_eq!(refused.status(), 401);
+/// assert_eq!(client.service().openapi()["paths"]["/me"]["get"]["security"], serde_json::json!([{"HTTPBearer": []}]));
+/// ```
 pub struct Security<S: SecurityScheme>(pub CredentialsOf<S>);
 
 impl<S: SecurityScheme> fmt::Debug for Security<S>
@@ -212,12 +231,12 @@ where
     }
 }
 
-impl<S: SecurityScheme> FromRequestParts for Security<S> {
+impl<St, S: SecurityScheme> FromRequestParts<St> for Security<S> {
     async fn from_request_parts(
         req: &mut RequestParts<'_>,
-        cx: &RequestContext<'_>,
+        _cx: &RequestContext<'_, St>,
     ) -> Result<Self, Rejection> {
-        authenticate::<S>(req, cx).await.map(Security)
+        authenticate::<S>(req).await.map(Security)
     }
 
     fn describe(doc: &mut OperationDoc) {
@@ -255,15 +274,15 @@ pub trait SecurityExt: Sized {
     fn security<S: SecurityScheme>(self) -> Self;
 }
 
-impl SecurityExt for Route {
-    fn security<S: SecurityScheme>(mut self) -> Route {
+impl<St: 'static> SecurityExt for Route<St> {
+    fn security<S: SecurityScheme>(mut self) -> Route<St> {
         describe::<S>(self.doc_mut());
         self.add_middleware(Guard::<S>(PhantomData))
     }
 }
 
-impl SecurityExt for APIRouter {
-    fn security<S: SecurityScheme>(self) -> APIRouter {
+impl<St: 'static> SecurityExt for APIRouter<St> {
+    fn security<S: SecurityScheme>(self) -> APIRouter<St> {
         self.describe_routes(describe::<S>)
             .add_middleware(Guard::<S>(PhantomData))
     }
@@ -271,10 +290,7 @@ impl SecurityExt for APIRouter {
 
 /// Reads and checks `S`'s credentials, or gives the refusal: [`Rejection::Missing`] when there
 /// are none (or none the scheme can read), [`Rejection::Response`] when `check` refuses them.
-async fn authenticate<S: SecurityScheme>(
-    req: &Request,
-    cx: &RequestContext<'_>,
-) -> Result<CredentialsOf<S>, Rejection> {
+async fn authenticate<S: SecurityScheme>(req: &Request) -> Result<CredentialsOf<S>, Rejection> {
     let scheme = S::SCHEME;
     let refuse = |detail: &str| {
         HttpException::new(StatusCode::UNAUTHORIZED, detail)
@@ -284,7 +300,7 @@ async fn authenticate<S: SecurityScheme>(
     let Some(credentials) = scheme.credentials(req) else {
         return Err(Rejection::Missing(refuse("Not authenticated")));
     };
-    match S::check_request(&credentials, req, cx).await {
+    match S::check_request(&credentials, req).await {
         Ok(()) => Ok(credentials),
         Err(Denied::Unauthenticated) => Err(refuse("Invalid authentication credentials").into()),
         Err(Denied::Forbidden) => {
@@ -308,8 +324,7 @@ struct Guard<S>(PhantomData<fn() -> S>);
 impl<S: SecurityScheme> Middleware for Guard<S> {
     fn call<'a>(&'a self, req: &'a mut Request, next: Next<'a>) -> LocalBoxFuture<'a, Response> {
         Box::pin(async move {
-            let cx = next.context();
-            match authenticate::<S>(req, &cx).await {
+            match authenticate::<S>(req).await {
                 Ok(_) => next.run(req).await,
                 Err(refusal) => refusal.into_response(),
             }

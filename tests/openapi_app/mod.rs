@@ -243,8 +243,11 @@ fn binary_format(schema: &mut schemars::Schema) {
 /// for it so the document shows a multipart body with a binary file).
 pub struct UploadBody(pub Bytes);
 
-impl FromRequest for UploadBody {
-    async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+impl<S> FromRequest<S> for UploadBody {
+    async fn from_request(
+        req: &mut Request,
+        _cx: &RequestContext<'_, S>,
+    ) -> Result<Self, Rejection> {
         req.read_to_end().await.map(UploadBody).map_err(body_error)
     }
 
@@ -412,7 +415,7 @@ async fn admin_stats() -> &'static str {
 }
 
 /// The app.
-pub fn app() -> App {
+pub fn app() -> App<Counter> {
     let secure = APIRouter::new()
         .prefix("/secure")
         .tag("security")
@@ -450,7 +453,7 @@ pub fn app() -> App {
         .version("1.2.3")
         .description("Every extractor, body, response and security scheme.")
         .server("http://127.0.0.1:8080", Some("local"))
-        .state(Counter::default())
+        .with_state(Counter::default())
         .get_static(
             "/",
             Response::json_bytes(StatusCode::OK, r#"{"message":"Hello, World!"}"#.into()),

@@ -39,7 +39,7 @@ async fn generic<T: Clone + Send + Sync + 'static>(State(value): State<T>) -> St
 
 fn main() {
     let _app = App::new()
-        .state(String::from("todo-"))
+        .with_state(String::from("todo-"))
         .get("/todos", list)
         .post("/todos/{id}", create)
         .get("/health", health)

@@ -34,8 +34,11 @@ pub fn body_error(err: crate::Error) -> Rejection {
     Rejection::from(HttpException::new(status, detail))
 }
 
-impl FromRequest for Bytes {
-    async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+impl<S> FromRequest<S> for Bytes {
+    async fn from_request(
+        req: &mut Request,
+        _cx: &RequestContext<'_, S>,
+    ) -> Result<Self, Rejection> {
         req.read_to_end().await.map_err(body_error)
     }
 
@@ -48,8 +51,11 @@ impl FromRequest for Bytes {
     }
 }
 
-impl FromRequest for String {
-    async fn from_request(req: &mut Request, cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+impl<S> FromRequest<S> for String {
+    async fn from_request(
+        req: &mut Request,
+        cx: &RequestContext<'_, S>,
+    ) -> Result<Self, Rejection> {
         let bytes = Bytes::from_request(req, cx).await?;
         String::from_utf8(bytes.into()).map_err(|_| {
             let msg =
@@ -73,8 +79,11 @@ impl FromRequest for String {
 }
 
 /// The body, streamed: read it chunk by chunk inside the handler.
-impl FromRequest for RequestBody {
-    async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+impl<S> FromRequest<S> for RequestBody {
+    async fn from_request(
+        req: &mut Request,
+        _cx: &RequestContext<'_, S>,
+    ) -> Result<Self, Rejection> {
         Ok(req.take_body())
     }
 }
@@ -197,8 +206,11 @@ fn byte_offset(bytes: &[u8], line: usize, column: usize) -> usize {
     (line_start + column.saturating_sub(1)).min(bytes.len())
 }
 
-impl<T: DeserializeOwned + ApiSchema + 'static> FromRequest for Json<T> {
-    async fn from_request(req: &mut Request, _cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+impl<S, T: DeserializeOwned + ApiSchema + 'static> FromRequest<S> for Json<T> {
+    async fn from_request(
+        req: &mut Request,
+        _cx: &RequestContext<'_, S>,
+    ) -> Result<Self, Rejection> {
         read_json(req).await.map(Json)
     }
 
@@ -231,8 +243,11 @@ impl<T: DeserializeOwned + ApiSchema + 'static> FromRequest for Json<T> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Form<T>(pub T);
 
-impl<T: DeserializeOwned + ApiSchema + 'static> FromRequest for Form<T> {
-    async fn from_request(req: &mut Request, cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+impl<S, T: DeserializeOwned + ApiSchema + 'static> FromRequest<S> for Form<T> {
+    async fn from_request(
+        req: &mut Request,
+        cx: &RequestContext<'_, S>,
+    ) -> Result<Self, Rejection> {
         // Starlette's request.form(): urlencoded and multipart bodies are read, any other body
         // is an empty form (so its fields are missing).
         let pairs: Vec<(Cow<'_, str>, Cow<'_, str>)> = match media_type(req).as_deref() {

@@ -195,10 +195,10 @@ fn parse_hop(hop: &str) -> Option<IpAddr> {
         .map(canonical)
 }
 
-impl FromRequestParts for ClientAddr {
+impl<S> FromRequestParts<S> for ClientAddr {
     async fn from_request_parts(
         req: &mut RequestParts<'_>,
-        cx: &RequestContext<'_>,
+        cx: &RequestContext<'_, S>,
     ) -> Result<Self, Rejection> {
         Ok(ClientAddr::resolve(req, cx.proxies))
     }

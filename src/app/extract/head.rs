@@ -7,8 +7,7 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 
 use super::text_pairs::{TextPairs, TextPairsBuilder, text};
-use super::{FromRequestParts, Rejection, RequestContext, RequestParts};
-use crate::app::doc::{OperationDoc, StateNeed};
+use super::{FromRef, FromRequestParts, Rejection, RequestContext, RequestParts};
 use crate::app::response::HttpException;
 use crate::http::Version;
 
@@ -41,10 +40,10 @@ pub struct RequestHead {
     pub peer: Option<SocketAddr>,
 }
 
-impl FromRequestParts for RequestHead {
+impl<S> FromRequestParts<S> for RequestHead {
     async fn from_request_parts(
         req: &mut RequestParts<'_>,
-        cx: &RequestContext<'_>,
+        cx: &RequestContext<'_, S>,
     ) -> Result<Self, Rejection> {
         let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
         Ok(RequestHead {
@@ -117,10 +116,10 @@ impl HeaderMap {
     }
 }
 
-impl FromRequestParts for HeaderMap {
+impl<S> FromRequestParts<S> for HeaderMap {
     async fn from_request_parts(
         req: &mut RequestParts<'_>,
-        _cx: &RequestContext<'_>,
+        _cx: &RequestContext<'_, S>,
     ) -> Result<Self, Rejection> {
         let mut fields = TextPairsBuilder::new(req.head_bytes().clone(), req.headers().count());
         for (name, value) in req.headers() {
@@ -132,8 +131,10 @@ impl FromRequestParts for HeaderMap {
     }
 }
 
-/// App state registered with [`App::state`](crate::app::App::state): a clone of it per request
-/// (wrap large state in an `Arc`).
+/// A part of the app's state ([`App::with_state`](crate::app::App::with_state), or this
+/// worker's, [`App::per_worker`](crate::app::App::per_worker)), taken with [`FromRef`]: the
+/// whole state (cloned: wrap large state in an `Arc`) or a field of it. A handler that asks
+/// for state the app does not have does not compile.
 ///
 /// # Examples
 ///
@@ -147,89 +148,56 @@ impl FromRequestParts for HeaderMap {
 ///     db.name.clone()
 /// }
 ///
-/// let app = App::new().state(Arc::new(Db { name: "main".into() })).get("/db", db_name);
+/// let client = App::new()
+///     .with_state(Arc::new(Db { name: "main".into() }))
+///     .get("/db", db_name)
+///     .test_client();
+/// assert_eq!(client.get("/db").send().text(), "main");
 /// ```
-#[derive(Debug, Clone, Copy, Default)]
-pub struct State<T>(pub T);
-
-impl<T: Clone + Send + Sync + 'static> FromRequestParts for State<T> {
-    async fn from_request_parts(
-        _req: &mut RequestParts<'_>,
-        cx: &RequestContext<'_>,
-    ) -> Result<Self, Rejection> {
-        cx.state::<T>()
-            .cloned()
-            .map(State)
-            .ok_or_else(|| missing_state::<T>().into())
-    }
-
-    fn describe(doc: &mut OperationDoc) {
-        doc.states.push(StateNeed {
-            type_id: std::any::TypeId::of::<T>(),
-            name: std::any::type_name::<T>(),
-            per_worker: false,
-        });
-    }
-}
-
-/// State built on each worker by [`App::worker_state`](crate::app::App::worker_state): this
-/// worker's value, cloned (an `Rc` to a cache or a connection pool of this core; it need not be
-/// `Send`).
 ///
-/// # Examples
+/// State built on each worker, which need not be `Send`: a cache per core, no lock.
 ///
 /// ```
 /// use std::cell::RefCell;
 /// use std::collections::HashMap;
 /// use std::rc::Rc;
-/// use nanoapi::app::{App, Path, WorkerState};
+/// use nanoapi::app::{App, Path, State};
 ///
-/// /// A cache per worker: no lock, no atomics.
 /// type Cache = Rc<RefCell<HashMap<u64, String>>>;
 ///
-/// async fn user(Path(id): Path<u64>, WorkerState(cache): WorkerState<Cache>) -> String {
+/// async fn user(Path(id): Path<u64>, State(cache): State<Cache>) -> String {
 ///     cache.borrow_mut().entry(id).or_insert_with(|| format!("user {id}")).clone()
 /// }
 ///
 /// let client = App::new()
-///     .worker_state(|_worker| Cache::default())
+///     .per_worker(|_worker| Cache::default())
 ///     .get("/users/{id}", user)
 ///     .test_client();
 /// assert_eq!(client.get("/users/7").send().text(), "user 7");
 /// ```
+///
+/// An app without that state refuses the handler at compile time:
+///
+/// ```compile_fail,E0277
+/// use std::sync::Arc;
+/// use nanoapi::app::{App, State};
+///
+/// async fn db_name(State(db): State<Arc<String>>) -> String {
+///     db.to_string()
+/// }
+///
+/// let app = App::new().get("/db", db_name);
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
-pub struct WorkerState<T>(pub T);
+pub struct State<T>(pub T);
 
-impl<T: Clone + 'static> FromRequestParts for WorkerState<T> {
+impl<S, T: FromRef<S>> FromRequestParts<S> for State<T> {
     async fn from_request_parts(
         _req: &mut RequestParts<'_>,
-        cx: &RequestContext<'_>,
+        cx: &RequestContext<'_, S>,
     ) -> Result<Self, Rejection> {
-        cx.state
-            .get_per_worker::<T>()
-            .map(WorkerState)
-            .ok_or_else(|| missing_state::<T>().into())
+        Ok(State(T::from_ref(cx.state)))
     }
-
-    fn describe(doc: &mut OperationDoc) {
-        doc.states.push(StateNeed {
-            type_id: std::any::TypeId::of::<T>(),
-            name: std::any::type_name::<T>(),
-            per_worker: true,
-        });
-    }
-}
-
-/// The answer to a request whose handler extracts state the app does not have: `App::build`
-/// refuses such handlers, so only an extractor that looks state up by hand
-/// ([`RequestContext::state`]) without declaring it meets this.
-fn missing_state<T>() -> HttpException {
-    event!(
-        error,
-        state = std::any::type_name::<T>(),
-        "a handler asks for state the app was never given (App::state)"
-    );
-    HttpException::internal_server_error()
 }
 
 /// A value a middleware attached to the request (see
@@ -237,10 +205,10 @@ fn missing_state<T>() -> HttpException {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Extension<T>(pub T);
 
-impl<T: Clone + 'static> FromRequestParts for Extension<T> {
+impl<S, T: Clone + 'static> FromRequestParts<S> for Extension<T> {
     async fn from_request_parts(
         req: &mut RequestParts<'_>,
-        _cx: &RequestContext<'_>,
+        _cx: &RequestContext<'_, S>,
     ) -> Result<Self, Rejection> {
         match req.extensions().get::<T>() {
             Some(value) => Ok(Extension(value.clone())),

@@ -16,37 +16,55 @@ mod optional;
 pub(crate) mod params;
 pub(crate) mod text_pairs;
 
+use std::any::{Any, TypeId};
 use std::borrow::Cow;
 use std::future::Future;
 use std::ops::Deref;
 
 pub use body::{Form, body_error};
 pub use client::{ClientAddr, TrustedProxies};
-pub use head::{Extension, HeaderMap, RequestHead, State, WorkerState};
+pub use head::{Extension, HeaderMap, RequestHead, State};
 pub use multipart::{Field, Multipart, MultipartError, MultipartLimits};
 pub(crate) use params::decode_path_param;
 pub use params::{Cookie, Cookies, Header, Path, Query};
 
 use super::doc::OperationDoc;
 use super::response::{HttpException, IntoResponse};
-use super::state::StateMap;
 use super::validation::{ErrorItem, ValidationError};
 use crate::http::Response;
 use crate::server::{Extensions, Request};
 
 /// What the App knows about the request beyond the request itself: the path parameters the
-/// router captured and the app's shared state.
-#[derive(Debug, Clone, Copy)]
-pub struct RequestContext<'a> {
+/// router captured, the app's state `S` ([`App::with_state`](super::App::with_state),
+/// [`App::per_worker`](super::App::per_worker)) and its settings.
+pub struct RequestContext<'a, S: ?Sized = ()> {
     pub(crate) params: &'a [(Cow<'a, str>, Cow<'a, str>)],
-    pub(crate) state: &'a StateMap,
+    pub(crate) state: &'a S,
     pub(crate) proxies: &'a TrustedProxies,
+    pub(crate) multipart: &'a MultipartLimits,
     /// The route's status for the `200 OK` answers of values that leave it
     /// ([`Route::status`](super::Route::status)).
     pub(crate) status: Option<crate::http::StatusCode>,
 }
 
-impl<'a> RequestContext<'a> {
+impl<S: ?Sized> Clone for RequestContext<'_, S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S: ?Sized> Copy for RequestContext<'_, S> {}
+
+impl<S: ?Sized> std::fmt::Debug for RequestContext<'_, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestContext")
+            .field("params", &self.params)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a, S: ?Sized> RequestContext<'a, S> {
     /// The path parameters, decoded, in pattern order.
     pub fn params(&self) -> &'a [(Cow<'a, str>, Cow<'a, str>)] {
         self.params
@@ -60,12 +78,90 @@ impl<'a> RequestContext<'a> {
             .map(|(_, value)| value.as_ref())
     }
 
-    /// The app's state of type `T` ([`App::state`](super::App::state)), for extractors and
-    /// security checks that need it (a database pool, a token store). An extractor that reads
-    /// state should declare it in its `describe` (call `State::<T>::describe(doc)`), so that
-    /// `App::build` refuses an app that lacks it.
-    pub fn state<T: Send + Sync + 'static>(&self) -> Option<&'a T> {
-        self.state.get::<T>()
+    /// The app's state (the value of [`App::with_state`](super::App::with_state), or this
+    /// worker's of [`App::per_worker`](super::App::per_worker)), for extractors that need it
+    /// (a database pool, a token store). Handlers take parts of it with [`State<T>`].
+    pub fn state(&self) -> &'a S {
+        self.state
+    }
+
+    /// The same context with another state.
+    pub(crate) fn with_state<T: ?Sized>(&self, state: &'a T) -> RequestContext<'a, T> {
+        RequestContext {
+            params: self.params,
+            state,
+            proxies: self.proxies,
+            multipart: self.multipart,
+            status: self.status,
+        }
+    }
+}
+
+impl<'a> RequestContext<'a, dyn Any> {
+    /// The context as a route made for state `S` sees it: the app's state, which has type `S`
+    /// (`App<S>` only takes such routes), or `()` for a route that needs none (the routes of
+    /// extensions, made for any app).
+    pub(crate) fn typed<S: 'static>(&self) -> RequestContext<'a, S> {
+        let unit: &'static dyn Any = &();
+        // Known when compiled: a route without state never looks at the app's.
+        let state = match TypeId::of::<S>() == TypeId::of::<()>() {
+            true => unit.downcast_ref::<S>(),
+            false => self.state.downcast_ref::<S>(),
+        };
+        self.with_state(state.expect("an App<S> holds routes made for S or for ()"))
+    }
+}
+
+/// How a handler's [`State<T>`] is taken from the app's state `S`: the whole of it (every
+/// `Clone` type is its own part), or a field of it.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use nanoapi::app::{App, FromRef, State};
+///
+/// #[derive(Clone)]
+/// struct AppState {
+///     db: Db,
+///     name: Arc<str>,
+/// }
+///
+/// #[derive(Clone)]
+/// struct Db(Arc<Vec<String>>);
+///
+/// impl FromRef<AppState> for Db {
+///     fn from_ref(state: &AppState) -> Db {
+///         state.db.clone()
+///     }
+/// }
+///
+/// async fn count(State(db): State<Db>) -> String {
+///     db.0.len().to_string()
+/// }
+///
+/// async fn name(State(state): State<AppState>) -> String {
+///     state.name.to_string()
+/// }
+///
+/// let state = AppState { db: Db(Arc::new(vec!["ada".into()])), name: "users".into() };
+/// let client = App::new().with_state(state).get("/count", count).get("/name", name).test_client();
+/// assert_eq!(client.get("/count").send().text(), "1");
+/// assert_eq!(client.get("/name").send().text(), "users");
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not the app's state `{S}` nor a part of it",
+    label = "a handler of an app with state `{S}` asks for `{Self}`",
+    note = "give the app this state (`App::with_state`, `App::per_worker`) before adding the route, or implement `FromRef<{S}>` for `{Self}`"
+)]
+pub trait FromRef<S> {
+    /// The part of `state`.
+    fn from_ref(state: &S) -> Self;
+}
+
+impl<T: Clone> FromRef<T> for T {
+    fn from_ref(state: &T) -> T {
+        state.clone()
     }
 }
 
@@ -172,6 +268,8 @@ impl std::fmt::Debug for RequestParts<'_> {
 }
 
 /// A handler argument built from the request's head: any argument of a handler may be one.
+/// `S` is the app's state type ([`App<S>`](super::App)); an extractor that does not read the
+/// state implements it for every `S`.
 ///
 /// Implement it for your own types to extract them (an authenticated user from a header, an
 /// API version); it may run other head extractors (FastAPI's `Depends`).
@@ -184,10 +282,10 @@ impl std::fmt::Debug for RequestParts<'_> {
 ///
 /// struct ApiVersion(u8);
 ///
-/// impl FromRequestParts for ApiVersion {
+/// impl<S> FromRequestParts<S> for ApiVersion {
 ///     async fn from_request_parts(
 ///         req: &mut RequestParts<'_>,
-///         _cx: &RequestContext<'_>,
+///         _cx: &RequestContext<'_, S>,
 ///     ) -> Result<Self, Rejection> {
 ///         match req.header("x-api-version") {
 ///             Some(b"2") => Ok(ApiVersion(2)),
@@ -199,15 +297,14 @@ impl std::fmt::Debug for RequestParts<'_> {
 /// ```
 ///
 /// A dependency that uses another extractor and the app's state, checking a token against the
-/// users in a "database"; `describe` documents what it reads (and lets `App::build` check the
-/// state is registered):
+/// users in a "database"; it works in any app whose state holds the users (`Users: FromRef<S>`):
 ///
 /// ```
 /// use std::collections::HashMap;
 /// use std::sync::Arc;
 /// use nanoapi::app::{
-///     App, FromRequestParts, HttpException, OperationDoc, Query, Rejection, RequestContext,
-///     RequestParts, State,
+///     App, FromRef, FromRequestParts, HttpException, OperationDoc, Query, Rejection,
+///     RequestContext, RequestParts,
 /// };
 /// use nanoapi::http::StatusCode;
 ///
@@ -221,13 +318,16 @@ impl std::fmt::Debug for RequestParts<'_> {
 ///
 /// struct CurrentUser(String);
 ///
-/// impl FromRequestParts for CurrentUser {
+/// impl<S> FromRequestParts<S> for CurrentUser
+/// where
+///     Users: FromRef<S>,
+/// {
 ///     async fn from_request_parts(
 ///         req: &mut RequestParts<'_>,
-///         cx: &RequestContext<'_>,
+///         cx: &RequestContext<'_, S>,
 ///     ) -> Result<Self, Rejection> {
 ///         let Query(Token { token }) = Query::from_request_parts(req, cx).await?;
-///         let users = cx.state::<Users>().expect("checked by App::build");
+///         let users = Users::from_ref(cx.state());
 ///         match users.0.get(&token) {
 ///             Some(name) => Ok(CurrentUser(name.clone())),
 ///             None => Err(HttpException::new(StatusCode::UNAUTHORIZED, "unknown token").into()),
@@ -235,8 +335,7 @@ impl std::fmt::Debug for RequestParts<'_> {
 ///     }
 ///
 ///     fn describe(doc: &mut OperationDoc) {
-///         Query::<Token>::describe(doc);
-///         State::<Users>::describe(doc);
+///         <Query<Token> as FromRequestParts<S>>::describe(doc);
 ///     }
 /// }
 ///
@@ -245,7 +344,7 @@ impl std::fmt::Debug for RequestParts<'_> {
 /// }
 ///
 /// let users = Users(Arc::new(HashMap::from([("t-ada".into(), "ada".into())])));
-/// let client = App::new().state(users).get("/me", me).test_client();
+/// let client = App::new().with_state(users).get("/me", me).test_client();
 /// assert_eq!(client.get("/me?token=t-ada").send().text(), "ada");
 /// assert_eq!(client.get("/me?token=nope").send().status(), 401);
 /// ```
@@ -257,24 +356,25 @@ impl std::fmt::Debug for RequestParts<'_> {
 ///
 /// struct Sneaky(bytes::Bytes);
 ///
-/// impl FromRequestParts for Sneaky {
+/// impl<S> FromRequestParts<S> for Sneaky {
 ///     async fn from_request_parts(
 ///         req: &mut RequestParts<'_>,
-///         _cx: &RequestContext<'_>,
+///         _cx: &RequestContext<'_, S>,
 ///     ) -> Result<Self, Rejection> {
 ///         Ok(Sneaky(req.read_to_end().await.unwrap()))
 ///     }
 /// }
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a head extractor: only a handler's last argument may read the body",
-    note = "arguments before the last implement `FromRequestParts` (`Path<T>`, `Query<T>`, `Header<T>`, `Cookie<T>`, `State<T>`, ...); body extractors (`Json<T>`, `Form<T>`, `String`, `Bytes`, `Multipart`) go last"
+    message = "`{Self}` is not a head extractor (of an app with state `{S}`): only a handler's last argument may read the body",
+    note = "arguments before the last implement `FromRequestParts` (`Path<T>`, `Query<T>`, `Header<T>`, `Cookie<T>`, `State<T>`, ...); body extractors (`Json<T>`, `Form<T>`, `String`, `Bytes`, `Multipart`) go last",
+    note = "`State<T>` needs `T: FromRef<{S}>`: the app's state (`App::with_state`) or a part of it"
 )]
-pub trait FromRequestParts: Sized {
+pub trait FromRequestParts<S>: Sized {
     /// Builds the value from the head.
     fn from_request_parts(
         req: &mut RequestParts<'_>,
-        cx: &RequestContext<'_>,
+        cx: &RequestContext<'_, S>,
     ) -> impl Future<Output = Result<Self, Rejection>>;
 
     /// Describes what this extractor reads, for the OpenAPI document.
@@ -293,7 +393,8 @@ pub mod via {
 }
 
 /// A handler's last argument: it may consume the body (`Json<T>`, `Form<T>`, `String`,
-/// `Bytes`, `Multipart`, `RequestBody`). Every head extractor is one too.
+/// `Bytes`, `Multipart`, `RequestBody`). Every head extractor is one too. `S` is the app's
+/// state type, as for [`FromRequestParts`].
 ///
 /// Only the last argument may read the body; a body extractor elsewhere does not compile:
 ///
@@ -316,34 +417,38 @@ pub mod via {
 /// /// The body's lines.
 /// struct Lines(Vec<String>);
 ///
-/// impl FromRequest for Lines {
-///     async fn from_request(req: &mut Request, cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+/// impl<S> FromRequest<S> for Lines {
+///     async fn from_request(req: &mut Request, cx: &RequestContext<'_, S>) -> Result<Self, Rejection> {
 ///         let text = String::from_request(req, cx).await?;
 ///         Ok(Lines(text.lines().map(str::to_owned).collect()))
 ///     }
 /// }
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not an extractor: it cannot be a handler argument",
-    note = "handler arguments implement `FromRequestParts` (`Path<T>`, `Query<T>`, `Header<T>`, `State<T>`, ...) or, last, `FromRequest` (`Json<T>`, `Form<T>`, `String`, ...): types of `nanoapi::app`"
+    message = "`{Self}` is not an extractor (of an app with state `{S}`): it cannot be a handler argument",
+    note = "handler arguments implement `FromRequestParts` (`Path<T>`, `Query<T>`, `Header<T>`, `State<T>`, ...) or, last, `FromRequest` (`Json<T>`, `Form<T>`, `String`, ...): types of `nanoapi::app`",
+    note = "`State<T>` needs `T: FromRef<{S}>`: the app's state (`App::with_state`) or a part of it"
 )]
-pub trait FromRequest<M = via::Body>: Sized {
+pub trait FromRequest<S, M = via::Body>: Sized {
     /// Builds the value; it may read the body.
     fn from_request(
         req: &mut Request,
-        cx: &RequestContext<'_>,
+        cx: &RequestContext<'_, S>,
     ) -> impl Future<Output = Result<Self, Rejection>>;
 
     /// Describes what this extractor reads, for the OpenAPI document.
     fn describe(_doc: &mut OperationDoc) {}
 }
 
-impl<T: FromRequestParts> FromRequest<via::Parts> for T {
-    async fn from_request(req: &mut Request, cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+impl<S, T: FromRequestParts<S>> FromRequest<S, via::Parts> for T {
+    async fn from_request(
+        req: &mut Request,
+        cx: &RequestContext<'_, S>,
+    ) -> Result<Self, Rejection> {
         T::from_request_parts(&mut RequestParts::new(req), cx).await
     }
 
     fn describe(doc: &mut OperationDoc) {
-        <T as FromRequestParts>::describe(doc);
+        <T as FromRequestParts<S>>::describe(doc);
     }
 }

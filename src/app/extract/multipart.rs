@@ -22,9 +22,9 @@ use crate::server::{Request, RequestBody};
 /// other fields together (larger is 413).
 const MAX_PART_HEADERS: usize = 8 * 1024;
 
-/// Limits on a multipart body. Register them as app state
-/// ([`App::state`](crate::app::App::state)) to change them for every [`Multipart`]
-/// extractor; without that, the defaults apply.
+/// Limits on a multipart body. Set them with
+/// [`App::multipart_limits`](crate::app::App::multipart_limits) to change them for every
+/// [`Multipart`] extractor; without that, the defaults apply.
 ///
 /// Non-exhaustive, so that a new field is not a breaking change: start from `default()` and set
 /// the fields you need.
@@ -37,7 +37,7 @@ const MAX_PART_HEADERS: usize = 8 * 1024;
 /// let mut limits = MultipartLimits::default();
 /// limits.max_file_size = 50 * 1024 * 1024;
 /// limits.max_total = Some(64 * 1024 * 1024);
-/// let app = App::new().state(limits);
+/// let app = App::new().multipart_limits(limits);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -419,17 +419,16 @@ impl fmt::Debug for Multipart {
     }
 }
 
-impl FromRequest for Multipart {
-    async fn from_request(req: &mut Request, cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+impl<S> FromRequest<S> for Multipart {
+    async fn from_request(
+        req: &mut Request,
+        cx: &RequestContext<'_, S>,
+    ) -> Result<Self, Rejection> {
         let content_type = req
             .header("content-type")
             .map(|value| String::from_utf8_lossy(value).into_owned())
             .unwrap_or_default();
-        let limits = cx
-            .state
-            .get::<MultipartLimits>()
-            .cloned()
-            .unwrap_or_default();
+        let limits = cx.multipart.clone();
         if let Some(total) = limits.max_total {
             req.set_body_limit(total);
         }

@@ -28,10 +28,10 @@ use crate::server::Request;
 /// assert_eq!(client.get("/").header("page", "3").send().text(), "page 3");
 /// assert_eq!(client.get("/").header("page", "three").send().status(), 422);
 /// ```
-impl<T: FromRequestParts> FromRequestParts for Option<T> {
+impl<S, T: FromRequestParts<S>> FromRequestParts<S> for Option<T> {
     async fn from_request_parts(
         req: &mut RequestParts<'_>,
-        cx: &RequestContext<'_>,
+        cx: &RequestContext<'_, S>,
     ) -> Result<Self, Rejection> {
         absent_as_none(T::from_request_parts(req, cx).await)
     }
@@ -45,8 +45,11 @@ impl<T: FromRequestParts> FromRequestParts for Option<T> {
 /// fields; an empty `String` or `Bytes` body is a value, not an absence); a body that is
 /// present but malformed, too large or of the wrong type is still rejected. The body is
 /// documented as optional.
-impl<T: FromRequest> FromRequest for Option<T> {
-    async fn from_request(req: &mut Request, cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+impl<S, T: FromRequest<S>> FromRequest<S> for Option<T> {
+    async fn from_request(
+        req: &mut Request,
+        cx: &RequestContext<'_, S>,
+    ) -> Result<Self, Rejection> {
         absent_as_none(T::from_request(req, cx).await)
     }
 
@@ -87,10 +90,10 @@ fn absent_as_none<T>(result: Result<T, Rejection>) -> Result<Option<T>, Rejectio
 /// assert_eq!(client.post("/").json(&7).send().text(), "got 7");
 /// assert_eq!(client.post("/").json(&"seven").send().text(), "not a number: ignored");
 /// ```
-impl<T: FromRequestParts> FromRequestParts for Result<T, Rejection> {
+impl<S, T: FromRequestParts<S>> FromRequestParts<S> for Result<T, Rejection> {
     async fn from_request_parts(
         req: &mut RequestParts<'_>,
-        cx: &RequestContext<'_>,
+        cx: &RequestContext<'_, S>,
     ) -> Result<Self, Rejection> {
         Ok(T::from_request_parts(req, cx).await)
     }
@@ -100,8 +103,11 @@ impl<T: FromRequestParts> FromRequestParts for Result<T, Rejection> {
     }
 }
 
-impl<T: FromRequest> FromRequest for Result<T, Rejection> {
-    async fn from_request(req: &mut Request, cx: &RequestContext<'_>) -> Result<Self, Rejection> {
+impl<S, T: FromRequest<S>> FromRequest<S> for Result<T, Rejection> {
+    async fn from_request(
+        req: &mut Request,
+        cx: &RequestContext<'_, S>,
+    ) -> Result<Self, Rejection> {
         Ok(T::from_request(req, cx).await)
     }
 

@@ -38,10 +38,10 @@ use crate::server::Request;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Path<T>(pub T);
 
-impl<T: DeserializeOwned + ApiSchema + 'static> FromRequestParts for Path<T> {
+impl<S, T: DeserializeOwned + ApiSchema + 'static> FromRequestParts<S> for Path<T> {
     async fn from_request_parts(
         _req: &mut RequestParts<'_>,
-        cx: &RequestContext<'_>,
+        cx: &RequestContext<'_, S>,
     ) -> Result<Self, Rejection> {
         from_pairs(PairSource::Path, borrowed_pairs(cx.params))
             .map(Path)
@@ -113,10 +113,10 @@ impl<T: DeserializeOwned + ApiSchema + 'static> Query<T> {
     }
 }
 
-impl<T: DeserializeOwned + ApiSchema + 'static> FromRequestParts for Query<T> {
+impl<S, T: DeserializeOwned + ApiSchema + 'static> FromRequestParts<S> for Query<T> {
     async fn from_request_parts(
         req: &mut RequestParts<'_>,
-        _cx: &RequestContext<'_>,
+        _cx: &RequestContext<'_, S>,
     ) -> Result<Self, Rejection> {
         Query::from_query(req.query().unwrap_or_default()).map_err(Rejection::Invalid)
     }
@@ -144,10 +144,10 @@ impl<T: DeserializeOwned + ApiSchema + 'static> FromRequestParts for Query<T> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Header<T>(pub T);
 
-impl<T: DeserializeOwned + ApiSchema + 'static> FromRequestParts for Header<T> {
+impl<S, T: DeserializeOwned + ApiSchema + 'static> FromRequestParts<S> for Header<T> {
     async fn from_request_parts(
         req: &mut RequestParts<'_>,
-        _cx: &RequestContext<'_>,
+        _cx: &RequestContext<'_, S>,
     ) -> Result<Self, Rejection> {
         let pairs = req.headers().map(|(n, v)| (text(n), text(v)));
         from_pairs(PairSource::Header, pairs)
@@ -177,10 +177,10 @@ impl<T: DeserializeOwned + ApiSchema + 'static> FromRequestParts for Header<T> {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Cookie<T>(pub T);
 
-impl<T: DeserializeOwned + ApiSchema + 'static> FromRequestParts for Cookie<T> {
+impl<S, T: DeserializeOwned + ApiSchema + 'static> FromRequestParts<S> for Cookie<T> {
     async fn from_request_parts(
         req: &mut RequestParts<'_>,
-        _cx: &RequestContext<'_>,
+        _cx: &RequestContext<'_, S>,
     ) -> Result<Self, Rejection> {
         let cookies = Cookies::from_request_ref(req);
         let pairs = cookies
@@ -271,10 +271,10 @@ impl Cookies {
     }
 }
 
-impl FromRequestParts for Cookies {
+impl<S> FromRequestParts<S> for Cookies {
     async fn from_request_parts(
         req: &mut RequestParts<'_>,
-        _cx: &RequestContext<'_>,
+        _cx: &RequestContext<'_, S>,
     ) -> Result<Self, Rejection> {
         Ok(Cookies::from_request_ref(req))
     }

@@ -81,10 +81,10 @@ impl Conditional {
     }
 }
 
-impl FromRequestParts for Conditional {
+impl<S> FromRequestParts<S> for Conditional {
     async fn from_request_parts(
         req: &mut RequestParts<'_>,
-        _cx: &RequestContext<'_>,
+        _cx: &RequestContext<'_, S>,
     ) -> Result<Self, Rejection> {
         let get = |name: &str| {
             req.header(name)

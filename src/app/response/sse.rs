@@ -414,10 +414,10 @@ fn last_event_id_schema(_: &mut SchemaGenerator) -> Schema {
 #[cfg(not(feature = "validation"))]
 fn last_event_id_schema() {}
 
-impl FromRequestParts for LastEventId {
+impl<S> FromRequestParts<S> for LastEventId {
     async fn from_request_parts(
         req: &mut RequestParts<'_>,
-        _cx: &RequestContext<'_>,
+        _cx: &RequestContext<'_, S>,
     ) -> Result<Self, Rejection> {
         Ok(LastEventId(
             req.header("last-event-id")
