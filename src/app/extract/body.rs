@@ -8,7 +8,7 @@ use bytes::Bytes;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::params::parse_urlencoded;
+use super::params::{parse_urlencoded, split_once_ascii};
 use super::text_pairs::{text, trim};
 use super::{FromRequest, Multipart, Rejection, RequestContext};
 use crate::app::doc::{ApiSchema, BodyDoc, OperationDoc, schema_ref};
@@ -108,7 +108,7 @@ fn media_type(req: &Request) -> Option<Cow<'_, str>> {
 /// Whether FastAPI parses a body of this media type as JSON: `application/json` or
 /// `application/*+json`.
 fn is_json(media: &str) -> bool {
-    match media.split_once('/') {
+    match split_once_ascii(media, b'/') {
         Some(("application", subtype)) => subtype == "json" || subtype.ends_with("+json"),
         _ => false,
     }

@@ -92,7 +92,7 @@ impl HeaderMap {
 
     /// The first value of `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.fields.values(name, true).next()
+        self.fields.first(name, true)
     }
 
     /// Every value of `name`, in order.

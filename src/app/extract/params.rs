@@ -262,7 +262,7 @@ impl Cookies {
 
     /// The last cookie named `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs.values(name, false).next_back()
+        self.pairs.last(name, false)
     }
 
     /// Every cookie, in order.
@@ -299,7 +299,7 @@ fn split_ascii(s: &str, delimiter: u8) -> impl Iterator<Item = &str> {
 }
 
 /// `s` around its first `delimiter` (an ASCII byte), as `str::split_once` with a `char`.
-fn split_once_ascii(s: &str, delimiter: u8) -> Option<(&str, &str)> {
+pub(super) fn split_once_ascii(s: &str, delimiter: u8) -> Option<(&str, &str)> {
     let at = s.bytes().position(|b| b == delimiter)?;
     // An ASCII byte starts a `char` and is one, so both sides are on `char` boundaries.
     Some((&s[..at], &s[at + 1..]))
@@ -313,16 +313,41 @@ pub(crate) fn parse_urlencoded(input: &[u8]) -> Vec<(Cow<'_, str>, Cow<'_, str>)
 
 /// The pairs of [`parse_urlencoded`], decoded as they are walked.
 fn urlencoded_pairs(input: &[u8]) -> impl PairIter<'_> {
-    input
-        .split(|&b| b == b'&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (name, value) = match pair.iter().position(|&b| b == b'=') {
+    let mut rest = input;
+    std::iter::from_fn(move || {
+        loop {
+            if rest.is_empty() {
+                return None;
+            }
+            // One walk of the pair: where it ends, where its first `=` is, and whether it has
+            // anything to decode (most pairs have not, and are borrowed as they are).
+            let (mut end, mut equals, mut escaped) = (rest.len(), None, false);
+            for (i, &b) in rest.iter().enumerate() {
+                match b {
+                    b'&' => {
+                        end = i;
+                        break;
+                    }
+                    b'=' if equals.is_none() => equals = Some(i),
+                    b'%' | b'+' => escaped = true,
+                    _ => {}
+                }
+            }
+            let pair = &rest[..end];
+            rest = rest.get(end + 1..).unwrap_or_default();
+            if pair.is_empty() {
+                continue;
+            }
+            let (name, value) = match equals {
                 Some(i) => (&pair[..i], &pair[i + 1..]),
                 None => (pair, &[][..]),
             };
-            (decode_component(name), decode_component(value))
-        })
+            return Some(match escaped {
+                true => (decode_component(name), decode_component(value)),
+                false => (text(name), text(value)),
+            });
+        }
+    })
 }
 
 /// Percent-decodes one form component, `+` meaning space.
@@ -380,6 +405,43 @@ mod tests {
                 input.split_once('='),
                 "{input:?}"
             );
+        }
+    }
+
+    /// The one-walk split agrees with splitting at `&`, then at the first `=`, on every
+    /// arrangement of the bytes that matter.
+    #[test]
+    fn urlencoded_pairs_split_as_the_plain_splits_do() {
+        let reference = |input: &[u8]| -> Vec<(String, String)> {
+            input
+                .split(|&b| b == b'&')
+                .filter(|pair| !pair.is_empty())
+                .map(|pair| {
+                    let (name, value) = match pair.iter().position(|&b| b == b'=') {
+                        Some(i) => (&pair[..i], &pair[i + 1..]),
+                        None => (pair, &[][..]),
+                    };
+                    (
+                        decode_component(name).into_owned(),
+                        decode_component(value).into_owned(),
+                    )
+                })
+                .collect()
+        };
+        let alphabet = [b'a', b'=', b'&', b'%', b'+', b'2', b'0'];
+        let mut input = Vec::new();
+        for mut n in 0..alphabet.len().pow(5) {
+            input.clear();
+            for _ in 0..5 {
+                input.push(alphabet[n % alphabet.len()]);
+                n /= alphabet.len();
+            }
+            for len in 0..=input.len() {
+                let got: Vec<(String, String)> = urlencoded_pairs(&input[..len])
+                    .map(|(n, v)| (n.into_owned(), v.into_owned()))
+                    .collect();
+                assert_eq!(got, reference(&input[..len]), "{:?}", &input[..len]);
+            }
         }
     }
 

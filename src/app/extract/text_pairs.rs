@@ -36,17 +36,42 @@ impl TextPairs {
     ) -> impl DoubleEndedIterator<Item = &'a str> {
         self.spans
             .iter()
-            .filter(move |&&[n0, n1, _, _]| {
-                (n1 - n0) as usize == name.len() && {
-                    let n = self.str(n0..n1);
-                    if ignore_case {
-                        eq_ignore_case(n.as_bytes(), name.as_bytes())
-                    } else {
-                        n == name
-                    }
-                }
-            })
+            .filter(move |&&span| self.named(span, name, ignore_case))
             .map(|&[_, _, v0, v1]| self.str(v0..v1))
+    }
+
+    /// The first value of `name`: [`values`](Self::values)`.next()` as a plain loop, which
+    /// keeps the comparison inlined (the filter's closure was seen called per pair).
+    pub(crate) fn first(&self, name: &str, ignore_case: bool) -> Option<&str> {
+        for &span in &self.spans {
+            if self.named(span, name, ignore_case) {
+                return Some(self.str(span[2]..span[3]));
+            }
+        }
+        None
+    }
+
+    /// The last value of `name`, as [`first`](Self::first) from the end.
+    pub(crate) fn last(&self, name: &str, ignore_case: bool) -> Option<&str> {
+        for &span in self.spans.iter().rev() {
+            if self.named(span, name, ignore_case) {
+                return Some(self.str(span[2]..span[3]));
+            }
+        }
+        None
+    }
+
+    /// Whether the pair of `span` is named `name`.
+    #[inline]
+    fn named(&self, [n0, n1, _, _]: [u32; 4], name: &str, ignore_case: bool) -> bool {
+        (n1 - n0) as usize == name.len() && {
+            let n = self.str(n0..n1);
+            if ignore_case {
+                eq_ignore_case(n.as_bytes(), name.as_bytes())
+            } else {
+                n == name
+            }
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
