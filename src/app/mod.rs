@@ -248,31 +248,18 @@ impl App {
 
     /// The app with another state, its routes kept (they need none).
     fn into_state<S>(self, state: AppState) -> App<S> {
-        let App {
-            meta,
-            router,
-            middleware,
-            state: _,
-            multipart,
-            proxies,
-            hooks,
-            redirect_slashes,
-            #[cfg(coding)]
-            compression,
-            extensions,
-        } = self;
         App {
-            meta,
-            router: router.into_state(),
-            middleware,
+            router: self.router.into_state(),
             state,
-            multipart,
-            proxies,
-            hooks,
-            redirect_slashes,
+            meta: self.meta,
+            middleware: self.middleware,
+            multipart: self.multipart,
+            proxies: self.proxies,
+            hooks: self.hooks,
+            redirect_slashes: self.redirect_slashes,
             #[cfg(coding)]
-            compression,
-            extensions,
+            compression: self.compression,
+            extensions: self.extensions,
         }
     }
 }
