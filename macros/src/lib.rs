@@ -30,7 +30,10 @@ const MAX_ARGUMENTS: usize = 12;
 /// assertions are compile-time bounds, with no cost when the handler runs). The arguments are
 /// checked as extractors of an app whose state has the type given by `state = Type`
 /// (`#[debug_handler(state = AppState)]`), or else that of the first `State<T>` argument, or
-/// else `()`.
+/// else `()`. The guess takes a `State<T>` for the whole state: name the app's state type for
+/// a handler that takes a part of it, or whose other extractors need that type (a dependency
+/// bounded by `Db: FromRef<S>`); the guess can neither report a missing state nor accept such
+/// a handler.
 ///
 /// ```
 /// use nanoapi::app::{App, Json, Path, debug_handler};

@@ -16,7 +16,25 @@ use crate::server::Request;
 
 /// One route: a method, a path pattern, a handler, its middleware and its documentation. `S`
 /// is the state type of the app it is for ([`App<S>`](super::App)): its handler's extractors
-/// may take parts of that state.
+/// may take parts of that state. A route is for exactly that type: not even a subtype (a
+/// higher-ranked function type) stands in for it.
+///
+/// ```compile_fail,E0308
+/// use std::sync::Arc;
+/// use nanoapi::app::{App, Route, State};
+///
+/// type Any = Arc<dyn for<'a> Fn(&'a u8) + Send + Sync>;
+/// type Static = Arc<dyn Fn(&'static u8) + Send + Sync>;
+///
+/// async fn call(State(f): State<Static>) -> &'static str {
+///     f(&1);
+///     "called"
+/// }
+///
+/// let route: Route<Static> = Route::get("/", call);
+/// let state: Any = Arc::new(|_: &u8| {});
+/// let app = App::new().with_state(state).route(route);
+/// ```
 ///
 /// # Examples
 ///
@@ -40,7 +58,9 @@ pub struct Route<S = ()> {
     pub(crate) doc: OperationDoc,
     /// Set for routes made by `get_static`: the response, for the runtime's cache.
     pub(crate) fixed: Option<FixedResponse>,
-    _state: PhantomData<fn(&S)>,
+    // Invariant in `S`: a route made for one state type is never taken for another (a
+    // variant marker would let higher-ranked types coerce, and the downcast fail).
+    _state: PhantomData<fn(S) -> S>,
 }
 
 macro_rules! method_constructors {
@@ -317,7 +337,9 @@ pub struct APIRouter<S = ()> {
     /// Applied to every route's documentation when the router is flattened (router-wide
     /// security requirements).
     doc_hooks: Vec<fn(&mut OperationDoc)>,
-    _state: PhantomData<fn(&S)>,
+    // Invariant in `S`: a route made for one state type is never taken for another (a
+    // variant marker would let higher-ranked types coerce, and the downcast fail).
+    _state: PhantomData<fn(S) -> S>,
 }
 
 impl<S> Default for APIRouter<S> {

@@ -90,9 +90,10 @@ impl<'a> Next<'a> {
         Next { chain, inner }
     }
 
-    /// The app's state and, in a route's middleware ([`Route::middleware`](crate::app::Route::middleware),
-    /// a router's), the route's path parameters; an app-wide middleware runs before routing
-    /// and sees no parameters.
+    /// In a route's middleware ([`Route::middleware`](crate::app::Route::middleware), a
+    /// router's), the route's path parameters; an app-wide middleware runs before routing and
+    /// sees none. Middleware is not typed by the app's state, so the context's state is `()`:
+    /// a middleware that needs the state holds its own handle to it.
     pub fn context(&self) -> RequestContext<'a> {
         self.inner.context()
     }
