@@ -224,8 +224,8 @@ fn a_long_frame_arriving_in_pieces_echoes_whole() {
 /// Echoes text and binary messages read through the reader's `Stream` face, racing every
 /// `next()` against a yield that wins whenever no message is ready: each such turn drops a
 /// `next()` future that was waiting, in the middle of a frame when part of it has come. Says
-/// "ready" before it reads (so that it waits for the client's bytes, and drops at least one
-/// `next()`), and before each echo the number of `next()`s dropped so far.
+/// "ready" once the first waiting `next()` has been dropped (so at least one always is, however
+/// the threads are scheduled), and before each echo the number of `next()`s dropped so far.
 async fn racing_echo(_: &(), req: &mut Request, w: &mut ResponseWriter) -> nanoapi::Result<()> {
     use futures_util::StreamExt;
     use futures_util::future::{Either, select};
@@ -237,7 +237,6 @@ async fn racing_echo(_: &(), req: &mut Request, w: &mut ResponseWriter) -> nanoa
     let io = w.upgrade(handshake.accept(None)?).await?;
     let (reader, mut writer) = WebSocket::new(io, Limits::default()).split();
     let mut messages = reader.into_stream();
-    writer.send(Message::Text("ready".into())).await?;
     let mut dropped = 0u64;
     loop {
         let next = messages.next();
@@ -246,6 +245,9 @@ async fn racing_echo(_: &(), req: &mut Request, w: &mut ResponseWriter) -> nanoa
             Either::Left((message, _)) => message,
             Either::Right(((), _)) => {
                 dropped += 1;
+                if dropped == 1 {
+                    writer.send(Message::Text("ready".into())).await?;
+                }
                 continue;
             }
         };

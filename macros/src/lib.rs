@@ -14,6 +14,8 @@
 //! `#[debug_handler(state = AppState)]`, else the `T` of the first `State<T>` argument, else `()`.
 #![warn(missing_docs)]
 
+mod from_ref;
+
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2, TokenTree};
 use quote::{quote, quote_spanned};
@@ -229,4 +231,63 @@ fn mentions_impl(ty: &Type) -> bool {
         })
     }
     walk(quote!(#ty))
+}
+
+/// Implements `FromRef<Self>` for the type of each field of an app's state struct, so that a
+/// handler takes one field with `State<FieldType>` (a clone of it) instead of the whole state.
+/// Each field type may appear once (two fields of one type would be two impls of one trait);
+/// `#[from_ref(skip)]` leaves a field out.
+///
+/// ```
+/// use std::sync::Arc;
+/// use nanoapi::app::{App, FromRef, State};
+///
+/// #[derive(Clone)]
+/// struct Db(Arc<Vec<String>>);
+///
+/// #[derive(Clone, FromRef)]
+/// struct AppState {
+///     db: Db,
+///     name: Arc<str>,
+///     #[from_ref(skip)]
+///     secret: String,
+/// }
+///
+/// async fn count(State(db): State<Db>) -> String {
+///     db.0.len().to_string()
+/// }
+///
+/// async fn name(State(name): State<Arc<str>>) -> String {
+///     name.to_string()
+/// }
+///
+/// let state = AppState { db: Db(Arc::new(vec!["ada".into()])), name: "users".into(), secret: "s".into() };
+/// let client = App::new().with_state(state).get("/count", count).get("/name", name).test_client();
+/// assert_eq!(client.get("/count").send().text(), "1");
+/// assert_eq!(client.get("/name").send().text(), "users");
+/// ```
+///
+/// A skipped field is not a part of the state:
+///
+/// ```compile_fail,E0277
+/// use nanoapi::app::{App, FromRef, State};
+///
+/// #[derive(Clone, FromRef)]
+/// struct AppState {
+///     #[from_ref(skip)]
+///     secret: String,
+/// }
+///
+/// async fn leak(State(secret): State<String>) -> String {
+///     secret
+/// }
+///
+/// let app = App::new().with_state(AppState { secret: "s".into() }).get("/", leak);
+/// ```
+#[proc_macro_derive(FromRef, attributes(from_ref))]
+pub fn derive_from_ref(item: TokenStream) -> TokenStream {
+    syn::parse::<syn::DeriveInput>(item)
+        .and_then(from_ref::expand)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }

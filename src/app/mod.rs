@@ -85,7 +85,7 @@ pub use middleware::{
 #[cfg(feature = "macros")]
 #[doc(inline)]
 #[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
-pub use nanoapi_macros::debug_handler;
+pub use nanoapi_macros::{FromRef, debug_handler};
 pub use response::{
     Conditional, Content, Event, EventSource, FileResponse, Html, HttpException, IntoResponse,
     Json, KeepAlive, LastEventId, Redirect, SameSite, SetCookie, StreamingResponse,

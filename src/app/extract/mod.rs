@@ -113,7 +113,8 @@ impl<'a> RequestContext<'a, dyn Any> {
 }
 
 /// How a handler's [`State<T>`] is taken from the app's state `S`: the whole of it (every
-/// `Clone` type is its own part), or a field of it.
+/// `Clone` type is its own part), or a field of it. With feature `macros`,
+/// `#[derive(FromRef)]` on the state struct writes one such impl per field.
 ///
 /// # Examples
 ///

@@ -1,0 +1,8 @@
+use nanoapi::app::FromRef;
+
+#[derive(Clone, FromRef)]
+enum AppState {
+    Empty,
+}
+
+fn main() {}
