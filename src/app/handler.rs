@@ -214,6 +214,8 @@ where
         req: &'a mut Request,
         cx: &'a RequestContext<'a, dyn Any>,
     ) -> LocalBoxFuture<'a, Response> {
+        // The typed context is a new value (the erased one's fields with the state downcast),
+        // so it lives in the future that lends it to the handler.
         let cx = cx.typed::<S>();
         Box::pin(async move { self.handler.call(req, &cx).await })
     }
