@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use nanoapi::app::{
-    APIRouter, App, FromRef, FromRequestParts, HttpException, IntoResponse, OperationDoc, Query,
-    Rejection, RequestContext, RequestParts, Route, State,
+    APIRouter, App, FromRef, FromRequestParts, HttpException, IntoResponse, Next, OperationDoc,
+    Path, Query, Rejection, RequestContext, RequestParts, Route, State,
 };
 use nanoapi::executor::future::first_of;
 use nanoapi::executor::time::sleep;
@@ -25,7 +25,7 @@ use nanoapi::http::{Response, StatusCode};
 use nanoapi::openapi::DocumentExt;
 use nanoapi::openapi::security::SecurityExt;
 use nanoapi::openapi::security::{CredentialsOf, Denied, HTTPBearer, Security, SecurityScheme};
-use nanoapi::server::{Options, ShutdownSignal};
+use nanoapi::server::{Options, Request, ShutdownSignal};
 use serde::Deserialize;
 
 /// Users by token: the database of a real service.
@@ -95,6 +95,94 @@ fn routers_and_the_routes_of_a_stateless_app_keep_working_in_a_stateful_one() {
     let doc = client.service().openapi();
     assert!(doc["paths"]["/users/count"]["get"].is_object(), "{doc}");
     assert_eq!(client.get("/docs").send().status(), 200);
+}
+
+/// Middleware functions of a stateful app take the state typed: app-wide (before routing),
+/// a router's and a route's (with the path parameters); stateless ones keep working anywhere.
+#[test]
+fn middleware_reads_the_state_typed() {
+    async fn signed_in(req: &mut Request, next: Next<'_, AppState>) -> Response {
+        let token = req
+            .header("x-token")
+            .and_then(|t| std::str::from_utf8(t).ok());
+        if !token.is_some_and(|token| next.state().users.0.contains_key(token)) {
+            return HttpException::new(StatusCode::UNAUTHORIZED, "Not authenticated")
+                .into_response();
+        }
+        next.run(req).await
+    }
+    async fn count_writes(req: &mut Request, next: Next<'_, AppState>) -> Response {
+        next.state().writes.fetch_add(1, Ordering::Relaxed);
+        next.run(req).await
+    }
+    async fn owner(req: &mut Request, next: Next<'_, AppState>) -> Response {
+        let cx = next.context();
+        let name = cx.param("name").unwrap_or_default().to_owned();
+        let known = cx.state().users.0.values().any(|user| *user == name);
+        let mut resp = next.run(req).await;
+        let _ = resp
+            .headers_mut()
+            .append("x-known", if known { "yes" } else { "no" });
+        resp
+    }
+    async fn stamped(req: &mut Request, next: Next<'_>) -> Response {
+        let mut resp = next.run(req).await;
+        let _ = resp.headers_mut().append("x-stamped", "1");
+        resp
+    }
+    async fn writes(State(state): State<AppState>) -> String {
+        state.writes.load(Ordering::Relaxed).to_string()
+    }
+    async fn hello(Path(name): Path<String>) -> String {
+        format!("hello {name}")
+    }
+    let router = APIRouter::new()
+        .prefix("/w")
+        .middleware_with_state(count_writes)
+        .post("/write", writes);
+    let client = App::new()
+        .with_state(state())
+        .middleware_with_state(signed_in)
+        .middleware(stamped)
+        .route(Route::get("/health", async || "ok").middleware(stamped))
+        .include_router(router)
+        .route(Route::get("/hello/{name}", hello).middleware_with_state(owner))
+        .test_client();
+
+    assert_eq!(client.get("/health").send().status(), 401);
+    let health = client.get("/health").header("x-token", "t-ada").send();
+    assert_eq!(
+        (health.text(), health.header("x-stamped")),
+        ("ok".to_owned(), Some("1"))
+    );
+    // Counted by the router's middleware before the handler reads the count.
+    let first = client.post("/w/write").header("x-token", "t-bob").send();
+    assert_eq!(first.text(), "1");
+    assert_eq!(
+        client
+            .post("/w/write")
+            .header("x-token", "t-bob")
+            .send()
+            .text(),
+        "2"
+    );
+    let ada = client.get("/hello/ada").header("x-token", "t-ada").send();
+    assert_eq!(
+        (ada.text(), ada.header("x-known")),
+        ("hello ada".to_owned(), Some("yes"))
+    );
+    let eve = client.get("/hello/eve").header("x-token", "t-ada").send();
+    assert_eq!(eve.header("x-known"), Some("no"));
+    // A 404 passes through the app's middleware too, which turns the stranger away first.
+    assert_eq!(client.get("/nowhere").send().status(), 401);
+    assert_eq!(
+        client
+            .get("/nowhere")
+            .header("x-token", "t-ada")
+            .send()
+            .status(),
+        404
+    );
 }
 
 /// The signed-in user: a dependency built from another extractor (`Query`) and the state, for

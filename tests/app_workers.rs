@@ -12,9 +12,10 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use nanoapi::app::{App, State};
+use nanoapi::app::{App, Next, State};
 use nanoapi::executor::worker_index;
-use nanoapi::server::Options;
+use nanoapi::http::Response;
+use nanoapi::server::{Options, Request};
 
 fn get(addr: SocketAddr, path: &str) -> String {
     let mut stream = TcpStream::connect(addr).unwrap();
@@ -130,6 +131,35 @@ fn a_worker_keeps_its_state_across_requests() {
         let response = get(addr, "/whoami");
         assert!(
             response.ends_with(&format!("built for 0 used on 0 served {n}")),
+            "{response}"
+        );
+    }
+    server.shutdown_blocking();
+}
+
+/// An app-wide middleware gets the same per-worker value as the handlers, typed.
+#[test]
+fn middleware_shares_the_workers_state_with_the_handlers() {
+    async fn count_too(req: &mut Request, next: Next<'_, Local>) -> Response {
+        let served = &next.state().served;
+        served.set(served.get() + 1);
+        next.run(req).await
+    }
+    let server = App::new()
+        .per_worker(|worker| Local {
+            built_for: worker,
+            served: Rc::default(),
+        })
+        .middleware_with_state(count_too)
+        .get("/whoami", whoami)
+        .serve(Options::default().port(0).workers(1))
+        .unwrap();
+    let addr = server.handle().local_addr();
+    for n in 1..=3 {
+        let response = get(addr, "/whoami");
+        // The middleware counts first, then the handler: two per request on one value.
+        assert!(
+            response.ends_with(&format!("built for 0 used on 0 served {}", 2 * n)),
             "{response}"
         );
     }

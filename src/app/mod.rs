@@ -352,7 +352,18 @@ impl<S: 'static> App<S> {
     where
         F: for<'a> AsyncFn(&'a mut Request, Next<'a>) -> Response + Send + Sync + 'static,
     {
-        self.add_middleware(FnMiddleware(f))
+        self.add_middleware(FnMiddleware::<F, ()>::new(f))
+    }
+
+    /// Adds a middleware function around every request (404s and 405s included) that reads the app's state: it takes a
+    /// [`Next<'_, S>`](Next), whose [`state`](Next::state) and [`context`](Next::context) hold
+    /// the state typed.
+    pub fn middleware_with_state<F>(self, f: F) -> App<S>
+    where
+        F: for<'a> AsyncFn(&'a mut Request, Next<'a, S>) -> Response + Send + Sync + 'static,
+        S: 'static,
+    {
+        self.add_middleware(FnMiddleware::<F, S>::new(f))
     }
 
     /// Adds a middleware value (CORS, request id, ...) around every request.

@@ -212,7 +212,18 @@ impl<S> Route<S> {
     where
         F: for<'a> AsyncFn(&'a mut Request, Next<'a>) -> Response + Send + Sync + 'static,
     {
-        self.add_middleware(FnMiddleware(f))
+        self.add_middleware(FnMiddleware::<F, ()>::new(f))
+    }
+
+    /// Adds a middleware function around this route only that reads the app's state: it takes a
+    /// [`Next<'_, S>`](Next), whose [`state`](Next::state) and [`context`](Next::context) hold
+    /// the state typed.
+    pub fn middleware_with_state<F>(self, f: F) -> Route<S>
+    where
+        F: for<'a> AsyncFn(&'a mut Request, Next<'a, S>) -> Response + Send + Sync + 'static,
+        S: 'static,
+    {
+        self.add_middleware(FnMiddleware::<F, S>::new(f))
     }
 
     /// Adds a middleware value around this route only.
@@ -411,7 +422,18 @@ impl<S: 'static> APIRouter<S> {
     where
         F: for<'a> AsyncFn(&'a mut Request, Next<'a>) -> Response + Send + Sync + 'static,
     {
-        self.add_middleware(FnMiddleware(f))
+        self.add_middleware(FnMiddleware::<F, ()>::new(f))
+    }
+
+    /// Adds a middleware function around this router's routes that reads the app's state: it takes a
+    /// [`Next<'_, S>`](Next), whose [`state`](Next::state) and [`context`](Next::context) hold
+    /// the state typed.
+    pub fn middleware_with_state<F>(self, f: F) -> APIRouter<S>
+    where
+        F: for<'a> AsyncFn(&'a mut Request, Next<'a, S>) -> Response + Send + Sync + 'static,
+        S: 'static,
+    {
+        self.add_middleware(FnMiddleware::<F, S>::new(f))
     }
 
     /// Adds a middleware value around every route of this router.

@@ -190,10 +190,15 @@ impl AppService {
 
     /// Answers `req` (app middleware, routing, route middleware, handler).
     pub async fn handle(&self, req: &mut Request) -> Response {
+        let state = self.state.get();
         let resp = if self.middleware.is_empty() {
-            self.route(req).await
+            self.route(req, state.get()).await
         } else {
-            Next::new(&self.middleware, self).run(req).await
+            let inner = AppInner {
+                app: self,
+                state: state.get(),
+            };
+            Next::new(&self.middleware, &inner).run(req).await
         };
         #[cfg(coding)]
         if let Some(compression) = &self.compression {
@@ -202,7 +207,7 @@ impl AppService {
         resp
     }
 
-    async fn route(&self, req: &mut Request) -> Response {
+    async fn route(&self, req: &mut Request, state: &dyn Any) -> Response {
         let mut captures = Captures::default();
         // Matched (and captured from) with unreserved characters decoded: `/%69tems` is
         // `/items`, as for Starlette; `%2F` stays encoded, so it never splits a segment.
@@ -256,10 +261,9 @@ impl AppService {
             }
             params.as_slice()
         };
-        let state = self.state.get();
         let cx = RequestContext {
             params,
-            state: state.get(),
+            state,
             proxies: &self.proxies,
             multipart: &self.multipart,
             status: route.status,
@@ -351,17 +355,23 @@ fn allow_value<'a>(methods: impl Iterator<Item = &'a str>) -> Bytes {
     Bytes::from(list.join(", "))
 }
 
-impl Inner for AppService {
-    fn call<'a>(&'a self, req: &'a mut Request) -> LocalBoxFuture<'a, Response> {
-        Box::pin(self.route(req))
+/// The end of the app's middleware chain: the router, with the request's state.
+struct AppInner<'a> {
+    app: &'a AppService,
+    state: &'a dyn Any,
+}
+
+impl Inner for AppInner<'_> {
+    fn call<'b>(&'b self, req: &'b mut Request) -> LocalBoxFuture<'b, Response> {
+        Box::pin(self.app.route(req, self.state))
     }
 
-    fn context(&self) -> RequestContext<'_> {
+    fn context(&self) -> RequestContext<'_, dyn Any> {
         RequestContext {
             params: &[],
-            state: &(),
-            proxies: &self.proxies,
-            multipart: &self.multipart,
+            state: self.state,
+            proxies: &self.app.proxies,
+            multipart: &self.app.multipart,
             status: None,
         }
     }
@@ -378,8 +388,8 @@ impl Inner for RouteInner<'_> {
         self.endpoint.call(req, self.cx)
     }
 
-    fn context(&self) -> RequestContext<'_> {
-        self.cx.with_state(&())
+    fn context(&self) -> RequestContext<'_, dyn Any> {
+        *self.cx
     }
 }
 
