@@ -190,10 +190,10 @@ impl AppService {
 
     /// Answers `req` (app middleware, routing, route middleware, handler).
     pub async fn handle(&self, req: &mut Request) -> Response {
-        let state = self.state.get();
         let resp = if self.middleware.is_empty() {
-            self.route(req, state.get()).await
+            self.route(req, None).await
         } else {
+            let state = self.state.get();
             let inner = AppInner {
                 app: self,
                 state: state.get(),
@@ -207,7 +207,9 @@ impl AppService {
         resp
     }
 
-    async fn route(&self, req: &mut Request, state: &dyn Any) -> Response {
+    /// Routes `req` and runs the route's chain; `state` is the request's, if the app's
+    /// middleware already took it (else it is taken here, once a handler needs it).
+    async fn route(&self, req: &mut Request, state: Option<&dyn Any>) -> Response {
         let mut captures = Captures::default();
         // Matched (and captured from) with unreserved characters decoded: `/%69tems` is
         // `/items`, as for Starlette; `%2F` stays encoded, so it never splits a segment.
@@ -260,6 +262,14 @@ impl AppService {
                 ));
             }
             params.as_slice()
+        };
+        let taken;
+        let state = match state {
+            Some(state) => state,
+            None => {
+                taken = self.state.get();
+                taken.get()
+            }
         };
         let cx = RequestContext {
             params,
@@ -363,7 +373,7 @@ struct AppInner<'a> {
 
 impl Inner for AppInner<'_> {
     fn call<'b>(&'b self, req: &'b mut Request) -> LocalBoxFuture<'b, Response> {
-        Box::pin(self.app.route(req, self.state))
+        Box::pin(self.app.route(req, Some(self.state)))
     }
 
     fn context(&self) -> RequestContext<'_, dyn Any> {
