@@ -116,25 +116,35 @@ fn each_worker_builds_its_state_and_runs_the_hooks_on_its_own_executor() {
     }
 }
 
-#[test]
-fn a_worker_keeps_its_state_across_requests() {
-    let server = App::new()
+/// An app whose one worker builds a `Local`, with `whoami` on `/whoami`.
+fn whoami_app() -> App<Local> {
+    App::new()
         .per_worker(|worker| Local {
             built_for: worker,
             served: Rc::default(),
         })
         .get("/whoami", whoami)
-        .serve(Options::default().port(0).workers(1))
-        .unwrap();
+}
+
+/// Serves `app` on one worker and asks `/whoami` three times: the count it reports grows by
+/// `per_request` each time.
+fn assert_counts(app: App<Local>, per_request: u32) {
+    let server = app.serve(Options::default().port(0).workers(1)).unwrap();
     let addr = server.handle().local_addr();
     for n in 1..=3 {
         let response = get(addr, "/whoami");
+        let served = per_request * n;
         assert!(
-            response.ends_with(&format!("built for 0 used on 0 served {n}")),
+            response.ends_with(&format!("built for 0 used on 0 served {served}")),
             "{response}"
         );
     }
     server.shutdown_blocking();
+}
+
+#[test]
+fn a_worker_keeps_its_state_across_requests() {
+    assert_counts(whoami_app(), 1);
 }
 
 /// An app-wide middleware gets the same per-worker value as the handlers, typed.
@@ -145,36 +155,14 @@ fn middleware_shares_the_workers_state_with_the_handlers() {
         served.set(served.get() + 1);
         next.run(req).await
     }
-    let server = App::new()
-        .per_worker(|worker| Local {
-            built_for: worker,
-            served: Rc::default(),
-        })
-        .middleware_with_state(count_too)
-        .get("/whoami", whoami)
-        .serve(Options::default().port(0).workers(1))
-        .unwrap();
-    let addr = server.handle().local_addr();
-    for n in 1..=3 {
-        let response = get(addr, "/whoami");
-        // The middleware counts first, then the handler: two per request on one value.
-        assert!(
-            response.ends_with(&format!("built for 0 used on 0 served {}", 2 * n)),
-            "{response}"
-        );
-    }
-    server.shutdown_blocking();
+    // The middleware counts first, then the handler: two per request on one value.
+    assert_counts(whoami_app().middleware_with_state(count_too), 2);
 }
 
 #[test]
 fn a_start_up_hook_that_panics_fails_serve() {
-    let err = App::new()
-        .per_worker(|worker| Local {
-            built_for: worker,
-            served: Rc::default(),
-        })
+    let err = whoami_app()
         .on_startup(|| async { panic!("cannot reach the database") })
-        .get("/whoami", whoami)
         .serve(Options::default().port(0).workers(1))
         .unwrap_err();
     assert_eq!(
@@ -187,13 +175,7 @@ fn a_start_up_hook_that_panics_fails_serve() {
 /// its own: the state is built there once and kept across requests.
 #[test]
 fn the_test_client_builds_per_worker_state_where_it_runs() {
-    let client = App::new()
-        .per_worker(|worker| Local {
-            built_for: worker,
-            served: Rc::default(),
-        })
-        .get("/whoami", whoami)
-        .test_client();
+    let client = whoami_app().test_client();
     assert_eq!(
         client.get("/whoami").send().text(),
         "built for 0 used on 0 served 1"
