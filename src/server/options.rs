@@ -162,7 +162,7 @@ impl Options {
     /// connections per worker, default 10,000), `NANOAPI_SHUTDOWN_TIMEOUT_SECS` (how long a
     /// drain may take, default 30; fractions allowed), and with the `tls` feature
     /// `NANOAPI_TLS_CERT` and `NANOAPI_TLS_KEY` (PEM files: serve HTTPS, see
-    /// [`TlsConfig::from_env`](super::tls::TlsConfig::from_env)), and with the `http2` feature
+    /// `tls::TlsConfig::from_env`), and with the `http2` feature
     /// `NANOAPI_HTTP2_CLEARTEXT` (`true` or `false`: HTTP/2 with prior knowledge on a cleartext
     /// port, default true) and `NANOAPI_HTTP2_MAX_STREAMS` (concurrent streams per connection,
     /// default 100). The host may be a name

@@ -5,14 +5,16 @@
 //! - [`Coding`]: a coding and its token;
 //! - [`negotiate`]: the coding a request's `Accept-Encoding` allows, in the server's preference
 //!   order (RFC 9110 §12.5.3);
-//! - [`Compression`]: what a server compresses (codings in preference order, levels, the size
-//!   threshold, the responses that are left alone) and how: in one piece ([`Compression::encode`])
-//!   or chunk by chunk, flushed after each ([`Encoder`]), so streamed events still arrive at once;
-//! - [`Decoder`]: a request body's coding removed, bounded by a limit on the decoded size.
+//! - with a coding feature, `Compression`: what a server compresses (codings in preference
+//!   order, levels, the size threshold, the responses that are left alone) and how: in one
+//!   piece (`Compression::encode`) or chunk by chunk, flushed after each (`Encoder`), so
+//!   streamed events still arrive at once;
+//! - with a coding feature, `Decoder`: a request body's coding removed, bounded by a limit on
+//!   the decoded size.
 //!
 //! The static-response cache renders the compressed variants of its routes once
-//! ([`Options::static_compression`](crate::server::Options::static_compression)); the App
-//! compresses responses with its `Compression` middleware and decodes request bodies with
+//! (`Options::static_compression`); the App compresses responses with its `Compression`
+//! middleware and decodes request bodies with
 //! `RequestDecompression`.
 
 #[cfg(coding)]
