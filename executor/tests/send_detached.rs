@@ -1,5 +1,5 @@
-//! `TcpStream::start_send`: sends nobody awaits (io_uring), their order, their buffers, their
-//! errors, and a stream dropped while one is in flight.
+//! `TcpStream::start_send`: sends nobody awaits (io_uring) or made at once (poll), their order,
+//! their buffers, their errors, and a stream dropped while one is in flight.
 
 mod common;
 
@@ -74,6 +74,35 @@ fn started_sends_arrive_whole_and_in_order_and_give_their_buffers_back() {
         if started == sizes.len() {
             assert_eq!(bytes, total);
         }
+    });
+}
+
+#[test]
+fn on_poll_a_send_is_made_at_once_as_far_as_the_socket_takes_it() {
+    common::on_each_backend(|backend| async move {
+        if backend != Backend::Poll {
+            return;
+        }
+        let (server, _client) = common::pair().await;
+        RETURNED.with(|r| r.set((0, 0)));
+        // An empty socket buffer takes a small send whole: done, the buffer given back.
+        server.start_send(pattern(0, 100), returned).unwrap();
+        assert_eq!(RETURNED.with(Cell::get), (1, 100));
+        // The peer reads nothing: 16 MiB cannot all fit, and what did not is handed back, the
+        // bytes that follow the ones sent.
+        let big = 16 * 1024 * 1024;
+        let rest = server.start_send(pattern(100, big), returned).unwrap_err();
+        assert!(!rest.is_empty() && rest.len() < big, "{} left", rest.len());
+        let sent = big - rest.len();
+        assert!(rest == pattern(100 + sent, rest.len()), "the unsent tail");
+        // The socket is full now: the next send is not tried, and comes back whole.
+        let next = server.start_send(pattern(0, 10), returned).unwrap_err();
+        assert_eq!(next.len(), 10);
+        assert_eq!(
+            RETURNED.with(Cell::get),
+            (1, 100),
+            "only the send made whole"
+        );
     });
 }
 

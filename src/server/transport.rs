@@ -62,15 +62,16 @@ pub trait Transport {
         None
     }
 
-    /// Starts sending all of `buf` without waiting for it to complete, where the transport can
-    /// (a TCP stream on io_uring): the completion wakes no task, `buf` goes to `done` once
-    /// sent, and an error waits for [`poll_started`](Transport::poll_started). The connection
-    /// uses this for the last write before it waits for the next request.
+    /// Sends all of `buf` without waiting for it to complete, where the transport can (a TCP
+    /// stream: started and not awaited on io_uring, made at once on poll): no task waits for
+    /// it, `buf` goes to `done` once sent, and an error waits for
+    /// [`poll_started`](Transport::poll_started). The connection uses this for the last write
+    /// before it waits for the next request.
     ///
     /// # Errors
     ///
-    /// `Err(buf)` (the default) when it cannot: send it with
-    /// [`send_all`](Transport::send_all).
+    /// `Err` with the bytes still to send (all of `buf`, the default) when it cannot send them
+    /// this way: send them with [`send_all`](Transport::send_all).
     fn start_send(&self, buf: BytesMut, done: fn(BytesMut)) -> Result<(), BytesMut> {
         let _ = done;
         Err(buf)

@@ -118,6 +118,15 @@ impl PollDriver {
         Poll::Pending
     }
 
+    /// Whether the last attempt in `direction` did not hit `EAGAIN` since the last edge.
+    pub(crate) fn is_ready(&self, key: usize, direction: Direction) -> bool {
+        let source = &self.sources[key];
+        match direction {
+            Direction::Read => source.read.ready,
+            Direction::Write => source.write.ready,
+        }
+    }
+
     /// Records that the syscall in `direction` hit `EAGAIN`.
     pub(crate) fn clear_ready(&mut self, key: usize, direction: Direction) {
         let source = &mut self.sources[key];

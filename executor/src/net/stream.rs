@@ -152,11 +152,12 @@ impl TcpStream {
         (Ok(()), bufs)
     }
 
-    /// Starts sending all of `buf` without waiting for the kernel to take it, on the io_uring
-    /// backend: the completion wakes no task, and `buf` is handed to `done` once the kernel is
-    /// done with it (`done` runs inside the reactor: it must not use the executor; it is
-    /// meant to put the buffer on a free list). An error is kept for
-    /// [`poll_sent`](TcpStream::poll_sent).
+    /// Sends all of `buf` without waiting. On the io_uring backend the send is started and
+    /// nobody awaits it: the completion wakes no task, `buf` is handed to `done` once the
+    /// kernel is done with it (`done` runs inside the reactor: it must not use the executor; it
+    /// is meant to put the buffer on a free list), and an error is kept for
+    /// [`poll_sent`](TcpStream::poll_sent). On the poll backend it is sent at once, as far as
+    /// the socket takes it, and `buf` goes to `done` when all of it was.
     ///
     /// One such send at a time keeps the bytes in order: before anything else is written,
     /// wait for [`poll_sent`](TcpStream::poll_sent). Dropping the stream cancels a send still
@@ -164,15 +165,15 @@ impl TcpStream {
     ///
     /// # Errors
     ///
-    /// `Err(buf)` when the stream cannot start one (the poll backend, an empty buffer, or a
-    /// send still in flight): send it with [`write_all`](TcpStream::write_all).
+    /// `Err` with the bytes still to send when it cannot send them all this way (an empty
+    /// buffer, a send still in flight, or on poll a socket that is full or failed): send them
+    /// with [`write_all`](TcpStream::write_all), which also meets the error, if any.
     pub fn start_send(&self, buf: BytesMut, done: fn(BytesMut)) -> Result<(), BytesMut> {
-        #[cfg(target_os = "linux")]
-        if let FdBackend::Uring = self.fd.backend() {
-            return send_detached::start(&self.fd, buf, done);
+        match self.fd.backend() {
+            #[cfg(target_os = "linux")]
+            FdBackend::Uring => send_detached::start(&self.fd, buf, done),
+            FdBackend::Poll(key) => crate::op::send::send_now(&self.fd, key, buf, done),
         }
-        let _ = done;
-        Err(buf)
     }
 
     /// Ready once no send started by [`start_send`](TcpStream::start_send) is in flight.

@@ -1,9 +1,12 @@
 //! Sending the bytes of one buffer from an offset.
 
+use bytes::{Buf, BytesMut};
+
 use crate::buf::{BufResult, IoBuf};
 use crate::driver::poll::Direction;
 use crate::fd::{FdBackend, SharedFd};
 use crate::op::{SEND_FLAGS, cvt, mark_drained, readiness};
+use crate::runtime::with_current;
 
 /// Sends `buf[offset..]` (what the kernel takes of it: possibly fewer bytes).
 pub(crate) async fn send<B: IoBuf>(fd: &SharedFd, buf: B, offset: usize) -> BufResult<usize, B> {
@@ -32,6 +35,46 @@ pub(crate) async fn send<B: IoBuf>(fd: &SharedFd, buf: B, offset: usize) -> BufR
                 mark_drained(key, Direction::Write);
             }
             (res, buf)
+        }
+    }
+}
+
+/// Sends what a poll-backend stream's socket takes of `buf` at once, without waiting: `Ok` once
+/// all of it is sent (`done` gets the buffer), else `Err` with the bytes still to send (all of
+/// them when the socket is full, or failed: the error comes again when they are sent).
+pub(crate) fn send_now(
+    fd: &SharedFd,
+    key: usize,
+    mut buf: BytesMut,
+    done: fn(BytesMut),
+) -> Result<(), BytesMut> {
+    let ready = with_current(|ctx| {
+        ctx.driver
+            .borrow_mut()
+            .poll()
+            .is_ready(key, Direction::Write)
+    });
+    if !ready || buf.is_empty() {
+        return Err(buf);
+    }
+    // SAFETY: `buf` is valid for reads of its `len()` initialised bytes.
+    let sent =
+        cvt(unsafe { super::sys::send(fd.raw(), buf.as_ptr().cast(), buf.len(), SEND_FLAGS) });
+    match sent {
+        Ok(n) if n == buf.len() => {
+            done(buf);
+            Ok(())
+        }
+        Ok(n) => {
+            mark_drained(key, Direction::Write);
+            buf.advance(n);
+            Err(buf)
+        }
+        Err(err) => {
+            if err.kind() == std::io::ErrorKind::WouldBlock {
+                mark_drained(key, Direction::Write);
+            }
+            Err(buf)
         }
     }
 }

@@ -186,10 +186,11 @@ impl<T: Transport> Conn<T> {
         }
     }
 
-    /// Writes everything queued. Where the transport can, the send is only started: its
-    /// completion wakes nobody (the connection waits for the next request meanwhile), its
-    /// buffer goes back to the worker's spare list, and the next write or close waits for it
-    /// first. Otherwise the send is awaited, within the write-stall timeout.
+    /// Writes everything queued. Where the transport can, the send is only started (io_uring)
+    /// or made at once (poll): its completion wakes nobody (the connection waits for the next
+    /// request meanwhile), its buffer goes back to the worker's spare list, and the next write
+    /// or close waits for it first. Otherwise (or for what the socket did not take) the send is
+    /// awaited, within the write-stall timeout.
     pub(super) async fn flush(&self) -> Result<()> {
         self.wait_started().await?;
         let Some(out) = self.take_out() else {
