@@ -73,6 +73,14 @@ impl TcpStream {
     /// Reads into `buf` after its initialised bytes, up to its capacity. `Ok(0)` means end of
     /// stream (or a buffer with no spare capacity).
     ///
+    /// # Cancel safety
+    ///
+    /// Not on io_uring: the kernel owns `buf` once the receive is submitted, so dropping the
+    /// future before it completes (a `timeout` or a race around it) cancels the receive, and
+    /// bytes the kernel had already put in `buf` go with it. To wait for data beside
+    /// something else, use [`read_pooled`](TcpStream::read_pooled), which loses nothing when
+    /// dropped. On poll it is cancel-safe (the receive is made only when it can complete).
+    ///
     /// # Errors
     ///
     /// As `recv` fails (`ECONNRESET`, ...).
@@ -82,6 +90,13 @@ impl TcpStream {
 
     /// Reads into a buffer borrowed from the worker's pool only when data arrives, so a
     /// connection waiting for data holds no buffer. An empty result means end of stream.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping the future loses no bytes; the next read returns them (on io_uring the
+    /// stream's receive stays armed and keeps what arrives). One exception on io_uring: a read
+    /// made while the worker's buffer ring is empty falls back to a receive into a buffer of
+    /// its own, which, dropped in flight, behaves as [`read`](TcpStream::read).
     ///
     /// # Errors
     ///
@@ -102,6 +117,12 @@ impl TcpStream {
     }
 
     /// Writes all of `buf`, resuming after short writes.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel-safe: dropped partway, an unknown prefix of `buf` has been sent (on io_uring
+    /// the send in flight is cancelled, or completes). A protocol that needs whole messages
+    /// closes the stream after a dropped write.
     ///
     /// # Errors
     ///
