@@ -355,9 +355,9 @@ impl<S: 'static> App<S> {
         self.add_middleware(FnMiddleware::<F, ()>::new(f))
     }
 
-    /// Adds a middleware function around every request (404s and 405s included) that reads the app's state: it takes a
-    /// [`Next<'_, S>`](Next), whose [`state`](Next::state) and [`context`](Next::context) hold
-    /// the state typed.
+    /// Adds a middleware function around every request (404s and 405s included) that reads
+    /// the app's state. It takes a [`Next<'_, S>`](Next), whose [`state`](Next::state) and
+    /// [`context`](Next::context) hold the state typed.
     pub fn middleware_with_state<F>(self, f: F) -> App<S>
     where
         F: for<'a> AsyncFn(&'a mut Request, Next<'a, S>) -> Response + Send + Sync + 'static,

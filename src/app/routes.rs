@@ -215,9 +215,9 @@ impl<S> Route<S> {
         self.add_middleware(FnMiddleware::<F, ()>::new(f))
     }
 
-    /// Adds a middleware function around this route only that reads the app's state: it takes a
-    /// [`Next<'_, S>`](Next), whose [`state`](Next::state) and [`context`](Next::context) hold
-    /// the state typed.
+    /// Adds a middleware function around this route only that reads the app's state.
+    /// It takes a [`Next<'_, S>`](Next), whose [`state`](Next::state) and
+    /// [`context`](Next::context) hold the state typed.
     pub fn middleware_with_state<F>(self, f: F) -> Route<S>
     where
         F: for<'a> AsyncFn(&'a mut Request, Next<'a, S>) -> Response + Send + Sync + 'static,
@@ -425,9 +425,9 @@ impl<S: 'static> APIRouter<S> {
         self.add_middleware(FnMiddleware::<F, ()>::new(f))
     }
 
-    /// Adds a middleware function around this router's routes that reads the app's state: it takes a
-    /// [`Next<'_, S>`](Next), whose [`state`](Next::state) and [`context`](Next::context) hold
-    /// the state typed.
+    /// Adds a middleware function around this router's routes that reads the app's state.
+    /// It takes a [`Next<'_, S>`](Next), whose [`state`](Next::state) and
+    /// [`context`](Next::context) hold the state typed.
     pub fn middleware_with_state<F>(self, f: F) -> APIRouter<S>
     where
         F: for<'a> AsyncFn(&'a mut Request, Next<'a, S>) -> Response + Send + Sync + 'static,

@@ -71,7 +71,8 @@ pub trait Transport {
     /// # Errors
     ///
     /// `Err` with the bytes still to send (all of `buf`, the default) when it cannot send them
-    /// this way: send them with [`send_all`](Transport::send_all).
+    /// this way: send them with [`send_all`](Transport::send_all). Some of `buf` may have gone
+    /// already (a TCP stream on poll sends what the socket takes): what comes back is the rest.
     fn start_send(&self, buf: BytesMut, done: fn(BytesMut)) -> Result<(), BytesMut> {
         let _ = done;
         Err(buf)

@@ -75,11 +75,13 @@ impl TcpStream {
     ///
     /// # Cancel safety
     ///
-    /// Not on io_uring: the kernel owns `buf` once the receive is submitted, so dropping the
-    /// future before it completes (a `timeout` or a race around it) cancels the receive, and
-    /// bytes the kernel had already put in `buf` go with it. To wait for data beside
-    /// something else, use [`read_pooled`](TcpStream::read_pooled), which loses nothing when
-    /// dropped. On poll it is cancel-safe (the receive is made only when it can complete).
+    /// Dropping the future drops `buf` with it. On poll no received byte is lost (the receive
+    /// is made only when it completes at once). On io_uring the kernel owns `buf` once the
+    /// receive is submitted, so dropping the future before it completes (a `timeout` or a
+    /// race around it) cancels the receive, and bytes the kernel had already put in `buf` go
+    /// with it (except on a stream that has read with `read_pooled`, whose reads all come
+    /// through its pooled receive). To wait for data beside something else, use
+    /// [`read_pooled`](TcpStream::read_pooled).
     ///
     /// # Errors
     ///
@@ -178,7 +180,8 @@ impl TcpStream {
     /// kernel is done with it (`done` runs inside the reactor: it must not use the executor; it
     /// is meant to put the buffer on a free list), and an error is kept for
     /// [`poll_sent`](TcpStream::poll_sent). On the poll backend it is sent at once, as far as
-    /// the socket takes it, and `buf` goes to `done` when all of it was.
+    /// the socket takes it: `buf` goes to `done` when all of it was (or the send failed, its
+    /// error kept for `poll_sent` likewise).
     ///
     /// One such send at a time keeps the bytes in order: before anything else is written,
     /// wait for [`poll_sent`](TcpStream::poll_sent). Dropping the stream cancels a send still
@@ -187,8 +190,9 @@ impl TcpStream {
     /// # Errors
     ///
     /// `Err` with the bytes still to send when it cannot send them all this way (an empty
-    /// buffer, a send still in flight, or on poll a socket that is full or failed): send them
-    /// with [`write_all`](TcpStream::write_all), which also meets the error, if any.
+    /// buffer, a send still in flight, or on poll a socket that is full): send them with
+    /// [`write_all`](TcpStream::write_all). On poll some of `buf` may have been sent already:
+    /// what comes back is only the rest.
     pub fn start_send(&self, buf: BytesMut, done: fn(BytesMut)) -> Result<(), BytesMut> {
         match self.fd.backend() {
             #[cfg(target_os = "linux")]

@@ -1,6 +1,6 @@
 //! Sending the bytes of one buffer from an offset.
 
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
 
 use crate::buf::{BufResult, IoBuf};
 use crate::driver::poll::Direction;
@@ -40,12 +40,14 @@ pub(crate) async fn send<B: IoBuf>(fd: &SharedFd, buf: B, offset: usize) -> BufR
 }
 
 /// Sends what a poll-backend stream's socket takes of `buf` at once, without waiting: `Ok` once
-/// all of it is sent (`done` gets the buffer), else `Err` with the bytes still to send (all of
-/// them when the socket is full, or failed: the error comes again when they are sent).
+/// all of it is sent, or once the send failed (the error is kept for the stream's next
+/// `poll_sent`, as a detached send's on io_uring), and `done` gets the buffer; else `Err` with
+/// the bytes still to send: all of `buf` when the socket is full, or, when it took a part, the
+/// rest copied into a buffer of its own (`buf` then goes to `done`).
 pub(crate) fn send_now(
     fd: &SharedFd,
     key: usize,
-    mut buf: BytesMut,
+    buf: BytesMut,
     done: fn(BytesMut),
 ) -> Result<(), BytesMut> {
     let ready = with_current(|ctx| {
@@ -67,15 +69,24 @@ pub(crate) fn send_now(
         }
         Ok(n) => {
             mark_drained(key, Direction::Write);
-            buf.advance(n);
+            // The rest in a buffer of its own, and `buf` whole to `done`: a buffer whose start
+            // was advanced would hide its size from whoever recycles it.
+            let rest = BytesMut::from(&buf[n..]);
+            done(buf);
+            Err(rest)
+        }
+        Err(err) if err.kind() == std::io::ErrorKind::WouldBlock => {
+            mark_drained(key, Direction::Write);
             Err(buf)
         }
-        Err(err) => {
-            if err.kind() == std::io::ErrorKind::WouldBlock {
-                mark_drained(key, Direction::Write);
+        Err(err) => match err.raw_os_error() {
+            Some(errno) if err.kind() != std::io::ErrorKind::Interrupted => {
+                fd.detached().fail(errno);
+                done(buf);
+                Ok(())
             }
-            Err(buf)
-        }
+            _ => Err(buf),
+        },
     }
 }
 

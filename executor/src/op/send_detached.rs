@@ -1,6 +1,7 @@
-//! Sends that nobody awaits (io_uring only): the stream hands the buffer to the driver and
-//! goes on; the completion wakes no task. The driver finishes a short send, passes the buffer to
-//! the caller's `done` function, and keeps an error for the stream's next operation.
+//! Sends that nobody awaits (io_uring): the stream hands the buffer to the driver and goes on;
+//! the completion wakes no task. The driver finishes a short send, passes the buffer to the
+//! caller's `done` function, and keeps an error for the stream's next operation (as the poll
+//! backend does for a send it made at once and that failed, `op::send::send_now`).
 //!
 //! A server answering a request then waiting for the next one saves a task wake-up per request
 //! this way: the send's completion arrives while the task waits for bytes anyway. Order on the
@@ -31,6 +32,11 @@ pub(crate) struct DetachedState {
 
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 impl DetachedState {
+    /// Keeps the errno of a send nobody awaits for the next [`poll_sent`].
+    pub(crate) fn fail(&self, errno: i32) {
+        self.error.set(errno);
+    }
+
     /// The slot of the send in flight, if any.
     pub(crate) fn in_flight(&self) -> Option<usize> {
         self.in_flight.get().checked_sub(1).map(|key| key as usize)

@@ -47,7 +47,8 @@ pub trait Middleware: Send + Sync + 'static {
 /// gets the chain as a [`Next<'_, S>`], whose context holds the state typed.
 pub(crate) struct FnMiddleware<F, S> {
     f: F,
-    state: PhantomData<fn() -> S>,
+    /// Invariant in `S`, as [`Next`].
+    state: PhantomData<fn(S) -> S>,
 }
 
 impl<F, S> FnMiddleware<F, S> {
@@ -129,7 +130,7 @@ pub(crate) trait Inner {
 ///
 /// A middleware function made for another state than the app's does not compile:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0631
 /// use nanoapi::app::{App, Next};
 /// use nanoapi::http::Response;
 /// use nanoapi::server::Request;
@@ -140,10 +141,32 @@ pub(crate) trait Inner {
 ///
 /// let app = App::new().with_state(7u32).middleware_with_state(needs_text);
 /// ```
+///
+/// Nor does a `Next` of the app's state passed on as one of a subtype's:
+///
+/// ```compile_fail,E0308
+/// use std::sync::Arc;
+/// use nanoapi::app::Next;
+/// use nanoapi::http::Response;
+/// use nanoapi::server::Request;
+///
+/// type Any = Arc<dyn for<'a> Fn(&'a u8) + Send + Sync>;
+/// type Static = Arc<dyn Fn(&'static u8) + Send + Sync>;
+///
+/// async fn helper(req: &mut Request, next: Next<'_, Static>) -> Response {
+///     next.run(req).await
+/// }
+///
+/// async fn middleware(req: &mut Request, next: Next<'_, Any>) -> Response {
+///     helper(req, next).await
+/// }
+/// ```
 pub struct Next<'a, S = ()> {
     chain: &'a [Arc<dyn Middleware>],
     inner: &'a dyn Inner,
-    state: PhantomData<fn() -> S>,
+    /// Invariant in `S`: a `Next` of the app's state never passes for one of another type (a
+    /// subtype, a higher-ranked function type), whose context would not be the app's.
+    state: PhantomData<fn(S) -> S>,
 }
 
 impl<S> Clone for Next<'_, S> {
