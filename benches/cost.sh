@@ -44,7 +44,7 @@ failed=0
 # Instruction counts depend a little on the CPU (glibc and memchr pick their routines by it).
 echo "cpu: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)"
 printf '%-12s %14s %10s %14s %10s\n' scenario instructions baseline allocations baseline
-for scenario in parse plaintext static pipelined16 chunked h2x16; do
+for scenario in parse plaintext static pipelined16 chunked socket h2x16; do
     read -r ir1 al1 <<<"$(measure "$scenario" 1)"
     read -r irn aln <<<"$(measure "$scenario" $((n + 1)))"
     ir=$(awk -v a="$ir1" -v b="$irn" -v n="$n" 'BEGIN { printf "%.0f", (b - a) / n }')
