@@ -185,6 +185,54 @@ fn middleware_reads_the_state_typed() {
     );
 }
 
+/// Typed middleware of a router nested in another router runs inside the outer one's, both
+/// reading the same state; a stateless router's typed middleware (`()`) works in a stateful app.
+#[test]
+fn nested_routers_middleware_reads_the_state_in_order() {
+    async fn outer(req: &mut Request, next: Next<'_, AppState>) -> Response {
+        next.state().writes.fetch_add(1, Ordering::Relaxed);
+        next.run(req).await
+    }
+    async fn inner(req: &mut Request, next: Next<'_, AppState>) -> Response {
+        // The outer middleware has counted this request already.
+        let seen = next.state().writes.load(Ordering::Relaxed).to_string();
+        let mut resp = next.run(req).await;
+        let _ = resp.headers_mut().append("x-seen", seen);
+        resp
+    }
+    async fn unit(req: &mut Request, next: Next<'_, ()>) -> Response {
+        let () = *next.state();
+        next.run(req).await
+    }
+    async fn users(State(users): State<Users>) -> String {
+        users.0.len().to_string()
+    }
+    let inner_router = APIRouter::new()
+        .prefix("/in")
+        .middleware_with_state(inner)
+        .get("/users", users);
+    let outer_router = APIRouter::new()
+        .prefix("/out")
+        .middleware_with_state(outer)
+        .include_router(inner_router);
+    let health = APIRouter::new()
+        .middleware_with_state(unit)
+        .get("/health", async || "ok");
+    let client = App::new()
+        .include_router(health)
+        .with_state(state())
+        .include_router(outer_router)
+        .test_client();
+    let first = client.get("/out/in/users").send();
+    assert_eq!(
+        (first.text(), first.header("x-seen")),
+        ("2".to_owned(), Some("1"))
+    );
+    let second = client.get("/out/in/users").send();
+    assert_eq!(second.header("x-seen"), Some("2"));
+    assert_eq!(client.get("/health").send().text(), "ok");
+}
+
 /// The signed-in user: a dependency built from another extractor (`Query`) and the state, for
 /// any app whose state holds the users.
 struct CurrentUser(String);

@@ -12,7 +12,7 @@ use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use nanoapi::app::{App, Next, State};
+use nanoapi::app::{App, Next, Route, State};
 use nanoapi::executor::worker_index;
 use nanoapi::http::Response;
 use nanoapi::server::{Options, Request};
@@ -157,6 +157,32 @@ fn middleware_shares_the_workers_state_with_the_handlers() {
     }
     // The middleware counts first, then the handler: two per request on one value.
     assert_counts(whoami_app().middleware_with_state(count_too), 2);
+}
+
+/// A route's typed middleware on a per-worker app reads the route's path parameter and the
+/// worker's value.
+#[test]
+fn route_middleware_reads_the_workers_state_and_the_path() {
+    async fn count_by(req: &mut Request, next: Next<'_, Local>) -> Response {
+        let cx = next.context();
+        let by: u32 = cx.param("by").and_then(|by| by.parse().ok()).unwrap_or(0);
+        let served = &cx.state().served;
+        served.set(served.get() + by);
+        next.run(req).await
+    }
+    async fn served(State(local): State<Local>) -> String {
+        local.served.get().to_string()
+    }
+    let client = whoami_app()
+        .route(Route::get("/add/{by}", served).middleware_with_state(count_by))
+        .test_client();
+    assert_eq!(client.get("/add/5").send().text(), "5");
+    assert_eq!(client.get("/add/2").send().text(), "7");
+    // The handler on another route sees the same value.
+    assert_eq!(
+        client.get("/whoami").send().text(),
+        "built for 0 used on 0 served 8"
+    );
 }
 
 #[test]
