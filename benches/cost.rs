@@ -157,27 +157,39 @@ fn exchange(request: &[u8], depth: usize, n: u64, cached: bool) {
                 let (res, buf) = client.send_all(out).await;
                 res.unwrap();
                 out = buf;
-                let mut got = 0;
-                loop {
-                    let chunk = client.recv().await.unwrap();
-                    assert!(!chunk.is_empty(), "the server closed the connection");
-                    got += chunk.len();
-                    // Every response has the same length (the Date header's is fixed).
-                    let expected = *response_len.get_or_insert_with(|| {
-                        assert_eq!(got, chunk.len());
-                        assert!(chunk.starts_with(b"HTTP/1.1 200 OK\r\n"));
-                        chunk.len() / depth.min(chunk.len())
-                    }) * depth;
-                    if got >= expected {
-                        assert_eq!(got, expected);
-                        break;
-                    }
-                }
+                read_round(|| client.recv(), depth, &mut response_len).await;
             }
             drop(client);
             server.await.unwrap().unwrap();
         });
     run.unwrap();
+}
+
+/// Reads one round's `depth` responses through `recv`. Every response has the same length (the
+/// Date header's is fixed): the first round's first read, which holds them all, sets it.
+async fn read_round<C, F>(
+    mut recv: impl FnMut() -> F,
+    depth: usize,
+    response_len: &mut Option<usize>,
+) where
+    C: std::ops::Deref<Target = [u8]>,
+    F: std::future::Future<Output = std::io::Result<C>>,
+{
+    let mut got = 0;
+    loop {
+        let chunk = recv().await.unwrap();
+        assert!(!chunk.is_empty(), "the server closed the connection");
+        got += chunk.len();
+        let expected = *response_len.get_or_insert_with(|| {
+            assert_eq!(got, chunk.len());
+            assert!(chunk.starts_with(b"HTTP/1.1 200 OK\r\n"));
+            chunk.len() / depth.min(chunk.len())
+        }) * depth;
+        if got >= expected {
+            assert_eq!(got, expected);
+            return;
+        }
+    }
 }
 
 /// `n` rounds of `request` over a loopback TCP connection on the poll backend, each response
@@ -204,21 +216,7 @@ fn socket(request: &'static [u8], n: u64) {
                 res.unwrap();
                 out = buf;
                 out.clear();
-                let mut got = 0;
-                loop {
-                    let chunk = client.read_pooled().await.unwrap();
-                    assert!(!chunk.is_empty(), "the server closed the connection");
-                    got += chunk.len();
-                    // Every response has the same length (the Date header's is fixed).
-                    let expected = *response_len.get_or_insert_with(|| {
-                        assert!(chunk.starts_with(b"HTTP/1.1 200 OK\r\n"));
-                        chunk.len()
-                    });
-                    if got >= expected {
-                        assert_eq!(got, expected);
-                        break;
-                    }
-                }
+                read_round(|| client.read_pooled(), 1, &mut response_len).await;
             }
             drop(client);
             server.await.unwrap().unwrap();
