@@ -9,9 +9,6 @@
 
 use std::cell::Cell;
 use std::io;
-use std::ops::DerefMut;
-
-use bytes::BytesMut;
 
 use crate::buf::{BufResult, IoBufMut, PooledBuf};
 use crate::driver::PooledStorage;
@@ -99,34 +96,6 @@ impl Receiver {
                 .await?;
                 // Not marked drained when short: see `recv`.
                 Ok(buf)
-            }
-        }
-    }
-
-    /// Receives into the buffer `lend` returns, asked for only once bytes have arrived: on
-    /// poll straight into its spare capacity, on io_uring (or with bytes already pooled) by
-    /// copying a pooled receive into it.
-    pub(crate) async fn recv_lent<B: DerefMut<Target = BytesMut>>(
-        &self,
-        fd: &SharedFd,
-        mut lend: impl FnMut() -> B,
-    ) -> io::Result<usize> {
-        match fd.backend() {
-            FdBackend::Poll(key) if !self.has_pooled_bytes() => {
-                readiness(fd, key, Direction::Read, |fd| {
-                    let mut buf = lend();
-                    debug_assert!(buf.capacity() > buf.len(), "a lent buffer has no room");
-                    // Not marked drained when short: see `recv`.
-                    recv_into(fd, &mut *buf)
-                })
-                .await
-            }
-            _ => {
-                let chunk = self.recv_pooled(fd).await?;
-                if !chunk.is_empty() {
-                    lend().extend_from_slice(&chunk);
-                }
-                Ok(chunk.len())
             }
         }
     }
