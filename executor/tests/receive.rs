@@ -1,39 +1,58 @@
-//! Receive paths: pooled buffers, caller buffers, and both mixed on one stream, under a flood
-//! that outruns a small buffer pool.
+//! Receive paths: pooled buffers, caller buffers, lent buffers, and all mixed on one stream,
+//! under a flood that outruns a small buffer pool.
 
 mod common;
 
+use std::cell::{Cell, RefCell, RefMut};
+use std::ops::{Deref, DerefMut};
+use std::rc::Rc;
 use std::time::Duration;
 
+use bytes::BytesMut;
 use nanoapi_executor::net::TcpStream;
 use nanoapi_executor::time::{sleep, timeout};
-use nanoapi_executor::{Runtime, spawn_local};
+use nanoapi_executor::{Backend, Runtime, spawn_local, yield_now};
 
 fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 131 % 251) as u8).collect()
 }
 
-/// Reads `len` bytes, alternating pooled reads and reads into small caller buffers.
+/// Reads `len` bytes, cycling through pooled reads, reads into small caller buffers and reads
+/// into a lent buffer; checks after each lent read that its buffer was given back.
 async fn read_mixed(stream: &TcpStream, len: usize) -> Vec<u8> {
-    let mut got = Vec::with_capacity(len);
-    let mut pooled = true;
-    while got.len() < len {
-        if pooled {
-            let chunk = stream.read_pooled().await.unwrap();
-            assert!(!chunk.is_empty(), "early end of stream at {}", got.len());
-            got.extend_from_slice(&chunk);
-        } else {
-            let (res, buf) = stream.read(Vec::with_capacity(100)).await;
-            assert!(res.unwrap() > 0, "early end of stream at {}", got.len());
-            got.extend_from_slice(&buf);
+    let got = RefCell::new(BytesMut::new());
+    let (lends, held) = (Cell::new(0), Cell::new(0));
+    for round in 0.. {
+        if got.borrow().len() >= len {
+            break;
         }
-        pooled = !pooled;
+        let n = match round % 3 {
+            0 => {
+                let chunk = stream.read_pooled().await.unwrap();
+                got.borrow_mut().extend_from_slice(&chunk);
+                chunk.len()
+            }
+            1 => {
+                let (res, buf) = stream.read(Vec::with_capacity(100)).await;
+                got.borrow_mut().extend_from_slice(&buf);
+                res.unwrap()
+            }
+            _ => {
+                let n = stream
+                    .read_lent(|| Lent::new(&got, &lends, &held))
+                    .await
+                    .unwrap();
+                assert_eq!(held.get(), 0, "a lent buffer kept after the read");
+                n
+            }
+        };
+        assert!(n > 0, "early end of stream at {}", got.borrow().len());
     }
-    got
+    got.into_inner().to_vec()
 }
 
 #[test]
-fn mixed_pooled_and_caller_buffer_reads_keep_the_byte_order() {
+fn mixed_pooled_caller_buffer_and_lent_reads_keep_the_byte_order() {
     common::on_each_backend(|_| async {
         let (server, client) = common::pair().await;
         let data = pattern(200_000);
@@ -142,4 +161,86 @@ fn a_stream_dropped_with_unread_data_leaves_the_pool_usable() {
             })
             .unwrap();
     }
+}
+
+/// A buffer lent to `read_lent`, counting the lends and the ones still held.
+struct Lent<'a> {
+    buf: RefMut<'a, BytesMut>,
+    held: &'a Cell<usize>,
+}
+
+impl<'a> Lent<'a> {
+    fn new(buf: &'a RefCell<BytesMut>, lends: &Cell<usize>, held: &'a Cell<usize>) -> Self {
+        lends.set(lends.get() + 1);
+        held.set(held.get() + 1);
+        let mut buf = buf.borrow_mut();
+        // Small, so that the data takes many receives.
+        buf.reserve(100);
+        Lent { buf, held }
+    }
+}
+
+impl Deref for Lent<'_> {
+    type Target = BytesMut;
+
+    fn deref(&self) -> &BytesMut {
+        &self.buf
+    }
+}
+
+impl DerefMut for Lent<'_> {
+    fn deref_mut(&mut self) -> &mut BytesMut {
+        &mut self.buf
+    }
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        self.held.set(self.held.get() - 1);
+    }
+}
+
+/// `read_lent` asks for its buffer only once there is something to read, and a read that
+/// waits holds none.
+#[test]
+fn a_waiting_lent_read_holds_no_buffer() {
+    common::on_each_backend(|backend| async move {
+        let (server, client) = common::pair().await;
+        let lends = Rc::new(Cell::new(0));
+        let held = Rc::new(Cell::new(0));
+        let data = pattern(100_000);
+        let len = data.len();
+        let reader = spawn_local({
+            let (lends, held) = (lends.clone(), held.clone());
+            async move {
+                let got = RefCell::new(BytesMut::new());
+                let n = server
+                    .read_lent(|| Lent::new(&got, &lends, &held))
+                    .await
+                    .unwrap();
+                assert_eq!(got.borrow().len(), n);
+                let rest = read_mixed(&server, len - n).await;
+                got.borrow_mut().extend_from_slice(&rest);
+                got.into_inner()
+            }
+        });
+        // Two passes of the worker: the reader (scheduled before this task's first yield) has
+        // made its lent read, which waits, as nothing was sent yet. On poll the new socket
+        // counts as readable until a receive says otherwise: the buffer was lent for that
+        // receive, which found nothing, and came back.
+        yield_now().await;
+        yield_now().await;
+        assert_eq!(held.get(), 0, "a buffer held while waiting for data");
+        assert_eq!(lends.get(), usize::from(backend == Backend::Poll));
+        let writer = spawn_local(async move {
+            for chunk in data.chunks(7_000) {
+                client.write_all(chunk.to_vec()).await.0.unwrap();
+            }
+            client
+        });
+        assert_eq!(reader.await.unwrap(), pattern(len));
+        // And once more for the bytes it received.
+        assert!(lends.get() > usize::from(backend == Backend::Poll));
+        drop(writer.await.unwrap());
+    });
 }

@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::io;
 use std::net::Shutdown;
-use std::ops::Deref;
+use std::ops::{Deref, DerefMut};
 use std::task::{Context, Poll};
 
 use bytes::BytesMut;
@@ -42,6 +42,26 @@ pub trait Transport {
                 }
                 Err(err) => (Err(err), buf),
             }
+        }
+    }
+
+    /// Receives the next bytes that arrived into the buffer `lend` returns, which is asked for
+    /// only once they are here (so that a connection waiting on a quiet peer holds no buffer);
+    /// how many came (0 at end of stream). `lend` gives a buffer with spare room; it may be
+    /// called, and its buffer dropped unchanged, for a receive that finds nothing after all.
+    ///
+    /// The default appends a [`recv`](Transport::recv)'s chunk; a TCP stream on poll receives
+    /// straight into the lent buffer (no copy).
+    fn recv_lent<B: DerefMut<Target = BytesMut>>(
+        &self,
+        mut lend: impl FnMut() -> B,
+    ) -> impl Future<Output = io::Result<usize>> {
+        async move {
+            let chunk = self.recv().await?;
+            if !chunk.is_empty() {
+                lend().extend_from_slice(&chunk);
+            }
+            Ok(chunk.len())
         }
     }
 
@@ -112,6 +132,13 @@ impl Transport for TcpStream {
             }
             Err(err) => (Err(err), buf),
         }
+    }
+
+    fn recv_lent<B: DerefMut<Target = BytesMut>>(
+        &self,
+        lend: impl FnMut() -> B,
+    ) -> impl Future<Output = io::Result<usize>> {
+        self.read_lent(lend)
     }
 
     fn send_all(&self, buf: BytesMut) -> impl Future<Output = BufResult<(), BytesMut>> {

@@ -1,6 +1,7 @@
 use std::fmt;
 use std::io;
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
+use std::ops::DerefMut;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::task::{Context, Poll};
 
@@ -107,6 +108,49 @@ impl TcpStream {
         // Not an `async fn`: the receive's future is what every idle connection holds, and a
         // wrapper would add a copy of `self` to it.
         self.receiver.recv_pooled(&self.fd)
+    }
+
+    /// Receives the next bytes that arrive into the buffer `lend` returns, which is asked for
+    /// only once they are here: a stream waiting for data holds no buffer, as with
+    /// [`read_pooled`](TcpStream::read_pooled), and on poll the bytes go straight into the
+    /// lent buffer, up to its spare capacity (on io_uring they arrive in a pooled buffer and
+    /// are appended to it). `lend` must give a buffer with spare capacity. It may be called
+    /// for a receive that finds nothing after all (a spurious readiness): the buffer comes
+    /// back unchanged, and the read goes on waiting. `Ok(0)` means end of stream.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`read_pooled`](TcpStream::read_pooled): dropping the future loses no bytes.
+    ///
+    /// # Errors
+    ///
+    /// As `recv` fails.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// use std::cell::RefCell;
+    /// use bytes::BytesMut;
+    /// use nanoapi_executor::net::TcpStream;
+    ///
+    /// # async fn f(stream: TcpStream) -> std::io::Result<()> {
+    /// let inbuf = RefCell::new(BytesMut::new());
+    /// let n = stream
+    ///     .read_lent(|| {
+    ///         let mut buf = inbuf.borrow_mut();
+    ///         buf.reserve(4096);
+    ///         buf
+    ///     })
+    ///     .await?;
+    /// assert_eq!(inbuf.borrow().len(), n);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn read_lent<B: DerefMut<Target = BytesMut>>(
+        &self,
+        lend: impl FnMut() -> B,
+    ) -> impl Future<Output = io::Result<usize>> {
+        self.receiver.recv_lent(&self.fd, lend)
     }
 
     /// Writes what the kernel takes of `buf` (at least one byte unless `buf` is empty).

@@ -13,7 +13,7 @@ pub(crate) mod writev;
 
 use std::future::{Future, poll_fn};
 use std::io;
-use std::task::Poll;
+use std::task::{Context, Poll};
 
 use crate::driver::poll::Direction;
 use crate::fd::SharedFd;
@@ -37,27 +37,36 @@ pub(crate) fn readiness<'a, T>(
     direction: Direction,
     mut syscall: impl FnMut(&SharedFd) -> io::Result<T> + 'a,
 ) -> impl Future<Output = io::Result<T>> + 'a {
-    poll_fn(move |cx| {
-        loop {
-            if with_current(|ctx| {
-                ctx.driver
-                    .borrow_mut()
-                    .poll()
-                    .poll_ready(key, direction, cx)
-            })
-            .is_pending()
-            {
-                return Poll::Pending;
-            }
-            match syscall(fd) {
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
-                    with_current(|ctx| ctx.driver.borrow_mut().poll().clear_ready(key, direction));
-                }
-                Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
-                res => return Poll::Ready(res),
-            }
+    poll_fn(move |cx| poll_readiness(fd, key, direction, cx, &mut syscall))
+}
+
+/// [`readiness`] as a poll function, for a future that keeps its own state.
+pub(crate) fn poll_readiness<T>(
+    fd: &SharedFd,
+    key: usize,
+    direction: Direction,
+    cx: &mut Context<'_>,
+    syscall: &mut impl FnMut(&SharedFd) -> io::Result<T>,
+) -> Poll<io::Result<T>> {
+    loop {
+        if with_current(|ctx| {
+            ctx.driver
+                .borrow_mut()
+                .poll()
+                .poll_ready(key, direction, cx)
+        })
+        .is_pending()
+        {
+            return Poll::Pending;
         }
-    })
+        match syscall(fd) {
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                with_current(|ctx| ctx.driver.borrow_mut().poll().clear_ready(key, direction));
+            }
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => {}
+            res => return Poll::Ready(res),
+        }
+    }
 }
 
 /// Records that the last syscall on `key` in `direction` left the socket drained: a send that

@@ -8,13 +8,24 @@
 //! readable.
 
 use std::cell::Cell;
+use std::future::{Future, poll_fn};
 use std::io;
+use std::ops::DerefMut;
+#[cfg(target_os = "linux")]
+use std::pin::Pin;
+use std::task::Poll;
+#[cfg(target_os = "linux")]
+use std::task::ready;
+
+use bytes::BytesMut;
 
 use crate::buf::{BufResult, IoBufMut, PooledBuf};
 use crate::driver::PooledStorage;
 use crate::driver::poll::Direction;
+#[cfg(target_os = "linux")]
+use crate::driver::uring::MultishotEvent;
 use crate::fd::{FdBackend, SharedFd};
-use crate::op::{cvt, readiness};
+use crate::op::{cvt, poll_readiness, readiness};
 use crate::runtime::with_current;
 
 /// The receive state a stream keeps between reads.
@@ -100,6 +111,56 @@ impl Receiver {
         }
     }
 
+    /// Receives into the buffer `lend` returns, asked for only once bytes have arrived: on
+    /// poll straight into its spare capacity; on io_uring (and for a leftover chunk) a pooled
+    /// chunk appended to it.
+    ///
+    /// One poll function over the stream's own state rather than a future around
+    /// `recv_pooled`: a connection waiting for its next request holds this future, and it is
+    /// smaller that way (the stream, its fd, `lend` and the rare fallback's box).
+    pub(crate) fn recv_lent<'a, B: DerefMut<Target = BytesMut>>(
+        &'a self,
+        fd: &'a SharedFd,
+        mut lend: impl FnMut() -> B,
+    ) -> impl Future<Output = io::Result<usize>> {
+        // The receive into a buffer of its own, made after the ring ran dry (io_uring only).
+        #[cfg(target_os = "linux")]
+        let mut fallback: Option<
+            Pin<Box<dyn Future<Output = io::Result<PooledBuf>> + 'a>>,
+        > = None;
+        poll_fn(move |cx| {
+            if let Some(leftover) = self.leftover.take() {
+                return Poll::Ready(Ok(append_chunk(&mut lend, &leftover)));
+            }
+            match fd.backend() {
+                #[cfg(target_os = "linux")]
+                FdBackend::Uring => loop {
+                    if let Some(recv) = &mut fallback {
+                        let received = ready!(recv.as_mut().poll(cx));
+                        fallback = None;
+                        return Poll::Ready(received.map(|chunk| append_chunk(&mut lend, &chunk)));
+                    }
+                    // SAFETY: the receive points to no memory of ours (the kernel picks ring
+                    // buffers); the stream's fd outlives the slot (`release` hands a clone of
+                    // it to the slot until the last completion).
+                    match ready!(unsafe { self.multishot.poll_next(|| recv_multi(fd), cx) }) {
+                        MultishotEvent::RanDry => fallback = Some(Box::pin(recv_heap(fd))),
+                        MultishotEvent::Completion(res, flags) => {
+                            let chunk = ring_chunk(res, flags);
+                            return Poll::Ready(chunk.map(|chunk| append_chunk(&mut lend, &chunk)));
+                        }
+                    }
+                },
+                FdBackend::Poll(key) => poll_readiness(fd, key, Direction::Read, cx, &mut |fd| {
+                    let mut buf = lend();
+                    debug_assert!(buf.capacity() > buf.len(), "a lent buffer has no room");
+                    // Not marked drained when short: see `recv`.
+                    recv_into(fd, &mut *buf)
+                }),
+            }
+        })
+    }
+
     fn has_pooled_bytes(&self) -> bool {
         #[cfg(target_os = "linux")]
         if self.multishot.is_active() {
@@ -113,33 +174,15 @@ impl Receiver {
 
     #[cfg(target_os = "linux")]
     async fn recv_multishot(&self, fd: &SharedFd) -> io::Result<PooledBuf> {
-        use io_uring::opcode::RecvMulti;
-        use io_uring::types::Fd;
-
-        use crate::driver::uring::{BUF_GROUP, MultishotEvent};
-
-        let raw = fd.raw();
-        let sqe = || RecvMulti::new(Fd(raw), BUF_GROUP).build();
         // SAFETY: the receive points to no memory of ours (the kernel picks ring buffers); the
         // stream's fd outlives the slot (`release` hands a clone of it to the slot until the
         // last completion).
-        let event = unsafe { self.multishot.next(sqe) }.await;
+        let event = unsafe { self.multishot.next(|| recv_multi(fd)) }.await;
         match event {
             // Boxed: rare (the buffer ring ran out), and inline it would size every idle
             // connection's receive.
             MultishotEvent::RanDry => Box::pin(recv_heap(fd)).await,
-            MultishotEvent::Completion(res, flags) => {
-                // The kernel may attach a buffer even to a zero-byte result: take it either
-                // way, so that it goes back to the ring.
-                let buf = io_uring::cqueue::buffer_select(flags).map(|bid| {
-                    let len = usize::try_from(res).unwrap_or(0);
-                    with_current(|ctx| ctx.driver.borrow_mut().uring().buf_ring().lend(bid, len))
-                });
-                crate::driver::uring::op::to_result(res)?;
-                Ok(PooledBuf::new(
-                    buf.map_or(PooledStorage::Empty, PooledStorage::Ring),
-                ))
-            }
+            MultishotEvent::Completion(res, flags) => ring_chunk(res, flags),
         }
     }
 
@@ -150,6 +193,42 @@ impl Receiver {
         self.multishot.release(fd);
         let _ = fd;
     }
+}
+
+/// Appends `chunk` to the buffer `lend` gives (asked for only when there is something to
+/// append); its length.
+fn append_chunk<B: DerefMut<Target = BytesMut>>(
+    lend: &mut impl FnMut() -> B,
+    chunk: &[u8],
+) -> usize {
+    if !chunk.is_empty() {
+        lend().extend_from_slice(chunk);
+    }
+    chunk.len()
+}
+
+/// The multishot receive's submission for `fd`.
+#[cfg(target_os = "linux")]
+fn recv_multi(fd: &SharedFd) -> io_uring::squeue::Entry {
+    use io_uring::opcode::RecvMulti;
+    use io_uring::types::Fd;
+
+    RecvMulti::new(Fd(fd.raw()), crate::driver::uring::BUF_GROUP).build()
+}
+
+/// The chunk a multishot receive's completion carries.
+#[cfg(target_os = "linux")]
+fn ring_chunk(res: i32, flags: u32) -> io::Result<PooledBuf> {
+    // The kernel may attach a buffer even to a zero-byte result: take it either way, so that
+    // it goes back to the ring.
+    let buf = io_uring::cqueue::buffer_select(flags).map(|bid| {
+        let len = usize::try_from(res).unwrap_or(0);
+        with_current(|ctx| ctx.driver.borrow_mut().uring().buf_ring().lend(bid, len))
+    });
+    crate::driver::uring::op::to_result(res)?;
+    Ok(PooledBuf::new(
+        buf.map_or(PooledStorage::Empty, PooledStorage::Ring),
+    ))
 }
 
 /// Copies as much of `chunk` as fits into the spare capacity of `buf`.

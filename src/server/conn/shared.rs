@@ -11,13 +11,14 @@ use std::cell::{Cell, RefCell, RefMut};
 use std::future::{Future, poll_fn};
 use std::io;
 use std::net::SocketAddr;
+use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use nanoapi_executor::BufResult;
 use nanoapi_executor::time::{Deadline, coarse_now};
 use pin_project_lite::pin_project;
@@ -94,7 +95,7 @@ impl<T: Transport> ErasedIo for T {
         &'a self,
         inbuf: &'a RefCell<BytesMut>,
     ) -> LocalBoxFuture<'a, io::Result<usize>> {
-        Box::pin(async move { Ok(append(inbuf, &self.recv().await?)) })
+        Box::pin(self.recv_lent(move || LentInbuf::new(inbuf)))
     }
 
     fn send_all_boxed(&self, buf: BytesMut) -> LocalBoxFuture<'_, BufResult<(), BytesMut>> {
@@ -110,18 +111,42 @@ impl<T: Transport> ErasedIo for T {
     }
 }
 
-/// Appends a received chunk to `inbuf` (taking a spare buffer if it holds none); its length.
-fn append(inbuf: &RefCell<BytesMut>, chunk: &[u8]) -> usize {
-    if chunk.is_empty() {
-        return 0;
+/// The receive buffer lent to a receive: a spare buffer when it held none, with room for one
+/// receive. A receive that left it empty (a spurious readiness) gives the buffer back to the
+/// worker's spare list, so that a connection waiting for bytes holds none.
+struct LentInbuf<'a>(RefMut<'a, BytesMut>);
+
+impl<'a> LentInbuf<'a> {
+    fn new(inbuf: &'a RefCell<BytesMut>) -> LentInbuf<'a> {
+        let mut buf = inbuf.borrow_mut();
+        if buf.capacity() == 0 {
+            *buf = spare_buffers::take();
+        }
+        buf.reserve(READ_RESERVE);
+        LentInbuf(buf)
     }
-    let mut inbuf = inbuf.borrow_mut();
-    if inbuf.capacity() == 0 {
-        *inbuf = spare_buffers::take();
+}
+
+impl Deref for LentInbuf<'_> {
+    type Target = BytesMut;
+
+    fn deref(&self) -> &BytesMut {
+        &self.0
     }
-    inbuf.reserve(chunk.len().max(READ_RESERVE));
-    inbuf.put_slice(chunk);
-    chunk.len()
+}
+
+impl DerefMut for LentInbuf<'_> {
+    fn deref_mut(&mut self) -> &mut BytesMut {
+        &mut self.0
+    }
+}
+
+impl Drop for LentInbuf<'_> {
+    fn drop(&mut self) {
+        if self.0.is_empty() {
+            spare_buffers::give_back(std::mem::take(&mut *self.0));
+        }
+    }
 }
 
 /// What every connection of a server needs from its options, shared by them.
@@ -168,7 +193,7 @@ impl<T: Transport> Conn<T> {
     /// that looked for HTTP/2's preface) as if its own receive had read them.
     #[cfg(feature = "http2")]
     pub(crate) fn push_received(&self, received: &[u8]) {
-        append(&self.inbuf, received);
+        LentInbuf::new(&self.inbuf).extend_from_slice(received);
     }
 
     /// Receives once into the receive buffer; the number of bytes (0 at end of stream).
@@ -180,7 +205,7 @@ impl<T: Transport> Conn<T> {
             if self.eof.get() {
                 return Ok(0);
             }
-            let n = append(&self.inbuf, &self.io.recv().await?);
+            let n = self.io.recv_lent(|| LentInbuf::new(&self.inbuf)).await?;
             self.eof.set(n == 0);
             Ok(n)
         }

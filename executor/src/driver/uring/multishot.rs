@@ -3,6 +3,7 @@
 
 use std::cell::Cell;
 use std::future::{Future, poll_fn};
+use std::task::{Context, Poll};
 
 use io_uring::squeue::Entry;
 
@@ -43,24 +44,35 @@ impl MultishotOp {
         &'a self,
         sqe: impl Fn() -> Entry + 'a,
     ) -> impl Future<Output = MultishotEvent> + 'a {
-        poll_fn(move |cx| {
-            let slot = match self.slot.get() {
-                Some(slot) => slot,
-                None => {
-                    let slot = with_current(|ctx| {
-                        ctx.driver.borrow_mut().uring().multishot_slot(self.kind)
-                    });
-                    self.slot.set(Some(slot));
-                    slot
-                }
-            };
-            // SAFETY: forwarded from the caller.
-            with_current(|ctx| unsafe {
-                ctx.driver
-                    .borrow_mut()
-                    .uring()
-                    .poll_multishot(slot, &sqe, cx)
-            })
+        // SAFETY: forwarded from the caller.
+        poll_fn(move |cx| unsafe { self.poll_next(&sqe, cx) })
+    }
+
+    /// [`next`](Self::next) as a poll function, for a future that keeps its own state.
+    ///
+    /// # Safety
+    ///
+    /// As for [`next`](Self::next).
+    pub(crate) unsafe fn poll_next(
+        &self,
+        sqe: impl FnOnce() -> Entry,
+        cx: &mut Context<'_>,
+    ) -> Poll<MultishotEvent> {
+        let slot = match self.slot.get() {
+            Some(slot) => slot,
+            None => {
+                let slot =
+                    with_current(|ctx| ctx.driver.borrow_mut().uring().multishot_slot(self.kind));
+                self.slot.set(Some(slot));
+                slot
+            }
+        };
+        // SAFETY: forwarded from the caller.
+        with_current(|ctx| unsafe {
+            ctx.driver
+                .borrow_mut()
+                .uring()
+                .poll_multishot(slot, sqe, cx)
         })
     }
 
