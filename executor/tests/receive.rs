@@ -4,14 +4,16 @@
 mod common;
 
 use std::cell::{Cell, RefCell, RefMut};
+use std::future::{Future, poll_fn};
 use std::ops::{Deref, DerefMut};
-use std::rc::Rc;
+use std::pin::pin;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::BytesMut;
 use nanoapi_executor::net::TcpStream;
 use nanoapi_executor::time::{sleep, timeout};
-use nanoapi_executor::{Backend, Runtime, spawn_local, yield_now};
+use nanoapi_executor::{Backend, Runtime, spawn_local};
 
 fn pattern(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i * 131 % 251) as u8).collect()
@@ -22,6 +24,7 @@ fn pattern(len: usize) -> Vec<u8> {
 async fn read_mixed(stream: &TcpStream, len: usize) -> Vec<u8> {
     let got = RefCell::new(BytesMut::new());
     let (lends, held) = (Cell::new(0), Cell::new(0));
+    let mut lent_reads = 0;
     for round in 0.. {
         if got.borrow().len() >= len {
             break;
@@ -43,11 +46,14 @@ async fn read_mixed(stream: &TcpStream, len: usize) -> Vec<u8> {
                     .await
                     .unwrap();
                 assert_eq!(held.get(), 0, "a lent buffer kept after the read");
+                lent_reads += 1;
                 n
             }
         };
         assert!(n > 0, "early end of stream at {}", got.borrow().len());
     }
+    // Each lent read that brought bytes was lent a buffer for them.
+    assert!(lends.get() >= lent_reads);
     got.into_inner().to_vec()
 }
 
@@ -174,7 +180,7 @@ impl<'a> Lent<'a> {
         lends.set(lends.get() + 1);
         held.set(held.get() + 1);
         let mut buf = buf.borrow_mut();
-        // Small, so that the data takes many receives.
+        // Room for one receive (the buffer keeps what earlier ones brought).
         buf.reserve(100);
         Lent { buf, held }
     }
@@ -206,41 +212,34 @@ impl Drop for Lent<'_> {
 fn a_waiting_lent_read_holds_no_buffer() {
     common::on_each_backend(|backend| async move {
         let (server, client) = common::pair().await;
-        let lends = Rc::new(Cell::new(0));
-        let held = Rc::new(Cell::new(0));
-        let data = pattern(100_000);
-        let len = data.len();
-        let reader = spawn_local({
-            let (lends, held) = (lends.clone(), held.clone());
-            async move {
-                let got = RefCell::new(BytesMut::new());
-                let n = server
-                    .read_lent(|| Lent::new(&got, &lends, &held))
-                    .await
-                    .unwrap();
-                assert_eq!(got.borrow().len(), n);
-                let rest = read_mixed(&server, len - n).await;
-                got.borrow_mut().extend_from_slice(&rest);
-                got.into_inner()
-            }
-        });
-        // Two passes of the worker: the reader (scheduled before this task's first yield) has
-        // made its lent read, which waits, as nothing was sent yet. On poll the new socket
-        // counts as readable until a receive says otherwise: the buffer was lent for that
-        // receive, which found nothing, and came back.
-        yield_now().await;
-        yield_now().await;
+        let (lends, held) = (Cell::new(0), Cell::new(0));
+        let got = RefCell::new(BytesMut::new());
+        let mut read = pin!(server.read_lent(|| Lent::new(&got, &lends, &held)));
+        // Nothing was sent: the read waits. On poll the new socket counts as readable until a
+        // receive says otherwise: the buffer was lent for that receive, which found nothing,
+        // and came back.
+        let first = poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await;
+        assert!(first.is_pending());
         assert_eq!(held.get(), 0, "a buffer held while waiting for data");
         assert_eq!(lends.get(), usize::from(backend == Backend::Poll));
-        let writer = spawn_local(async move {
-            for chunk in data.chunks(7_000) {
-                client.write_all(chunk.to_vec()).await.0.unwrap();
+        let data = pattern(100_000);
+        let writer = spawn_local({
+            let data = data.clone();
+            async move {
+                client.write_all(data).await.0.unwrap();
+                client
             }
-            client
         });
-        assert_eq!(reader.await.unwrap(), pattern(len));
-        // And once more for the bytes it received.
-        assert!(lends.get() > usize::from(backend == Backend::Poll));
+        let n = read.await.unwrap();
+        assert!(n > 0);
+        assert_eq!(held.get(), 0, "a lent buffer kept after the read");
+        assert!(
+            lends.get() > usize::from(backend == Backend::Poll),
+            "lent for the bytes"
+        );
+        let mut all = got.borrow().to_vec();
+        all.extend(read_mixed(&server, data.len() - n).await);
+        assert_eq!(all, data);
         drop(writer.await.unwrap());
     });
 }

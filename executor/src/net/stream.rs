@@ -114,13 +114,16 @@ impl TcpStream {
     /// only once they are here: a stream waiting for data holds no buffer, as with
     /// [`read_pooled`](TcpStream::read_pooled), and on poll the bytes go straight into the
     /// lent buffer, up to its spare capacity (on io_uring they arrive in a pooled buffer and
-    /// are appended to it). `lend` must give a buffer with spare capacity. It may be called
-    /// for a receive that finds nothing after all (a spurious readiness): the buffer comes
-    /// back unchanged, and the read goes on waiting. `Ok(0)` means end of stream.
+    /// are appended to it). `lend` must give a buffer with spare capacity. On poll it is
+    /// called for every attempt, and an attempt that receives nothing (a spurious readiness,
+    /// an error, the end of stream) gives the buffer back unchanged. `Ok(0)` means end of
+    /// stream (or, on poll, a lent buffer with no spare capacity).
     ///
     /// # Cancel safety
     ///
-    /// As [`read_pooled`](TcpStream::read_pooled): dropping the future loses no bytes.
+    /// As [`read_pooled`](TcpStream::read_pooled): dropping the future loses no bytes, except
+    /// on io_uring while the worker's buffer ring is empty (the receive into a buffer of its
+    /// own that it then makes is cancelled with the future).
     ///
     /// # Errors
     ///

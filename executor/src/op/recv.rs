@@ -15,7 +15,7 @@ use std::ops::DerefMut;
 use std::pin::Pin;
 use std::task::Poll;
 #[cfg(target_os = "linux")]
-use std::task::ready;
+use std::task::{Context, ready};
 
 use bytes::BytesMut;
 
@@ -27,6 +27,10 @@ use crate::driver::uring::MultishotEvent;
 use crate::fd::{FdBackend, SharedFd};
 use crate::op::{cvt, poll_readiness, readiness};
 use crate::runtime::with_current;
+
+/// The receive an io_uring stream makes into a buffer of its own when the buffer ring ran dry.
+#[cfg(target_os = "linux")]
+type FallbackRecv<'a> = Pin<Box<dyn Future<Output = io::Result<PooledBuf>> + 'a>>;
 
 /// The receive state a stream keeps between reads.
 pub(crate) struct Receiver {
@@ -88,27 +92,31 @@ impl Receiver {
     }
 
     /// Receives into a pooled buffer, taken only once data has arrived.
-    pub(crate) async fn recv_pooled(&self, fd: &SharedFd) -> io::Result<PooledBuf> {
-        if let Some(leftover) = self.leftover.take() {
-            return Ok(*leftover);
-        }
-        match fd.backend() {
+    ///
+    /// Not an `async fn`: one poll function over the stream's own state, as small as the
+    /// receive can be (an idle TLS or WebSocket connection waits in it).
+    pub(crate) fn recv_pooled<'a>(
+        &'a self,
+        fd: &'a SharedFd,
+    ) -> impl Future<Output = io::Result<PooledBuf>> + 'a {
+        #[cfg(target_os = "linux")]
+        let mut fallback = None;
+        poll_fn(move |cx| match fd.backend() {
             #[cfg(target_os = "linux")]
-            FdBackend::Uring => self.recv_multishot(fd).await,
+            FdBackend::Uring => self.poll_ring_chunk(fd, &mut fallback, cx),
             FdBackend::Poll(key) => {
-                let pool = with_current(|ctx| ctx.heap_pool.clone());
-                let buf = readiness(fd, key, Direction::Read, |fd| {
-                    // A buffer is taken only now that the socket is readable; on EAGAIN it
-                    // goes straight back to the pool.
-                    let mut heap = pool.take();
+                if let Some(leftover) = self.leftover.take() {
+                    return Poll::Ready(Ok(*leftover));
+                }
+                poll_readiness(fd, key, Direction::Read, cx, &mut |fd| {
+                    // A buffer is taken only now that the socket is readable; on EAGAIN it goes
+                    // straight back to the pool. Not marked drained when short: see `recv`.
+                    let mut heap = with_current(|ctx| ctx.heap_pool.take());
                     recv_into(fd, &mut heap.buf)?;
                     Ok(PooledBuf::new(PooledStorage::Heap(heap)))
                 })
-                .await?;
-                // Not marked drained when short: see `recv`.
-                Ok(buf)
             }
-        }
+        })
     }
 
     /// Receives into the buffer `lend` returns, asked for only once bytes have arrived: on
@@ -123,42 +131,59 @@ impl Receiver {
         fd: &'a SharedFd,
         mut lend: impl FnMut() -> B,
     ) -> impl Future<Output = io::Result<usize>> {
-        // The receive into a buffer of its own, made after the ring ran dry (io_uring only).
         #[cfg(target_os = "linux")]
-        let mut fallback: Option<
-            Pin<Box<dyn Future<Output = io::Result<PooledBuf>> + 'a>>,
-        > = None;
-        poll_fn(move |cx| {
-            if let Some(leftover) = self.leftover.take() {
-                return Poll::Ready(Ok(append_chunk(&mut lend, &leftover)));
+        let mut fallback = None;
+        poll_fn(move |cx| match fd.backend() {
+            #[cfg(target_os = "linux")]
+            FdBackend::Uring => {
+                let chunk = ready!(self.poll_ring_chunk(fd, &mut fallback, cx));
+                Poll::Ready(chunk.map(|chunk| append_chunk(&mut lend, &chunk)))
             }
-            match fd.backend() {
-                #[cfg(target_os = "linux")]
-                FdBackend::Uring => loop {
-                    if let Some(recv) = &mut fallback {
-                        let received = ready!(recv.as_mut().poll(cx));
-                        fallback = None;
-                        return Poll::Ready(received.map(|chunk| append_chunk(&mut lend, &chunk)));
-                    }
-                    // SAFETY: the receive points to no memory of ours (the kernel picks ring
-                    // buffers); the stream's fd outlives the slot (`release` hands a clone of
-                    // it to the slot until the last completion).
-                    match ready!(unsafe { self.multishot.poll_next(|| recv_multi(fd), cx) }) {
-                        MultishotEvent::RanDry => fallback = Some(Box::pin(recv_heap(fd))),
-                        MultishotEvent::Completion(res, flags) => {
-                            let chunk = ring_chunk(res, flags);
-                            return Poll::Ready(chunk.map(|chunk| append_chunk(&mut lend, &chunk)));
-                        }
-                    }
-                },
-                FdBackend::Poll(key) => poll_readiness(fd, key, Direction::Read, cx, &mut |fd| {
+            FdBackend::Poll(key) => {
+                if let Some(leftover) = self.leftover.take() {
+                    return Poll::Ready(Ok(append_chunk(&mut lend, &leftover)));
+                }
+                poll_readiness(fd, key, Direction::Read, cx, &mut |fd| {
                     let mut buf = lend();
                     debug_assert!(buf.capacity() > buf.len(), "a lent buffer has no room");
                     // Not marked drained when short: see `recv`.
                     recv_into(fd, &mut *buf)
-                }),
+                })
             }
         })
+    }
+
+    /// The next chunk of an io_uring stream: the leftover one, else the multishot receive's,
+    /// or, once the buffer ring ran dry, that of a receive into a buffer of its own, kept in
+    /// `fallback` (boxed: rare, and inline it would size every idle connection's receive).
+    /// The fallback is checked first: a leftover chunk set meanwhile (a `read(buf)` on the
+    /// same stream) comes after the bytes it receives.
+    #[cfg(target_os = "linux")]
+    fn poll_ring_chunk<'a>(
+        &'a self,
+        fd: &'a SharedFd,
+        fallback: &mut Option<FallbackRecv<'a>>,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<PooledBuf>> {
+        loop {
+            if let Some(recv) = fallback {
+                let received = ready!(recv.as_mut().poll(cx));
+                *fallback = None;
+                return Poll::Ready(received);
+            }
+            if let Some(leftover) = self.leftover.take() {
+                return Poll::Ready(Ok(*leftover));
+            }
+            // SAFETY: the receive points to no memory of ours (the kernel picks ring buffers);
+            // the stream's fd outlives the slot (`release` hands a clone of it to the slot until
+            // the last completion).
+            match ready!(unsafe { self.multishot.poll_next(|| recv_multi(fd), cx) }) {
+                MultishotEvent::RanDry => *fallback = Some(Box::pin(recv_heap(fd))),
+                MultishotEvent::Completion(res, flags) => {
+                    return Poll::Ready(ring_chunk(res, flags));
+                }
+            }
+        }
     }
 
     fn has_pooled_bytes(&self) -> bool {
@@ -170,20 +195,6 @@ impl Receiver {
         let some = leftover.is_some();
         self.leftover.set(leftover);
         some
-    }
-
-    #[cfg(target_os = "linux")]
-    async fn recv_multishot(&self, fd: &SharedFd) -> io::Result<PooledBuf> {
-        // SAFETY: the receive points to no memory of ours (the kernel picks ring buffers); the
-        // stream's fd outlives the slot (`release` hands a clone of it to the slot until the
-        // last completion).
-        let event = unsafe { self.multishot.next(|| recv_multi(fd)) }.await;
-        match event {
-            // Boxed: rare (the buffer ring ran out), and inline it would size every idle
-            // connection's receive.
-            MultishotEvent::RanDry => Box::pin(recv_heap(fd)).await,
-            MultishotEvent::Completion(res, flags) => ring_chunk(res, flags),
-        }
     }
 
     /// The stream is closing: stops the multishot receive, keeping `fd` open until the kernel

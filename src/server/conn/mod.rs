@@ -513,4 +513,25 @@ mod tests {
         let size = std::mem::size_of_val(&fut);
         assert!(size <= 208, "serve_conn future grew to {size} bytes");
     }
+
+    /// The same over a TCP stream, whose receive is what an idle connection waits in.
+    #[test]
+    fn an_idle_tcp_connection_future_stays_small() {
+        nanoapi_executor::Runtime::builder()
+            .block_on(async {
+                let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                let _client = std::net::TcpStream::connect(listener.local_addr().unwrap());
+                let (accepted, _) = listener.accept().unwrap();
+                let stream = nanoapi_executor::net::TcpStream::from_std(accepted).unwrap();
+                let options = ConnOptions::default();
+                let conn = Rc::new(Conn::new(stream, Rc::default(), None));
+                let fut = serve_conn(conn, &(), &tiny, &options, coarse_now());
+                let size = std::mem::size_of_val(&fut);
+                assert!(
+                    size <= 208,
+                    "serve_conn future over TCP grew to {size} bytes"
+                );
+            })
+            .unwrap();
+    }
 }

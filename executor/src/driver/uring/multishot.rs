@@ -38,8 +38,8 @@ impl MultishotOp {
     /// fd given to [`release`](Self::release), which the slot keeps open until its last
     /// completion.
     ///
-    /// Not an `async fn`, which would keep `self` and `sqe` twice in the future: an idle
-    /// connection's receive holds this future.
+    /// Not an `async fn`, which would keep `self` and `sqe` twice in the future: a listener
+    /// waiting for connections holds this future.
     pub(crate) unsafe fn next<'a>(
         &'a self,
         sqe: impl Fn() -> Entry + 'a,
