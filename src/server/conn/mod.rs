@@ -520,7 +520,7 @@ mod tests {
         nanoapi_executor::Runtime::builder()
             .block_on(async {
                 let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-                let _client = std::net::TcpStream::connect(listener.local_addr().unwrap());
+                let _client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
                 let (accepted, _) = listener.accept().unwrap();
                 let stream = nanoapi_executor::net::TcpStream::from_std(accepted).unwrap();
                 let options = ConnOptions::default();

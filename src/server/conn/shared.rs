@@ -70,8 +70,8 @@ pub(crate) trait ErasedIo {
     /// [`Transport::recv_owned`].
     fn recv_owned_boxed(&self, buf: BytesMut) -> LocalBoxFuture<'_, BufResult<usize, BytesMut>>;
 
-    /// Receives once, appending to `inbuf`; the number of bytes (0 at end of stream).
-    fn recv_into<'a>(
+    /// [`Transport::recv_lent`] into `inbuf`; the number of bytes (0 at end of stream).
+    fn recv_lent_boxed<'a>(
         &'a self,
         inbuf: &'a RefCell<BytesMut>,
     ) -> LocalBoxFuture<'a, io::Result<usize>>;
@@ -91,7 +91,7 @@ impl<T: Transport> ErasedIo for T {
         Box::pin(self.recv_owned(buf))
     }
 
-    fn recv_into<'a>(
+    fn recv_lent_boxed<'a>(
         &'a self,
         inbuf: &'a RefCell<BytesMut>,
     ) -> LocalBoxFuture<'a, io::Result<usize>> {
@@ -412,7 +412,7 @@ impl DynConn {
         }
         let deadline = coarse_now() + self.settings.timeouts.body_idle;
         match self
-            .read_until(deadline, self.io.recv_into(&self.inbuf))
+            .read_until(deadline, self.io.recv_lent_boxed(&self.inbuf))
             .await
         {
             Some(res) => {
